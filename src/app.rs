@@ -1,0 +1,134 @@
+//! The shared state and the router.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+
+use crate::config::Settings;
+use crate::keys::{KeyError, KeyRing, MasterKey};
+use crate::store::{Store, StoreError};
+use crate::web::error::PageError;
+use crate::web::i18n::Locale;
+use crate::{authn, oidc, privacy, web};
+
+/// Secrets the server derives values from; generated once per deployment, sealed in the database.
+pub struct ServerSecrets {
+    pub csrf: Vec<u8>,
+    pub pairwise: Vec<u8>,
+}
+
+impl ServerSecrets {
+    async fn load(store: &Store, master: &MasterKey, now: i64) -> Result<Self, KeyError> {
+        let get = async |name: &str| -> Result<Vec<u8>, KeyError> {
+            let candidate = master.seal(name, &crate::keys::secret::random_bytes::<32>());
+            let sealed = store.server_secret(name, &candidate, now).await?;
+            Ok(master.open(name, &sealed)?)
+        };
+        Ok(Self { csrf: get("csrf").await?, pairwise: get("pairwise").await? })
+    }
+}
+
+/// Wall-clock seconds, with an offset that tests move forward to expire codes and sessions.
+#[derive(Default)]
+pub struct Clock {
+    offset: AtomicI64,
+}
+
+impl Clock {
+    pub fn now(&self) -> i64 {
+        time::OffsetDateTime::now_utc().unix_timestamp() + self.offset.load(Ordering::Relaxed)
+    }
+    pub fn advance(&self, secs: i64) {
+        self.offset.fetch_add(secs, Ordering::Relaxed);
+    }
+}
+
+pub struct App {
+    pub settings: Arc<Settings>,
+    pub store: Store,
+    pub keys: KeyRing,
+    pub secrets: ServerSecrets,
+    pub discovery: String,
+    pub clock: Clock,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Keys(#[from] KeyError),
+}
+
+impl App {
+    /// Connects, migrates, and loads keys and secrets (generating them on first start).
+    pub async fn start(settings: Settings) -> Result<Arc<Self>, StartError> {
+        let store = Store::connect(&settings.database_url).await?;
+        store.migrate().await?;
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let keys = KeyRing::load(store.clone(), settings.master_key.clone(), now).await?;
+        let secrets = ServerSecrets::load(&store, &settings.master_key, now).await?;
+        let discovery = oidc::discovery::document(&settings);
+        Ok(Arc::new(Self { settings: Arc::new(settings), store, keys, secrets, discovery, clock: Clock::default() }))
+    }
+
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+
+    /// Background upkeep: picks up rotated keys and purges expired rows. Runs until dropped.
+    pub fn spawn_janitor(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+        let app = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(30));
+            loop {
+                tick.tick().await;
+                let now = app.now();
+                if let Err(e) = app.keys.reload(now).await {
+                    tracing::warn!(error = %e, "reloading signing keys failed");
+                }
+                if let Err(e) = app.store.purge_expired(now).await {
+                    tracing::warn!(error = %e, "purging expired rows failed");
+                }
+            }
+        })
+    }
+}
+
+pub fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/.well-known/openid-configuration", get(oidc::discovery::configuration))
+        .route("/jwks", get(oidc::discovery::jwks))
+        .route("/authorize", get(oidc::authorize::get).post(oidc::authorize::post))
+        .route("/token", post(oidc::token::token))
+        .route("/userinfo", get(oidc::userinfo::get).post(oidc::userinfo::post))
+        .route("/login", get(authn::login::page).post(authn::login::submit))
+        .route("/login/totp", get(authn::login::totp_page).post(authn::login::totp_submit))
+        .route("/consent", get(privacy::consent_page::page).post(privacy::consent_page::submit))
+        .route("/static/nixa.css", get(stylesheet))
+        .route("/healthz", get(|| async { "ok" }))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(64 * 1024))
+        .layer(axum::middleware::from_fn(web::security::headers))
+        .with_state(app)
+}
+
+async fn stylesheet() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8")),
+            (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600")),
+        ],
+        web::pages::STYLESHEET,
+    )
+}
+
+async fn not_found() -> PageError {
+    PageError::new(StatusCode::NOT_FOUND, Locale::Vi, "error.not_found")
+}

@@ -1,0 +1,76 @@
+//! The tamper-evident audit log of security events.
+
+use serde_json::Value;
+
+use crate::store::audit::{GENESIS, entry_hash};
+use crate::store::{Store, StoreError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    LoginSucceeded,
+    LoginFailed,
+    AccountLocked,
+    ConsentGranted,
+    ConsentDenied,
+    CodeReplayed,
+    ClientRegistered,
+    KeysRotated,
+}
+
+impl Event {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Event::LoginSucceeded => "login.succeeded",
+            Event::LoginFailed => "login.failed",
+            Event::AccountLocked => "login.locked",
+            Event::ConsentGranted => "consent.granted",
+            Event::ConsentDenied => "consent.denied",
+            Event::CodeReplayed => "token.code_replayed",
+            Event::ClientRegistered => "client.registered",
+            Event::KeysRotated => "keys.rotated",
+        }
+    }
+}
+
+pub async fn record(
+    store: &Store,
+    now: i64,
+    event: Event,
+    person_id: Option<&str>,
+    client_id: Option<&str>,
+    detail: Value,
+) -> Result<(), StoreError> {
+    store.append_audit(now, event.as_str(), person_id, client_id, &detail.to_string()).await?;
+    Ok(())
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ChainError {
+    #[error("audit entry {0} does not follow its predecessor (missing or reordered entry)")]
+    Broken(i64),
+    #[error("audit entry {0} was altered (hash mismatch)")]
+    Altered(i64),
+}
+
+/// Walks the whole chain; returns the number of entries verified.
+pub async fn verify_chain(store: &Store) -> Result<Result<u64, ChainError>, StoreError> {
+    let (mut prev_seq, mut prev_hash, mut count) = (0i64, GENESIS.to_string(), 0u64);
+    loop {
+        let batch = store.audit_entries(prev_seq, 1000).await?;
+        if batch.is_empty() {
+            return Ok(Ok(count));
+        }
+        for e in batch {
+            if e.seq != prev_seq + 1 || e.prev_hash != prev_hash {
+                return Ok(Err(ChainError::Broken(e.seq)));
+            }
+            let expect = entry_hash(e.seq, e.at, &e.event, e.person_id.as_deref(), e.client_id.as_deref(), &e.detail, &e.prev_hash);
+            if expect != e.hash {
+                return Ok(Err(ChainError::Altered(e.seq)));
+            }
+            prev_seq = e.seq;
+            prev_hash = e.hash;
+            count += 1;
+        }
+    }
+}

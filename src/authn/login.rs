@@ -1,0 +1,218 @@
+//! The login pages: personal identification number + password, then TOTP when the person has
+//! enrolled it. Other methods plug into the same page (see `web::pages::LoginMethod`).
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::CookieJar;
+use serde_json::json;
+
+use super::{password, session, totp};
+use crate::app::App;
+use crate::assurance::{self, Amr};
+use crate::audit::{self, Event};
+use crate::identity::{Person, PersonStatus, PersonalId};
+use crate::oidc::flow::{self, Pending, STAGE_LOGIN, STAGE_TOTP};
+use crate::store::persons::LoginState;
+use crate::web::error::PageError;
+use crate::web::form::Params;
+use crate::web::pages::{LoginPage, PASSWORD_METHOD, TotpPage, render};
+
+fn query(q: &Option<String>) -> Params {
+    Params::parse_lenient(q.as_deref().unwrap_or_default().as_bytes()).unwrap_or_default()
+}
+
+fn form(body: &[u8]) -> Params {
+    Params::parse(body).unwrap_or_default()
+}
+
+fn render_login(app: &App, p: &Pending, error: Option<&'static str>, hint: &str) -> Response {
+    let status = if error.is_some() { StatusCode::UNAUTHORIZED } else { StatusCode::OK };
+    let page = LoginPage {
+        locale: p.locale,
+        switch_href: p.switch_href("/login"),
+        portal: &p.client.name,
+        request_id: &p.row.id,
+        csrf: p.csrf(app),
+        methods: vec![PASSWORD_METHOD],
+        login_hint: hint.to_string(),
+        error,
+        step_up: p.params.step_up,
+    };
+    render(status, &page)
+}
+
+fn render_totp(app: &App, p: &Pending, error: Option<&'static str>) -> Response {
+    let status = if error.is_some() { StatusCode::UNAUTHORIZED } else { StatusCode::OK };
+    let page = TotpPage {
+        locale: p.locale,
+        switch_href: p.switch_href("/login/totp"),
+        portal: &p.client.name,
+        request_id: &p.row.id,
+        csrf: p.csrf(app),
+        error,
+    };
+    render(status, &page)
+}
+
+pub async fn page(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, RawQuery(q): RawQuery) -> Response {
+    let q = query(&q);
+    let pending = match flow::load(&app, &headers, &jar, q.get("r"), STAGE_LOGIN, q.get("lang")).await {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    // Pre-fill only something that looks like an identification number.
+    let hint = pending
+        .request()
+        .login_hint
+        .as_deref()
+        .filter(|h| PersonalId::parse(h).is_ok())
+        .unwrap_or_default()
+        .to_string();
+    let jar = flow::remember_lang(jar, q.get("lang"));
+    (jar, render_login(&app, &pending, None, &hint)).into_response()
+}
+
+pub async fn submit(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, body: Bytes) -> Response {
+    let f = form(&body);
+    let pending = match flow::load(&app, &headers, &jar, f.get("r"), STAGE_LOGIN, None).await {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    if let Err(e) = pending.check_csrf(&app, f.get("csrf").unwrap_or_default()) {
+        return e.into_response();
+    }
+    match password_step(&app, jar, pending, &f).await {
+        Ok(r) | Err(r) => r,
+    }
+}
+
+async fn password_step(app: &App, jar: CookieJar, pending: Pending, f: &Params) -> Result<Response, Response> {
+    let locale = pending.locale;
+    let internal = |e: &dyn std::fmt::Display| PageError::internal(locale, e).into_response();
+    let typed = f.get("personal_id").unwrap_or_default().trim().to_string();
+    let Ok(pid) = PersonalId::parse(&typed) else {
+        return Err(render_login(app, &pending, Some("login.error.malformed_id"), ""));
+    };
+    let password = f.get("password").unwrap_or_default().to_string();
+    let now = app.now();
+    let found = app.store.person_for_login(&pid).await.map_err(|e| internal(&e))?;
+    let Some((person, state)) = found else {
+        // Same work as for a known account, so timing does not reveal which numbers exist.
+        password::verify_blocking(None, password).await;
+        audit::record(&app.store, now, Event::LoginFailed, None, Some(pending.client.id.as_str()), json!({"reason": "unknown_id"}))
+            .await
+            .map_err(|e| internal(&e))?;
+        return Err(render_login(app, &pending, Some("login.error.invalid"), pid.as_str()));
+    };
+    if state.locked_until > now {
+        return Err(render_login(app, &pending, Some("login.error.locked"), pid.as_str()));
+    }
+    if !password::verify_blocking(state.password_hash.clone(), password).await {
+        let key = record_failure(app, &pending, &person, &state, "password").await.map_err(|e| internal(&e))?;
+        return Err(render_login(app, &pending, Some(key), pid.as_str()));
+    }
+    if person.status != PersonStatus::Active {
+        return Err(render_login(app, &pending, Some("login.error.inactive"), pid.as_str()));
+    }
+    if state.totp_secret_sealed.is_some() {
+        let moved = app
+            .store
+            .advance_pending(&pending.row.id, STAGE_LOGIN, STAGE_TOTP, Some(&person.id))
+            .await
+            .map_err(|e| internal(&e))?;
+        if !moved {
+            return Err(PageError::expired(locale).into_response());
+        }
+        return Ok((jar, Redirect::to(&format!("/login/totp?r={}", pending.row.id))).into_response());
+    }
+    app.store.reset_login_failures(&person.id).await.map_err(|e| internal(&e))?;
+    complete(app, jar, pending, &person, &[Amr::Pwd]).await
+}
+
+/// Counts a failed attempt; from `login_max_failures` on, the account is locked for a period
+/// that doubles with each further failure. Returns the message to show.
+async fn record_failure(app: &App, p: &Pending, person: &Person, state: &LoginState, factor: &str) -> Result<&'static str, crate::store::StoreError> {
+    let s = &app.settings;
+    let now = app.now();
+    let failed = state.failed_logins + 1;
+    let over = failed - s.login_max_failures;
+    let locked_until = if over >= 0 { now + s.login_lock * (1i64 << over.min(10)) } else { 0 };
+    app.store.record_login_failure(&person.id, failed, locked_until).await?;
+    let client = Some(p.client.id.as_str());
+    audit::record(&app.store, now, Event::LoginFailed, Some(&person.id), client, json!({"factor": factor, "failures": failed})).await?;
+    if locked_until > 0 {
+        audit::record(&app.store, now, Event::AccountLocked, Some(&person.id), client, json!({"until": locked_until})).await?;
+        return Ok("login.error.locked");
+    }
+    Ok(if factor == "otp" { "totp.error.invalid" } else { "login.error.invalid" })
+}
+
+/// The person is authenticated: start the session and carry on with the sign-in.
+async fn complete(app: &App, jar: CookieJar, pending: Pending, person: &Person, methods: &[Amr]) -> Result<Response, Response> {
+    let locale = pending.locale;
+    let now = app.now();
+    let (acr, amr) = assurance::evaluate(person.account_level, methods);
+    let (jar, s) = session::start(app, jar, &person.id, acr, &amr, now)
+        .await
+        .map_err(|e| PageError::internal(locale, e).into_response())?;
+    let detail = json!({"acr": acr.as_uri(), "amr": s.record.amr, "sid": s.record.sid});
+    audit::record(&app.store, now, Event::LoginSucceeded, Some(&person.id), Some(pending.client.id.as_str()), detail)
+        .await
+        .map_err(|e| PageError::internal(locale, e).into_response())?;
+    flow::after_authentication(app, jar, pending, &s).await.map_err(IntoResponse::into_response)
+}
+
+pub async fn totp_page(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, RawQuery(q): RawQuery) -> Response {
+    let q = query(&q);
+    match flow::load(&app, &headers, &jar, q.get("r"), STAGE_TOTP, q.get("lang")).await {
+        Ok(p) => (flow::remember_lang(jar, q.get("lang")), render_totp(&app, &p, None)).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+pub async fn totp_submit(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, body: Bytes) -> Response {
+    let f = form(&body);
+    let pending = match flow::load(&app, &headers, &jar, f.get("r"), STAGE_TOTP, None).await {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    if let Err(e) = pending.check_csrf(&app, f.get("csrf").unwrap_or_default()) {
+        return e.into_response();
+    }
+    match totp_step(&app, jar, pending, f.get("code").unwrap_or_default()).await {
+        Ok(r) | Err(r) => r,
+    }
+}
+
+async fn totp_step(app: &App, jar: CookieJar, pending: Pending, code: &str) -> Result<Response, Response> {
+    let locale = pending.locale;
+    let internal = |e: &dyn std::fmt::Display| PageError::internal(locale, e).into_response();
+    let person_id = pending.row.person_id.clone().ok_or_else(|| PageError::expired(locale).into_response())?;
+    let (person, state) = app
+        .store
+        .person_for_login_by_id(&person_id)
+        .await
+        .map_err(|e| internal(&e))?
+        .ok_or_else(|| PageError::expired(locale).into_response())?;
+    let now = app.now();
+    if state.locked_until > now {
+        return Err(render_totp(app, &pending, Some("login.error.locked")));
+    }
+    let sealed = state.totp_secret_sealed.as_deref().ok_or_else(|| PageError::expired(locale).into_response())?;
+    let secret = app.settings.master_key.open(&format!("totp:{}", person.id), sealed).map_err(|e| internal(&e))?;
+    let step = totp::verify(&secret, code.trim(), now);
+    let fresh = match step {
+        Some(s) => app.store.claim_totp_step(&person.id, s).await.map_err(|e| internal(&e))?,
+        None => false,
+    };
+    if !fresh {
+        let key = record_failure(app, &pending, &person, &state, "otp").await.map_err(|e| internal(&e))?;
+        return Err(render_totp(app, &pending, Some(key)));
+    }
+    app.store.reset_login_failures(&person.id).await.map_err(|e| internal(&e))?;
+    complete(app, jar, pending, &person, &[Amr::Pwd, Amr::Otp]).await
+}

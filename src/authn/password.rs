@@ -1,0 +1,58 @@
+//! Passwords: argon2id with the parameters of DESIGN §9 (m=19456 KiB, t=2, p=1).
+
+use std::sync::LazyLock;
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+
+fn hasher() -> Argon2<'static> {
+    let params = Params::new(19_456, 2, 1, None).expect("constant argon2 parameters are valid");
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// A PHC string (`$argon2id$v=19$m=19456,t=2,p=1$…`).
+pub fn hash(password: &str) -> String {
+    let salt_bytes = crate::keys::secret::random_bytes::<16>();
+    let salt = SaltString::encode_b64(&salt_bytes).expect("16-byte salt encodes");
+    hasher()
+        .hash_password(password.as_bytes(), &salt)
+        .expect("argon2 hashing with valid parameters cannot fail")
+        .to_string()
+}
+
+/// Verifies with the parameters recorded in the hash, so older hashes keep working.
+pub fn verify(phc: &str, password: &str) -> bool {
+    match PasswordHash::new(phc) {
+        Ok(parsed) => hasher().verify_password(password.as_bytes(), &parsed).is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// Hash used when the account does not exist, so that unknown and known identifiers take the
+/// same time to refuse.
+static DUMMY: LazyLock<String> = LazyLock::new(|| hash("nixa-timing-equaliser"));
+
+/// Verifies off the async runtime (argon2 takes ~15 ms of CPU).
+pub async fn verify_blocking(phc: Option<String>, password: String) -> bool {
+    tokio::task::spawn_blocking(move || {
+        let known = phc.is_some();
+        let ok = verify(phc.as_deref().unwrap_or(&DUMMY), &password);
+        known && ok
+    })
+    .await
+    .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hash_and_verify() {
+        let h = hash("correct horse");
+        assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        assert!(verify(&h, "correct horse"));
+        assert!(!verify(&h, "wrong"));
+        assert!(!verify("not a hash", "x"));
+    }
+}

@@ -1,0 +1,228 @@
+//! Configuration: defaults ← nixa.toml (`--config FILE`) ← `NIXA_*` environment variables
+//! (and `DATABASE_URL`). Validated once at start-up into [`Settings`].
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use crate::keys::MasterKey;
+use crate::web::i18n::Locale;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Public https URL of this provider; the `iss` of every token.
+    pub issuer: Option<String>,
+    pub listen: SocketAddr,
+    /// `sqlite://FILE` or `postgres://…`.
+    pub database_url: Option<String>,
+    /// 32 random bytes, base64 (`nixa keys generate-master`).
+    pub master_key: Option<String>,
+    /// Language of the pages when the request names none: `vi` or `en`.
+    pub default_locale: String,
+    pub session_ttl_secs: i64,
+    pub code_ttl_secs: i64,
+    pub access_token_ttl_secs: i64,
+    pub id_token_ttl_secs: i64,
+    /// How long a sign-in may stay on the login or consent page.
+    pub sign_in_ttl_secs: i64,
+    /// How long before it signs a rotated key is published in JWKS.
+    pub key_publish_lead_secs: i64,
+    /// Failed password attempts before an account is throttled.
+    pub login_max_failures: i64,
+    /// First lock period; it doubles with every further failure.
+    pub login_lock_secs: i64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            issuer: None,
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database_url: None,
+            master_key: None,
+            default_locale: "vi".into(),
+            session_ttl_secs: 8 * 3600,
+            code_ttl_secs: 60,
+            access_token_ttl_secs: 600,
+            id_token_ttl_secs: 600,
+            sign_in_ttl_secs: 900,
+            key_publish_lead_secs: 3600,
+            login_max_failures: 5,
+            login_lock_secs: 60,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Load(#[from] Box<figment::Error>),
+    #[error("configuration: `issuer` is required (the public https URL of this provider), or start with --demo")]
+    MissingIssuer,
+    #[error("configuration: issuer {0:?} must be an https URL without query or fragment (http only for localhost)")]
+    BadIssuer(String),
+    #[error("configuration: `master_key` is required (generate one with `nixa keys generate-master`), or start with --demo")]
+    MissingMasterKey,
+    #[error("configuration: the example master key from keys-example/ is refused outside --demo")]
+    DemoKeyRefused,
+    #[error("configuration: `database_url` is required (sqlite://FILE or postgres://…), or start with --demo")]
+    MissingDatabase,
+    #[error("configuration: {0}")]
+    Invalid(String),
+    #[error(transparent)]
+    MasterKey(#[from] crate::keys::master::MasterKeyError),
+}
+
+impl Config {
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(f) = file {
+            if !f.exists() {
+                return Err(ConfigError::Invalid(format!("config file {} does not exist", f.display())));
+            }
+            fig = fig.merge(Toml::file(f));
+        }
+        fig = fig
+            .merge(Env::raw().only(&["DATABASE_URL"]).map(|_| "database_url".into()))
+            .merge(Env::prefixed("NIXA_"));
+        fig.extract().map_err(|e| ConfigError::Load(Box::new(e)))
+    }
+}
+
+/// The validated configuration the server runs with.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub issuer: Url,
+    /// The issuer without a trailing slash, as it appears in `iss`.
+    pub issuer_str: String,
+    pub listen: SocketAddr,
+    pub database_url: String,
+    pub master_key: Arc<MasterKey>,
+    pub default_locale: Locale,
+    pub session_ttl: i64,
+    pub code_ttl: i64,
+    pub access_token_ttl: i64,
+    pub id_token_ttl: i64,
+    pub sign_in_ttl: i64,
+    pub key_publish_lead: i64,
+    pub login_max_failures: i64,
+    pub login_lock: i64,
+    pub demo: bool,
+}
+
+pub const DEMO_DATABASE_URL: &str = "sqlite://nixa-demo.db";
+
+impl Settings {
+    pub fn from_config(c: &Config, demo: bool) -> Result<Self, ConfigError> {
+        let issuer_text = match (&c.issuer, demo) {
+            (Some(i), _) => i.clone(),
+            (None, true) => format!("http://localhost:{}", c.listen.port()),
+            (None, false) => return Err(ConfigError::MissingIssuer),
+        };
+        let issuer = parse_issuer(&issuer_text)?;
+        let master_key = match (&c.master_key, demo) {
+            (Some(k), _) => MasterKey::from_base64(k)?,
+            (None, true) => MasterKey::demo(),
+            (None, false) => return Err(ConfigError::MissingMasterKey),
+        };
+        if master_key.is_demo() && !demo {
+            return Err(ConfigError::DemoKeyRefused);
+        }
+        let database_url = match (&c.database_url, demo) {
+            (Some(u), _) => u.clone(),
+            (None, true) => DEMO_DATABASE_URL.into(),
+            (None, false) => return Err(ConfigError::MissingDatabase),
+        };
+        let default_locale = Locale::parse(&c.default_locale)
+            .ok_or_else(|| ConfigError::Invalid(format!("default_locale {:?} is not vi or en", c.default_locale)))?;
+        let positive = |name: &str, v: i64| {
+            if v > 0 { Ok(v) } else { Err(ConfigError::Invalid(format!("{name} must be positive"))) }
+        };
+        // RFC 6749 §4.1.2 recommends at most 10 minutes; we keep codes far shorter.
+        let code_ttl = positive("code_ttl_secs", c.code_ttl_secs)?;
+        if code_ttl > 60 {
+            return Err(ConfigError::Invalid("code_ttl_secs must be at most 60".into()));
+        }
+        let issuer_str = issuer.as_str().trim_end_matches('/').to_string();
+        Ok(Self {
+            issuer,
+            issuer_str,
+            listen: c.listen,
+            database_url,
+            master_key: Arc::new(master_key),
+            default_locale,
+            session_ttl: positive("session_ttl_secs", c.session_ttl_secs)?,
+            code_ttl,
+            access_token_ttl: positive("access_token_ttl_secs", c.access_token_ttl_secs)?,
+            id_token_ttl: positive("id_token_ttl_secs", c.id_token_ttl_secs)?,
+            sign_in_ttl: positive("sign_in_ttl_secs", c.sign_in_ttl_secs)?,
+            key_publish_lead: c.key_publish_lead_secs.max(0),
+            login_max_failures: positive("login_max_failures", c.login_max_failures)?,
+            login_lock: positive("login_lock_secs", c.login_lock_secs)?,
+            demo,
+        })
+    }
+
+    /// An absolute URL under the issuer.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.issuer_str, path)
+    }
+
+    /// The longest any signed token lives: how long a retired key stays in JWKS.
+    pub fn max_token_lifetime(&self) -> i64 {
+        self.id_token_ttl.max(self.access_token_ttl)
+    }
+}
+
+fn parse_issuer(text: &str) -> Result<Url, ConfigError> {
+    let bad = || ConfigError::BadIssuer(text.to_string());
+    let url = Url::parse(text).map_err(|_| bad())?;
+    let loopback = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+    let scheme_ok = url.scheme() == "https" || (url.scheme() == "http" && loopback);
+    if !scheme_ok || url.query().is_some() || url.fragment().is_some() || url.cannot_be_a_base() {
+        return Err(bad());
+    }
+    Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn production_requires_everything_and_refuses_demo_key() {
+        let mut c = Config::default();
+        assert!(matches!(Settings::from_config(&c, false), Err(ConfigError::MissingIssuer)));
+        c.issuer = Some("https://id.gov.vn".into());
+        assert!(matches!(Settings::from_config(&c, false), Err(ConfigError::MissingMasterKey)));
+        c.master_key = Some(crate::keys::master::DEMO_MASTER_KEY.into());
+        assert!(matches!(Settings::from_config(&c, false), Err(ConfigError::DemoKeyRefused)));
+        c.master_key = Some(MasterKey::generate_base64());
+        assert!(matches!(Settings::from_config(&c, false), Err(ConfigError::MissingDatabase)));
+        c.database_url = Some("postgres://db/nixa".into());
+        let s = Settings::from_config(&c, false).unwrap();
+        assert_eq!(s.issuer_str, "https://id.gov.vn");
+    }
+
+    #[test]
+    fn issuer_rules() {
+        assert!(parse_issuer("https://id.gov.vn/realm").is_ok());
+        assert!(parse_issuer("http://localhost:8080").is_ok());
+        assert!(parse_issuer("http://id.gov.vn").is_err());
+        assert!(parse_issuer("https://id.gov.vn/?x=1").is_err());
+        assert!(parse_issuer("https://id.gov.vn/#f").is_err());
+    }
+
+    #[test]
+    fn demo_defaults() {
+        let s = Settings::from_config(&Config::default(), true).unwrap();
+        assert_eq!(s.issuer_str, "http://localhost:8080");
+        assert!(s.master_key.is_demo());
+    }
+}

@@ -1,0 +1,183 @@
+//! Signing keys: generated at first start, sealed at rest with the master key, published in
+//! JWKS before they sign and kept there until every token they signed has expired.
+
+pub mod master;
+pub mod secret;
+pub mod signing;
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+pub use master::MasterKey;
+pub use signing::{Alg, SigningKey};
+
+use crate::store::keys::KeyRow;
+use crate::store::{Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Master(#[from] master::MasterKeyError),
+    #[error(transparent)]
+    Signing(#[from] signing::SigningError),
+    #[error("no active {0} signing key")]
+    NoActiveKey(Alg),
+}
+
+/// The lifecycle state of a key at an instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyState {
+    /// Published, not yet signing.
+    Pending,
+    Active,
+    /// No longer signing, still published for verifiers.
+    Retiring,
+    Retired,
+}
+
+pub fn key_state(k: &KeyRow, now: i64) -> KeyState {
+    if k.published_until.is_some_and(|p| p <= now) {
+        KeyState::Retired
+    } else if k.retired_at.is_some_and(|r| r <= now) {
+        KeyState::Retiring
+    } else if k.activates_at > now {
+        KeyState::Pending
+    } else {
+        KeyState::Active
+    }
+}
+
+struct Snapshot {
+    signers: HashMap<Alg, Arc<SigningKey>>,
+    jwks: Arc<String>,
+}
+
+/// The keys a node signs and publishes with, reloaded from the database periodically so that a
+/// rotation done by any node (or the CLI) reaches every node.
+pub struct KeyRing {
+    store: Store,
+    master: Arc<MasterKey>,
+    snapshot: RwLock<Arc<Snapshot>>,
+}
+
+impl KeyRing {
+    /// Loads the keys, generating a first key per algorithm when there is none.
+    pub async fn load(store: Store, master: Arc<MasterKey>, now: i64) -> Result<Self, KeyError> {
+        ensure_keys(&store, &master, now).await?;
+        let snapshot = build_snapshot(&store, &master, now).await?;
+        Ok(Self { store, master, snapshot: RwLock::new(Arc::new(snapshot)) })
+    }
+
+    pub async fn reload(&self, now: i64) -> Result<(), KeyError> {
+        let snapshot = build_snapshot(&self.store, &self.master, now).await?;
+        *self.snapshot.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(snapshot);
+        Ok(())
+    }
+
+    fn current(&self) -> Arc<Snapshot> {
+        self.snapshot.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn signer(&self, alg: Alg) -> Result<Arc<SigningKey>, KeyError> {
+        self.current().signers.get(&alg).cloned().ok_or(KeyError::NoActiveKey(alg))
+    }
+
+    /// The JWKS document, serialised once per reload.
+    pub fn jwks(&self) -> Arc<String> {
+        self.current().jwks.clone()
+    }
+}
+
+async fn ensure_keys(store: &Store, master: &MasterKey, now: i64) -> Result<(), KeyError> {
+    let rows = store.keys().await?;
+    for alg in Alg::ALL {
+        let usable = rows.iter().any(|k| k.alg == alg.as_str() && key_state(k, now) == KeyState::Active);
+        if !usable {
+            // First start: nobody can have cached our JWKS yet, so the key may sign at once.
+            add_key(store, master, alg, now, now).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn add_key(store: &Store, master: &MasterKey, alg: Alg, now: i64, activates_at: i64) -> Result<KeyRow, KeyError> {
+    let generated = signing::generate(alg)?;
+    let row = KeyRow {
+        kid: generated.kid.clone(),
+        alg: alg.as_str().to_string(),
+        public_jwk: generated.public_jwk.to_string(),
+        sealed_private: master.seal(&generated.kid, &generated.pkcs8),
+        created_at: now,
+        activates_at,
+        retired_at: None,
+        published_until: None,
+    };
+    store.insert_key(&row).await?;
+    Ok(row)
+}
+
+/// Rotation: a new key per algorithm, published now and signing from `now + lead`; the keys it
+/// replaces stop signing then and stay published for `max_token_lifetime` more.
+pub async fn rotate(store: &Store, master: &MasterKey, now: i64, lead: i64, max_token_lifetime: i64) -> Result<Vec<KeyRow>, KeyError> {
+    let mut added = Vec::new();
+    for alg in Alg::ALL {
+        let activates_at = now + lead;
+        let row = add_key(store, master, alg, now, activates_at).await?;
+        store.schedule_retirement(alg.as_str(), &row.kid, activates_at, activates_at + max_token_lifetime).await?;
+        added.push(row);
+    }
+    Ok(added)
+}
+
+async fn build_snapshot(store: &Store, master: &MasterKey, now: i64) -> Result<Snapshot, KeyError> {
+    let rows = store.keys().await?;
+    let mut signers = HashMap::new();
+    let mut published = Vec::new();
+    // Rows come newest activation first, so the first active key of an algorithm signs.
+    for row in &rows {
+        let state = key_state(row, now);
+        if state == KeyState::Retired {
+            continue;
+        }
+        let Some(alg) = Alg::parse(&row.alg) else { continue };
+        if state == KeyState::Active && !signers.contains_key(&alg) {
+            let pkcs8 = master.open(&row.kid, &row.sealed_private)?;
+            signers.insert(alg, Arc::new(SigningKey::from_pkcs8(alg, row.kid.clone(), &pkcs8)?));
+        }
+        let jwk: serde_json::Value =
+            serde_json::from_str(&row.public_jwk).map_err(|_| StoreError::Corrupt("signing_keys.public_jwk".into()))?;
+        published.push(jwk);
+    }
+    let jwks = serde_json::json!({ "keys": published }).to_string();
+    Ok(Snapshot { signers, jwks: Arc::new(jwks) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(activates_at: i64, retired_at: Option<i64>, published_until: Option<i64>) -> KeyRow {
+        KeyRow {
+            kid: "k".into(),
+            alg: "ES256".into(),
+            public_jwk: "{}".into(),
+            sealed_private: String::new(),
+            created_at: 0,
+            activates_at,
+            retired_at,
+            published_until,
+        }
+    }
+
+    #[test]
+    fn lifecycle() {
+        assert_eq!(key_state(&row(10, None, None), 5), KeyState::Pending);
+        assert_eq!(key_state(&row(10, None, None), 10), KeyState::Active);
+        assert_eq!(key_state(&row(10, Some(20), Some(30)), 15), KeyState::Active);
+        assert_eq!(key_state(&row(10, Some(20), Some(30)), 25), KeyState::Retiring);
+        assert_eq!(key_state(&row(10, Some(20), Some(30)), 30), KeyState::Retired);
+    }
+}

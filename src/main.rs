@@ -1,0 +1,284 @@
+//! The `nixa` command line: serve, migrate, keys, client.
+#![forbid(unsafe_code)]
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use serde_json::json;
+
+use nixa::app::{App, router};
+use nixa::config::{Config, Settings};
+use nixa::keys::secret::{random_token, token_hash};
+use nixa::keys::{Alg, MasterKey, key_state};
+use nixa::oidc::client::{AuthMethod, Client, ClientId, validate_redirect_uris};
+use nixa::oidc::scopes;
+use nixa::store::Store;
+
+#[derive(Parser)]
+#[command(name = "nixa", version, about = "National electronic identification and authentication server")]
+struct Cli {
+    /// Configuration file (TOML); NIXA_* environment variables override it.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Development mode: example keys, a local SQLite file and demo data. Never in production.
+    #[arg(long, global = true)]
+    demo: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the provider.
+    Serve {
+        /// Address to listen on (default 127.0.0.1:8080).
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<SocketAddr>,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Signing keys.
+    Keys {
+        #[command(subcommand)]
+        action: KeysAction,
+    },
+    /// Registered portals (OIDC clients).
+    Client {
+        #[command(subcommand)]
+        action: ClientAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysAction {
+    /// List signing keys with their state.
+    List,
+    /// Add new signing keys; they are published now and sign after `key_publish_lead_secs`.
+    Rotate {
+        /// Sign with the new keys at once (only when no verifier caches the JWKS yet).
+        #[arg(long)]
+        now: bool,
+    },
+    /// Print a fresh master key for the configuration.
+    GenerateMaster,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum CliAuthMethod {
+    ClientSecretBasic,
+    ClientSecretPost,
+}
+
+#[derive(Subcommand)]
+enum ClientAction {
+    /// Register a portal; prints it as JSON, with its secret (shown once, stored hashed).
+    Add {
+        #[arg(long)]
+        name: String,
+        /// Exact redirect URI; repeat for several.
+        #[arg(long = "redirect-uri", required = true)]
+        redirect_uris: Vec<String>,
+        /// A public client (no secret; PKCE only), e.g. a mobile or single-page app.
+        #[arg(long)]
+        public: bool,
+        #[arg(long, value_enum, default_value = "client-secret-basic", conflicts_with = "public")]
+        auth_method: CliAuthMethod,
+        /// ID token signing algorithm.
+        #[arg(long, default_value = "ES256", value_parser = ["ES256", "RS256"])]
+        alg: String,
+        /// Scopes the portal may ask for (default: all supported).
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        /// First-party portal: receives the public subject instead of a pairwise one.
+        #[arg(long)]
+        first_party: bool,
+        /// Client id (default: random).
+        #[arg(long)]
+        id: Option<String>,
+    },
+    /// List registered portals as JSON.
+    List,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("nixa: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("nixa: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn settings(cli: &Cli, listen: Option<SocketAddr>) -> anyhow::Result<Settings> {
+    let mut config = Config::load(cli.config.as_deref())?;
+    if let Some(l) = listen {
+        config.listen = l;
+    }
+    Ok(Settings::from_config(&config, cli.demo)?)
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match &cli.command {
+        Command::Serve { listen } => serve(settings(&cli, *listen)?).await,
+        Command::Migrate => {
+            let s = settings(&cli, None)?;
+            let store = Store::connect(&s.database_url).await?;
+            store.migrate().await?;
+            println!("migrations applied to {}", nixa::store::redact_url(&s.database_url));
+            Ok(())
+        }
+        Command::Keys { action: KeysAction::GenerateMaster } => {
+            println!("{}", MasterKey::generate_base64());
+            Ok(())
+        }
+        Command::Keys { action } => {
+            let s = settings(&cli, None)?;
+            let store = Store::connect(&s.database_url).await?;
+            store.migrate().await?;
+            let now = time::OffsetDateTime::now_utc().unix_timestamp();
+            if let KeysAction::Rotate { now: immediately } = action {
+                let lead = if *immediately { 0 } else { s.key_publish_lead };
+                let added = nixa::keys::rotate(&store, &s.master_key, now, lead, s.max_token_lifetime()).await?;
+                let kids: Vec<_> = added.iter().map(|k| json!({"kid": k.kid, "alg": k.alg, "activates_at": k.activates_at})).collect();
+                nixa::audit::record(&store, now, nixa::audit::Event::KeysRotated, None, None, json!({"added": kids})).await?;
+            }
+            let keys: Vec<_> = store
+                .keys()
+                .await?
+                .iter()
+                .map(|k| {
+                    json!({
+                        "kid": k.kid, "alg": k.alg, "state": key_state(k, now),
+                        "created_at": k.created_at, "activates_at": k.activates_at,
+                        "retired_at": k.retired_at, "published_until": k.published_until,
+                    })
+                })
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&keys)?);
+            Ok(())
+        }
+        Command::Client { action } => client_command(&cli, action).await,
+    }
+}
+
+async fn client_command(cli: &Cli, action: &ClientAction) -> anyhow::Result<()> {
+    let s = settings(cli, None)?;
+    let store = Store::connect(&s.database_url).await?;
+    store.migrate().await?;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    match action {
+        ClientAction::List => {
+            let list: Vec<_> = store.clients().await?.iter().map(client_json).collect();
+            println!("{}", serde_json::to_string_pretty(&list)?);
+        }
+        ClientAction::Add { name, redirect_uris, public, auth_method, alg, scopes: wanted, first_party, id } => {
+            let sector = validate_redirect_uris(redirect_uris)?;
+            let allowed: Vec<String> = if wanted.is_empty() {
+                scopes::SUPPORTED.iter().map(|s| s.to_string()).collect()
+            } else {
+                if let Some(bad) = wanted.iter().find(|w| !scopes::is_supported(w)) {
+                    anyhow::bail!("unsupported scope {bad:?}; supported: {}", scopes::SUPPORTED.join(" "));
+                }
+                let mut v = wanted.clone();
+                if !v.iter().any(|s| s == "openid") {
+                    v.insert(0, "openid".into());
+                }
+                v
+            };
+            let id = match id {
+                Some(i) => ClientId::parse(i).ok_or_else(|| anyhow::anyhow!("client id must be 1–128 printable ASCII characters"))?,
+                None => ClientId::parse(&random_token()[..22]).expect("random ids are valid"),
+            };
+            if store.client(&id).await?.is_some() {
+                anyhow::bail!("a client with id {id} exists already");
+            }
+            let secret = (!public).then(random_token);
+            let client = Client {
+                id,
+                name: name.clone(),
+                secret_hash: secret.as_deref().map(token_hash),
+                auth_method: match (public, auth_method) {
+                    (true, _) => AuthMethod::None,
+                    (false, CliAuthMethod::ClientSecretBasic) => AuthMethod::ClientSecretBasic,
+                    (false, CliAuthMethod::ClientSecretPost) => AuthMethod::ClientSecretPost,
+                },
+                redirect_uris: redirect_uris.clone(),
+                allowed_scopes: allowed,
+                id_token_alg: Alg::parse(alg).unwrap_or(Alg::ES256),
+                sector,
+                first_party: *first_party,
+            };
+            store.put_client(&client, now).await?;
+            nixa::audit::record(&store, now, nixa::audit::Event::ClientRegistered, None, Some(client.id.as_str()), json!({"name": name})).await?;
+            let mut out = client_json(&client);
+            out["client_secret"] = json!(secret);
+            println!("{}", serde_json::to_string_pretty(&out)?);
+        }
+    }
+    Ok(())
+}
+
+fn client_json(c: &Client) -> serde_json::Value {
+    json!({
+        "client_id": c.id,
+        "client_name": c.name,
+        "token_endpoint_auth_method": c.auth_method.as_str(),
+        "redirect_uris": c.redirect_uris,
+        "scope": c.allowed_scopes.join(" "),
+        "id_token_signed_response_alg": c.id_token_alg.as_str(),
+        "subject_type": if c.first_party { "public" } else { "pairwise" },
+    })
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let listen = settings.listen;
+    let demo = settings.demo;
+    let app = App::start(settings).await?;
+    if demo {
+        tracing::warn!("DEMO MODE: example master key and demo accounts; never use in production");
+        let summary = nixa::demo::seed(&app.store, &app.settings.master_key, app.now()).await?;
+        println!("nixa demo data (development only):\n{}", serde_json::to_string_pretty(&summary)?);
+    }
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    println!("discovery: {}", app.settings.url("/.well-known/openid-configuration"));
+    tracing::info!(%listen, issuer = %app.settings.issuer_str, "nixa listening");
+    let janitor = app.spawn_janitor();
+    axum::serve(listener, router(app)).with_graceful_shutdown(shutdown_signal()).await?;
+    janitor.abort();
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}

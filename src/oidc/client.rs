@@ -1,0 +1,148 @@
+//! Registered portals (relying parties).
+
+use serde::Serialize;
+
+use crate::keys::Alg;
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct ClientId(String);
+
+impl ClientId {
+    /// RFC 6749 Appendix A.1: VSCHAR (printable ASCII). Length capped to keep lookups bounded.
+    pub fn parse(s: &str) -> Option<Self> {
+        let ok = !s.is_empty() && s.len() <= 128 && s.bytes().all(|b| (0x20..=0x7e).contains(&b));
+        ok.then(|| Self(s.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for ClientId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Token endpoint authentication, as registered; a client must use exactly its method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthMethod {
+    ClientSecretBasic,
+    ClientSecretPost,
+    None,
+}
+
+impl AuthMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMethod::ClientSecretBasic => "client_secret_basic",
+            AuthMethod::ClientSecretPost => "client_secret_post",
+            AuthMethod::None => "none",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "client_secret_basic" => Some(AuthMethod::ClientSecretBasic),
+            "client_secret_post" => Some(AuthMethod::ClientSecretPost),
+            "none" => Some(AuthMethod::None),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Client {
+    pub id: ClientId,
+    pub name: String,
+    /// SHA-256 of the secret (base64url); secrets are high-entropy, so no slow hash is needed.
+    pub secret_hash: Option<String>,
+    pub auth_method: AuthMethod,
+    pub redirect_uris: Vec<String>,
+    pub allowed_scopes: Vec<String>,
+    pub id_token_alg: Alg,
+    /// Sector identifier for pairwise subjects (the redirect URIs' host).
+    pub sector: String,
+    /// First-party portals get the public subject; everyone else a pairwise one.
+    pub first_party: bool,
+}
+
+impl Client {
+    pub fn is_public(&self) -> bool {
+        self.auth_method == AuthMethod::None
+    }
+
+    /// Exact string comparison (RFC 9700 §4.1.3): no normalisation, no prefix or wildcard match.
+    pub fn has_redirect_uri(&self, uri: &str) -> bool {
+        self.redirect_uris.iter().any(|r| r == uri)
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum RedirectUriError {
+    #[error("redirect URI {0:?} is not an absolute URL")]
+    NotAbsolute(String),
+    #[error("redirect URI {0:?} has a fragment")]
+    Fragment(String),
+    #[error("redirect URI {0:?} must use https (http is allowed for loopback addresses only)")]
+    Insecure(String),
+    #[error("redirect URIs on several hosts need a sector identifier; found {0} and {1}")]
+    SeveralHosts(String, String),
+    #[error("at least one redirect URI is required")]
+    Missing,
+}
+
+/// Validates redirect URIs at registration and derives the pairwise sector (their common host).
+pub fn validate_redirect_uris(uris: &[String]) -> Result<String, RedirectUriError> {
+    let mut sector: Option<String> = None;
+    for uri in uris {
+        let u = url::Url::parse(uri).map_err(|_| RedirectUriError::NotAbsolute(uri.clone()))?;
+        if u.fragment().is_some() || uri.contains('#') {
+            return Err(RedirectUriError::Fragment(uri.clone()));
+        }
+        let host = u.host_str().unwrap_or_default().to_string();
+        let loopback = matches!(host.as_str(), "localhost" | "127.0.0.1" | "[::1]");
+        match u.scheme() {
+            "https" => {}
+            "http" if loopback => {}
+            // Private-use schemes of native apps (RFC 8252 §7.1) use a reverse domain name.
+            s if s.contains('.') => {}
+            _ => return Err(RedirectUriError::Insecure(uri.clone())),
+        }
+        let this = if host.is_empty() { u.scheme().to_string() } else { host };
+        match &sector {
+            None => sector = Some(this),
+            Some(s) if *s == this => {}
+            Some(s) => return Err(RedirectUriError::SeveralHosts(s.clone(), this)),
+        }
+    }
+    sector.ok_or(RedirectUriError::Missing)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirect_uri_rules() {
+        let v = |u: &[&str]| validate_redirect_uris(&u.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(v(&["https://portal.gov.vn/cb", "https://portal.gov.vn/cb2"]), Ok("portal.gov.vn".into()));
+        assert_eq!(v(&["http://localhost:3000/cb"]), Ok("localhost".into()));
+        assert!(matches!(v(&["http://portal.gov.vn/cb"]), Err(RedirectUriError::Insecure(_))));
+        assert!(matches!(v(&["https://portal.gov.vn/cb#x"]), Err(RedirectUriError::Fragment(_))));
+        assert!(matches!(v(&["/cb"]), Err(RedirectUriError::NotAbsolute(_))));
+        assert!(matches!(v(&["https://a.vn/cb", "https://b.vn/cb"]), Err(RedirectUriError::SeveralHosts(..))));
+        assert_eq!(v(&[]), Err(RedirectUriError::Missing));
+        assert_eq!(v(&["vn.gov.app:/cb"]), Ok("vn.gov.app".into()));
+    }
+
+    #[test]
+    fn client_id_charset() {
+        assert!(ClientId::parse("portal-1").is_some());
+        assert!(ClientId::parse("").is_none());
+        assert!(ClientId::parse("a\nb").is_none());
+        assert!(ClientId::parse(&"x".repeat(129)).is_none());
+    }
+}

@@ -1,0 +1,211 @@
+//! A sign-in in progress, carried between the authorization endpoint, the login pages and the
+//! consent page, and its end: the authorization code sent back to the portal.
+
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::CookieJar;
+use serde::{Deserialize, Serialize};
+
+use super::client::{Client, ClientId};
+use super::error::OAuthError;
+use super::request::{AuthorizationRequest, redirect_with};
+use crate::app::App;
+use crate::authn::session::{BrowserSession, browser_id};
+use crate::keys::secret::{ct_eq, random_token, token_hash};
+use crate::store::StoreError;
+use crate::store::grants::{CodeGrant, PendingRequest};
+use crate::web::cookies;
+use crate::web::error::PageError;
+use crate::web::i18n::Locale;
+
+pub const STAGE_LOGIN: &str = "login";
+pub const STAGE_TOTP: &str = "totp";
+pub const STAGE_CONSENT: &str = "consent";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PendingParams {
+    pub request: AuthorizationRequest,
+    /// The existing session was too weak for the request's acr.
+    pub step_up: bool,
+}
+
+pub struct Pending {
+    pub row: PendingRequest,
+    pub params: PendingParams,
+    pub client: Client,
+    pub locale: Locale,
+    pub browser: String,
+}
+
+impl Pending {
+    pub fn request(&self) -> &AuthorizationRequest {
+        &self.params.request
+    }
+
+    pub fn csrf(&self, app: &App) -> String {
+        crate::web::csrf::token(&app.secrets.csrf, &self.browser, &self.row.id)
+    }
+
+    pub fn check_csrf(&self, app: &App, presented: &str) -> Result<(), PageError> {
+        if crate::web::csrf::verify(&app.secrets.csrf, &self.browser, &self.row.id, presented) {
+            Ok(())
+        } else {
+            Err(PageError::new(StatusCode::FORBIDDEN, self.locale, "error.csrf"))
+        }
+    }
+
+    /// The link that shows the same page in the other language.
+    pub fn switch_href(&self, path: &str) -> Option<String> {
+        let other = if self.locale == Locale::Vi { Locale::En } else { Locale::Vi };
+        Some(format!("{path}?r={}&lang={}", self.row.id, other.as_str()))
+    }
+}
+
+/// Page language: an explicit choice (`lang` link, then its cookie), then the portal's
+/// `ui_locales`, then the browser's Accept-Language, then the configured default.
+pub fn page_locale(app: &App, headers: &HeaderMap, jar: &CookieJar, ui_locales: Option<&str>, lang: Option<&str>) -> Locale {
+    lang.and_then(Locale::parse)
+        .or_else(|| jar.get(cookies::LANG).and_then(|c| Locale::parse(c.value())))
+        .or_else(|| ui_locales.and_then(Locale::from_ui_locales))
+        .or_else(|| {
+            headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).and_then(Locale::from_accept_language)
+        })
+        .unwrap_or(app.settings.default_locale)
+}
+
+/// Remembers an explicit language choice.
+pub fn remember_lang(jar: CookieJar, lang: Option<&str>) -> CookieJar {
+    match lang.and_then(Locale::parse) {
+        Some(l) => jar.add(cookies::build(cookies::LANG, l.as_str().to_string(), Some(365 * 24 * 3600))),
+        None => jar,
+    }
+}
+
+/// Loads a sign-in in progress for this browser at the expected stage.
+pub async fn load(
+    app: &App,
+    headers: &HeaderMap,
+    jar: &CookieJar,
+    request_id: Option<&str>,
+    stage: &str,
+    lang: Option<&str>,
+) -> Result<Pending, PageError> {
+    let fallback = page_locale(app, headers, jar, None, lang);
+    let expired = || PageError::expired(fallback);
+    let id = request_id.filter(|r| r.len() <= 64).ok_or_else(expired)?;
+    let row = app.store.pending(id, app.now()).await.map_err(|e| PageError::internal(fallback, e))?.ok_or_else(expired)?;
+    let browser = jar.get(cookies::BROWSER).map(|c| c.value().to_string()).ok_or_else(expired)?;
+    if !ct_eq(token_hash(&browser).as_bytes(), row.browser_hash.as_bytes()) || row.stage != stage {
+        return Err(expired());
+    }
+    let params: PendingParams = serde_json::from_str(&row.params).map_err(|e| PageError::internal(fallback, e))?;
+    let client_id = ClientId::parse(&row.client_id).ok_or_else(expired)?;
+    let client = app
+        .store
+        .client(&client_id)
+        .await
+        .map_err(|e| PageError::internal(fallback, e))?
+        .ok_or_else(|| PageError::new(StatusCode::BAD_REQUEST, fallback, "error.unknown_client"))?;
+    let locale = page_locale(app, headers, jar, params.request.ui_locales.as_deref(), lang);
+    Ok(Pending { row, params, client, locale, browser })
+}
+
+/// Parks a request while the person signs in or consents, and sends the browser to that page.
+pub async fn park(
+    app: &App,
+    jar: CookieJar,
+    client: &Client,
+    request: AuthorizationRequest,
+    stage: &'static str,
+    person_id: Option<&str>,
+    step_up: bool,
+    locale: Locale,
+) -> Result<Response, PageError> {
+    let (jar, browser) = browser_id(jar);
+    let now = app.now();
+    let params = PendingParams { request, step_up };
+    let row = PendingRequest {
+        id: random_token(),
+        browser_hash: token_hash(&browser),
+        client_id: client.id.as_str().to_string(),
+        params: serde_json::to_string(&params).map_err(|e| PageError::internal(locale, e))?,
+        person_id: person_id.map(str::to_owned),
+        stage: stage.to_string(),
+        expires_at: now + app.settings.sign_in_ttl,
+    };
+    app.store.insert_pending(&row, now).await.map_err(|e| PageError::internal(locale, e))?;
+    let page = if stage == STAGE_CONSENT { "/consent" } else { "/login" };
+    Ok((jar, Redirect::to(&format!("{page}?r={}", row.id))).into_response())
+}
+
+/// After a successful sign-in: ask for consent if needed, otherwise finish.
+pub async fn after_authentication(app: &App, jar: CookieJar, pending: Pending, session: &BrowserSession) -> Result<Response, PageError> {
+    let locale = pending.locale;
+    let req = pending.request();
+    let person_id = &session.record.person_id;
+    let granted = app
+        .store
+        .consented_scopes(person_id, pending.client.id.as_str())
+        .await
+        .map_err(|e| PageError::internal(locale, e))?;
+    let needs_consent = req.prompt.consent || !granted.is_some_and(|g| crate::privacy::consent::covers(&g, &req.scopes));
+    if needs_consent {
+        let from = pending.row.stage.as_str();
+        let moved = app
+            .store
+            .advance_pending(&pending.row.id, from, STAGE_CONSENT, Some(person_id))
+            .await
+            .map_err(|e| PageError::internal(locale, e))?;
+        if !moved {
+            return Err(PageError::expired(locale));
+        }
+        return Ok((jar, Redirect::to(&format!("/consent?r={}", pending.row.id))).into_response());
+    }
+    finish(app, jar, pending, session).await
+}
+
+/// Ends the sign-in: the parked request is consumed (once) and the portal receives a code.
+pub async fn finish(app: &App, jar: CookieJar, pending: Pending, session: &BrowserSession) -> Result<Response, PageError> {
+    let locale = pending.locale;
+    if !app.store.take_pending(&pending.row.id).await.map_err(|e| PageError::internal(locale, e))? {
+        return Err(PageError::expired(locale));
+    }
+    let url = issue_code(app, &pending.client, pending.request(), session).await.map_err(|e| PageError::internal(locale, e))?;
+    Ok((jar, Redirect::to(&url)).into_response())
+}
+
+/// Stores a fresh single-use code and returns the redirect URL that carries it.
+pub async fn issue_code(app: &App, client: &Client, req: &AuthorizationRequest, session: &BrowserSession) -> Result<String, StoreError> {
+    let code = random_token();
+    let now = app.now();
+    let grant = CodeGrant {
+        code_hash: token_hash(&code),
+        grant_id: random_token(),
+        client_id: client.id.as_str().to_string(),
+        redirect_uri: req.redirect_uri.clone(),
+        code_challenge: req.code_challenge.clone(),
+        person_id: session.record.person_id.clone(),
+        subject: crate::privacy::pairwise::subject(&app.secrets.pairwise, client, &session.record.person_id),
+        scopes: req.scopes.clone(),
+        nonce: req.nonce.clone(),
+        auth_time: session.record.auth_time,
+        acr: session.record.acr.clone(),
+        amr: session.record.amr.clone(),
+        sid: session.record.sid.clone(),
+        expires_at: now + app.settings.code_ttl,
+        used_at: None,
+    };
+    app.store.insert_code(&grant).await?;
+    Ok(redirect_with(&req.redirect_uri, &app.settings.issuer_str, req.state.as_deref(), &[("code", &code)]))
+}
+
+/// An error sent back to the portal (RFC 6749 §4.1.2.1), with `state` and `iss`.
+pub fn error_redirect(app: &App, redirect_uri: &str, state: Option<&str>, error: &OAuthError) -> Response {
+    let url = redirect_with(
+        redirect_uri,
+        &app.settings.issuer_str,
+        state,
+        &[("error", error.code.as_str()), ("error_description", &error.description)],
+    );
+    Redirect::to(&url).into_response()
+}

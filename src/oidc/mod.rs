@@ -1,0 +1,13 @@
+//! The protocol surface: discovery, JWKS, authorization, token and UserInfo endpoints.
+
+pub mod authorize;
+pub mod client;
+pub mod client_auth;
+pub mod discovery;
+pub mod error;
+pub mod flow;
+pub mod id_token;
+pub mod request;
+pub mod scopes;
+pub mod token;
+pub mod userinfo;

@@ -1,0 +1,188 @@
+//! persons, organisations, org_representatives.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::{Result, Store, StoreError};
+use crate::identity::person::{format_date, parse_date};
+use crate::identity::{AccountLevel, Organisation, Person, PersonStatus, PersonalId, Sex};
+
+/// What a sign-in needs besides the person: secrets and throttling state.
+#[derive(Debug, Clone)]
+pub struct LoginState {
+    pub password_hash: Option<String>,
+    pub totp_secret_sealed: Option<String>,
+    pub failed_logins: i64,
+    pub locked_until: i64,
+}
+
+const PERSON_COLUMNS: &str = "id, personal_id, family_name, middle_name, given_name, birthdate, sex, \
+     nationality, address, phone, email, account_level, status";
+
+pub(crate) fn person_from_row(row: &AnyRow) -> Result<Person> {
+    let corrupt = |what: &str| StoreError::Corrupt(format!("persons.{what}"));
+    let pid: String = row.try_get("personal_id")?;
+    let birthdate: Option<String> = row.try_get("birthdate")?;
+    let sex: Option<String> = row.try_get("sex")?;
+    let level: i64 = row.try_get("account_level")?;
+    let status: String = row.try_get("status")?;
+    Ok(Person {
+        id: row.try_get("id")?,
+        personal_id: PersonalId::parse(&pid).map_err(|_| corrupt("personal_id"))?,
+        family_name: row.try_get("family_name")?,
+        middle_name: row.try_get("middle_name")?,
+        given_name: row.try_get("given_name")?,
+        birthdate: birthdate.as_deref().map(|d| parse_date(d).ok_or_else(|| corrupt("birthdate"))).transpose()?,
+        sex: sex.as_deref().map(|s| Sex::parse(s).ok_or_else(|| corrupt("sex"))).transpose()?,
+        nationality: row.try_get("nationality")?,
+        address: row.try_get("address")?,
+        phone: row.try_get("phone")?,
+        email: row.try_get("email")?,
+        account_level: AccountLevel::from_i64(level).ok_or_else(|| corrupt("account_level"))?,
+        status: PersonStatus::parse(&status).ok_or_else(|| corrupt("status"))?,
+    })
+}
+
+impl Store {
+    /// Inserts or updates a person keyed by personal ID; returns the internal id.
+    pub async fn upsert_person(&self, p: &Person, now: i64) -> Result<String> {
+        let row = sqlx::query(
+            "INSERT INTO persons (id, personal_id, family_name, middle_name, given_name, birthdate, sex, \
+                 nationality, address, phone, email, account_level, status, created_at, updated_at) \
+             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$14) \
+             ON CONFLICT (personal_id) DO UPDATE SET family_name=excluded.family_name, \
+                 middle_name=excluded.middle_name, given_name=excluded.given_name, \
+                 birthdate=excluded.birthdate, sex=excluded.sex, nationality=excluded.nationality, \
+                 address=excluded.address, phone=excluded.phone, email=excluded.email, \
+                 account_level=excluded.account_level, status=excluded.status, updated_at=excluded.updated_at \
+             RETURNING id",
+        )
+        .bind(&p.id)
+        .bind(p.personal_id.as_str())
+        .bind(&p.family_name)
+        .bind(&p.middle_name)
+        .bind(&p.given_name)
+        .bind(p.birthdate.map(format_date))
+        .bind(p.sex.map(|s| s.as_str().to_string()))
+        .bind(&p.nationality)
+        .bind(&p.address)
+        .bind(&p.phone)
+        .bind(&p.email)
+        .bind(p.account_level.as_i64())
+        .bind(p.status.as_str())
+        .bind(now)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(row.try_get("id")?)
+    }
+
+    pub async fn set_password_hash(&self, person_id: &str, hash: &str, now: i64) -> Result<()> {
+        sqlx::query("UPDATE persons SET password_hash=$2, updated_at=$3 WHERE id=$1")
+            .bind(person_id)
+            .bind(hash)
+            .bind(now)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn set_totp_secret(&self, person_id: &str, sealed: Option<&str>, now: i64) -> Result<()> {
+        sqlx::query("UPDATE persons SET totp_secret=$2, totp_last_step=0, updated_at=$3 WHERE id=$1")
+            .bind(person_id)
+            .bind(sealed)
+            .bind(now)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn person(&self, person_id: &str) -> Result<Option<Person>> {
+        let sql = format!("SELECT {PERSON_COLUMNS} FROM persons WHERE id=$1");
+        let row = sqlx::query(&sql).bind(person_id).fetch_optional(self.pool()).await?;
+        row.as_ref().map(person_from_row).transpose()
+    }
+
+    pub async fn person_for_login(&self, pid: &PersonalId) -> Result<Option<(Person, LoginState)>> {
+        self.login_lookup("personal_id", pid.as_str()).await
+    }
+
+    pub async fn person_for_login_by_id(&self, person_id: &str) -> Result<Option<(Person, LoginState)>> {
+        self.login_lookup("id", person_id).await
+    }
+
+    async fn login_lookup(&self, column: &'static str, value: &str) -> Result<Option<(Person, LoginState)>> {
+        let sql = format!(
+            "SELECT {PERSON_COLUMNS}, password_hash, totp_secret, failed_logins, locked_until \
+             FROM persons WHERE {column}=$1"
+        );
+        let Some(row) = sqlx::query(&sql).bind(value).fetch_optional(self.pool()).await? else {
+            return Ok(None);
+        };
+        let state = LoginState {
+            password_hash: row.try_get("password_hash")?,
+            totp_secret_sealed: row.try_get("totp_secret")?,
+            failed_logins: row.try_get("failed_logins")?,
+            locked_until: row.try_get("locked_until")?,
+        };
+        Ok(Some((person_from_row(&row)?, state)))
+    }
+
+    pub async fn record_login_failure(&self, person_id: &str, failed_logins: i64, locked_until: i64) -> Result<()> {
+        sqlx::query("UPDATE persons SET failed_logins=$2, locked_until=$3 WHERE id=$1")
+            .bind(person_id)
+            .bind(failed_logins)
+            .bind(locked_until)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn reset_login_failures(&self, person_id: &str) -> Result<()> {
+        sqlx::query("UPDATE persons SET failed_logins=0, locked_until=0 WHERE id=$1 AND failed_logins<>0")
+            .bind(person_id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Records a TOTP time step as used; false when that step (or a later one) was used already,
+    /// which makes every code single-use.
+    pub async fn claim_totp_step(&self, person_id: &str, step: i64) -> Result<bool> {
+        let r = sqlx::query("UPDATE persons SET totp_last_step=$2 WHERE id=$1 AND totp_last_step < $2")
+            .bind(person_id)
+            .bind(step)
+            .execute(self.pool())
+            .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    pub async fn upsert_organisation(&self, org: &Organisation, now: i64) -> Result<String> {
+        let row = sqlx::query(
+            "INSERT INTO organisations (id, code, kind, name, address, created_at) VALUES ($1,$2,$3,$4,$5,$6) \
+             ON CONFLICT (code) DO UPDATE SET kind=excluded.kind, name=excluded.name, address=excluded.address \
+             RETURNING id",
+        )
+        .bind(&org.id)
+        .bind(&org.code)
+        .bind(&org.kind)
+        .bind(&org.name)
+        .bind(&org.address)
+        .bind(now)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(row.try_get("id")?)
+    }
+
+    pub async fn add_representative(&self, org_id: &str, person_id: &str, role: &str) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO org_representatives (org_id, person_id, role) VALUES ($1,$2,$3) \
+             ON CONFLICT (org_id, person_id) DO UPDATE SET role=excluded.role",
+        )
+        .bind(org_id)
+        .bind(person_id)
+        .bind(role)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+}

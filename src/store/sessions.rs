@@ -1,0 +1,63 @@
+//! sessions: server-side browser sessions (SSO). The cookie holds a random secret; the table
+//! holds its hash, so a database read does not yield a usable cookie.
+
+use sqlx::Row;
+
+use super::{Result, Store};
+
+#[derive(Debug, Clone)]
+pub struct SessionRecord {
+    pub sid: String,
+    pub person_id: String,
+    pub auth_time: i64,
+    pub acr: String,
+    pub amr: Vec<String>,
+    pub expires_at: i64,
+}
+
+impl Store {
+    pub async fn insert_session(&self, id_hash: &str, s: &SessionRecord, now: i64) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO sessions (id_hash, sid, person_id, auth_time, acr, amr, created_at, expires_at) \
+             VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
+        )
+        .bind(id_hash)
+        .bind(&s.sid)
+        .bind(&s.person_id)
+        .bind(s.auth_time)
+        .bind(&s.acr)
+        .bind(super::join_words(&s.amr))
+        .bind(now)
+        .bind(s.expires_at)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn session(&self, id_hash: &str, now: i64) -> Result<Option<SessionRecord>> {
+        let row = sqlx::query(
+            "SELECT sid, person_id, auth_time, acr, amr, expires_at FROM sessions WHERE id_hash=$1 AND expires_at > $2",
+        )
+        .bind(id_hash)
+        .bind(now)
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|r| {
+            let amr: String = r.try_get("amr")?;
+            Ok(SessionRecord {
+                sid: r.try_get("sid")?,
+                person_id: r.try_get("person_id")?,
+                auth_time: r.try_get("auth_time")?,
+                acr: r.try_get("acr")?,
+                amr: super::split_words(&amr),
+                expires_at: r.try_get("expires_at")?,
+            })
+        })
+        .transpose()
+    }
+
+    pub async fn delete_session(&self, id_hash: &str) -> Result<()> {
+        sqlx::query("DELETE FROM sessions WHERE id_hash=$1").bind(id_hash).execute(self.pool()).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,9 @@
+//! Cross-cutting HTTP: error responses, security headers, CSRF, cookies, pages, languages.
+
+pub mod cookies;
+pub mod csrf;
+pub mod error;
+pub mod form;
+pub mod i18n;
+pub mod pages;
+pub mod security;

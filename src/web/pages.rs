@@ -1,0 +1,77 @@
+//! Server-rendered pages (askama templates in `web/templates/`).
+
+use askama::Template;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+
+use super::i18n::Locale;
+
+/// A sign-in method offered on the login page. Methods plug in by adding an entry and a form
+/// block in `login.html`.
+#[derive(Debug, Clone)]
+pub struct LoginMethod {
+    pub id: &'static str,
+    pub title_key: &'static str,
+}
+
+pub const PASSWORD_METHOD: LoginMethod = LoginMethod { id: "password", title_key: "login.method.password" };
+
+#[derive(Template)]
+#[template(path = "login.html")]
+pub struct LoginPage<'a> {
+    pub locale: Locale,
+    pub switch_href: Option<String>,
+    pub portal: &'a str,
+    pub request_id: &'a str,
+    pub csrf: String,
+    pub methods: Vec<LoginMethod>,
+    pub login_hint: String,
+    pub error: Option<&'static str>,
+    pub step_up: bool,
+}
+
+#[derive(Template)]
+#[template(path = "totp.html")]
+pub struct TotpPage<'a> {
+    pub locale: Locale,
+    pub switch_href: Option<String>,
+    pub portal: &'a str,
+    pub request_id: &'a str,
+    pub csrf: String,
+    pub error: Option<&'static str>,
+}
+
+#[derive(Template)]
+#[template(path = "consent.html")]
+pub struct ConsentPage<'a> {
+    pub locale: Locale,
+    pub switch_href: Option<String>,
+    pub portal: &'a str,
+    pub request_id: &'a str,
+    pub csrf: String,
+    pub claim_keys: Vec<&'static str>,
+    pub person_name: String,
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage {
+    pub locale: Locale,
+    pub switch_href: Option<String>,
+    pub message_key: &'static str,
+    pub incident: Option<String>,
+}
+
+/// Renders a page; a template failure becomes a plain 500 (templates are compiled in, so this
+/// only happens on a formatting bug).
+pub fn render<T: Template>(status: StatusCode, page: &T) -> Response {
+    match page.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => {
+            let id = super::error::log_incident(&e);
+            (StatusCode::INTERNAL_SERVER_ERROR, format!("internal error, incident {id}")).into_response()
+        }
+    }
+}
+
+pub const STYLESHEET: &str = include_str!("nixa.css");
