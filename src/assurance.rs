@@ -130,7 +130,8 @@ pub enum SessionFit {
 }
 
 pub fn session_fit(session_acr: Acr, auth_time: i64, now: i64, required: Option<Acr>, max_age: Option<i64>, force_login: bool) -> SessionFit {
-    if force_login || max_age.is_some_and(|m| now - auth_time > m) {
+    // max_age=0 asks for a fresh authentication even within the same second.
+    if force_login || max_age.is_some_and(|m| m == 0 || now - auth_time > m) {
         SessionFit::Reauthenticate
     } else if required.is_some_and(|r| session_acr < r) {
         SessionFit::StepUp
@@ -172,6 +173,7 @@ mod tests {
         assert_eq!(session_fit(Acr::Loa1, 100, 200, None, None, true), Reauthenticate);
         assert_eq!(session_fit(Acr::Loa1, 100, 200, None, Some(50), false), Reauthenticate);
         assert_eq!(session_fit(Acr::Loa1, 100, 200, None, Some(100), false), Reuse);
+        assert_eq!(session_fit(Acr::Loa1, 200, 200, None, Some(0), false), Reauthenticate);
         assert_eq!(session_fit(Acr::Loa1, 100, 200, Some(Acr::Loa2), None, false), StepUp);
         assert_eq!(session_fit(Acr::Loa2, 100, 200, Some(Acr::Loa2), None, false), Reuse);
     }

@@ -1,0 +1,253 @@
+//! Test harness: a real nixa server on a loopback port, on SQLite or PostgreSQL
+//! (`NIXA_TEST_DATABASE=postgres` with `NIXA_TEST_POSTGRES_URL`, as `tests/run` sets up), and a
+//! browser-like HTTP client that keeps cookies and does not follow redirects.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use nixa::app::{App, router};
+use nixa::config::{Config, Settings};
+use nixa::keys::MasterKey;
+use reqwest::header::LOCATION;
+use url::Url;
+
+pub const DVC: &str = "demo-dvc";
+pub const DVC_SECRET: &str = "demo-dvc-secret-not-for-production";
+pub const DVC_REDIRECT: &str = "http://localhost:9000/callback";
+pub const TINH: &str = "demo-tinh";
+pub const TINH_REDIRECT: &str = "http://localhost:9001/callback";
+/// Level 1, password only.
+pub const AN: (&str, &str) = ("001090001234", "demo-an-2026");
+/// Level 2, password + TOTP.
+pub const BINH: (&str, &str) = ("079185005678", "demo-binh-2026");
+
+pub struct TestServer {
+    pub app: Arc<App>,
+    pub issuer: String,
+    _dir: tempfile::TempDir,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Which database the suite runs on; `tests/run` runs it once per backend.
+pub fn backend() -> String {
+    std::env::var("NIXA_TEST_DATABASE").unwrap_or_else(|_| "sqlite".into())
+}
+
+async fn database_url(dir: &std::path::Path) -> String {
+    if backend() == "postgres" {
+        let admin = std::env::var("NIXA_TEST_POSTGRES_URL")
+            .expect("NIXA_TEST_DATABASE=postgres needs NIXA_TEST_POSTGRES_URL (tests/run sets it)");
+        let name = format!("nixa_t_{}", uuid::Uuid::new_v4().simple());
+        sqlx::any::install_default_drivers();
+        let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin)
+            .await
+            .expect("PostgreSQL must be reachable for the postgres test run");
+        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create test database");
+        let mut url = Url::parse(&admin).expect("admin URL");
+        url.set_path(&format!("/{name}"));
+        url.to_string()
+    } else {
+        format!("sqlite://{}", dir.join("nixa.db").display())
+    }
+}
+
+impl TestServer {
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let issuer = format!("http://localhost:{port}");
+        let mut config = Config {
+            issuer: Some(issuer.clone()),
+            database_url: Some(database_url(dir.path()).await),
+            master_key: Some(MasterKey::generate_base64()),
+            ..Config::default()
+        };
+        adjust(&mut config);
+        let settings = Settings::from_config(&config, false).expect("test settings");
+        let app = App::start(settings).await.expect("app starts");
+        nixa::demo::seed(&app.store, &app.settings.master_key, app.now()).await.expect("seed");
+        let task = tokio::spawn({
+            let router = router(app.clone());
+            async move {
+                let _ = axum::serve(listener, router).await;
+            }
+        });
+        Self { app, issuer, _dir: dir, task }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.issuer, path)
+    }
+
+    /// A new browser: its own cookie jar, no automatic redirects.
+    pub fn browser(&self) -> Browser {
+        Browser {
+            http: reqwest::Client::builder()
+                .cookie_store(true)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
+            base: self.issuer.clone(),
+        }
+    }
+}
+
+/// A plain HTTP client for back-channel calls (what a portal's server does).
+pub fn backchannel() -> reqwest::Client {
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client")
+}
+
+pub struct Browser {
+    pub http: reqwest::Client,
+    base: String,
+}
+
+pub struct Page {
+    pub status: u16,
+    pub location: Option<String>,
+    pub body: String,
+    pub url: String,
+}
+
+impl Page {
+    /// The value of a hidden form field.
+    pub fn field(&self, name: &str) -> String {
+        let marker = format!("name=\"{name}\" value=\"");
+        let start = self.body.find(&marker).unwrap_or_else(|| panic!("no field {name} in page:\n{}", self.body)) + marker.len();
+        let end = self.body[start..].find('"').expect("closing quote") + start;
+        self.body[start..end].to_string()
+    }
+
+    pub fn location_url(&self) -> Url {
+        Url::parse(self.location.as_deref().expect("a redirect")).expect("absolute redirect")
+    }
+
+    pub fn query(&self, name: &str) -> Option<String> {
+        self.location_url().query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+    }
+}
+
+impl Browser {
+    fn absolute(&self, url: &str) -> String {
+        if url.starts_with('/') { format!("{}{}", self.base, url) } else { url.to_string() }
+    }
+
+    pub async fn get(&self, url: &str) -> Page {
+        let url = self.absolute(url);
+        let res = self.http.get(&url).send().await.expect("GET");
+        Self::page(res, url).await
+    }
+
+    pub async fn post(&self, url: &str, form: &[(&str, &str)]) -> Page {
+        let url = self.absolute(url);
+        let res = self.http.post(&url).form(form).send().await.expect("POST");
+        Self::page(res, url).await
+    }
+
+    async fn page(res: reqwest::Response, url: String) -> Page {
+        let status = res.status().as_u16();
+        let location = res.headers().get(LOCATION).map(|v| v.to_str().expect("ascii location").to_string());
+        let body = res.text().await.expect("body");
+        Page { status, location, body, url }
+    }
+
+    /// Follows same-site redirects until one leaves the provider (to a portal) or a page shows.
+    pub async fn follow(&self, mut page: Page) -> Page {
+        for _ in 0..10 {
+            match &page.location {
+                Some(loc) if loc.starts_with('/') || loc.starts_with(&self.base) => page = self.get(&loc.clone()).await,
+                _ => return page,
+            }
+        }
+        panic!("redirect loop");
+    }
+
+    /// From an authorization URL to the login page, signs in with a password; returns the page
+    /// or redirect that follows.
+    pub async fn sign_in(&self, authorize_url: &str, who: (&str, &str)) -> Page {
+        let login = self.follow(self.get(authorize_url).await).await;
+        assert_eq!(login.status, 200, "expected the login page, got:\n{}", login.body);
+        assert!(login.url.contains("/login?r="), "expected the login page, at {}", login.url);
+        let r = login.field("r");
+        let csrf = login.field("csrf");
+        self.follow(self.post("/login", &[("r", &r), ("csrf", &csrf), ("personal_id", who.0), ("password", who.1)]).await).await
+    }
+
+    pub async fn submit_totp(&self, page: &Page, code: &str) -> Page {
+        assert!(page.body.contains("action=\"/login/totp\""), "expected the TOTP page, at {}:\n{}", page.url, page.body);
+        let (r, csrf) = (page.field("r"), page.field("csrf"));
+        self.follow(self.post("/login/totp", &[("r", &r), ("csrf", &csrf), ("code", code)]).await).await
+    }
+
+    /// Approves (or denies) on the consent page.
+    pub async fn consent(&self, page: &Page, decision: &str) -> Page {
+        assert!(page.url.contains("/consent?r="), "expected the consent page, at {}:\n{}", page.url, page.body);
+        let (r, csrf) = (page.field("r"), page.field("csrf"));
+        self.post("/consent", &[("r", &r), ("csrf", &csrf), ("decision", decision)]).await
+    }
+}
+
+pub fn pkce_pair() -> (String, String) {
+    let verifier = nixa::keys::secret::random_token() + "-extra";
+    let challenge = nixa::keys::secret::b64url(&nixa::keys::secret::sha256(verifier.as_bytes()));
+    (verifier, challenge)
+}
+
+/// An authorization URL with PKCE; `extra` adds or overrides parameters (an empty value drops one).
+pub fn authorize_url(server: &TestServer, client_id: &str, redirect_uri: &str, challenge: &str, extra: &[(&str, &str)]) -> String {
+    let mut params: Vec<(String, String)> = vec![
+        ("response_type".into(), "code".into()),
+        ("client_id".into(), client_id.into()),
+        ("redirect_uri".into(), redirect_uri.into()),
+        ("scope".into(), "openid profile".into()),
+        ("state".into(), "st-123".into()),
+        ("nonce".into(), "n-456".into()),
+        ("code_challenge".into(), challenge.into()),
+        ("code_challenge_method".into(), "S256".into()),
+    ];
+    for (k, v) in extra {
+        params.retain(|(pk, _)| pk != k);
+        if !v.is_empty() {
+            params.push((k.to_string(), v.to_string()));
+        }
+    }
+    let mut url = Url::parse(&server.url("/authorize")).expect("url");
+    url.query_pairs_mut().extend_pairs(params);
+    url.to_string()
+}
+
+/// Exchanges a code at the token endpoint as the confidential demo portal (HTTP Basic).
+pub async fn redeem(server: &TestServer, code: &str, verifier: &str) -> (u16, serde_json::Value) {
+    let res = backchannel()
+        .post(server.url("/token"))
+        .basic_auth(DVC, Some(DVC_SECRET))
+        .form(&[("grant_type", "authorization_code"), ("code", code), ("redirect_uri", DVC_REDIRECT), ("code_verifier", verifier)])
+        .send()
+        .await
+        .expect("token request");
+    let status = res.status().as_u16();
+    (status, res.json().await.expect("json body"))
+}
+
+/// Runs a whole sign-in for `who` at the demo portal and returns (code, verifier).
+pub async fn code_for(server: &TestServer, browser: &Browser, who: (&str, &str)) -> (String, String) {
+    let (verifier, challenge) = pkce_pair();
+    let url = authorize_url(server, DVC, DVC_REDIRECT, &challenge, &[]);
+    let mut page = browser.sign_in(&url, who).await;
+    if page.url.contains("/consent?r=") {
+        page = browser.consent(&page, "approve").await;
+    }
+    let code = page.query("code").unwrap_or_else(|| panic!("no code in {:?}: {}", page.location, page.body));
+    (code, verifier)
+}
