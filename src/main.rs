@@ -153,6 +153,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let store = Store::connect(&s.database_url).await?;
             store.migrate().await?;
             let now = time::OffsetDateTime::now_utc().unix_timestamp();
+            nixa::keys::ensure_keys(&store, &s.master_key, now).await?;
             if let KeysAction::Rotate { now: immediately } = action {
                 let lead = if *immediately { 0 } else { s.key_publish_lead };
                 let added = nixa::keys::rotate(&store, &s.master_key, now, lead, s.max_token_lifetime()).await?;

@@ -91,7 +91,7 @@ impl KeyRing {
     }
 }
 
-async fn ensure_keys(store: &Store, master: &MasterKey, now: i64) -> Result<(), KeyError> {
+pub async fn ensure_keys(store: &Store, master: &MasterKey, now: i64) -> Result<(), KeyError> {
     let rows = store.keys().await?;
     for alg in Alg::ALL {
         let usable = rows.iter().any(|k| k.alg == alg.as_str() && key_state(k, now) == KeyState::Active);

@@ -113,6 +113,27 @@ impl Store {
         Ok(n)
     }
 
+    /// Every (table, column) of the application schema, sorted: the migration parity check.
+    pub async fn schema(&self) -> Result<Vec<(String, String)>> {
+        let sql = match self.backend {
+            Backend::Sqlite => {
+                "SELECT m.name AS t, p.name AS c FROM sqlite_master m JOIN pragma_table_info(m.name) p \
+                 WHERE m.type = 'table' AND m.name NOT LIKE '\\_sqlx%' ESCAPE '\\' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
+            }
+            Backend::Postgres => {
+                "SELECT table_name::text AS t, column_name::text AS c FROM information_schema.columns \
+                 WHERE table_schema = current_schema() AND table_name NOT LIKE '\\_sqlx%' ESCAPE '\\'"
+            }
+        };
+        let rows = sqlx::query(sql).fetch_all(&self.pool).await?;
+        let mut out = rows
+            .iter()
+            .map(|r| Ok((sqlx::Row::try_get::<String, _>(r, "t")?, sqlx::Row::try_get::<String, _>(r, "c")?)))
+            .collect::<Result<Vec<_>>>()?;
+        out.sort();
+        Ok(out)
+    }
+
     pub async fn close(&self) {
         self.pool.close().await;
     }
