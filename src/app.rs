@@ -26,7 +26,7 @@ pub struct ServerSecrets {
 impl ServerSecrets {
     async fn load(store: &Store, master: &MasterKey, now: i64) -> Result<Self, KeyError> {
         let get = async |name: &str| -> Result<Vec<u8>, KeyError> {
-            let candidate = master.seal(name, &crate::keys::secret::random_bytes::<32>());
+            let candidate = master.seal(name, &crate::keys::secret::random_bytes::<32>())?;
             let sealed = store.server_secret(name, &candidate, now).await?;
             Ok(master.open(name, &sealed)?)
         };
@@ -116,7 +116,14 @@ pub fn router(app: Arc<App>) -> Router {
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(64 * 1024))
         .layer(axum::middleware::from_fn(web::security::headers))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(on_panic))
         .with_state(app)
+}
+
+/// A panic is a bug: answer 500 with an incident id instead of dropping the connection.
+fn on_panic(_: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    let id = web::error::log_incident(&"a request handler panicked");
+    (StatusCode::INTERNAL_SERVER_ERROR, format!("internal error, incident {id}")).into_response()
 }
 
 async fn stylesheet() -> impl IntoResponse {

@@ -131,9 +131,13 @@ pub async fn seed(store: &Store, master: &MasterKey, now: i64) -> Result<Value, 
         let id = store.upsert_person(&person, now).await?;
         let hash = tokio::task::spawn_blocking(move || password::hash(d.password))
             .await
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         store.set_password_hash(&id, &hash, now).await?;
-        let sealed = d.totp.then(|| master.seal(&format!("totp:{id}"), DEMO_TOTP_SECRET));
+        let sealed = match d.totp {
+            true => Some(master.seal(&format!("totp:{id}"), DEMO_TOTP_SECRET).map_err(|e| StoreError::Corrupt(e.to_string()))?),
+            false => None,
+        };
         store.set_totp_secret(&id, sealed.as_deref(), now).await?;
         if d.level == AccountLevel::Level2 {
             rep_id = Some(id.clone());

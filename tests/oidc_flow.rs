@@ -313,3 +313,34 @@ async fn pages_speak_vietnamese_by_default_and_english_on_request() {
     // Accessible markup: labelled inputs, a main landmark, a skip link.
     assert!(page.body.contains("<label for=\"personal_id\">") && page.body.contains("<main id=\"main\">") && page.body.contains("class=\"skip\""));
 }
+
+#[tokio::test]
+async fn rs256_per_client_validates_with_the_rp_library() {
+    let server = TestServer::start().await;
+    let mut rs = nixa::demo::demo_client(&nixa::demo::CLIENTS[0]);
+    rs.id = nixa::oidc::client::ClientId::parse("rs256-portal").unwrap();
+    rs.id_token_alg = nixa::keys::Alg::RS256;
+    server.app.store.put_client(&rs, 0).await.unwrap();
+    let http = rp_http();
+    let metadata = CoreProviderMetadata::discover_async(IssuerUrl::new(server.issuer.clone()).unwrap(), &http).await.unwrap();
+    let client = CoreClient::from_provider_metadata(metadata, ClientId::new("rs256-portal".into()), Some(ClientSecret::new(DVC_SECRET.into())))
+        .set_redirect_uri(RedirectUrl::new(DVC_REDIRECT.into()).unwrap());
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let (auth_url, _, nonce) = client
+        .authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random)
+        .set_pkce_challenge(challenge)
+        .url();
+    let browser = server.browser();
+    let consent = browser.sign_in(auth_url.as_str(), AN).await;
+    let back = browser.consent(&consent, "approve").await;
+    let tokens = client
+        .exchange_code(AuthorizationCode::new(back.query("code").unwrap()))
+        .unwrap()
+        .set_pkce_verifier(verifier)
+        .request_async(&http)
+        .await
+        .unwrap();
+    let id_token = tokens.id_token().unwrap();
+    assert_eq!(*id_token.signing_alg().unwrap(), openidconnect::core::CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256);
+    id_token.claims(&client.id_token_verifier(), &nonce).expect("RS256 ID token validates");
+}

@@ -151,10 +151,11 @@ async fn private_keys_are_sealed_at_rest() {
     let server = TestServer::start().await;
     let rows = server.app.store.keys().await.unwrap();
     for k in rows {
-        let raw = nixa::keys::secret::b64url_decode(&k.sealed_private.replace('+', "-").replace('/', "_").trim_end_matches('=').to_string());
-        let raw = raw.expect("base64");
-        // A PKCS#8 document starts with a DER SEQUENCE (0x30); the sealed form must not.
-        assert!(raw.len() > 28 && !(raw[0] == 0x30 && raw[1] == 0x81 || raw[0] == 0x30 && raw[1] == 0x82));
+        let b64url = k.sealed_private.replace('+', "-").replace('/', "_");
+        let raw = nixa::keys::secret::b64url_decode(b64url.trim_end_matches('=')).expect("base64");
+        // A PKCS#8 document starts with a DER SEQUENCE of long form length (30 81 / 30 82).
+        let looks_like_der = raw[0] == 0x30 && (raw[1] == 0x81 || raw[1] == 0x82);
+        assert!(raw.len() > 28 && !looks_like_der, "private key stored in the clear");
         let other = nixa::keys::MasterKey::from_base64(&nixa::keys::MasterKey::generate_base64()).unwrap();
         assert!(other.open(&k.kid, &k.sealed_private).is_err(), "another master key cannot open it");
         assert!(server.app.settings.master_key.open(&k.kid, &k.sealed_private).is_ok());

@@ -5,32 +5,30 @@ use std::sync::LazyLock;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 
-fn hasher() -> Argon2<'static> {
-    let params = Params::new(19_456, 2, 1, None).expect("constant argon2 parameters are valid");
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+pub use argon2::password_hash::Error as HashError;
+
+fn hasher() -> Result<Argon2<'static>, HashError> {
+    let params = Params::new(19_456, 2, 1, None)?;
+    Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
 }
 
 /// A PHC string (`$argon2id$v=19$m=19456,t=2,p=1$…`).
-pub fn hash(password: &str) -> String {
-    let salt_bytes = crate::keys::secret::random_bytes::<16>();
-    let salt = SaltString::encode_b64(&salt_bytes).expect("16-byte salt encodes");
-    hasher()
-        .hash_password(password.as_bytes(), &salt)
-        .expect("argon2 hashing with valid parameters cannot fail")
-        .to_string()
+pub fn hash(password: &str) -> Result<String, HashError> {
+    let salt = SaltString::encode_b64(&crate::keys::secret::random_bytes::<16>())?;
+    Ok(hasher()?.hash_password(password.as_bytes(), &salt)?.to_string())
 }
 
 /// Verifies with the parameters recorded in the hash, so older hashes keep working.
 pub fn verify(phc: &str, password: &str) -> bool {
-    match PasswordHash::new(phc) {
-        Ok(parsed) => hasher().verify_password(password.as_bytes(), &parsed).is_ok(),
-        Err(_) => false,
+    match (PasswordHash::new(phc), hasher()) {
+        (Ok(parsed), Ok(h)) => h.verify_password(password.as_bytes(), &parsed).is_ok(),
+        _ => false,
     }
 }
 
 /// Hash used when the account does not exist, so that unknown and known identifiers take the
-/// same time to refuse.
-static DUMMY: LazyLock<String> = LazyLock::new(|| hash("nixa-timing-equaliser"));
+/// same time to refuse. (If hashing were impossible, verification fails anyway.)
+static DUMMY: LazyLock<String> = LazyLock::new(|| hash("nixa-timing-equaliser").unwrap_or_default());
 
 /// Verifies off the async runtime (argon2 takes ~15 ms of CPU).
 pub async fn verify_blocking(phc: Option<String>, password: String) -> bool {
@@ -49,7 +47,7 @@ mod tests {
 
     #[test]
     fn hash_and_verify() {
-        let h = hash("correct horse");
+        let h = hash("correct horse").unwrap();
         assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
         assert!(verify(&h, "correct horse"));
         assert!(!verify(&h, "wrong"));

@@ -59,7 +59,7 @@ impl PersonalId {
     }
 
     pub fn sex(&self) -> Sex {
-        if self.century_digit() % 2 == 0 { Sex::Male } else { Sex::Female }
+        if self.century_digit().is_multiple_of(2) { Sex::Male } else { Sex::Female }
     }
 
     pub fn birth_year(&self) -> i32 {

@@ -13,6 +13,8 @@ pub enum MasterKeyError {
     Malformed,
     #[error("a sealed value could not be opened: wrong master key or corrupted data")]
     Unseal,
+    #[error("sealing failed")]
+    Seal,
 }
 
 pub struct MasterKey {
@@ -51,19 +53,15 @@ impl MasterKey {
 
     /// Encrypts `plaintext`, bound to `context` (e.g. the key id) so that sealed values cannot be
     /// swapped between rows. Output: base64(nonce ‖ ciphertext ‖ tag).
-    pub fn seal(&self, context: &str, plaintext: &[u8]) -> String {
+    pub fn seal(&self, context: &str, plaintext: &[u8]) -> Result<String, MasterKeyError> {
         let nonce_bytes = super::secret::random_bytes::<NONCE_LEN>();
         let mut buf = plaintext.to_vec();
         self.key
-            .seal_in_place_append_tag(
-                Nonce::assume_unique_for_key(nonce_bytes),
-                Aad::from(context.as_bytes()),
-                &mut buf,
-            )
-            .expect("AES-GCM sealing of an in-memory buffer cannot fail");
+            .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce_bytes), Aad::from(context.as_bytes()), &mut buf)
+            .map_err(|_| MasterKeyError::Seal)?;
         let mut out = nonce_bytes.to_vec();
         out.extend_from_slice(&buf);
-        STANDARD.encode(out)
+        Ok(STANDARD.encode(out))
     }
 
     pub fn open(&self, context: &str, sealed: &str) -> Result<Vec<u8>, MasterKeyError> {
@@ -89,7 +87,7 @@ mod tests {
     #[test]
     fn seal_open_round_trip_and_context_binding() {
         let k = MasterKey::from_base64(&MasterKey::generate_base64()).unwrap();
-        let s = k.seal("kid-1", b"secret");
+        let s = k.seal("kid-1", b"secret").unwrap();
         assert_eq!(k.open("kid-1", &s).unwrap(), b"secret");
         assert!(k.open("kid-2", &s).is_err(), "context must be authenticated");
         let other = MasterKey::from_base64(&MasterKey::generate_base64()).unwrap();

@@ -109,7 +109,7 @@ async fn add_key(store: &Store, master: &MasterKey, alg: Alg, now: i64, activate
         kid: generated.kid.clone(),
         alg: alg.as_str().to_string(),
         public_jwk: generated.public_jwk.to_string(),
-        sealed_private: master.seal(&generated.kid, &generated.pkcs8),
+        sealed_private: master.seal(&generated.kid, &generated.pkcs8)?,
         created_at: now,
         activates_at,
         retired_at: None,

@@ -11,10 +11,12 @@ pub fn random_token() -> String {
     B64.encode(random_bytes::<32>())
 }
 
+/// Bytes from the operating system's CSPRNG. The one deliberate panic on a request path: if the
+/// kernel cannot supply randomness the host is broken, and issuing predictable credentials
+/// instead would be far worse than failing the request (`CatchPanicLayer` turns it into a 500).
 pub fn random_bytes<const N: usize>() -> [u8; N] {
     let mut buf = [0u8; N];
-    // The system RNG failing is not recoverable and never happens on a working host.
-    aws_lc_rs::rand::fill(&mut buf).expect("system random number generator");
+    aws_lc_rs::rand::fill(&mut buf).expect("the operating system's random number generator failed");
     buf
 }
 

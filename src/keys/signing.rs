@@ -49,6 +49,8 @@ pub enum SigningError {
     Generate,
     #[error("stored private key is not a valid {0} PKCS#8 key")]
     BadKey(Alg),
+    #[error("signing failed")]
+    Sign,
 }
 
 enum KeyImpl {
@@ -133,35 +135,30 @@ impl SigningKey {
         }
     }
 
-    fn sign_bytes(&self, msg: &[u8]) -> Vec<u8> {
+    fn sign_bytes(&self, msg: &[u8]) -> Result<Vec<u8>, SigningError> {
         let rng = SystemRandom::new();
         match &self.inner {
-            KeyImpl::Ec(kp) => kp
-                .sign(&rng, msg)
-                .expect("ECDSA signing with a loaded key cannot fail")
-                .as_ref()
-                .to_vec(),
+            KeyImpl::Ec(kp) => Ok(kp.sign(&rng, msg).map_err(|_| SigningError::Sign)?.as_ref().to_vec()),
             KeyImpl::Rsa(kp) => {
                 let mut sig = vec![0u8; kp.public_modulus_len()];
-                kp.sign(&signature::RSA_PKCS1_SHA256, &rng, msg, &mut sig)
-                    .expect("RSA signing with a loaded key cannot fail");
-                sig
+                kp.sign(&signature::RSA_PKCS1_SHA256, &rng, msg, &mut sig).map_err(|_| SigningError::Sign)?;
+                Ok(sig)
             }
         }
     }
 
     /// A compact JWS over the JSON serialisation of `claims`, with `typ` in the header.
-    pub fn sign_jwt<T: Serialize>(&self, typ: &str, claims: &T) -> String {
+    pub fn sign_jwt<T: Serialize>(&self, typ: &str, claims: &T) -> Result<String, SigningError> {
         let header = json!({"alg": self.alg.as_str(), "kid": self.kid, "typ": typ});
-        let header = serde_json::to_vec(&header).expect("header serialises");
-        let payload = serde_json::to_vec(claims).expect("claims serialise");
+        let header = serde_json::to_vec(&header).map_err(|_| SigningError::Sign)?;
+        let payload = serde_json::to_vec(claims).map_err(|_| SigningError::Sign)?;
         let mut out = b64url(&header);
         out.push('.');
         out.push_str(&b64url(&payload));
-        let sig = self.sign_bytes(out.as_bytes());
+        let sig = self.sign_bytes(out.as_bytes())?;
         out.push('.');
         out.push_str(&b64url(&sig));
-        out
+        Ok(out)
     }
 }
 
@@ -180,7 +177,7 @@ mod tests {
     fn es256_signs_verifiable_jwts_with_thumbprint_kid() {
         let g = generate(Alg::ES256).unwrap();
         let key = SigningKey::from_pkcs8(Alg::ES256, g.kid.clone(), &g.pkcs8).unwrap();
-        let jwt = key.sign_jwt("JWT", &json!({"sub":"x"}));
+        let jwt = key.sign_jwt("JWT", &json!({"sub":"x"})).unwrap();
         let KeyImpl::Ec(kp) = &key.inner else { unreachable!() };
         assert!(verify(&jwt, &signature::ECDSA_P256_SHA256_FIXED, kp.public_key().as_ref()));
         let mut tampered = jwt.clone();
@@ -194,7 +191,7 @@ mod tests {
     fn rs256_round_trip() {
         let g = generate(Alg::RS256).unwrap();
         let key = SigningKey::from_pkcs8(Alg::RS256, g.kid.clone(), &g.pkcs8).unwrap();
-        let jwt = key.sign_jwt("JWT", &json!({"sub":"x"}));
+        let jwt = key.sign_jwt("JWT", &json!({"sub":"x"})).unwrap();
         let KeyImpl::Rsa(kp) = &key.inner else { unreachable!() };
         let spki = kp.public_key().as_der().unwrap();
         let pk = aws_lc_rs::signature::RsaPublicKeyComponents {

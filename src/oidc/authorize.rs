@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 
 use super::error::{ErrorCode, OAuthError};
-use super::flow::{self, STAGE_CONSENT, STAGE_LOGIN};
+use super::flow::{self, PendingParams, STAGE_CONSENT, STAGE_LOGIN};
 use super::request::{self, AuthorizationRequest, Rejection};
 use crate::app::App;
 use crate::assurance::{Acr, SessionFit, session_fit};
@@ -88,14 +88,15 @@ async fn decide(app: &App, jar: CookieJar, client: &Client, req: AuthorizationRe
                 return Ok(refuse(app, &req, ErrorCode::ConsentRequired, "consent is required"));
             }
             let person = s.record.person_id.clone();
-            return flow::park(app, jar, client, req, STAGE_CONSENT, Some(&person), false, locale).await;
+            let params = PendingParams { request: req, step_up: false };
+            return flow::park(app, jar, client, params, STAGE_CONSENT, Some(&person), locale).await;
         }
         step_up = fit == SessionFit::StepUp;
     }
     if req.prompt.none {
         return Ok(refuse(app, &req, ErrorCode::LoginRequired, "the person must sign in"));
     }
-    flow::park(app, jar, client, req, STAGE_LOGIN, None, step_up, locale).await
+    flow::park(app, jar, client, PendingParams { request: req, step_up }, STAGE_LOGIN, None, locale).await
 }
 
 fn refuse(app: &App, req: &AuthorizationRequest, code: ErrorCode, description: &'static str) -> Response {

@@ -115,15 +115,13 @@ pub async fn park(
     app: &App,
     jar: CookieJar,
     client: &Client,
-    request: AuthorizationRequest,
+    params: PendingParams,
     stage: &'static str,
     person_id: Option<&str>,
-    step_up: bool,
     locale: Locale,
 ) -> Result<Response, PageError> {
     let (jar, browser) = browser_id(jar);
     let now = app.now();
-    let params = PendingParams { request, step_up };
     let row = PendingRequest {
         id: random_token(),
         browser_hash: token_hash(&browser),

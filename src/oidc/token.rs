@@ -110,7 +110,7 @@ async fn issue(app: &App, client: &Client, grant: &CodeGrant, now: i64) -> Resul
         sid: &grant.sid,
         at_hash: at_hash(&access_token),
     };
-    let id_token = signer.sign_jwt("JWT", &claims);
+    let id_token = signer.sign_jwt("JWT", &claims).map_err(OAuthError::server_error)?;
     app.store
         .insert_access_token(&AccessGrant {
             token_hash: token_hash(&access_token),

@@ -25,10 +25,13 @@ impl Params {
         let mut map = HashMap::with_capacity(pairs.len());
         let mut duplicate = None;
         for (k, v) in pairs {
-            if map.contains_key(&k) {
-                duplicate.get_or_insert(k);
-            } else {
-                map.insert(k, v);
+            match map.entry(k) {
+                std::collections::hash_map::Entry::Occupied(e) => {
+                    duplicate.get_or_insert_with(|| e.key().clone());
+                }
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(v);
+                }
             }
         }
         Ok(Self { map, duplicate })
