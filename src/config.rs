@@ -80,6 +80,12 @@ pub enum ConfigError {
 }
 
 impl Config {
+    const KEYS: [&'static str; 13] = [
+        "issuer", "listen", "database_url", "master_key", "default_locale", "session_ttl_secs", "code_ttl_secs",
+        "access_token_ttl_secs", "id_token_ttl_secs", "sign_in_ttl_secs", "key_publish_lead_secs",
+        "login_max_failures", "login_lock_secs",
+    ];
+
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
         let mut fig = Figment::from(Serialized::defaults(Config::default()));
         if let Some(f) = file {
@@ -90,7 +96,8 @@ impl Config {
         }
         fig = fig
             .merge(Env::raw().only(&["DATABASE_URL"]).map(|_| "database_url".into()))
-            .merge(Env::prefixed("NIXA_"));
+            // Only our keys: other NIXA_* variables in the environment are not configuration.
+            .merge(Env::prefixed("NIXA_").only(&Self::KEYS));
         fig.extract().map_err(|e| ConfigError::Load(Box::new(e)))
     }
 }
@@ -217,6 +224,16 @@ mod tests {
         assert!(parse_issuer("http://id.gov.vn").is_err());
         assert!(parse_issuer("https://id.gov.vn/?x=1").is_err());
         assert!(parse_issuer("https://id.gov.vn/#f").is_err());
+    }
+
+    #[test]
+    fn every_field_is_settable_from_the_environment() {
+        let fields = serde_json::to_value(Config::default()).unwrap();
+        let mut names: Vec<_> = fields.as_object().unwrap().keys().cloned().collect();
+        let mut keys: Vec<_> = Config::KEYS.iter().map(|k| k.to_string()).collect();
+        names.sort();
+        keys.sort();
+        assert_eq!(names, keys);
     }
 
     #[test]
