@@ -49,6 +49,38 @@ enum Command {
         #[command(subcommand)]
         action: ClientAction,
     },
+    /// People: the population registry.
+    Person {
+        #[command(subcommand)]
+        action: PersonAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum PersonAction {
+    /// Import persons from JSON Lines or CSV (with a header); upserts keyed by personal ID.
+    /// An interrupted import resumes where it stopped when run again on the same file.
+    Import {
+        file: PathBuf,
+        /// Input format; by default from the file extension (.jsonl/.ndjson, .csv).
+        #[arg(long, value_enum)]
+        format: Option<ImportFormat>,
+        /// Rows committed per transaction.
+        #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+        batch_size: u32,
+        /// Ignore the saved position and import the whole file again.
+        #[arg(long)]
+        restart: bool,
+        /// Write the rejected rows report here instead of standard error.
+        #[arg(long, value_name = "FILE")]
+        rejects: Option<PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ImportFormat {
+    Jsonl,
+    Csv,
 }
 
 #[derive(Subcommand)]
@@ -176,6 +208,43 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Client { action } => client_command(&cli, action).await,
+        Command::Person { action: PersonAction::Import { file, format, batch_size, restart, rejects } } => {
+            use nixa::identity::import::{Format, Importer};
+            let format = match format {
+                Some(ImportFormat::Jsonl) => Format::JsonLines,
+                Some(ImportFormat::Csv) => Format::Csv,
+                None => Format::from_path(file)
+                    .ok_or_else(|| anyhow::anyhow!("cannot tell the format of {} from its extension; use --format", file.display()))?,
+            };
+            let s = settings(&cli, None)?;
+            let store = Store::connect(&s.database_url).await?;
+            store.migrate().await?;
+            let progress = indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr())
+                .with_style(
+                    indicatif::ProgressStyle::with_template(
+                        "{bar:30} {percent:>3}% {binary_bytes_per_sec} ETA {eta}  {msg}",
+                    )
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+                );
+            let mut sink: Box<dyn std::io::Write> = match rejects {
+                Some(path) => Box::new(std::io::BufWriter::new(std::fs::File::create(path)?)),
+                None => Box::new(std::io::stderr()),
+            };
+            let importer = Importer {
+                store: &store,
+                batch_size: *batch_size as usize,
+                restart: *restart,
+                progress,
+                now: time::OffsetDateTime::now_utc().unix_timestamp(),
+            };
+            let report = importer.run(file, format, sink.as_mut()).await?;
+            sink.flush()?;
+            if report.resumed_at_line > 0 {
+                println!("resumed after line {}", report.resumed_at_line);
+            }
+            println!("imported {}, rejected {}", report.imported, report.rejected);
+            Ok(())
+        }
     }
 }
 
