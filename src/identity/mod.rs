@@ -1,5 +1,6 @@
 //! People and bodies the platform identifies, with the validators for their identifiers.
 
+pub mod import;
 pub mod organisation;
 pub mod person;
 pub mod personal_id;
