@@ -15,7 +15,7 @@ use crate::keys::{KeyError, KeyRing, MasterKey};
 use crate::store::{Store, StoreError};
 use crate::web::error::PageError;
 use crate::web::i18n::Locale;
-use crate::{authn, oidc, privacy, web};
+use crate::{authn, identity, oidc, privacy, web};
 
 /// Secrets the server derives values from; generated once per deployment, sealed in the database.
 pub struct ServerSecrets {
@@ -111,6 +111,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/login", get(authn::login::page).post(authn::login::submit))
         .route("/login/totp", get(authn::login::totp_page).post(authn::login::totp_submit))
         .route("/consent", get(privacy::consent_page::page).post(privacy::consent_page::submit))
+        .route("/organisation", get(identity::org_page::page).post(identity::org_page::submit))
         .route("/static/nixa.css", get(stylesheet))
         .route("/healthz", get(|| async { "ok" }))
         .fallback(not_found)

@@ -8,7 +8,7 @@ use crate::identity::person::parse_date;
 use crate::identity::{AccountLevel, Organisation, Person, PersonStatus, PersonalId, Sex, TaxCode};
 use crate::keys::{Alg, MasterKey};
 use crate::keys::secret::token_hash;
-use crate::oidc::client::{AuthMethod, Client, ClientId, validate_redirect_uris};
+use crate::oidc::client::{AuthMethod, ClaimsProfile, Client, ClientId, validate_redirect_uris};
 use crate::oidc::scopes;
 use crate::store::{Store, StoreError};
 
@@ -91,6 +91,8 @@ pub const CLIENTS: [DemoClient; 2] = [
 ];
 
 pub const ORG_TAX_CODE: &str = "0312345673";
+/// A demo agency; the level-1 person is one of its officials.
+pub const AGENCY_CODE: &str = "000.00.00.G99";
 
 pub fn demo_client(c: &DemoClient) -> Client {
     let redirect_uris = vec![c.redirect_uri.to_string()];
@@ -105,6 +107,7 @@ pub fn demo_client(c: &DemoClient) -> Client {
         id_token_alg: Alg::ES256,
         sector,
         first_party: false,
+        claims_profile: ClaimsProfile::Standard,
     }
 }
 
@@ -112,6 +115,7 @@ pub fn demo_client(c: &DemoClient) -> Client {
 pub async fn seed(store: &Store, master: &MasterKey, now: i64) -> Result<Value, StoreError> {
     let mut people = Vec::new();
     let mut rep_id = None;
+    let mut official_id = None;
     for d in &PEOPLE {
         let person = Person {
             id: uuid::Uuid::new_v4().to_string(),
@@ -141,6 +145,8 @@ pub async fn seed(store: &Store, master: &MasterKey, now: i64) -> Result<Value, 
         store.set_totp_secret(&id, sealed.as_deref(), now).await?;
         if d.level == AccountLevel::Level2 {
             rep_id = Some(id.clone());
+        } else if d.nationality == "VN" {
+            official_id = Some(id.clone());
         }
         let mut entry = json!({
             "personal_id": d.personal_id,
@@ -166,6 +172,17 @@ pub async fn seed(store: &Store, master: &MasterKey, now: i64) -> Result<Value, 
     if let Some(p) = rep_id {
         store.add_representative(&org_id, &p, "legal_representative").await?;
     }
+    let agency = Organisation {
+        id: uuid::Uuid::new_v4().to_string(),
+        code: AGENCY_CODE.into(),
+        kind: "agency".into(),
+        name: "Cơ quan Demo (trung ương)".into(),
+        address: Some("Hà Nội".into()),
+    };
+    let agency_id = store.upsert_organisation(&agency, now).await?;
+    if let Some(p) = official_id {
+        store.put_official(&p, &agency_id, "Chuyên viên", now).await?;
+    }
     let mut clients = Vec::new();
     for c in &CLIENTS {
         store.put_client(&demo_client(c), now).await?;
@@ -179,7 +196,8 @@ pub async fn seed(store: &Store, master: &MasterKey, now: i64) -> Result<Value, 
     }
     Ok(json!({
         "people": people,
-        "organisation": {"tax_code": org.code, "name": org.name},
+        "organisation": {"tax_code": org.code, "name": org.name, "legal_representative": PEOPLE[1].personal_id},
+        "agency": {"agency_code": AGENCY_CODE, "name": agency.name, "official": PEOPLE[0].personal_id},
         "clients": clients,
     }))
 }

@@ -12,7 +12,7 @@ use nixa::app::{App, router};
 use nixa::config::{Config, Settings};
 use nixa::keys::secret::{random_token, token_hash};
 use nixa::keys::{Alg, MasterKey, key_state};
-use nixa::oidc::client::{AuthMethod, Client, ClientId, validate_redirect_uris};
+use nixa::oidc::client::{AuthMethod, ClaimsProfile, Client, ClientId, validate_redirect_uris};
 use nixa::oidc::scopes;
 use nixa::store::Store;
 
@@ -103,6 +103,12 @@ enum CliAuthMethod {
     ClientSecretPost,
 }
 
+#[derive(Clone, Copy, ValueEnum)]
+enum CliClaimsProfile {
+    Standard,
+    VnHub,
+}
+
 #[derive(Subcommand)]
 enum ClientAction {
     /// Register a portal; prints it as JSON, with its secret (shown once, stored hashed).
@@ -126,6 +132,9 @@ enum ClientAction {
         /// First-party portal: receives the public subject instead of a pairwise one.
         #[arg(long)]
         first_party: bool,
+        /// UserInfo claim names: `vn-hub` adds the national hub's names (SoDinhDanh, HoVaTen, …).
+        #[arg(long, value_enum, default_value = "standard")]
+        claims_profile: CliClaimsProfile,
         /// Client id (default: random).
         #[arg(long)]
         id: Option<String>,
@@ -258,7 +267,7 @@ async fn client_command(cli: &Cli, action: &ClientAction) -> anyhow::Result<()> 
             let list: Vec<_> = store.clients().await?.iter().map(client_json).collect();
             println!("{}", serde_json::to_string_pretty(&list)?);
         }
-        ClientAction::Add { name, redirect_uris, public, auth_method, alg, scopes: wanted, first_party, id } => {
+        ClientAction::Add { name, redirect_uris, public, auth_method, alg, scopes: wanted, first_party, claims_profile, id } => {
             let sector = validate_redirect_uris(redirect_uris)?;
             let allowed: Vec<String> = if wanted.is_empty() {
                 scopes::SUPPORTED.iter().map(|s| s.to_string()).collect()
@@ -294,6 +303,10 @@ async fn client_command(cli: &Cli, action: &ClientAction) -> anyhow::Result<()> 
                 id_token_alg: Alg::parse(alg).unwrap_or(Alg::ES256),
                 sector,
                 first_party: *first_party,
+                claims_profile: match claims_profile {
+                    CliClaimsProfile::Standard => ClaimsProfile::Standard,
+                    CliClaimsProfile::VnHub => ClaimsProfile::VnHub,
+                },
             };
             store.put_client(&client, now).await?;
             nixa::audit::record(&store, now, nixa::audit::Event::ClientRegistered, None, Some(client.id.as_str()), json!({"name": name})).await?;
@@ -314,6 +327,7 @@ fn client_json(c: &Client) -> serde_json::Value {
         "scope": c.allowed_scopes.join(" "),
         "id_token_signed_response_alg": c.id_token_alg.as_str(),
         "subject_type": if c.first_party { "public" } else { "pairwise" },
+        "claims_profile": c.claims_profile.as_str(),
     })
 }
 

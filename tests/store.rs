@@ -16,7 +16,12 @@ fn declared_columns(backend: &str) -> Vec<(String, String)> {
         let sql = std::fs::read_to_string(f).unwrap();
         let mut table: Option<String> = None;
         for line in sql.lines().map(str::trim) {
-            if let Some(rest) = line.strip_prefix("CREATE TABLE ") {
+            if let Some(rest) = line.strip_prefix("ALTER TABLE ") {
+                let words: Vec<&str> = rest.split_whitespace().collect();
+                if let [t, "ADD", "COLUMN", c, ..] = words.as_slice() {
+                    out.push((t.to_string(), c.to_string()));
+                }
+            } else if let Some(rest) = line.strip_prefix("CREATE TABLE ") {
                 table = Some(rest.split_whitespace().next().unwrap().to_string());
             } else if line.starts_with(')') {
                 table = None;

@@ -1,10 +1,16 @@
 //! People and bodies the platform identifies, with the validators for their identifiers.
 
+pub mod acting_for;
+pub mod agency_code;
+pub mod cccd_qr;
 pub mod import;
+pub mod org_page;
 pub mod organisation;
 pub mod person;
 pub mod personal_id;
 
+pub use agency_code::{AgencyCode, AgencyCodeError, AgencyKind, Level1Unit};
+pub use cccd_qr::{CccdQr, CccdQrError};
 pub use organisation::{Organisation, TaxCode};
 pub use person::{AccountLevel, Person, PersonStatus, Sex};
 pub use personal_id::PersonalId;

@@ -150,4 +150,122 @@ mod tests {
         assert!(id.check_against(Some(Sex::Male), Some(1990)).is_err());
         assert!(id.check_against(Some(Sex::Female), Some(1991)).is_err());
     }
+
+    #[test]
+    fn valid_table() {
+        // (input, birthplace code, sex, birth year, born abroad)
+        let cases = [
+            ("079215000001", 79, Sex::Male, 2015, false), // the documented example (TP. Hồ Chí Minh)
+            ("001090123456", 1, Sex::Male, 1990, false),  // Hà Nội
+            ("001190012345", 1, Sex::Female, 1990, false),
+            ("002099999999", 2, Sex::Male, 1999, false), // Hà Giang
+            ("046100000001", 46, Sex::Female, 1900, false), // Thừa Thiên Huế
+            ("048088000555", 48, Sex::Male, 1988, false), // Đà Nẵng
+            ("036163000123", 36, Sex::Female, 1963, false), // Nam Định
+            ("077200000000", 77, Sex::Male, 2000, false), // Bà Rịa–Vũng Tàu
+            ("092301112233", 92, Sex::Female, 2001, false), // Cần Thơ
+            ("096399000000", 96, Sex::Female, 2099, false), // Cà Mau, highest province code
+            ("001224000001", 1, Sex::Male, 2024, false),
+            ("001485000000", 1, Sex::Male, 2185, false),
+            ("001585000000", 1, Sex::Female, 2185, false),
+            ("001600000000", 1, Sex::Male, 2200, false),
+            ("001799000000", 1, Sex::Female, 2299, false),
+            ("001800000000", 1, Sex::Male, 2300, false),
+            ("001999000000", 1, Sex::Female, 2399, false),
+            ("175305000042", 175, Sex::Female, 2005, true), // born in the USA
+            ("232087123456", 232, Sex::Male, 1987, true), // born in Japan
+            ("240201000007", 240, Sex::Male, 2001, true), // born in France
+            ("100000000000", 100, Sex::Male, 1900, true), // lowest country code accepted
+            ("299999999999", 299, Sex::Female, 2399, true), // highest
+            (" 079215000001\n", 79, Sex::Male, 2015, false), // surrounding whitespace is trimmed
+        ];
+        for (input, place, sex, year, abroad) in cases {
+            let id = PersonalId::parse(input).unwrap_or_else(|e| panic!("{input:?}: {e}"));
+            assert_eq!(id.as_str(), input.trim());
+            assert_eq!(id.to_string(), input.trim());
+            assert_eq!((id.birthplace_code(), id.sex(), id.birth_year(), id.born_abroad()), (place, sex, year, abroad), "{input:?}");
+            assert!(id.check_against(Some(sex), Some(year)).is_ok());
+        }
+    }
+
+    #[test]
+    fn invalid_table() {
+        use PersonalIdError as E;
+        let cases = [
+            ("", E::Length),
+            ("07921500000", E::Length),
+            ("0792150000012", E::Length),
+            ("0792", E::Length),
+            ("07921500000a", E::NotDigits),
+            ("079 215000001", E::NotDigits),
+            ("079-215-000001", E::NotDigits),
+            ("\u{FF10}79215000001", E::NotDigits), // full-width zero
+            ("+79215000001", E::NotDigits),
+            ("-79215000001", E::NotDigits),
+            ("79215000001.", E::NotDigits),
+            ("CCCD079215000", E::NotDigits),
+            ("000215000001", E::Birthplace(0)),
+            ("003215000001", E::Birthplace(3)), // gaps in the province list
+            ("005215000001", E::Birthplace(5)),
+            ("028215000001", E::Birthplace(28)),
+            ("090215000001", E::Birthplace(90)),
+            ("097215000001", E::Birthplace(97)),
+            ("099215000001", E::Birthplace(99)),
+            ("300215000001", E::Birthplace(300)),
+            ("999215000001", E::Birthplace(999)),
+        ];
+        for (input, err) in cases {
+            assert_eq!(PersonalId::parse(input), Err(err), "{input:?}");
+        }
+    }
+
+    #[test]
+    fn serde_round_trip() {
+        let id = PersonalId::parse("079215000001").unwrap();
+        let json = serde_json::to_string(&id).unwrap();
+        assert_eq!(json, "\"079215000001\"");
+        assert_eq!(serde_json::from_str::<PersonalId>(&json).unwrap(), id);
+        assert!(serde_json::from_str::<PersonalId>("\"097215000001\"").is_err());
+    }
+
+    /// Tiny deterministic LCG (Knuth's MMIX constants) so the property test needs no extra crate.
+    struct Lcg(u64);
+    impl Lcg {
+        fn below(&mut self, n: u64) -> u64 {
+            self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (self.0 >> 33) % n
+        }
+    }
+
+    #[test]
+    fn property_generated_numbers_decode_to_what_was_encoded() {
+        let mut rng = Lcg(79_215_000_001);
+        for _ in 0..5000 {
+            let place = if rng.below(4) == 0 {
+                100 + rng.below(200) as u16
+            } else {
+                PROVINCE_CODES[rng.below(PROVINCE_CODES.len() as u64) as usize]
+            };
+            let year = 1900 + rng.below(500) as i32;
+            let sex = if rng.below(2) == 0 { Sex::Male } else { Sex::Female };
+            let digit = (year / 100 - 19) * 2 + i32::from(sex == Sex::Female);
+            let s = format!("{place:03}{digit}{:02}{:06}", year % 100, rng.below(1_000_000));
+            let id = PersonalId::parse(&s).unwrap_or_else(|e| panic!("{s}: {e}"));
+            assert_eq!(id.as_str(), s);
+            assert_eq!((id.birthplace_code(), id.sex(), id.birth_year(), id.born_abroad()), (place, sex, year, place >= 100));
+            let back: PersonalId = serde_json::from_str(&serde_json::to_string(&id).unwrap()).unwrap();
+            assert_eq!(back, id);
+            assert!(id.check_against(Some(sex), Some(year)).is_ok());
+            let other = if sex == Sex::Male { Sex::Female } else { Sex::Male };
+            assert!(id.check_against(Some(other), None).is_err());
+            assert!(id.check_against(None, Some(year + 100)).is_err());
+
+            // Dropping or adding a digit, or any non-digit, is always caught.
+            assert_eq!(PersonalId::parse(&s[1..]), Err(PersonalIdError::Length));
+            assert_eq!(PersonalId::parse(&format!("{s}0")), Err(PersonalIdError::Length));
+            let pos = rng.below(12) as usize;
+            let bad = format!("{}x{}", &s[..pos], &s[pos + 1..]);
+            assert_eq!(PersonalId::parse(&bad), Err(PersonalIdError::NotDigits));
+        }
+    }
 }

@@ -9,12 +9,13 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 
 use super::error::{ErrorCode, OAuthError};
-use super::flow::{self, PendingParams, STAGE_CONSENT, STAGE_LOGIN};
+use super::flow::{self, PendingParams, STAGE_CONSENT, STAGE_LOGIN, STAGE_ORG};
 use super::request::{self, AuthorizationRequest, Rejection};
 use crate::app::App;
 use crate::assurance::{Acr, SessionFit, session_fit};
 use crate::authn::session;
 use crate::identity::PersonStatus;
+use crate::identity::acting_for;
 use crate::oidc::client::Client;
 use crate::web::error::PageError;
 use crate::web::form::Params;
@@ -80,23 +81,29 @@ async fn decide(app: &App, jar: CookieJar, client: &Client, req: AuthorizationRe
         if fit == SessionFit::Reuse {
             let granted = app.store.consented_scopes(&s.record.person_id, client.id.as_str()).await.map_err(internal)?;
             let consented = !req.prompt.consent && granted.is_some_and(|g| crate::privacy::consent::covers(&g, &req.scopes));
-            if consented {
-                let url = flow::issue_code(app, client, &req, &s).await.map_err(internal)?;
+            let choose_org = acting_for::needs_choice(&req.scopes, None);
+            if consented && !choose_org {
+                let url = flow::issue_code(app, client, &req, &s, None).await.map_err(internal)?;
                 return Ok((jar, Redirect::to(&url)).into_response());
             }
             if req.prompt.none {
-                return Ok(refuse(app, &req, ErrorCode::ConsentRequired, "consent is required"));
+                let (code, why) = if consented {
+                    (ErrorCode::InteractionRequired, "the person must choose an organisation")
+                } else {
+                    (ErrorCode::ConsentRequired, "consent is required")
+                };
+                return Ok(refuse(app, &req, code, why));
             }
             let person = s.record.person_id.clone();
-            let params = PendingParams { request: req, step_up: false };
-            return flow::park(app, jar, client, params, STAGE_CONSENT, Some(&person), locale).await;
+            let stage = if consented { STAGE_ORG } else { STAGE_CONSENT };
+            return flow::park(app, jar, client, PendingParams::new(req, false), stage, Some(&person), locale).await;
         }
         step_up = fit == SessionFit::StepUp;
     }
     if req.prompt.none {
         return Ok(refuse(app, &req, ErrorCode::LoginRequired, "the person must sign in"));
     }
-    flow::park(app, jar, client, PendingParams { request: req, step_up }, STAGE_LOGIN, None, locale).await
+    flow::park(app, jar, client, PendingParams::new(req, step_up), STAGE_LOGIN, None, locale).await
 }
 
 fn refuse(app: &App, req: &AuthorizationRequest, code: ErrorCode, description: &'static str) -> Response {

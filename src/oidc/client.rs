@@ -53,6 +53,32 @@ impl AuthMethod {
     }
 }
 
+/// Which claim names UserInfo speaks. `VnHub` adds the national hub's Vietnamese names
+/// (`SoDinhDanh`, `HoVaTen`, `NgayThangNamSinh`, `LoaiTaiKhoan`) so that portals integrated with
+/// it migrate without code changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClaimsProfile {
+    Standard,
+    VnHub,
+}
+
+impl ClaimsProfile {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClaimsProfile::Standard => "standard",
+            ClaimsProfile::VnHub => "vn_hub",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "standard" => Some(ClaimsProfile::Standard),
+            "vn_hub" => Some(ClaimsProfile::VnHub),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Client {
     pub id: ClientId,
@@ -67,6 +93,7 @@ pub struct Client {
     pub sector: String,
     /// First-party portals get the public subject; everyone else a pairwise one.
     pub first_party: bool,
+    pub claims_profile: ClaimsProfile,
 }
 
 impl Client {

@@ -10,7 +10,8 @@ use super::client::{Client, ClientId};
 use super::error::OAuthError;
 use super::request::{AuthorizationRequest, redirect_with};
 use crate::app::App;
-use crate::authn::session::{BrowserSession, browser_id};
+use crate::authn::session::{self, BrowserSession, browser_id};
+use crate::identity::acting_for::{self, ActingFor};
 use crate::keys::secret::{ct_eq, random_token, token_hash};
 use crate::store::StoreError;
 use crate::store::grants::{CodeGrant, PendingRequest};
@@ -21,12 +22,22 @@ use crate::web::i18n::Locale;
 pub const STAGE_LOGIN: &str = "login";
 pub const STAGE_TOTP: &str = "totp";
 pub const STAGE_CONSENT: &str = "consent";
+pub const STAGE_ORG: &str = "organisation";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PendingParams {
     pub request: AuthorizationRequest,
     /// The existing session was too weak for the request's acr.
     pub step_up: bool,
+    /// The organisation chosen on the organisation page.
+    #[serde(default)]
+    pub acting_for: Option<ActingFor>,
+}
+
+impl PendingParams {
+    pub fn new(request: AuthorizationRequest, step_up: bool) -> Self {
+        Self { request, step_up, acting_for: None }
+    }
 }
 
 pub struct Pending {
@@ -132,8 +143,54 @@ pub async fn park(
         expires_at: now + app.settings.sign_in_ttl,
     };
     app.store.insert_pending(&row, now).await.map_err(|e| PageError::internal(locale, e))?;
-    let page = if stage == STAGE_CONSENT { "/consent" } else { "/login" };
-    Ok((jar, Redirect::to(&format!("{page}?r={}", row.id))).into_response())
+    Ok((jar, Redirect::to(&stage_url(stage, &row.id))).into_response())
+}
+
+fn stage_url(stage: &str, id: &str) -> String {
+    let page = match stage {
+        STAGE_CONSENT => "/consent",
+        STAGE_ORG => "/organisation",
+        STAGE_TOTP => "/login/totp",
+        _ => "/login",
+    };
+    format!("{page}?r={id}")
+}
+
+/// Loads a sign-in at a stage that follows authentication, with the session of the person it
+/// was advanced for.
+pub async fn load_with_session(
+    app: &App,
+    headers: &HeaderMap,
+    jar: &CookieJar,
+    request_id: Option<&str>,
+    stage: &str,
+    lang: Option<&str>,
+) -> Result<(Pending, BrowserSession), PageError> {
+    let pending = load(app, headers, jar, request_id, stage, lang).await?;
+    let locale = pending.locale;
+    let s = session::current(app, jar, app.now()).await.map_err(|e| PageError::internal(locale, e))?;
+    match s {
+        Some(s) if pending.row.person_id.as_deref() == Some(s.record.person_id.as_str()) => Ok((pending, s)),
+        _ => Err(PageError::expired(locale)),
+    }
+}
+
+/// After consent was given (or was not needed): choose an organisation if the portal asks for
+/// one, otherwise finish.
+pub async fn after_consent(app: &App, jar: CookieJar, pending: Pending, session: &BrowserSession) -> Result<Response, PageError> {
+    if acting_for::needs_choice(&pending.request().scopes, pending.params.acting_for.as_ref()) {
+        let locale = pending.locale;
+        let moved = app
+            .store
+            .advance_pending(&pending.row.id, &pending.row.stage, STAGE_ORG, Some(&session.record.person_id))
+            .await
+            .map_err(|e| PageError::internal(locale, e))?;
+        if !moved {
+            return Err(PageError::expired(locale));
+        }
+        return Ok((jar, Redirect::to(&stage_url(STAGE_ORG, &pending.row.id))).into_response());
+    }
+    finish(app, jar, pending, session).await
 }
 
 /// After a successful sign-in: ask for consent if needed, otherwise finish.
@@ -157,9 +214,9 @@ pub async fn after_authentication(app: &App, jar: CookieJar, pending: Pending, s
         if !moved {
             return Err(PageError::expired(locale));
         }
-        return Ok((jar, Redirect::to(&format!("/consent?r={}", pending.row.id))).into_response());
+        return Ok((jar, Redirect::to(&stage_url(STAGE_CONSENT, &pending.row.id))).into_response());
     }
-    finish(app, jar, pending, session).await
+    after_consent(app, jar, pending, session).await
 }
 
 /// Ends the sign-in: the parked request is consumed (once) and the portal receives a code.
@@ -168,12 +225,21 @@ pub async fn finish(app: &App, jar: CookieJar, pending: Pending, session: &Brows
     if !app.store.take_pending(&pending.row.id).await.map_err(|e| PageError::internal(locale, e))? {
         return Err(PageError::expired(locale));
     }
-    let url = issue_code(app, &pending.client, pending.request(), session).await.map_err(|e| PageError::internal(locale, e))?;
+    let url = issue_code(app, &pending.client, pending.request(), session, pending.params.acting_for.as_ref())
+        .await
+        .map_err(|e| PageError::internal(locale, e))?;
     Ok((jar, Redirect::to(&url)).into_response())
 }
 
 /// Stores a fresh single-use code and returns the redirect URL that carries it.
-pub async fn issue_code(app: &App, client: &Client, req: &AuthorizationRequest, session: &BrowserSession) -> Result<String, StoreError> {
+pub async fn issue_code(
+    app: &App,
+    client: &Client,
+    req: &AuthorizationRequest,
+    session: &BrowserSession,
+    acting_for: Option<&ActingFor>,
+) -> Result<String, StoreError> {
+    let extra_claims = acting_for::extra_claims(&app.store, &session.record.person_id, &req.scopes, acting_for).await?;
     let code = random_token();
     let now = app.now();
     let grant = CodeGrant {
@@ -192,6 +258,7 @@ pub async fn issue_code(app: &App, client: &Client, req: &AuthorizationRequest, 
         sid: session.record.sid.clone(),
         expires_at: now + app.settings.code_ttl,
         used_at: None,
+        extra_claims,
     };
     app.store.insert_code(&grant).await?;
     Ok(redirect_with(&req.redirect_uri, &app.settings.issuer_str, req.state.as_deref(), &[("code", &code)]))

@@ -18,6 +18,9 @@ pub struct IdTokenClaims<'a> {
     pub amr: &'a [String],
     pub sid: &'a str,
     pub at_hash: String,
+    /// `vn_org`, `vn_agency_code`… decided at sign-in.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 /// `at_hash`: the left half of the SHA-256 of the access token (ES256 and RS256 both hash with

@@ -4,18 +4,21 @@
 use serde_json::{Map, Value, json};
 
 use crate::identity::Person;
+use crate::oidc::client::ClaimsProfile;
 
-pub const SUPPORTED: [&str; 6] = ["openid", "profile", "email", "phone", "address", "vn_identity"];
+pub const SUPPORTED: [&str; 8] = ["openid", "profile", "email", "phone", "address", "vn_identity", "vn_org", "vn_official"];
 
 pub fn is_supported(scope: &str) -> bool {
     SUPPORTED.contains(&scope)
 }
 
 /// Claim names advertised in discovery.
-pub const CLAIMS: [&str; 23] = [
+pub const CLAIMS: [&str; 32] = [
     "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", "at_hash",
     "name", "family_name", "middle_name", "given_name", "birthdate", "gender", "email",
     "email_verified", "phone_number", "phone_number_verified", "address", "vn_personal_id",
+    "vn_account_level", "vn_tax_code", "nationalities", "vn_org", "vn_agency_code", "vn_agency_name", "vn_title",
+    "SoDinhDanh", "HoVaTen",
 ];
 
 /// The consent-page labels (i18n keys) for a scope.
@@ -27,12 +30,15 @@ pub fn labels(scope: &str) -> &'static [&'static str] {
         "phone" => &["claim.phone_number"],
         "address" => &["claim.address"],
         "vn_identity" => &["claim.vn_personal_id", "claim.vn_account_level", "claim.nationality"],
+        "vn_org" => &["claim.vn_org"],
+        "vn_official" => &["claim.vn_agency_code"],
         _ => &[],
     }
 }
 
-/// The UserInfo response for `scopes` (OIDC Core §5.4). Absent values are omitted, not null.
-pub fn userinfo(subject: &str, person: &Person, scopes: &[String]) -> Value {
+/// The UserInfo response for `scopes` (OIDC Core §5.4), with the grant's extra claims and, for
+/// the `vn_hub` profile, the national hub's claim names. Absent values are omitted, not null.
+pub fn userinfo(subject: &str, person: &Person, scopes: &[String], extra: Map<String, Value>, profile: ClaimsProfile) -> Value {
     let mut out = Map::new();
     out.insert("sub".into(), json!(subject));
     let mut put = |k: &str, v: Option<Value>| {
@@ -69,10 +75,24 @@ pub fn userinfo(subject: &str, person: &Person, scopes: &[String]) -> Value {
             "vn_identity" => {
                 put("vn_personal_id", Some(json!(person.personal_id.as_str())));
                 put("vn_account_level", Some(json!(person.account_level.as_i64())));
+                // A person's tax code is their personal identification number (Law on Tax
+                // Administration 2019, from 1 July 2025).
+                put("vn_tax_code", Some(json!(person.personal_id.as_str())));
                 put("nationalities", Some(json!([person.nationality])));
+                if profile == ClaimsProfile::VnHub {
+                    put("SoDinhDanh", Some(json!(person.personal_id.as_str())));
+                    put("LoaiTaiKhoan", Some(json!(person.account_level.as_i64().to_string())));
+                }
             }
             _ => {}
         }
+    }
+    if profile == ClaimsProfile::VnHub && scopes.iter().any(|s| s == "profile") {
+        put("HoVaTen", Some(json!(person.full_name())));
+        put("NgayThangNamSinh", person.birthdate_iso().map(|d| json!(d.replace('-', ""))));
+    }
+    for (k, v) in extra {
+        out.insert(k, v);
     }
     Value::Object(out)
 }

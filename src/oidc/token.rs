@@ -109,6 +109,7 @@ async fn issue(app: &App, client: &Client, grant: &CodeGrant, now: i64) -> Resul
         amr: &grant.amr,
         sid: &grant.sid,
         at_hash: at_hash(&access_token),
+        extra: crate::identity::acting_for::parse_extra(grant.extra_claims.as_deref()),
     };
     let id_token = signer.sign_jwt("JWT", &claims).map_err(OAuthError::server_error)?;
     app.store
@@ -120,6 +121,7 @@ async fn issue(app: &App, client: &Client, grant: &CodeGrant, now: i64) -> Resul
             subject: grant.subject.clone(),
             scopes: grant.scopes.clone(),
             expires_at: now + s.access_token_ttl,
+            extra_claims: grant.extra_claims.clone(),
         })
         .await
         .map_err(OAuthError::server_error)?;

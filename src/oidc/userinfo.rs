@@ -9,6 +9,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
 use super::error::{ErrorCode, OAuthError};
+use super::client::ClientId;
 use super::scopes;
 use crate::app::App;
 use crate::identity::PersonStatus;
@@ -71,7 +72,16 @@ async fn respond(app: &App, token: &str) -> Response {
     if !grant.scopes.iter().any(|s| s == "openid") {
         return OAuthError::new(ErrorCode::InsufficientScope, "the token was not issued for openid").into_response();
     }
-    let body = scopes::userinfo(&grant.subject, &person, &grant.scopes);
+    let client = match ClientId::parse(&grant.client_id) {
+        Some(id) => match app.store.client(&id).await {
+            Ok(Some(c)) => c,
+            Ok(None) => return invalid(),
+            Err(e) => return OAuthError::server_error(e).into_response(),
+        },
+        None => return invalid(),
+    };
+    let extra = crate::identity::acting_for::parse_extra(grant.extra_claims.as_deref());
+    let body = scopes::userinfo(&grant.subject, &person, &grant.scopes, extra, client.claims_profile);
     let mut res = axum::Json(body).into_response();
     res.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
     res

@@ -11,7 +11,7 @@ use serde_json::json;
 
 use crate::app::App;
 use crate::audit::{self, Event};
-use crate::authn::session::{self, BrowserSession};
+use crate::authn::session::BrowserSession;
 use crate::oidc::error::{ErrorCode, OAuthError};
 use crate::oidc::flow::{self, Pending, STAGE_CONSENT};
 use crate::oidc::scopes;
@@ -19,15 +19,8 @@ use crate::web::error::PageError;
 use crate::web::form::Params;
 use crate::web::pages::{ConsentPage, render};
 
-/// The pending sign-in and the session of the person it was advanced for.
 async fn load(app: &App, headers: &HeaderMap, jar: &CookieJar, r: Option<&str>, lang: Option<&str>) -> Result<(Pending, BrowserSession), PageError> {
-    let pending = flow::load(app, headers, jar, r, STAGE_CONSENT, lang).await?;
-    let locale = pending.locale;
-    let s = session::current(app, jar, app.now()).await.map_err(|e| PageError::internal(locale, e))?;
-    match s {
-        Some(s) if pending.row.person_id.as_deref() == Some(s.record.person_id.as_str()) => Ok((pending, s)),
-        _ => Err(PageError::expired(locale)),
-    }
+    flow::load_with_session(app, headers, jar, r, STAGE_CONSENT, lang).await
 }
 
 pub async fn page(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, RawQuery(q): RawQuery) -> Response {
@@ -92,7 +85,7 @@ pub async fn submit(State(app): State<Arc<App>>, headers: HeaderMap, jar: Cookie
         _ => return PageError::new(StatusCode::BAD_REQUEST, locale, "error.malformed").into_response(),
     };
     match result {
-        Ok(true) => flow::finish(&app, jar, pending, &s).await.unwrap_or_else(IntoResponse::into_response),
+        Ok(true) => flow::after_consent(&app, jar, pending, &s).await.unwrap_or_else(IntoResponse::into_response),
         Ok(false) => {
             let req = pending.request().clone();
             match app.store.take_pending(&pending.row.id).await {

@@ -5,7 +5,7 @@ use sqlx::any::AnyRow;
 
 use super::{Result, Store, StoreError, flag};
 use crate::keys::Alg;
-use crate::oidc::client::{AuthMethod, Client, ClientId};
+use crate::oidc::client::{AuthMethod, ClaimsProfile, Client, ClientId};
 
 fn client_from_row(row: &AnyRow) -> Result<Client> {
     let corrupt = |what: &str| StoreError::Corrupt(format!("clients.{what}"));
@@ -15,6 +15,7 @@ fn client_from_row(row: &AnyRow) -> Result<Client> {
     let scopes: String = row.try_get("allowed_scopes")?;
     let alg: String = row.try_get("id_token_alg")?;
     let first_party: i64 = row.try_get("first_party")?;
+    let profile: String = row.try_get("claims_profile")?;
     Ok(Client {
         id: ClientId::parse(&id).ok_or_else(|| corrupt("id"))?,
         name: row.try_get("name")?,
@@ -25,11 +26,12 @@ fn client_from_row(row: &AnyRow) -> Result<Client> {
         id_token_alg: Alg::parse(&alg).ok_or_else(|| corrupt("id_token_alg"))?,
         sector: row.try_get("sector")?,
         first_party: first_party != 0,
+        claims_profile: ClaimsProfile::parse(&profile).ok_or_else(|| corrupt("claims_profile"))?,
     })
 }
 
 const COLUMNS: &str =
-    "id, name, secret_hash, auth_method, redirect_uris, allowed_scopes, id_token_alg, sector, first_party";
+    "id, name, secret_hash, auth_method, redirect_uris, allowed_scopes, id_token_alg, sector, first_party, claims_profile";
 
 impl Store {
     /// Inserts a client, or replaces the one with the same id (used for demo portals).
@@ -37,11 +39,11 @@ impl Store {
         let uris = serde_json::to_string(&c.redirect_uris).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         sqlx::query(
             "INSERT INTO clients (id, name, secret_hash, auth_method, redirect_uris, allowed_scopes, \
-                 id_token_alg, sector, first_party, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) \
+                 id_token_alg, sector, first_party, claims_profile, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11) \
              ON CONFLICT (id) DO UPDATE SET name=excluded.name, secret_hash=excluded.secret_hash, \
                  auth_method=excluded.auth_method, redirect_uris=excluded.redirect_uris, \
                  allowed_scopes=excluded.allowed_scopes, id_token_alg=excluded.id_token_alg, \
-                 sector=excluded.sector, first_party=excluded.first_party",
+                 sector=excluded.sector, first_party=excluded.first_party, claims_profile=excluded.claims_profile",
         )
         .bind(c.id.as_str())
         .bind(&c.name)
@@ -52,6 +54,7 @@ impl Store {
         .bind(c.id_token_alg.as_str())
         .bind(&c.sector)
         .bind(flag(c.first_party))
+        .bind(c.claims_profile.as_str())
         .bind(now)
         .execute(self.pool())
         .await?;

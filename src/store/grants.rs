@@ -38,6 +38,9 @@ pub struct CodeGrant {
     pub sid: String,
     pub expires_at: i64,
     pub used_at: Option<i64>,
+    /// Claims decided at sign-in beyond the person's own (acting for an organisation, agency),
+    /// a JSON object.
+    pub extra_claims: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -49,6 +52,7 @@ pub struct AccessGrant {
     pub subject: String,
     pub scopes: Vec<String>,
     pub expires_at: i64,
+    pub extra_claims: Option<String>,
 }
 
 fn code_from_row(r: &AnyRow) -> Result<CodeGrant> {
@@ -70,6 +74,7 @@ fn code_from_row(r: &AnyRow) -> Result<CodeGrant> {
         sid: r.try_get("sid")?,
         expires_at: r.try_get("expires_at")?,
         used_at: r.try_get("used_at")?,
+        extra_claims: r.try_get("extra_claims")?,
     })
 }
 
@@ -127,6 +132,18 @@ impl Store {
         Ok(r.rows_affected() == 1)
     }
 
+    /// Moves a sign-in to its next stage with updated parameters (a choice made on a page).
+    pub async fn advance_pending_with(&self, id: &str, from_stage: &str, to_stage: &str, params: &str) -> Result<bool> {
+        let r = sqlx::query("UPDATE auth_requests SET stage=$3, params=$4 WHERE id=$1 AND stage=$2")
+            .bind(id)
+            .bind(from_stage)
+            .bind(to_stage)
+            .bind(params)
+            .execute(self.pool())
+            .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
     /// Removes a finished sign-in; false if another request finished it first.
     pub async fn take_pending(&self, id: &str) -> Result<bool> {
         let r = sqlx::query("DELETE FROM auth_requests WHERE id=$1").bind(id).execute(self.pool()).await?;
@@ -136,8 +153,8 @@ impl Store {
     pub async fn insert_code(&self, c: &CodeGrant) -> Result<()> {
         sqlx::query(
             "INSERT INTO auth_codes (code_hash, grant_id, client_id, redirect_uri, code_challenge, person_id, \
-                 subject, scopes, nonce, auth_time, acr, amr, sid, expires_at, used_at) \
-             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,NULL)",
+                 subject, scopes, nonce, auth_time, acr, amr, sid, expires_at, used_at, extra_claims) \
+             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,NULL,$15)",
         )
         .bind(&c.code_hash)
         .bind(&c.grant_id)
@@ -153,6 +170,7 @@ impl Store {
         .bind(super::join_words(&c.amr))
         .bind(&c.sid)
         .bind(c.expires_at)
+        .bind(&c.extra_claims)
         .execute(self.pool())
         .await?;
         Ok(())
@@ -161,7 +179,7 @@ impl Store {
     pub async fn code(&self, code_hash: &str) -> Result<Option<CodeGrant>> {
         let row = sqlx::query(
             "SELECT code_hash, grant_id, client_id, redirect_uri, code_challenge, person_id, subject, scopes, \
-                 nonce, auth_time, acr, amr, sid, expires_at, used_at FROM auth_codes WHERE code_hash=$1",
+                 nonce, auth_time, acr, amr, sid, expires_at, used_at, extra_claims FROM auth_codes WHERE code_hash=$1",
         )
         .bind(code_hash)
         .fetch_optional(self.pool())
@@ -187,8 +205,8 @@ impl Store {
 
     pub async fn insert_access_token(&self, t: &AccessGrant) -> Result<()> {
         sqlx::query(
-            "INSERT INTO access_tokens (token_hash, grant_id, client_id, person_id, subject, scopes, expires_at) \
-             VALUES ($1,$2,$3,$4,$5,$6,$7)",
+            "INSERT INTO access_tokens (token_hash, grant_id, client_id, person_id, subject, scopes, expires_at, extra_claims) \
+             VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
         )
         .bind(&t.token_hash)
         .bind(&t.grant_id)
@@ -197,6 +215,7 @@ impl Store {
         .bind(&t.subject)
         .bind(super::join_words(&t.scopes))
         .bind(t.expires_at)
+        .bind(&t.extra_claims)
         .execute(self.pool())
         .await?;
         Ok(())
@@ -205,7 +224,7 @@ impl Store {
     /// A live access token with its person, in one read (the UserInfo hot path).
     pub async fn access_token_with_person(&self, token_hash: &str, now: i64) -> Result<Option<(AccessGrant, Person)>> {
         let row = sqlx::query(
-            "SELECT t.token_hash, t.grant_id, t.client_id, t.subject, t.scopes, t.expires_at, \
+            "SELECT t.token_hash, t.grant_id, t.client_id, t.subject, t.scopes, t.expires_at, t.extra_claims, \
                  p.id, p.personal_id, p.family_name, p.middle_name, p.given_name, p.birthdate, p.sex, \
                  p.nationality, p.address, p.phone, p.email, p.account_level, p.status \
              FROM access_tokens t JOIN persons p ON p.id = t.person_id \
@@ -226,6 +245,7 @@ impl Store {
             subject: r.try_get("subject")?,
             scopes: super::split_words(&scopes),
             expires_at: r.try_get("expires_at")?,
+            extra_claims: r.try_get("extra_claims")?,
         };
         Ok(Some((grant, person)))
     }

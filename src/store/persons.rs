@@ -43,6 +43,16 @@ pub(crate) fn person_from_row(row: &AnyRow) -> Result<Person> {
     })
 }
 
+fn org_from_row(r: &AnyRow) -> Result<Organisation> {
+    Ok(Organisation {
+        id: r.try_get("id")?,
+        code: r.try_get("code")?,
+        kind: r.try_get("kind")?,
+        name: r.try_get("name")?,
+        address: r.try_get("address")?,
+    })
+}
+
 impl Store {
     /// Inserts or updates a person keyed by personal ID; returns the internal id.
     pub async fn upsert_person(&self, p: &Person, now: i64) -> Result<String> {
@@ -171,6 +181,44 @@ impl Store {
         .fetch_one(self.pool())
         .await?;
         Ok(row.try_get("id")?)
+    }
+
+    /// The organisations a person may act for, with their role, by name.
+    pub async fn representations(&self, person_id: &str) -> Result<Vec<(Organisation, String)>> {
+        let rows = sqlx::query(
+            "SELECT o.id, o.code, o.kind, o.name, o.address, r.role FROM org_representatives r \
+             JOIN organisations o ON o.id = r.org_id WHERE r.person_id=$1 ORDER BY o.name",
+        )
+        .bind(person_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(|r| Ok((org_from_row(r)?, r.try_get("role")?))).collect()
+    }
+
+    /// The agency and title of an official.
+    pub async fn official(&self, person_id: &str) -> Result<Option<(Organisation, String)>> {
+        let row = sqlx::query(
+            "SELECT o.id, o.code, o.kind, o.name, o.address, f.title FROM officials f \
+             JOIN organisations o ON o.id = f.org_id WHERE f.person_id=$1",
+        )
+        .bind(person_id)
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|r| Ok((org_from_row(&r)?, r.try_get("title")?))).transpose()
+    }
+
+    pub async fn put_official(&self, person_id: &str, org_id: &str, title: &str, now: i64) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO officials (person_id, org_id, title, created_at) VALUES ($1,$2,$3,$4) \
+             ON CONFLICT (person_id) DO UPDATE SET org_id=excluded.org_id, title=excluded.title",
+        )
+        .bind(person_id)
+        .bind(org_id)
+        .bind(title)
+        .bind(now)
+        .execute(self.pool())
+        .await?;
+        Ok(())
     }
 
     pub async fn add_representative(&self, org_id: &str, person_id: &str, role: &str) -> Result<()> {

@@ -75,3 +75,21 @@ pub fn render<T: Template>(status: StatusCode, page: &T) -> Response {
 }
 
 pub const STYLESHEET: &str = include_str!("nixa.css");
+
+pub struct OrgChoice {
+    pub code: String,
+    pub name: String,
+    pub role_key: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "organisation.html")]
+pub struct OrganisationPage<'a> {
+    pub locale: Locale,
+    pub switch_href: Option<String>,
+    pub portal: &'a str,
+    pub request_id: &'a str,
+    pub csrf: String,
+    pub orgs: Vec<OrgChoice>,
+    pub error: Option<&'static str>,
+}
