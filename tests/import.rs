@@ -126,7 +126,41 @@ async fn csv_with_header_quoting_and_bad_rows() {
     assert_eq!(lan.address.as_deref(), Some("Số 5, phố Huế, Hà Nội"));
     assert_eq!(lan.full_name(), "Đỗ Thị Lan");
 
+    // Windows line endings (Python's csv module writes them) keep the line numbers right.
+    let crlf = dir.path().join("crlf.csv");
+    std::fs::write(&crlf, "personal_id,family_name,given_name,account_level\r\n001090001116,Đỗ,An,1\r\n12345,Đỗ,Bé,1\r\n").unwrap();
+    let mut report = Vec::new();
+    importer(&server, 100).run(&crlf, Format::Csv, &mut report).await.unwrap();
+    let report = String::from_utf8(report).unwrap();
+    assert!(report.starts_with("line 3: personal_id:"), "{report}");
+
     std::fs::write(dir.path().join("bad.csv"), "id,name\n1,x\n").unwrap();
     let err = importer(&server, 100).run(&dir.path().join("bad.csv"), Format::Csv, &mut std::io::sink()).await.unwrap_err();
     assert!(err.to_string().contains("personal_id"));
+}
+
+#[tokio::test]
+async fn an_interrupted_csv_import_resumes_with_correct_line_numbers() {
+    let server = TestServer::start().await;
+    let before = server.app.store.count_persons().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("people.csv");
+    let mut text = String::from("personal_id,family_name,middle_name,given_name,birthdate,sex,nationality,address,phone,email,account_level\n");
+    for r in rows(200, 40) {
+        let f = |k: &str| r[k].as_str().map(str::to_owned).unwrap_or_else(|| r[k].to_string());
+        text.push_str(&format!(
+            "{},{},{},{},{},{},{},\"{}, Việt Nam\",{},{},{}\n",
+            f("personal_id"), f("family_name"), f("middle_name"), f("given_name"), f("birthdate"), f("sex"),
+            f("nationality"), f("address"), f("phone"), f("email"), f("account_level")
+        ));
+    }
+    std::fs::write(&path, text).unwrap();
+    assert!(importer(&server, 25).run(&path, Format::Csv, &mut FailAfter(2)).await.is_err());
+    let mut report = Vec::new();
+    let r = importer(&server, 25).run(&path, Format::Csv, &mut report).await.unwrap();
+    let report = String::from_utf8(report).unwrap();
+    assert_eq!((r.imported, r.rejected), (195, 5));
+    // Data row 120 is file line 121 (after the header); the resumed part reports 121, 161, 201.
+    assert!(report.contains("line 121: birthdate") && report.contains("line 201: birthdate"), "{report}");
+    assert_eq!(server.app.store.count_persons().await.unwrap() - before, 195);
 }

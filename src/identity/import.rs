@@ -244,7 +244,16 @@ impl Importer<'_> {
         }
     }
 
-    async fn csv(&self, file: File, source: &str, batch: &mut Batch, rejects: &mut dyn Write) -> Result<(), ImportError> {
+    async fn csv(&self, mut file: File, source: &str, batch: &mut Batch, rejects: &mut dyn Write) -> Result<(), ImportError> {
+        // The csv crate counts lines one short in files with CRLF line ends (as Python's csv
+        // module writes them), so the reported line numbers are corrected by one for those.
+        let crlf = {
+            let mut head = [0u8; 4096];
+            let n = file.read(&mut head).map_err(|e| ImportError::Io(source.into(), e))?;
+            file.seek(SeekFrom::Start(0)).map_err(|e| ImportError::Io(source.into(), e))?;
+            head[..n].windows(2).position(|w| w[1] == b'\n').is_some_and(|i| head[i] == b'\r')
+        };
+        let fix = i64::from(crlf);
         let mut rdr = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(BufReader::with_capacity(1 << 20, file));
         let headers = rdr.headers()?.clone();
         for required in ["personal_id", "family_name", "given_name", "account_level"] {
@@ -254,17 +263,19 @@ impl Importer<'_> {
         }
         if batch.checkpoint.byte_offset > 0 {
             let mut pos = csv::Position::new();
-            pos.set_byte(batch.checkpoint.byte_offset as u64).set_line(batch.checkpoint.line as u64 + 1);
+            pos.set_byte(batch.checkpoint.byte_offset as u64).set_line((batch.checkpoint.line + 1 - fix).max(1) as u64);
             rdr.seek(pos)?;
         }
         let mut record = csv::StringRecord::new();
         loop {
-            let line = rdr.position().line() as i64;
+            // Where the next record starts, for a row that cannot be read at all.
+            let next_line = rdr.position().line() as i64 + fix;
             let more = match rdr.read_record(&mut record) {
                 Ok(m) => m,
                 Err(e) => {
                     // A malformed row (e.g. broken quoting) is rejected; the rest goes on.
                     let end = rdr.position().byte();
+                    let line = e.position().map_or(next_line, |p| p.line() as i64 + fix);
                     self.row(source, batch, Err(format!("unreadable CSV row: {e}")), line, end, rejects).await?;
                     continue;
                 }
@@ -273,6 +284,7 @@ impl Importer<'_> {
                 return Ok(());
             }
             let end = rdr.position().byte();
+            let line = record.position().map_or(next_line, |p| p.line() as i64 + fix);
             let rec = if record.len() != headers.len() {
                 Err(format!("{} fields where the header has {}", record.len(), headers.len()))
             } else {
