@@ -114,6 +114,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/organisation", get(identity::org_page::page).post(identity::org_page::submit))
         .route("/static/nixa.css", get(stylesheet))
         .route("/healthz", get(|| async { "ok" }))
+        .merge(crate::admin::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(64 * 1024))
         .layer(axum::middleware::from_fn(web::security::headers))

@@ -15,6 +15,7 @@ pub enum Event {
     CodeReplayed,
     ClientRegistered,
     KeysRotated,
+    AdminChange,
 }
 
 impl Event {
@@ -28,6 +29,7 @@ impl Event {
             Event::CodeReplayed => "token.code_replayed",
             Event::ClientRegistered => "client.registered",
             Event::KeysRotated => "keys.rotated",
+            Event::AdminChange => "admin.change",
         }
     }
 }

@@ -7,6 +7,7 @@ pub mod discovery;
 pub mod error;
 pub mod flow;
 pub mod id_token;
+pub mod registration;
 pub mod request;
 pub mod scopes;
 pub mod token;

@@ -9,6 +9,8 @@ pub mod clients;
 pub mod consents;
 pub mod grants;
 pub mod keys;
+pub mod operators;
+pub mod organisations;
 pub mod persons;
 pub mod sessions;
 

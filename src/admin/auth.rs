@@ -1,0 +1,26 @@
+//! Operator tokens: random bearer tokens stored as SHA-256, each with scopes.
+
+use axum::http::{HeaderMap, header};
+
+use super::problem::Problem;
+use crate::app::App;
+use crate::keys::secret::token_hash;
+use crate::store::operators::OperatorToken;
+
+pub const SCOPES: [&str; 6] = ["persons:read", "persons:write", "orgs:read", "orgs:write", "clients:read", "clients:write"];
+
+/// The operator behind the request, if its token carries `scope`.
+pub async fn require(app: &App, headers: &HeaderMap, scope: &str) -> Result<OperatorToken, Problem> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, t)| scheme.eq_ignore_ascii_case("bearer") && !t.is_empty() && t.len() <= 256)
+        .map(|(_, t)| t.trim())
+        .ok_or_else(Problem::unauthorized)?;
+    let op = app.store.operator_token(&token_hash(token), app.now()).await?.ok_or_else(Problem::unauthorized)?;
+    if !op.scopes.iter().any(|s| s == scope) {
+        return Err(Problem::forbidden(scope));
+    }
+    Ok(op)
+}

@@ -1,0 +1,57 @@
+//! The operator's admin API under `/admin/v1`, described by an OpenAPI document generated from
+//! the handlers themselves (`/admin/v1/openapi.json`).
+
+pub mod api;
+pub mod auth;
+pub mod problem;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::{HeaderValue, header};
+use axum::response::IntoResponse;
+use axum::routing::{get, post, put};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::app::App;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "nixa admin API", description = "Operators manage persons, organisations, officials and portals."),
+    paths(api::get_person, api::put_person, api::lock_person, api::unlock_person, api::set_level, api::get_org, api::put_org,
+        api::put_representative, api::put_official, api::list_clients, api::get_client, api::create_client),
+    components(schemas(problem::Problem, api::PersonIn, api::PersonOut, api::LevelIn, api::OrgIn, api::OrgOut,
+        api::RepresentativeIn, api::RepresentativeOut, api::OfficialIn, api::OfficialOut, api::ClientIn, api::ClientOut)),
+    modifiers(&OperatorAuth)
+)]
+pub struct AdminDoc;
+
+struct OperatorAuth;
+
+impl Modify for OperatorAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        if let Some(components) = openapi.components.as_mut() {
+            components.add_security_scheme("operator", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+        }
+    }
+}
+
+async fn openapi_json() -> impl IntoResponse {
+    let body = AdminDoc::openapi().to_pretty_json().unwrap_or_else(|_| "{}".into());
+    ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body)
+}
+
+pub fn routes() -> Router<Arc<App>> {
+    Router::new()
+        .route("/admin/v1/openapi.json", get(openapi_json))
+        .route("/admin/v1/persons/{personal_id}", get(api::get_person).put(api::put_person))
+        .route("/admin/v1/persons/{personal_id}/lock", post(api::lock_person))
+        .route("/admin/v1/persons/{personal_id}/unlock", post(api::unlock_person))
+        .route("/admin/v1/persons/{personal_id}/level", put(api::set_level))
+        .route("/admin/v1/organisations/{code}", get(api::get_org).put(api::put_org))
+        .route("/admin/v1/organisations/{code}/representatives/{personal_id}", put(api::put_representative))
+        .route("/admin/v1/officials/{personal_id}", put(api::put_official))
+        .route("/admin/v1/clients", get(api::list_clients).post(api::create_client))
+        .route("/admin/v1/clients/{client_id}", get(api::get_client))
+}

@@ -1,0 +1,132 @@
+//! Building a client registration from what an operator (CLI or admin API) asks for, with the
+//! metadata validated in one place.
+
+use serde_json::{Value, json};
+
+use super::client::{AuthMethod, ClaimsProfile, Client, ClientId, RedirectUriError, validate_redirect_uris};
+use super::scopes;
+use crate::keys::Alg;
+use crate::keys::secret::{random_token, token_hash};
+
+#[derive(Debug, Default, Clone)]
+pub struct ClientSpec {
+    pub id: Option<String>,
+    pub name: String,
+    pub redirect_uris: Vec<String>,
+    /// `client_secret_basic` (default), `client_secret_post` or `none` (public client).
+    pub auth_method: Option<String>,
+    pub alg: Option<String>,
+    pub scopes: Vec<String>,
+    pub first_party: bool,
+    pub claims_profile: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum RegistrationError {
+    #[error("client_name must be 1–200 characters")]
+    Name,
+    #[error("client_id must be 1–128 printable ASCII characters")]
+    Id,
+    #[error(transparent)]
+    RedirectUri(#[from] RedirectUriError),
+    #[error("token_endpoint_auth_method must be client_secret_basic, client_secret_post or none")]
+    AuthMethod,
+    #[error("id_token_signed_response_alg must be ES256 or RS256")]
+    Alg,
+    #[error("unsupported scope {0:?}; supported: openid profile email phone address vn_identity vn_org vn_official")]
+    Scope(String),
+    #[error("claims_profile must be standard or vn_hub")]
+    ClaimsProfile,
+}
+
+/// A client ready to store, and its secret (shown once; only its hash is stored).
+pub fn build(spec: &ClientSpec) -> Result<(Client, Option<String>), RegistrationError> {
+    let name = spec.name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(RegistrationError::Name);
+    }
+    let id = match &spec.id {
+        Some(i) => ClientId::parse(i).ok_or(RegistrationError::Id)?,
+        None => ClientId::parse(&random_token()[..22]).ok_or(RegistrationError::Id)?,
+    };
+    let sector = validate_redirect_uris(&spec.redirect_uris)?;
+    let auth_method = match spec.auth_method.as_deref() {
+        None => AuthMethod::ClientSecretBasic,
+        Some(m) => AuthMethod::parse(m).ok_or(RegistrationError::AuthMethod)?,
+    };
+    let id_token_alg = match spec.alg.as_deref() {
+        None => Alg::ES256,
+        Some(a) => Alg::parse(a).ok_or(RegistrationError::Alg)?,
+    };
+    let mut allowed: Vec<String> = Vec::new();
+    for s in &spec.scopes {
+        if !scopes::is_supported(s) {
+            return Err(RegistrationError::Scope(s.clone()));
+        }
+        if !allowed.contains(s) {
+            allowed.push(s.clone());
+        }
+    }
+    if allowed.is_empty() {
+        allowed = scopes::SUPPORTED.iter().map(|s| s.to_string()).collect();
+    } else if !allowed.iter().any(|s| s == "openid") {
+        allowed.insert(0, "openid".into());
+    }
+    let claims_profile = match spec.claims_profile.as_deref() {
+        None => ClaimsProfile::Standard,
+        Some(p) => ClaimsProfile::parse(p).ok_or(RegistrationError::ClaimsProfile)?,
+    };
+    let secret = (auth_method != AuthMethod::None).then(random_token);
+    let client = Client {
+        id,
+        name: name.to_string(),
+        secret_hash: secret.as_deref().map(token_hash),
+        auth_method,
+        redirect_uris: spec.redirect_uris.clone(),
+        allowed_scopes: allowed,
+        id_token_alg,
+        sector,
+        first_party: spec.first_party,
+        claims_profile,
+    };
+    Ok((client, secret))
+}
+
+/// The client's registration metadata (RFC 7591 names), never its secret hash.
+pub fn metadata(c: &Client) -> Value {
+    json!({
+        "client_id": c.id,
+        "client_name": c.name,
+        "token_endpoint_auth_method": c.auth_method.as_str(),
+        "redirect_uris": c.redirect_uris,
+        "scope": c.allowed_scopes.join(" "),
+        "id_token_signed_response_alg": c.id_token_alg.as_str(),
+        "subject_type": if c.first_party { "public" } else { "pairwise" },
+        "claims_profile": c.claims_profile.as_str(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> ClientSpec {
+        ClientSpec { name: "Cổng A".into(), redirect_uris: vec!["https://a.gov.vn/cb".into()], ..Default::default() }
+    }
+
+    #[test]
+    fn defaults_and_errors() {
+        let (c, secret) = build(&spec()).unwrap();
+        assert_eq!(c.auth_method, AuthMethod::ClientSecretBasic);
+        assert_eq!(secret.as_deref().map(token_hash), c.secret_hash);
+        assert_eq!(c.allowed_scopes.len(), scopes::SUPPORTED.len());
+        let public = build(&ClientSpec { auth_method: Some("none".into()), ..spec() }).unwrap();
+        assert!(public.1.is_none() && public.0.secret_hash.is_none());
+        let only = build(&ClientSpec { scopes: vec!["profile".into()], ..spec() }).unwrap().0;
+        assert_eq!(only.allowed_scopes, ["openid", "profile"]);
+        assert_eq!(build(&ClientSpec { name: " ".into(), ..spec() }).unwrap_err(), RegistrationError::Name);
+        assert_eq!(build(&ClientSpec { alg: Some("HS256".into()), ..spec() }).unwrap_err(), RegistrationError::Alg);
+        assert_eq!(build(&ClientSpec { scopes: vec!["admin".into()], ..spec() }).unwrap_err(), RegistrationError::Scope("admin".into()));
+        assert!(matches!(build(&ClientSpec { redirect_uris: vec![], ..spec() }), Err(RegistrationError::RedirectUri(_))));
+    }
+}
