@@ -1,4 +1,4 @@
-//! The `nixa` command line: serve, migrate, keys, client.
+//! The `nixa` command line: serve, migrate, keys, client, person, org.
 #![forbid(unsafe_code)]
 
 use std::net::SocketAddr;
@@ -11,9 +11,8 @@ use serde_json::json;
 use nixa::app::{App, router};
 use nixa::config::{Config, Settings};
 use nixa::keys::secret::{random_token, token_hash};
-use nixa::keys::{Alg, MasterKey, key_state};
-use nixa::oidc::client::{AuthMethod, ClaimsProfile, Client, ClientId, validate_redirect_uris};
-use nixa::oidc::scopes;
+use nixa::keys::{MasterKey, key_state};
+use nixa::oidc::registration::{self, ClientSpec};
 use nixa::store::Store;
 
 #[derive(Parser)]
@@ -54,27 +53,76 @@ enum Command {
         #[command(subcommand)]
         action: PersonAction,
     },
+    /// Operators of the admin API.
+    Operator {
+        #[command(subcommand)]
+        action: OperatorAction,
+    },
+    /// Organisations: enterprises and agencies, with their representatives.
+    Org {
+        #[command(subcommand)]
+        action: OrgAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum OperatorAction {
+    /// Issue an admin API token (printed once, stored hashed).
+    Token {
+        /// Who or what uses the token (shown in the audit log).
+        #[arg(long)]
+        name: String,
+        /// persons:read persons:write orgs:read orgs:write clients:read clients:write; repeat.
+        #[arg(long = "scope", required = true)]
+        scopes: Vec<String>,
+        /// Lifetime in days.
+        #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=3650))]
+        days: u32,
+    },
+    /// Revoke every token issued under a name.
+    Revoke {
+        #[arg(long)]
+        name: String,
+    },
 }
 
 #[derive(Subcommand)]
 enum PersonAction {
     /// Import persons from JSON Lines or CSV (with a header); upserts keyed by personal ID.
     /// An interrupted import resumes where it stopped when run again on the same file.
-    Import {
-        file: PathBuf,
-        /// Input format; by default from the file extension (.jsonl/.ndjson, .csv).
-        #[arg(long, value_enum)]
-        format: Option<ImportFormat>,
-        /// Rows committed per transaction.
-        #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
-        batch_size: u32,
-        /// Ignore the saved position and import the whole file again.
-        #[arg(long)]
-        restart: bool,
-        /// Write the rejected rows report here instead of standard error.
-        #[arg(long, value_name = "FILE")]
-        rejects: Option<PathBuf>,
-    },
+    Import(ImportArgs),
+}
+
+#[derive(Subcommand)]
+enum OrgAction {
+    /// Import organisations from JSON Lines or CSV (with a header); upserts keyed by tax or
+    /// agency code and links representatives, who must be registered persons.
+    /// An interrupted import resumes where it stopped when run again on the same file.
+    Import(ImportArgs),
+}
+
+#[derive(clap::Args)]
+struct ImportArgs {
+    file: PathBuf,
+    /// Input format; by default from the file extension (.jsonl/.ndjson, .csv).
+    #[arg(long, value_enum)]
+    format: Option<ImportFormat>,
+    /// Rows committed per transaction.
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    batch_size: u32,
+    /// Ignore the saved position and import the whole file again.
+    #[arg(long)]
+    restart: bool,
+    /// Write the rejected rows report here instead of standard error.
+    #[arg(long, value_name = "FILE")]
+    rejects: Option<PathBuf>,
+}
+
+/// What `import` loads.
+#[derive(Clone, Copy)]
+enum Registry {
+    Persons,
+    Orgs,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -217,44 +265,76 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Client { action } => client_command(&cli, action).await,
-        Command::Person { action: PersonAction::Import { file, format, batch_size, restart, rejects } } => {
-            use nixa::identity::import::{Format, Importer};
-            let format = match format {
-                Some(ImportFormat::Jsonl) => Format::JsonLines,
-                Some(ImportFormat::Csv) => Format::Csv,
-                None => Format::from_path(file)
-                    .ok_or_else(|| anyhow::anyhow!("cannot tell the format of {} from its extension; use --format", file.display()))?,
-            };
+        Command::Operator { action } => {
             let s = settings(&cli, None)?;
             let store = Store::connect(&s.database_url).await?;
             store.migrate().await?;
-            let progress = indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr())
-                .with_style(
-                    indicatif::ProgressStyle::with_template(
-                        "{bar:30} {percent:>3}% {binary_bytes_per_sec} ETA {eta}  {msg}",
-                    )
-                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-                );
-            let mut sink: Box<dyn std::io::Write> = match rejects {
-                Some(path) => Box::new(std::io::BufWriter::new(std::fs::File::create(path)?)),
-                None => Box::new(std::io::stderr()),
-            };
-            let importer = Importer {
-                store: &store,
-                batch_size: *batch_size as usize,
-                restart: *restart,
-                progress,
-                now: time::OffsetDateTime::now_utc().unix_timestamp(),
-            };
-            let report = importer.run(file, format, sink.as_mut()).await?;
-            sink.flush()?;
-            if report.resumed_at_line > 0 {
-                println!("resumed after line {}", report.resumed_at_line);
+            let now = time::OffsetDateTime::now_utc().unix_timestamp();
+            match action {
+                OperatorAction::Token { name, scopes, days } => {
+                    if let Some(bad) = scopes.iter().find(|s| !nixa::admin::auth::SCOPES.contains(&s.as_str())) {
+                        anyhow::bail!("unknown scope {bad:?}; scopes: {}", nixa::admin::auth::SCOPES.join(" "));
+                    }
+                    let token = random_token();
+                    let op = nixa::store::operators::OperatorToken {
+                        name: name.clone(),
+                        scopes: scopes.clone(),
+                        expires_at: now + i64::from(*days) * 86_400,
+                    };
+                    store.insert_operator_token(&token_hash(&token), &op, now).await?;
+                    println!("{}", serde_json::to_string_pretty(&json!({"name": name, "scopes": scopes, "expires_at": op.expires_at, "token": token}))?);
+                }
+                OperatorAction::Revoke { name } => {
+                    let n = store.revoke_operator_tokens(name, now).await?;
+                    println!("revoked {n} token(s) of {name}");
+                }
             }
-            println!("imported {}, rejected {}", report.imported, report.rejected);
             Ok(())
         }
+        Command::Person { action: PersonAction::Import(args) } => import_command(&cli, args, Registry::Persons).await,
+        Command::Org { action: OrgAction::Import(args) } => import_command(&cli, args, Registry::Orgs).await,
     }
+}
+
+/// `nixa person import` and `nixa org import`: a progress bar with rate and ETA on standard error
+/// (hidden when it is not a terminal), the rejected rows report, and the summary line.
+async fn import_command(cli: &Cli, args: &ImportArgs, registry: Registry) -> anyhow::Result<()> {
+    use nixa::identity::import::{Format, Importer};
+    let ImportArgs { file, format, batch_size, restart, rejects } = args;
+    let format = match format {
+        Some(ImportFormat::Jsonl) => Format::JsonLines,
+        Some(ImportFormat::Csv) => Format::Csv,
+        None => Format::from_path(file)
+            .ok_or_else(|| anyhow::anyhow!("cannot tell the format of {} from its extension; use --format", file.display()))?,
+    };
+    let s = settings(cli, None)?;
+    let store = Store::connect(&s.database_url).await?;
+    store.migrate().await?;
+    let progress = indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr()).with_style(
+        indicatif::ProgressStyle::with_template("{bar:30} {percent:>3}% {binary_bytes_per_sec} ETA {eta}  {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let mut sink: Box<dyn std::io::Write> = match rejects {
+        Some(path) => Box::new(std::io::BufWriter::new(std::fs::File::create(path)?)),
+        None => Box::new(std::io::stderr()),
+    };
+    let importer = Importer {
+        store: &store,
+        batch_size: *batch_size as usize,
+        restart: *restart,
+        progress,
+        now: time::OffsetDateTime::now_utc().unix_timestamp(),
+    };
+    let report = match registry {
+        Registry::Persons => importer.run(file, format, sink.as_mut()).await?,
+        Registry::Orgs => importer.run_orgs(file, format, sink.as_mut()).await?,
+    };
+    sink.flush()?;
+    if report.resumed_at_line > 0 {
+        println!("resumed after line {}", report.resumed_at_line);
+    }
+    println!("imported {}, rejected {}", report.imported, report.rejected);
+    Ok(())
 }
 
 async fn client_command(cli: &Cli, action: &ClientAction) -> anyhow::Result<()> {
@@ -264,53 +344,40 @@ async fn client_command(cli: &Cli, action: &ClientAction) -> anyhow::Result<()> 
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     match action {
         ClientAction::List => {
-            let list: Vec<_> = store.clients().await?.iter().map(client_json).collect();
+            let list: Vec<_> = store.clients().await?.iter().map(registration::metadata).collect();
             println!("{}", serde_json::to_string_pretty(&list)?);
         }
         ClientAction::Add { name, redirect_uris, public, auth_method, alg, scopes: wanted, first_party, claims_profile, id } => {
-            let sector = validate_redirect_uris(redirect_uris)?;
-            let allowed: Vec<String> = if wanted.is_empty() {
-                scopes::SUPPORTED.iter().map(|s| s.to_string()).collect()
-            } else {
-                if let Some(bad) = wanted.iter().find(|w| !scopes::is_supported(w)) {
-                    anyhow::bail!("unsupported scope {bad:?}; supported: {}", scopes::SUPPORTED.join(" "));
-                }
-                let mut v = wanted.clone();
-                if !v.iter().any(|s| s == "openid") {
-                    v.insert(0, "openid".into());
-                }
-                v
-            };
-            let id = match id {
-                Some(i) => ClientId::parse(i).ok_or_else(|| anyhow::anyhow!("client id must be 1–128 printable ASCII characters"))?,
-                None => ClientId::parse(&random_token()[..22]).expect("random ids are valid"),
-            };
-            if store.client(&id).await?.is_some() {
-                anyhow::bail!("a client with id {id} exists already");
-            }
-            let secret = (!public).then(random_token);
-            let client = Client {
-                id,
+            let spec = ClientSpec {
+                id: id.clone(),
                 name: name.clone(),
-                secret_hash: secret.as_deref().map(token_hash),
-                auth_method: match (public, auth_method) {
-                    (true, _) => AuthMethod::None,
-                    (false, CliAuthMethod::ClientSecretBasic) => AuthMethod::ClientSecretBasic,
-                    (false, CliAuthMethod::ClientSecretPost) => AuthMethod::ClientSecretPost,
-                },
                 redirect_uris: redirect_uris.clone(),
-                allowed_scopes: allowed,
-                id_token_alg: Alg::parse(alg).unwrap_or(Alg::ES256),
-                sector,
+                auth_method: Some(
+                    match (public, auth_method) {
+                        (true, _) => "none",
+                        (false, CliAuthMethod::ClientSecretBasic) => "client_secret_basic",
+                        (false, CliAuthMethod::ClientSecretPost) => "client_secret_post",
+                    }
+                    .into(),
+                ),
+                alg: Some(alg.clone()),
+                scopes: wanted.clone(),
                 first_party: *first_party,
-                claims_profile: match claims_profile {
-                    CliClaimsProfile::Standard => ClaimsProfile::Standard,
-                    CliClaimsProfile::VnHub => ClaimsProfile::VnHub,
-                },
+                claims_profile: Some(
+                    match claims_profile {
+                        CliClaimsProfile::Standard => "standard",
+                        CliClaimsProfile::VnHub => "vn_hub",
+                    }
+                    .into(),
+                ),
             };
+            let (client, secret) = registration::build(&spec)?;
+            if store.client(&client.id).await?.is_some() {
+                anyhow::bail!("a client with id {} exists already", client.id);
+            }
             store.put_client(&client, now).await?;
             nixa::audit::record(&store, now, nixa::audit::Event::ClientRegistered, None, Some(client.id.as_str()), json!({"name": name})).await?;
-            let mut out = client_json(&client);
+            let mut out = registration::metadata(&client);
             out["client_secret"] = json!(secret);
             println!("{}", serde_json::to_string_pretty(&out)?);
         }
@@ -318,18 +385,6 @@ async fn client_command(cli: &Cli, action: &ClientAction) -> anyhow::Result<()> 
     Ok(())
 }
 
-fn client_json(c: &Client) -> serde_json::Value {
-    json!({
-        "client_id": c.id,
-        "client_name": c.name,
-        "token_endpoint_auth_method": c.auth_method.as_str(),
-        "redirect_uris": c.redirect_uris,
-        "scope": c.allowed_scopes.join(" "),
-        "id_token_signed_response_alg": c.id_token_alg.as_str(),
-        "subject_type": if c.first_party { "public" } else { "pairwise" },
-        "claims_profile": c.claims_profile.as_str(),
-    })
-}
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {
     let listen = settings.listen;

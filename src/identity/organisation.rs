@@ -103,6 +103,32 @@ pub struct Organisation {
     pub address: Option<String>,
 }
 
+/// What a person may do for an organisation (`org_representatives.role`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RepresentativeRole {
+    /// Người đại diện theo pháp luật.
+    LegalRepresentative,
+    /// Staff authorised to act for the organisation.
+    AuthorisedStaff,
+}
+
+impl RepresentativeRole {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "legal_representative" => Some(Self::LegalRepresentative),
+            "authorised_staff" => Some(Self::AuthorisedStaff),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::LegalRepresentative => "legal_representative",
+            Self::AuthorisedStaff => "authorised_staff",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,7 +5,7 @@ use sqlx::any::AnyRow;
 
 use super::{Result, Store, StoreError};
 use crate::identity::person::{format_date, parse_date};
-use crate::identity::{AccountLevel, Organisation, Person, PersonStatus, PersonalId, Sex};
+use crate::identity::{AccountLevel, Organisation, Person, PersonStatus, PersonalId, RepresentativeRole, Sex};
 
 /// What a sign-in needs besides the person: secrets and throttling state.
 #[derive(Debug, Clone)]
@@ -247,6 +247,23 @@ pub struct Checkpoint {
 /// Rows per INSERT statement: 14 parameters each stays far below both backends' limits.
 const ROWS_PER_STATEMENT: usize = 500;
 
+/// One validated organisation row of an import (`nixa org import`).
+#[derive(Debug, Clone)]
+pub struct OrgImportRow {
+    /// The row's line in the source file, for the rejected rows report.
+    pub line: i64,
+    /// A new id; an organisation already registered under the code keeps its own.
+    pub org: Organisation,
+    pub representative: Option<(PersonalId, RepresentativeRole)>,
+}
+
+/// A row whose representative is not in the person registry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownRepresentative {
+    pub line: i64,
+    pub personal_id: String,
+}
+
 impl Store {
     pub async fn import_checkpoint(&self, source: &str) -> Result<Option<Checkpoint>> {
         let row = sqlx::query("SELECT byte_offset, line, imported, rejected FROM import_checkpoints WHERE source=$1")
@@ -272,12 +289,7 @@ impl Store {
     /// Upserts a batch of persons keyed by personal ID and moves the checkpoint, in one
     /// transaction: a crash leaves either the whole batch and its checkpoint or neither.
     pub async fn import_persons(&self, persons: &[Person], source: &str, checkpoint: &Checkpoint, now: i64) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
-        if self.backend() == super::Backend::Sqlite {
-            // Random-order keys (UUIDs, personal IDs) thrash SQLite's default 2 MiB page cache on
-            // bulk loads; 64 MiB for this connection keeps the index pages in memory.
-            sqlx::query("PRAGMA cache_size = -65536").execute(&mut *tx).await?;
-        }
+        let mut tx = self.begin_import().await?;
         for chunk in persons.chunks(ROWS_PER_STATEMENT) {
             let mut sql = String::with_capacity(128 + chunk.len() * 80);
             sql.push_str(
@@ -290,14 +302,7 @@ impl Store {
                     sql.push(',');
                 }
                 sql.push('(');
-                for j in 1..=13 {
-                    // SQLite looks numbered parameters up by name in a list, which makes binding
-                    // thousands of them quadratic; its anonymous `?` is positional and O(1).
-                    match self.backend() {
-                        super::Backend::Sqlite => sql.push_str("?,"),
-                        super::Backend::Postgres => sql.push_str(&format!("${},", b + j)),
-                    }
-                }
+                self.push_params(&mut sql, b, 13);
                 sql.push_str(&format!("{0},{0})", now));
             }
             sql.push_str(
@@ -325,25 +330,149 @@ impl Store {
             }
             q.execute(&mut *tx).await?;
         }
-        sqlx::query(
-            "INSERT INTO import_checkpoints (source, byte_offset, line, imported, rejected, updated_at) \
-             VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT (source) DO UPDATE SET byte_offset=excluded.byte_offset, \
-             line=excluded.line, imported=excluded.imported, rejected=excluded.rejected, updated_at=excluded.updated_at",
-        )
-        .bind(source)
-        .bind(checkpoint.byte_offset)
-        .bind(checkpoint.line)
-        .bind(checkpoint.imported)
-        .bind(checkpoint.rejected)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+        save_checkpoint(&mut tx, source, checkpoint, now).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Upserts a batch of organisations keyed by code, links their representatives and moves
+    /// the checkpoint, in one transaction.
+    ///
+    /// An organisation listed on several rows (one per representative, say) is written once with
+    /// its last row's name and address; every row's representative is linked, a later role for
+    /// the same person replacing an earlier one. Links are only added or updated: a representative
+    /// missing from the file is not removed.
+    ///
+    /// A representative whose personal ID is not in the registry is not silently dropped: the
+    /// organisation is still imported, but the row counts as rejected (the checkpoint written
+    /// moves it from `imported` to `rejected`) and is returned. `before_commit` sees those rows
+    /// before the transaction commits, so the caller can report them; if it fails, nothing of the
+    /// batch is kept and a resumed import reports them again, as it does for invalid rows.
+    pub async fn import_orgs<E: From<StoreError>>(
+        &self,
+        rows: &[OrgImportRow],
+        source: &str,
+        checkpoint: &Checkpoint,
+        now: i64,
+        before_commit: impl FnOnce(&[UnknownRepresentative]) -> std::result::Result<(), E>,
+    ) -> std::result::Result<Vec<UnknownRepresentative>, E> {
+        let (tx, unknown) = self.stage_orgs(rows, source, checkpoint, now).await?;
+        // Returning early drops the transaction, which rolls it back.
+        before_commit(&unknown)?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(unknown)
+    }
+
+    async fn stage_orgs(
+        &self,
+        rows: &[OrgImportRow],
+        source: &str,
+        checkpoint: &Checkpoint,
+        now: i64,
+    ) -> Result<(sqlx::Transaction<'static, sqlx::Any>, Vec<UnknownRepresentative>)> {
+        let mut tx = self.begin_import().await?;
+        // One entry per code, the last row winning: PostgreSQL refuses to update a row twice in
+        // one statement.
+        let mut index = std::collections::HashMap::with_capacity(rows.len());
+        let mut orgs: Vec<&Organisation> = Vec::with_capacity(rows.len());
+        for r in rows {
+            match index.entry(r.org.code.as_str()) {
+                std::collections::hash_map::Entry::Occupied(e) => orgs[*e.get()] = &r.org,
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(orgs.len());
+                    orgs.push(&r.org);
+                }
+            }
+        }
+        for chunk in orgs.chunks(ROWS_PER_STATEMENT) {
+            let mut sql = String::with_capacity(128 + chunk.len() * 40);
+            sql.push_str("INSERT INTO organisations (id, code, kind, name, address, created_at) VALUES ");
+            for i in 0..chunk.len() {
+                if i > 0 {
+                    sql.push(',');
+                }
+                sql.push('(');
+                self.push_params(&mut sql, i * 5, 5);
+                sql.push_str(&format!("{now})"));
+            }
+            sql.push_str(" ON CONFLICT (code) DO UPDATE SET kind=excluded.kind, name=excluded.name, address=excluded.address");
+            let mut q = sqlx::query(&sql);
+            for o in chunk {
+                q = q.bind(&o.id).bind(&o.code).bind(&o.kind).bind(&o.name).bind(&o.address);
+            }
+            q.execute(&mut *tx).await?;
+        }
+        let mut unknown = Vec::new();
+        for r in rows {
+            let Some((pid, role)) = &r.representative else { continue };
+            // Inserts nothing when the person is unknown (the organisation was just written).
+            let linked = sqlx::query(
+                "INSERT INTO org_representatives (org_id, person_id, role) \
+                 SELECT o.id, p.id, $1 FROM organisations o, persons p WHERE o.code=$2 AND p.personal_id=$3 \
+                 ON CONFLICT (org_id, person_id) DO UPDATE SET role=excluded.role",
+            )
+            .bind(role.as_str())
+            .bind(&r.org.code)
+            .bind(pid.as_str())
+            .execute(&mut *tx)
+            .await?;
+            if linked.rows_affected() == 0 {
+                unknown.push(UnknownRepresentative { line: r.line, personal_id: pid.as_str().to_string() });
+            }
+        }
+        let moved = unknown.len() as i64;
+        let written = Checkpoint { imported: checkpoint.imported - moved, rejected: checkpoint.rejected + moved, ..checkpoint.clone() };
+        save_checkpoint(&mut tx, source, &written, now).await?;
+        Ok((tx, unknown))
+    }
+
+    async fn begin_import(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        let mut tx = self.pool().begin().await?;
+        if self.backend() == super::Backend::Sqlite {
+            // Random-order keys (UUIDs, personal IDs) thrash SQLite's default 2 MiB page cache on
+            // bulk loads; 64 MiB for this connection keeps the index pages in memory.
+            sqlx::query("PRAGMA cache_size = -65536").execute(&mut *tx).await?;
+        }
+        Ok(tx)
+    }
+
+    /// Appends `count` parameter placeholders, each followed by a comma, numbered from
+    /// `before + 1` on PostgreSQL.
+    fn push_params(&self, sql: &mut String, before: usize, count: usize) {
+        for j in 1..=count {
+            // SQLite looks numbered parameters up by name in a list, which makes binding
+            // thousands of them quadratic; its anonymous `?` is positional and O(1).
+            match self.backend() {
+                super::Backend::Sqlite => sql.push_str("?,"),
+                super::Backend::Postgres => sql.push_str(&format!("${},", before + j)),
+            }
+        }
     }
 
     pub async fn count_persons(&self) -> Result<i64> {
         let row = sqlx::query("SELECT COUNT(*) AS n FROM persons").fetch_one(self.pool()).await?;
         Ok(row.try_get("n")?)
     }
+
+    pub async fn count_organisations(&self) -> Result<i64> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM organisations").fetch_one(self.pool()).await?;
+        Ok(row.try_get("n")?)
+    }
+}
+
+async fn save_checkpoint(tx: &mut sqlx::Transaction<'static, sqlx::Any>, source: &str, checkpoint: &Checkpoint, now: i64) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO import_checkpoints (source, byte_offset, line, imported, rejected, updated_at) \
+         VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT (source) DO UPDATE SET byte_offset=excluded.byte_offset, \
+         line=excluded.line, imported=excluded.imported, rejected=excluded.rejected, updated_at=excluded.updated_at",
+    )
+    .bind(source)
+    .bind(checkpoint.byte_offset)
+    .bind(checkpoint.line)
+    .bind(checkpoint.imported)
+    .bind(checkpoint.rejected)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
