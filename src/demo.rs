@@ -108,6 +108,7 @@ pub fn demo_client(c: &DemoClient) -> Client {
         sector,
         first_party: false,
         claims_profile: ClaimsProfile::Standard,
+        options: Default::default(),
     }
 }
 

@@ -149,6 +149,7 @@ enum KeysAction {
 enum CliAuthMethod {
     ClientSecretBasic,
     ClientSecretPost,
+    PrivateKeyJwt,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -186,6 +187,12 @@ enum ClientAction {
         /// Client id (default: random).
         #[arg(long)]
         id: Option<String>,
+        /// Further registration metadata as a JSON object with RFC 7591 names: jwks, jwks_uri,
+        /// require_pushed_authorization_requests, dpop_bound_access_tokens,
+        /// access_token_format (opaque|jwt), post_logout_redirect_uris, backchannel_logout_uri,
+        /// sector_identifier_uri, grant_types, profile (default|fapi2).
+        #[arg(long, value_name = "JSON")]
+        options: Option<String>,
     },
     /// List registered portals as JSON.
     List,
@@ -347,7 +354,11 @@ async fn client_command(cli: &Cli, action: &ClientAction) -> anyhow::Result<()> 
             let list: Vec<_> = store.clients().await?.iter().map(registration::metadata).collect();
             println!("{}", serde_json::to_string_pretty(&list)?);
         }
-        ClientAction::Add { name, redirect_uris, public, auth_method, alg, scopes: wanted, first_party, claims_profile, id } => {
+        ClientAction::Add { name, redirect_uris, public, auth_method, alg, scopes: wanted, first_party, claims_profile, id, options } => {
+            let options: nixa::oidc::client::ClientOptions = match options {
+                Some(o) => serde_json::from_str(o).map_err(|e| anyhow::anyhow!("--options: {e}"))?,
+                None => Default::default(),
+            };
             let spec = ClientSpec {
                 id: id.clone(),
                 name: name.clone(),
@@ -357,6 +368,7 @@ async fn client_command(cli: &Cli, action: &ClientAction) -> anyhow::Result<()> 
                         (true, _) => "none",
                         (false, CliAuthMethod::ClientSecretBasic) => "client_secret_basic",
                         (false, CliAuthMethod::ClientSecretPost) => "client_secret_post",
+                        (false, CliAuthMethod::PrivateKeyJwt) => "private_key_jwt",
                     }
                     .into(),
                 ),
@@ -370,6 +382,7 @@ async fn client_command(cli: &Cli, action: &ClientAction) -> anyhow::Result<()> 
                     }
                     .into(),
                 ),
+                options,
             };
             let (client, secret) = registration::build(&spec)?;
             if store.client(&client.id).await?.is_some() {

@@ -471,6 +471,7 @@ pub async fn create_client(State(app): State<Arc<App>>, headers: HeaderMap, body
         scopes: input.scope.unwrap_or_default().split_ascii_whitespace().map(str::to_owned).collect(),
         first_party: input.first_party,
         claims_profile: input.claims_profile,
+        options: Default::default(),
     };
     let (client, secret) = registration::build(&spec).map_err(|e| Problem::invalid_field("client", e))?;
     app.store.put_client(&client, app.now()).await?;

@@ -32,6 +32,8 @@ impl std::fmt::Display for ClientId {
 pub enum AuthMethod {
     ClientSecretBasic,
     ClientSecretPost,
+    /// RFC 7523 §2.2: a JWT signed with a key from the client's `jwks` or `jwks_uri`.
+    PrivateKeyJwt,
     None,
 }
 
@@ -40,6 +42,7 @@ impl AuthMethod {
         match self {
             AuthMethod::ClientSecretBasic => "client_secret_basic",
             AuthMethod::ClientSecretPost => "client_secret_post",
+            AuthMethod::PrivateKeyJwt => "private_key_jwt",
             AuthMethod::None => "none",
         }
     }
@@ -47,6 +50,7 @@ impl AuthMethod {
         match s {
             "client_secret_basic" => Some(AuthMethod::ClientSecretBasic),
             "client_secret_post" => Some(AuthMethod::ClientSecretPost),
+            "private_key_jwt" => Some(AuthMethod::PrivateKeyJwt),
             "none" => Some(AuthMethod::None),
             _ => None,
         }
@@ -79,6 +83,72 @@ impl ClaimsProfile {
     }
 }
 
+/// The security profile a client is held to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Profile {
+    #[default]
+    Default,
+    /// FAPI 2.0 Security Profile: PAR, PKCE, private_key_jwt, DPoP-bound tokens, `iss`, and
+    /// codes that live at most 60 seconds.
+    Fapi2,
+}
+
+/// How access tokens are issued to a client.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccessTokenFormat {
+    /// 256 random bits, stored hashed; checked by introspection.
+    #[default]
+    Opaque,
+    /// RFC 9068 JWT, verifiable with the JWKS.
+    Jwt,
+}
+
+/// Registration metadata beyond the core columns, stored as one JSON document.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClientOptions {
+    /// RFC 7591: the client's public keys, inline…
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jwks: Option<serde_json::Value>,
+    /// …or by reference (fetched over https, cached).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jwks_uri: Option<String>,
+    /// RFC 9126 §6.
+    pub require_pushed_authorization_requests: bool,
+    /// RFC 9449 §5.2: every access token of this client must be DPoP-bound.
+    pub dpop_bound_access_tokens: bool,
+    pub access_token_format: AccessTokenFormat,
+    /// OIDC RP-Initiated Logout §3.1, exact match.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// OIDC Back-Channel Logout §2.2.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backchannel_logout_uri: Option<String>,
+    /// OIDC Core §8.1: a document listing the redirect URIs of one sector.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sector_identifier_uri: Option<String>,
+    /// RFC 7591 §2: empty means the defaults (authorization_code, refresh_token).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub grant_types: Vec<String>,
+    pub profile: Profile,
+}
+
+pub const GRANT_AUTHORIZATION_CODE: &str = "authorization_code";
+pub const GRANT_REFRESH_TOKEN: &str = "refresh_token";
+pub const GRANT_DEVICE_CODE: &str = "urn:ietf:params:oauth:grant-type:device_code";
+
+impl ClientOptions {
+    pub fn allows_grant(&self, grant: &str) -> bool {
+        if self.grant_types.is_empty() {
+            grant == GRANT_AUTHORIZATION_CODE || grant == GRANT_REFRESH_TOKEN
+        } else {
+            self.grant_types.iter().any(|g| g == grant)
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Client {
     pub id: ClientId,
@@ -94,9 +164,24 @@ pub struct Client {
     /// First-party portals get the public subject; everyone else a pairwise one.
     pub first_party: bool,
     pub claims_profile: ClaimsProfile,
+    pub options: ClientOptions,
 }
 
 impl Client {
+    pub fn is_fapi(&self) -> bool {
+        self.options.profile == Profile::Fapi2
+    }
+
+    /// PAR is required by the client's registration or by its profile.
+    pub fn requires_par(&self) -> bool {
+        self.options.require_pushed_authorization_requests || self.is_fapi()
+    }
+
+    /// Access tokens must be sender-constrained with DPoP.
+    pub fn requires_dpop(&self) -> bool {
+        self.options.dpop_bound_access_tokens || self.is_fapi()
+    }
+
     pub fn is_public(&self) -> bool {
         self.auth_method == AuthMethod::None
     }

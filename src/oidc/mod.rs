@@ -6,6 +6,7 @@ pub mod client_auth;
 pub mod discovery;
 pub mod error;
 pub mod flow;
+pub mod jose;
 pub mod id_token;
 pub mod registration;
 pub mod request;

@@ -3,7 +3,10 @@
 
 use serde_json::{Value, json};
 
-use super::client::{AuthMethod, ClaimsProfile, Client, ClientId, RedirectUriError, validate_redirect_uris};
+use super::client::{
+    AuthMethod, ClaimsProfile, Client, ClientId, ClientOptions, GRANT_AUTHORIZATION_CODE, GRANT_DEVICE_CODE, GRANT_REFRESH_TOKEN,
+    RedirectUriError, validate_redirect_uris,
+};
 use super::scopes;
 use crate::keys::Alg;
 use crate::keys::secret::{random_token, token_hash};
@@ -19,6 +22,7 @@ pub struct ClientSpec {
     pub scopes: Vec<String>,
     pub first_party: bool,
     pub claims_profile: Option<String>,
+    pub options: ClientOptions,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -29,7 +33,7 @@ pub enum RegistrationError {
     Id,
     #[error(transparent)]
     RedirectUri(#[from] RedirectUriError),
-    #[error("token_endpoint_auth_method must be client_secret_basic, client_secret_post or none")]
+    #[error("token_endpoint_auth_method must be client_secret_basic, client_secret_post, private_key_jwt or none")]
     AuthMethod,
     #[error("id_token_signed_response_alg must be ES256 or RS256")]
     Alg,
@@ -37,6 +41,18 @@ pub enum RegistrationError {
     Scope(String),
     #[error("claims_profile must be standard or vn_hub")]
     ClaimsProfile,
+    #[error("private_key_jwt needs exactly one of jwks or jwks_uri")]
+    KeysRequired,
+    #[error("jwks is not a JWK set of public signing keys")]
+    Jwks,
+    #[error("{0} must be an https URL (http only for loopback) without a fragment")]
+    Url(&'static str),
+    #[error("post_logout_redirect_uris: {0}")]
+    PostLogoutRedirectUri(RedirectUriError),
+    #[error("unsupported grant type {0:?}; supported: authorization_code refresh_token urn:ietf:params:oauth:grant-type:device_code")]
+    GrantType(String),
+    #[error("the FAPI 2.0 profile needs private_key_jwt and an ES256 ID token signature")]
+    Fapi,
 }
 
 /// A client ready to store, and its secret (shown once; only its hash is stored).
@@ -76,7 +92,16 @@ pub fn build(spec: &ClientSpec) -> Result<(Client, Option<String>), Registration
         None => ClaimsProfile::Standard,
         Some(p) => ClaimsProfile::parse(p).ok_or(RegistrationError::ClaimsProfile)?,
     };
-    let secret = (auth_method != AuthMethod::None).then(random_token);
+    let mut options = spec.options.clone();
+    check_options(&mut options, auth_method, id_token_alg)?;
+    let sector = match &options.sector_identifier_uri {
+        // OIDC Core §8.1: the sector is the host of the sector identifier URI; that the document
+        // lists every redirect URI is checked by `sector::verify` before the client is stored.
+        Some(u) => url::Url::parse(u).ok().and_then(|u| u.host_str().map(str::to_owned)).ok_or(RegistrationError::Url("sector_identifier_uri"))?,
+        None => sector,
+    };
+    let has_secret = matches!(auth_method, AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost);
+    let secret = has_secret.then(random_token);
     let client = Client {
         id,
         name: name.to_string(),
@@ -88,8 +113,60 @@ pub fn build(spec: &ClientSpec) -> Result<(Client, Option<String>), Registration
         sector,
         first_party: spec.first_party,
         claims_profile,
+        options,
     };
     Ok((client, secret))
+}
+
+/// A URL a client registers for us to call or to send people to: https, or http on loopback.
+pub fn check_https_url(u: &str, what: &'static str) -> Result<(), RegistrationError> {
+    let parsed = url::Url::parse(u).map_err(|_| RegistrationError::Url(what))?;
+    let loopback = matches!(parsed.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+    let scheme_ok = parsed.scheme() == "https" || (parsed.scheme() == "http" && loopback);
+    if !scheme_ok || parsed.fragment().is_some() || u.contains('#') || parsed.host_str().is_none() {
+        return Err(RegistrationError::Url(what));
+    }
+    Ok(())
+}
+
+fn check_options(o: &mut ClientOptions, method: AuthMethod, alg: Alg) -> Result<(), RegistrationError> {
+    if let Some(jwks) = &o.jwks {
+        let set = super::jose::parse_key_set(jwks).map_err(|_| RegistrationError::Jwks)?;
+        // A private key in a registration is a leak; refuse it rather than store it.
+        let private = jwks.get("keys").and_then(|k| k.as_array()).is_some_and(|ks| ks.iter().any(|k| k.get("d").is_some()));
+        if private || set.keys.iter().any(|k| matches!(k.algorithm, jsonwebtoken::jwk::AlgorithmParameters::OctetKey(_))) {
+            return Err(RegistrationError::Jwks);
+        }
+    }
+    if let Some(u) = &o.jwks_uri {
+        check_https_url(u, "jwks_uri")?;
+    }
+    if method == AuthMethod::PrivateKeyJwt && o.jwks.is_some() == o.jwks_uri.is_some() {
+        return Err(RegistrationError::KeysRequired);
+    }
+    if !o.post_logout_redirect_uris.is_empty() {
+        validate_redirect_uris(&o.post_logout_redirect_uris).map_err(RegistrationError::PostLogoutRedirectUri)?;
+    }
+    if let Some(u) = &o.backchannel_logout_uri {
+        check_https_url(u, "backchannel_logout_uri")?;
+    }
+    if let Some(u) = &o.sector_identifier_uri {
+        check_https_url(u, "sector_identifier_uri")?;
+    }
+    let mut grants: Vec<String> = Vec::new();
+    for g in &o.grant_types {
+        if ![GRANT_AUTHORIZATION_CODE, GRANT_REFRESH_TOKEN, GRANT_DEVICE_CODE].contains(&g.as_str()) {
+            return Err(RegistrationError::GrantType(g.clone()));
+        }
+        if !grants.contains(g) {
+            grants.push(g.clone());
+        }
+    }
+    o.grant_types = grants;
+    if o.profile == super::client::Profile::Fapi2 && (method != AuthMethod::PrivateKeyJwt || alg != Alg::ES256) {
+        return Err(RegistrationError::Fapi);
+    }
+    Ok(())
 }
 
 /// The client's registration metadata (RFC 7591 names), never its secret hash.
@@ -103,6 +180,7 @@ pub fn metadata(c: &Client) -> Value {
         "id_token_signed_response_alg": c.id_token_alg.as_str(),
         "subject_type": if c.first_party { "public" } else { "pairwise" },
         "claims_profile": c.claims_profile.as_str(),
+        "options": c.options,
     })
 }
 

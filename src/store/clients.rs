@@ -16,6 +16,7 @@ fn client_from_row(row: &AnyRow) -> Result<Client> {
     let alg: String = row.try_get("id_token_alg")?;
     let first_party: i64 = row.try_get("first_party")?;
     let profile: String = row.try_get("claims_profile")?;
+    let options: String = row.try_get("options")?;
     Ok(Client {
         id: ClientId::parse(&id).ok_or_else(|| corrupt("id"))?,
         name: row.try_get("name")?,
@@ -27,23 +28,26 @@ fn client_from_row(row: &AnyRow) -> Result<Client> {
         sector: row.try_get("sector")?,
         first_party: first_party != 0,
         claims_profile: ClaimsProfile::parse(&profile).ok_or_else(|| corrupt("claims_profile"))?,
+        options: serde_json::from_str(&options).map_err(|_| corrupt("options"))?,
     })
 }
 
 const COLUMNS: &str =
-    "id, name, secret_hash, auth_method, redirect_uris, allowed_scopes, id_token_alg, sector, first_party, claims_profile";
+    "id, name, secret_hash, auth_method, redirect_uris, allowed_scopes, id_token_alg, sector, first_party, claims_profile, options";
 
 impl Store {
     /// Inserts a client, or replaces the one with the same id (used for demo portals).
     pub async fn put_client(&self, c: &Client, now: i64) -> Result<()> {
         let uris = serde_json::to_string(&c.redirect_uris).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let options = serde_json::to_string(&c.options).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         sqlx::query(
             "INSERT INTO clients (id, name, secret_hash, auth_method, redirect_uris, allowed_scopes, \
-                 id_token_alg, sector, first_party, claims_profile, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11) \
+                 id_token_alg, sector, first_party, claims_profile, created_at, options) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12) \
              ON CONFLICT (id) DO UPDATE SET name=excluded.name, secret_hash=excluded.secret_hash, \
                  auth_method=excluded.auth_method, redirect_uris=excluded.redirect_uris, \
                  allowed_scopes=excluded.allowed_scopes, id_token_alg=excluded.id_token_alg, \
-                 sector=excluded.sector, first_party=excluded.first_party, claims_profile=excluded.claims_profile",
+                 sector=excluded.sector, first_party=excluded.first_party, claims_profile=excluded.claims_profile, \
+                 options=excluded.options",
         )
         .bind(c.id.as_str())
         .bind(&c.name)
@@ -56,6 +60,7 @@ impl Store {
         .bind(flag(c.first_party))
         .bind(c.claims_profile.as_str())
         .bind(now)
+        .bind(options)
         .execute(self.pool())
         .await?;
         Ok(())
