@@ -21,6 +21,8 @@ use crate::{authn, identity, oidc, privacy, web};
 pub struct ServerSecrets {
     pub csrf: Vec<u8>,
     pub pairwise: Vec<u8>,
+    /// Keys the stateless DPoP server nonces.
+    pub dpop: Vec<u8>,
 }
 
 impl ServerSecrets {
@@ -30,7 +32,7 @@ impl ServerSecrets {
             let sealed = store.server_secret(name, &candidate, now).await?;
             Ok(master.open(name, &sealed)?)
         };
-        Ok(Self { csrf: get("csrf").await?, pairwise: get("pairwise").await? })
+        Ok(Self { csrf: get("csrf").await?, pairwise: get("pairwise").await?, dpop: get("dpop").await? })
     }
 }
 
@@ -56,6 +58,9 @@ pub struct App {
     pub secrets: ServerSecrets,
     pub discovery: String,
     pub clock: Clock,
+    /// For calls the server makes itself: client keys, sector documents, logout delivery.
+    pub http: reqwest::Client,
+    pub client_keys: oidc::client_keys::ClientKeys,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -75,11 +80,26 @@ impl App {
         let keys = KeyRing::load(store.clone(), settings.master_key.clone(), now).await?;
         let secrets = ServerSecrets::load(&store, &settings.master_key, now).await?;
         let discovery = oidc::discovery::document(&settings);
-        Ok(Arc::new(Self { settings: Arc::new(settings), store, keys, secrets, discovery, clock: Clock::default() }))
+        let http = oidc::client_keys::http_client();
+        let client_keys = oidc::client_keys::ClientKeys::new(http.clone());
+        Ok(Arc::new(Self { settings: Arc::new(settings), store, keys, secrets, discovery, clock: Clock::default(), http, client_keys }))
     }
 
     pub fn now(&self) -> i64 {
         self.clock.now()
+    }
+
+    /// Rotates the signing keys when the rotation period has passed (and records it).
+    pub async fn rotate_keys_if_due(&self, now: i64) -> Result<bool, KeyError> {
+        let s = &self.settings;
+        let rotated =
+            crate::keys::rotate_if_due(&self.store, &s.master_key, now, s.key_rotation, s.key_publish_lead, s.max_token_lifetime()).await?;
+        if rotated {
+            let detail = serde_json::json!({"automatic": true, "lead_secs": s.key_publish_lead});
+            crate::audit::record(&self.store, now, crate::audit::Event::KeysRotated, None, None, detail).await.map_err(KeyError::Store)?;
+            self.keys.reload(now).await?;
+        }
+        Ok(rotated)
     }
 
     /// Background upkeep: picks up rotated keys and purges expired rows. Runs until dropped.
@@ -90,6 +110,9 @@ impl App {
             loop {
                 tick.tick().await;
                 let now = app.now();
+                if let Err(e) = app.rotate_keys_if_due(now).await {
+                    tracing::warn!(error = %e, "automatic key rotation failed");
+                }
                 if let Err(e) = app.keys.reload(now).await {
                     tracing::warn!(error = %e, "reloading signing keys failed");
                 }
@@ -107,6 +130,9 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/jwks", get(oidc::discovery::jwks))
         .route("/authorize", get(oidc::authorize::get).post(oidc::authorize::post))
         .route("/token", post(oidc::token::token))
+        .route("/par", post(oidc::par::push))
+        .route("/introspect", post(oidc::introspection::introspect))
+        .route("/revoke", post(oidc::introspection::revoke))
         .route("/userinfo", get(oidc::userinfo::get).post(oidc::userinfo::post))
         .route("/login", get(authn::login::page).post(authn::login::submit))
         .route("/login/totp", get(authn::login::totp_page).post(authn::login::totp_submit))

@@ -37,6 +37,17 @@ pub struct Config {
     pub login_max_failures: i64,
     /// First lock period; it doubles with every further failure.
     pub login_lock_secs: i64,
+    /// Lifetime of a refresh token (each rotation starts a new one).
+    pub refresh_token_ttl_secs: i64,
+    /// How long a rotated refresh token may still be presented once, for a client that lost the
+    /// response of its last refresh.
+    pub refresh_grace_secs: i64,
+    /// Require server nonces in DPoP proofs at the token and PAR endpoints (RFC 9449 §8).
+    pub dpop_require_nonce: bool,
+    /// Lifetime of a pushed authorization request (RFC 9126 §2.2).
+    pub par_ttl_secs: i64,
+    /// Automatic signing-key rotation period; 0 turns it off (`nixa keys rotate` still works).
+    pub key_rotation_secs: i64,
 }
 
 impl Default for Config {
@@ -55,6 +66,11 @@ impl Default for Config {
             key_publish_lead_secs: 3600,
             login_max_failures: 5,
             login_lock_secs: 60,
+            refresh_token_ttl_secs: 30 * 24 * 3600,
+            refresh_grace_secs: 30,
+            dpop_require_nonce: true,
+            par_ttl_secs: 60,
+            key_rotation_secs: 90 * 24 * 3600,
         }
     }
 }
@@ -80,10 +96,11 @@ pub enum ConfigError {
 }
 
 impl Config {
-    const KEYS: [&'static str; 13] = [
+    const KEYS: [&'static str; 18] = [
         "issuer", "listen", "database_url", "master_key", "default_locale", "session_ttl_secs", "code_ttl_secs",
         "access_token_ttl_secs", "id_token_ttl_secs", "sign_in_ttl_secs", "key_publish_lead_secs",
-        "login_max_failures", "login_lock_secs",
+        "login_max_failures", "login_lock_secs", "refresh_token_ttl_secs", "refresh_grace_secs", "dpop_require_nonce",
+        "par_ttl_secs", "key_rotation_secs",
     ];
 
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
@@ -120,6 +137,11 @@ pub struct Settings {
     pub key_publish_lead: i64,
     pub login_max_failures: i64,
     pub login_lock: i64,
+    pub refresh_token_ttl: i64,
+    pub refresh_grace: i64,
+    pub dpop_require_nonce: bool,
+    pub par_ttl: i64,
+    pub key_rotation: i64,
     pub demo: bool,
 }
 
@@ -172,6 +194,11 @@ impl Settings {
             key_publish_lead: c.key_publish_lead_secs.max(0),
             login_max_failures: positive("login_max_failures", c.login_max_failures)?,
             login_lock: positive("login_lock_secs", c.login_lock_secs)?,
+            refresh_token_ttl: positive("refresh_token_ttl_secs", c.refresh_token_ttl_secs)?,
+            refresh_grace: c.refresh_grace_secs.max(0),
+            dpop_require_nonce: c.dpop_require_nonce,
+            par_ttl: positive("par_ttl_secs", c.par_ttl_secs)?.min(600),
+            key_rotation: c.key_rotation_secs.max(0),
             demo,
         })
     }

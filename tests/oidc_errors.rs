@@ -36,8 +36,7 @@ async fn authorization_errors_go_to_the_portal_with_state_and_iss() {
         (&[("prompt", "none login")], "invalid_request"),
         (&[("prompt", "sideways")], "invalid_request"),
         (&[("max_age", "-1")], "invalid_request"),
-        (&[("request", "eyJhbGciOiJub25lIn0.e30.")], "request_not_supported"),
-        (&[("request_uri", "urn:x")], "request_uri_not_supported"),
+        (&[("request", "eyJhbGciOiJub25lIn0.e30.")], "invalid_request_object"),
     ];
     for (extra, expected) in cases {
         let (error, state) = redirected_error(&server, extra).await;

@@ -23,8 +23,9 @@ CREATE TABLE pushed_requests (
 );
 CREATE INDEX pushed_requests_expiry ON pushed_requests (expires_at);
 
--- Refresh tokens, rotated on every use. A family is every token descended from one code;
--- presenting a rotated token after its grace period revokes the family.
+-- Refresh tokens, rotated on every use. A family is every token descended from one code (its
+-- grant id, shared with the access tokens); presenting a rotated token after its grace period
+-- revokes the family.
 CREATE TABLE refresh_tokens (
     token_hash      TEXT PRIMARY KEY,
     family_id       TEXT NOT NULL,
@@ -51,14 +52,12 @@ CREATE INDEX refresh_tokens_expiry ON refresh_tokens (expires_at);
 ALTER TABLE access_tokens ADD COLUMN jkt TEXT;
 ALTER TABLE access_tokens ADD COLUMN sid TEXT;
 ALTER TABLE access_tokens ADD COLUMN issued_at BIGINT NOT NULL DEFAULT 0;
-ALTER TABLE access_tokens ADD COLUMN family_id TEXT;
 ALTER TABLE auth_codes ADD COLUMN jkt TEXT;
 -- The claims request parameter (OIDC Core §5.5) as accepted, JSON.
 ALTER TABLE auth_codes ADD COLUMN claims_request TEXT;
 -- Back-channel logout finds every portal of a session through its codes, which are kept while
 -- the session lives.
 CREATE INDEX auth_codes_sid ON auth_codes (sid);
-CREATE INDEX access_tokens_family ON access_tokens (family_id);
 
 -- RFC 8628: device authorization.
 CREATE TABLE device_codes (

@@ -132,6 +132,25 @@ pub async fn rotate(store: &Store, master: &MasterKey, now: i64, lead: i64, max_
     Ok(added)
 }
 
+/// Automatic rotation: when the newest key of an algorithm started signing more than `period`
+/// ago and no successor is waiting, rotate. The successor is published `lead` seconds before it
+/// signs, so a verifier caching JWKS for less than `lead` never meets an unknown `kid`.
+pub async fn rotate_if_due(store: &Store, master: &MasterKey, now: i64, period: i64, lead: i64, max_token_lifetime: i64) -> Result<bool, KeyError> {
+    if period <= 0 {
+        return Ok(false);
+    }
+    let rows = store.keys().await?;
+    let due = Alg::ALL.iter().any(|alg| {
+        let newest = rows.iter().filter(|k| k.alg == alg.as_str() && key_state(k, now) != KeyState::Retired).map(|k| k.activates_at).max();
+        newest.is_none_or(|activated| activated <= now - period)
+    });
+    if !due {
+        return Ok(false);
+    }
+    rotate(store, master, now, lead, max_token_lifetime).await?;
+    Ok(true)
+}
+
 async fn build_snapshot(store: &Store, master: &MasterKey, now: i64) -> Result<Snapshot, KeyError> {
     let rows = store.keys().await?;
     let mut signers = HashMap::new();

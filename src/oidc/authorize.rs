@@ -12,7 +12,9 @@ use super::error::{ErrorCode, OAuthError};
 use super::flow::{self, PendingParams, STAGE_CONSENT, STAGE_LOGIN, STAGE_ORG};
 use super::request::{self, AuthorizationRequest, Rejection};
 use crate::app::App;
-use crate::assurance::{Acr, SessionFit, session_fit};
+use super::claims_request::EssentialAcr;
+use super::{par, request_object};
+use crate::assurance::{SessionFit, session_fit};
 use crate::authn::session;
 use crate::identity::PersonStatus;
 use crate::identity::acting_for;
@@ -52,7 +54,7 @@ async fn handle(app: &App, headers: &HeaderMap, jar: CookieJar, raw: &[u8]) -> R
         Ok(None) => return page(request::PageReason::UnknownClient),
         Err(e) => return PageError::internal(locale, e).into_response(),
     };
-    let req = match request::validate(params, &client) {
+    let req = match resolve(app, params, &client).await {
         Ok(r) => r,
         Err(Rejection::Page(r)) => return page(r),
         Err(Rejection::Redirect { redirect_uri, state, error }) => {
@@ -65,11 +67,57 @@ async fn handle(app: &App, headers: &HeaderMap, jar: CookieJar, raw: &[u8]) -> R
     }
 }
 
+/// The request itself: pushed (RFC 9126), signed (RFC 9101), or plain query parameters.
+async fn resolve(app: &App, params: &Params, client: &Client) -> Result<AuthorizationRequest, Rejection> {
+    if let Some(uri) = params.get("request_uri") {
+        if params.has("request") {
+            return Err(Rejection::Page(request::PageReason::Malformed));
+        }
+        // RFC 9126 §4: single use, bound to the client that pushed it; only its parameters count.
+        let taken = app.store.take_pushed(&crate::keys::secret::token_hash(uri), app.now()).await;
+        let (owner, json) = match taken {
+            Ok(Some(t)) if uri.starts_with(par::URI_PREFIX) => t,
+            _ => return Err(Rejection::Page(request::PageReason::BadRequestUri)),
+        };
+        if owner != client.id.as_str() {
+            return Err(Rejection::Page(request::PageReason::BadRequestUri));
+        }
+        return serde_json::from_str(&json).map_err(|_| Rejection::Page(request::PageReason::BadRequestUri));
+    }
+    if client.requires_par() {
+        return Err(match params.get("redirect_uri").filter(|u| client.has_redirect_uri(u)) {
+            Some(u) => Rejection::Redirect {
+                redirect_uri: u.to_string(),
+                state: params.get("state").map(str::to_owned),
+                error: OAuthError::invalid_request("this client must use pushed authorization requests"),
+            },
+            None => Rejection::Page(request::PageReason::BadRedirectUri),
+        });
+    }
+    if let Some(jwt) = params.get("request") {
+        return match request_object::params(app, client, jwt).await {
+            Ok(inner) => request::validate(&inner, client),
+            Err(e) => Err(match params.get("redirect_uri").filter(|u| client.has_redirect_uri(u)) {
+                Some(u) => Rejection::Redirect {
+                    redirect_uri: u.to_string(),
+                    state: params.get("state").map(str::to_owned),
+                    error: OAuthError::new(ErrorCode::InvalidRequestObject, e.to_string()),
+                },
+                None => Rejection::Page(request::PageReason::BadRedirectUri),
+            }),
+        };
+    }
+    request::validate(params, client)
+}
+
 /// With a valid request: reuse the session (SSO), or send the person to sign in or consent.
 async fn decide(app: &App, jar: CookieJar, client: &Client, req: AuthorizationRequest, locale: Locale) -> Result<Response, PageError> {
     let now = app.now();
     let internal = |e: crate::store::StoreError| PageError::internal(locale, e);
-    let required = req.acr_values.as_deref().and_then(Acr::minimum_of);
+    if req.essential_acr() == Some(EssentialAcr::Unmeetable) {
+        return Ok(refuse(app, &req, ErrorCode::AccessDenied, "the essential acr cannot be met"));
+    }
+    let required = req.required_acr();
     let mut step_up = false;
     if let Some(s) = session::current(app, &jar, now).await.map_err(internal)? {
         let active = app.store.person(&s.record.person_id).await.map_err(internal)?.is_some_and(|p| p.status == PersonStatus::Active);

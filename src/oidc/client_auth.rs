@@ -1,5 +1,6 @@
-//! Client authentication at the token endpoint (RFC 6749 §2.3, OIDC Core §9): the registered
-//! method exactly, secrets compared as SHA-256 in constant time.
+//! Client authentication at the token, PAR, introspection, revocation and device endpoints
+//! (RFC 6749 §2.3, OIDC Core §9, RFC 7523): the registered method exactly, secrets compared as
+//! SHA-256 in constant time, client assertions verified and single use.
 
 use axum::http::{HeaderMap, header};
 use base64::Engine;
@@ -7,14 +8,21 @@ use base64::engine::general_purpose::STANDARD;
 
 use super::client::{AuthMethod, Client, ClientId};
 use super::error::OAuthError;
+use super::jose::{self, CLIENT_ALGS, FAPI_ALGS, JoseError};
+use crate::app::App;
 use crate::keys::secret::{ct_eq, token_hash};
-use crate::store::Store;
 use crate::web::form::Params;
+
+const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+/// The bound on a client assertion's lifetime.
+const MAX_ASSERTION_LIFETIME: i64 = 120;
+const SKEW: i64 = 30;
 
 /// Credentials as presented, before the client is looked up.
 struct Presented {
     client_id: String,
     secret: Option<String>,
+    assertion: Option<String>,
     method: AuthMethod,
 }
 
@@ -25,6 +33,25 @@ fn presented(headers: &HeaderMap, p: &Params) -> Result<Presented, OAuthError> {
         .and_then(|v| v.split_once(' '))
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("basic"))
         .map(|(_, creds)| creds.trim().to_string());
+    let assertion = p.get("client_assertion");
+    if assertion.is_some() || p.has("client_assertion_type") {
+        if basic.is_some() || p.has("client_secret") {
+            return Err(OAuthError::invalid_request("use one client authentication method, not several"));
+        }
+        if p.get("client_assertion_type") != Some(JWT_BEARER) {
+            return Err(OAuthError::invalid_client("client_assertion_type must be jwt-bearer", false));
+        }
+        let assertion = assertion.ok_or_else(|| OAuthError::invalid_client("client_assertion is missing", false))?;
+        // The client is named by the assertion's `sub` (RFC 7523 §3); it is checked against
+        // `iss` and any `client_id` parameter once the signature verified.
+        let claims = jsonwebtoken::dangerous::insecure_decode_claims::<serde_json::Map<String, serde_json::Value>>(assertion)
+            .map_err(|_| OAuthError::invalid_client("client_assertion is not a JWT", false))?;
+        let id = jose::str_claim(&claims, "sub").ok_or_else(|| OAuthError::invalid_client("client_assertion has no sub", false))?;
+        if p.get("client_id").is_some_and(|body_id| body_id != id) {
+            return Err(OAuthError::invalid_client("client_id differs from the assertion's subject", false));
+        }
+        return Ok(Presented { client_id: id.to_string(), secret: None, assertion: Some(assertion.to_string()), method: AuthMethod::PrivateKeyJwt });
+    }
     match (basic, p.get("client_secret")) {
         (Some(_), Some(_)) => Err(OAuthError::invalid_request("use one client authentication method, not several")),
         (Some(creds), None) => {
@@ -38,15 +65,15 @@ fn presented(headers: &HeaderMap, p: &Params) -> Result<Presented, OAuthError> {
             if p.get("client_id").is_some_and(|body_id| body_id != id) {
                 return Err(OAuthError::invalid_request("client_id in the body differs from the authenticated client"));
             }
-            Ok(Presented { client_id: id, secret: Some(secret), method: AuthMethod::ClientSecretBasic })
+            Ok(Presented { client_id: id, secret: Some(secret), assertion: None, method: AuthMethod::ClientSecretBasic })
         }
         (None, Some(secret)) => {
             let id = p.get("client_id").ok_or_else(|| OAuthError::invalid_request("client_id is required"))?;
-            Ok(Presented { client_id: id.to_string(), secret: Some(secret.to_string()), method: AuthMethod::ClientSecretPost })
+            Ok(Presented { client_id: id.to_string(), secret: Some(secret.to_string()), assertion: None, method: AuthMethod::ClientSecretPost })
         }
         (None, None) => {
             let id = p.get("client_id").ok_or_else(|| OAuthError::invalid_client("client authentication is required", false))?;
-            Ok(Presented { client_id: id.to_string(), secret: None, method: AuthMethod::None })
+            Ok(Presented { client_id: id.to_string(), secret: None, assertion: None, method: AuthMethod::None })
         }
     }
 }
@@ -56,17 +83,21 @@ fn form_decode(s: &str) -> Option<String> {
     pairs.into_iter().next().map(|(_, v)| v)
 }
 
-pub async fn authenticate(store: &Store, headers: &HeaderMap, p: &Params) -> Result<Client, OAuthError> {
+pub async fn authenticate(app: &App, headers: &HeaderMap, p: &Params) -> Result<Client, OAuthError> {
     let pr = presented(headers, p)?;
     let basic = pr.method == AuthMethod::ClientSecretBasic;
     let unknown = || OAuthError::invalid_client("client authentication failed", basic);
     let id = ClientId::parse(&pr.client_id).ok_or_else(unknown)?;
-    let client = store.client(&id).await.map_err(OAuthError::server_error)?.ok_or_else(unknown)?;
+    let client = app.store.client(&id).await.map_err(OAuthError::server_error)?.ok_or_else(unknown)?;
     if client.auth_method != pr.method {
         return Err(OAuthError::invalid_client(
             format!("this client is registered for {}", client.auth_method.as_str()),
             basic,
         ));
+    }
+    if let Some(assertion) = &pr.assertion {
+        verify_assertion(app, &client, assertion).await?;
+        return Ok(client);
     }
     if let (Some(secret), Some(stored)) = (&pr.secret, &client.secret_hash) {
         if !ct_eq(token_hash(secret).as_bytes(), stored.as_bytes()) {
@@ -76,6 +107,51 @@ pub async fn authenticate(store: &Store, headers: &HeaderMap, p: &Params) -> Res
         return Err(unknown());
     }
     Ok(client)
+}
+
+/// RFC 7523 §3 with the bounds: signed by a registered key, `iss` = `sub` = client id,
+/// `aud` = our issuer, `exp` at most 120 s after `iat`, `jti` never seen before.
+async fn verify_assertion(app: &App, client: &Client, assertion: &str) -> Result<(), OAuthError> {
+    let fail = |d: &'static str| OAuthError::invalid_client(d, false);
+    let now = app.now();
+    let algs: &[jsonwebtoken::Algorithm] = if client.is_fapi() { &FAPI_ALGS } else { &CLIENT_ALGS };
+    let mut set = app.client_keys.get(client, now, false).await.map_err(|_| fail("the client's keys are unavailable"))?;
+    let mut verified = jose::verify_with_set(assertion, &set, algs, None);
+    if verified.as_ref().err() == Some(&JoseError::UnknownKey) && client.options.jwks_uri.is_some() {
+        set = app.client_keys.get(client, now, true).await.map_err(|_| fail("the client's keys are unavailable"))?;
+        verified = jose::verify_with_set(assertion, &set, algs, None);
+    }
+    let v = verified.map_err(|e| match e {
+        JoseError::Algorithm => fail("client_assertion uses an algorithm that is not accepted"),
+        JoseError::UnknownKey => fail("client_assertion is signed with an unknown key"),
+        JoseError::Signature => fail("client_assertion signature is invalid"),
+        _ => fail("client_assertion is malformed"),
+    })?;
+    let c = &v.claims;
+    let id = client.id.as_str();
+    if jose::str_claim(c, "iss") != Some(id) || jose::str_claim(c, "sub") != Some(id) {
+        return Err(fail("client_assertion iss and sub must be the client id"));
+    }
+    if !jose::audience_contains(c, &[app.settings.issuer_str.as_str()]) {
+        return Err(fail("client_assertion aud must be the issuer"));
+    }
+    let exp = jose::int_claim(c, "exp").ok_or_else(|| fail("client_assertion exp is required"))?;
+    let iat = jose::int_claim(c, "iat").ok_or_else(|| fail("client_assertion iat is required"))?;
+    if exp <= now - SKEW {
+        return Err(fail("client_assertion has expired"));
+    }
+    if iat > now + SKEW || exp - iat > MAX_ASSERTION_LIFETIME {
+        return Err(fail("client_assertion lifetime must be at most 120 seconds from iat"));
+    }
+    if jose::int_claim(c, "nbf").is_some_and(|nbf| nbf > now + SKEW) {
+        return Err(fail("client_assertion is not yet valid"));
+    }
+    let jti = jose::str_claim(c, "jti").filter(|j| !j.is_empty() && j.len() <= 256).ok_or_else(|| fail("client_assertion jti is required"))?;
+    let key = token_hash(&format!("client_assertion\n{id}\n{jti}"));
+    if !app.store.use_once(&key, exp + SKEW).await.map_err(OAuthError::server_error)? {
+        return Err(fail("client_assertion was already used"));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

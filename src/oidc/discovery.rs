@@ -7,7 +7,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::scopes;
+use super::{jose, scopes};
 use crate::app::App;
 use crate::assurance::Acr;
 use crate::config::Settings;
@@ -19,13 +19,23 @@ pub fn document(s: &Settings) -> String {
         "token_endpoint": s.url("/token"),
         "userinfo_endpoint": s.url("/userinfo"),
         "jwks_uri": s.url("/jwks"),
+        "pushed_authorization_request_endpoint": s.url("/par"),
+        "introspection_endpoint": s.url("/introspect"),
+        "revocation_endpoint": s.url("/revoke"),
         "scopes_supported": scopes::SUPPORTED,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code"],
+        "grant_types_supported": ["authorization_code", "refresh_token"],
         "subject_types_supported": ["pairwise", "public"],
         "id_token_signing_alg_values_supported": ["ES256", "RS256"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+        "token_endpoint_auth_signing_alg_values_supported": jose::alg_names(&jose::CLIENT_ALGS),
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+        "introspection_signing_alg_values_supported": ["ES256", "RS256"],
+        "dpop_signing_alg_values_supported": jose::alg_names(&super::dpop::ALGS),
+        "request_object_signing_alg_values_supported": jose::alg_names(&jose::CLIENT_ALGS),
+        "require_pushed_authorization_requests": false,
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": scopes::CLAIMS,
         "acr_values_supported": Acr::ALL.iter().map(|a| a.as_uri()).collect::<Vec<_>>(),
@@ -33,8 +43,8 @@ pub fn document(s: &Settings) -> String {
         "ui_locales_supported": ["vi", "en"],
         "claims_locales_supported": ["vi"],
         "authorization_response_iss_parameter_supported": true,
-        "claims_parameter_supported": false,
-        "request_parameter_supported": false,
+        "claims_parameter_supported": true,
+        "request_parameter_supported": true,
         "request_uri_parameter_supported": false,
     })
     .to_string()

@@ -22,6 +22,14 @@ pub enum ErrorCode {
     RequestUriNotSupported,
     InvalidToken,
     InsufficientScope,
+    /// RFC 9101 §6.2 / RFC 9126 §2.3.
+    InvalidRequestUri,
+    InvalidRequestObject,
+    /// RFC 9449 §5, §8.
+    InvalidDpopProof,
+    UseDpopNonce,
+    /// RFC 7009 §2.2.1.
+    UnsupportedTokenType,
 }
 
 impl ErrorCode {
@@ -44,6 +52,11 @@ impl ErrorCode {
             ErrorCode::RequestUriNotSupported => "request_uri_not_supported",
             ErrorCode::InvalidToken => "invalid_token",
             ErrorCode::InsufficientScope => "insufficient_scope",
+            ErrorCode::InvalidRequestUri => "invalid_request_uri",
+            ErrorCode::InvalidRequestObject => "invalid_request_object",
+            ErrorCode::InvalidDpopProof => "invalid_dpop_proof",
+            ErrorCode::UseDpopNonce => "use_dpop_nonce",
+            ErrorCode::UnsupportedTokenType => "unsupported_token_type",
         }
     }
 }
@@ -55,11 +68,15 @@ pub struct OAuthError {
     pub description: Cow<'static, str>,
     /// The client authenticated with HTTP Basic, so a 401 carries a Basic challenge.
     pub basic_challenge: bool,
+    /// A fresh server nonce for the client's next DPoP proof (RFC 9449 §8).
+    pub dpop_nonce: Option<String>,
+    /// A protected resource error for a DPoP-bound token: the challenge uses the DPoP scheme.
+    pub dpop_challenge: bool,
 }
 
 impl OAuthError {
     pub fn new(code: ErrorCode, description: impl Into<Cow<'static, str>>) -> Self {
-        Self { code, description: description.into(), basic_challenge: false }
+        Self { code, description: description.into(), basic_challenge: false, dpop_nonce: None, dpop_challenge: false }
     }
 
     pub fn invalid_request(d: impl Into<Cow<'static, str>>) -> Self {
@@ -72,6 +89,16 @@ impl OAuthError {
 
     pub fn invalid_client(d: impl Into<Cow<'static, str>>, basic: bool) -> Self {
         Self { basic_challenge: basic, ..Self::new(ErrorCode::InvalidClient, d) }
+    }
+
+    pub fn with_dpop_nonce(mut self, nonce: String) -> Self {
+        self.dpop_nonce = Some(nonce);
+        self
+    }
+
+    pub fn dpop_scheme(mut self) -> Self {
+        self.dpop_challenge = true;
+        self
     }
 
     /// Logs the cause under an incident id; the client sees only the id.

@@ -231,7 +231,9 @@ pub async fn finish(app: &App, jar: CookieJar, pending: Pending, session: &Brows
     Ok((jar, Redirect::to(&url)).into_response())
 }
 
-/// Stores a fresh single-use code and returns the redirect URL that carries it.
+/// Stores a fresh single-use code and returns the redirect URL that carries it — or, when the
+/// request made an acr essential that this session does not reach, the `access_denied` redirect
+/// (OIDC Core §5.5.1.1: never a silent downgrade).
 pub async fn issue_code(
     app: &App,
     client: &Client,
@@ -239,6 +241,18 @@ pub async fn issue_code(
     session: &BrowserSession,
     acting_for: Option<&ActingFor>,
 ) -> Result<String, StoreError> {
+    if let Some(essential) = req.essential_acr() {
+        let met = matches!(essential, super::claims_request::EssentialAcr::AtLeast(a) if session.acr >= a);
+        if !met {
+            let e = OAuthError::new(super::error::ErrorCode::AccessDenied, "the essential acr was not reached");
+            return Ok(redirect_with(
+                &req.redirect_uri,
+                &app.settings.issuer_str,
+                req.state.as_deref(),
+                &[("error", e.code.as_str()), ("error_description", &e.description)],
+            ));
+        }
+    }
     let extra_claims = acting_for::extra_claims(&app.store, &session.record.person_id, &req.scopes, acting_for).await?;
     let code = random_token();
     let now = app.now();
@@ -256,9 +270,12 @@ pub async fn issue_code(
         acr: session.record.acr.clone(),
         amr: session.record.amr.clone(),
         sid: session.record.sid.clone(),
-        expires_at: now + app.settings.code_ttl,
+        // FAPI 2.0 §5.3.2.1: codes live at most 60 seconds (the configured default already is).
+        expires_at: now + app.settings.code_ttl.min(60),
         used_at: None,
         extra_claims,
+        jkt: req.dpop_jkt.clone(),
+        claims_request: req.claims.clone(),
     };
     app.store.insert_code(&grant).await?;
     Ok(redirect_with(&req.redirect_uri, &app.settings.issuer_str, req.state.as_deref(), &[("code", &code)]))

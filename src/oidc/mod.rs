@@ -1,15 +1,21 @@
 //! The protocol surface: discovery, JWKS, authorization, token and UserInfo endpoints.
 
 pub mod authorize;
+pub mod claims_request;
 pub mod client;
 pub mod client_auth;
+pub mod client_keys;
 pub mod discovery;
+pub mod dpop;
 pub mod error;
 pub mod flow;
 pub mod jose;
+pub mod par;
 pub mod id_token;
+pub mod introspection;
 pub mod registration;
 pub mod request;
+pub mod request_object;
 pub mod scopes;
 pub mod token;
 pub mod userinfo;

@@ -37,7 +37,7 @@ pub enum RegistrationError {
     AuthMethod,
     #[error("id_token_signed_response_alg must be ES256 or RS256")]
     Alg,
-    #[error("unsupported scope {0:?}; supported: openid profile email phone address vn_identity vn_org vn_official")]
+    #[error("unsupported scope {0:?}; supported: openid profile email phone address vn_identity vn_org vn_official offline_access")]
     Scope(String),
     #[error("claims_profile must be standard or vn_hub")]
     ClaimsProfile,

@@ -30,6 +30,30 @@ pub struct AuthorizationRequest {
     pub login_hint: Option<String>,
     pub ui_locales: Option<String>,
     pub acr_values: Option<String>,
+    /// The `claims` parameter, validated (OIDC Core §5.5).
+    #[serde(default)]
+    pub claims: Option<String>,
+    /// RFC 9449 §10: the DPoP key the code will be bound to.
+    #[serde(default)]
+    pub dpop_jkt: Option<String>,
+}
+
+impl AuthorizationRequest {
+    pub fn essential_acr(&self) -> Option<super::claims_request::EssentialAcr> {
+        let v: serde_json::Value = serde_json::from_str(self.claims.as_deref()?).ok()?;
+        super::claims_request::essential_acr(&v)
+    }
+
+    /// The level a session must reach: the stronger of `acr_values` (voluntary, OIDC Core
+    /// §3.1.2.1) and an essential `acr` claim request.
+    pub fn required_acr(&self) -> Option<crate::assurance::Acr> {
+        let voluntary = self.acr_values.as_deref().and_then(crate::assurance::Acr::minimum_of);
+        let essential = match self.essential_acr() {
+            Some(super::claims_request::EssentialAcr::AtLeast(a)) => Some(a),
+            _ => None,
+        };
+        voluntary.max(essential)
+    }
 }
 
 /// The client id as stored inside a serialised request.
@@ -42,6 +66,8 @@ pub enum PageReason {
     MissingClient,
     UnknownClient,
     BadRedirectUri,
+    /// RFC 9126 §4: unknown, expired, used, or another client's.
+    BadRequestUri,
 }
 
 impl PageReason {
@@ -51,6 +77,7 @@ impl PageReason {
             PageReason::MissingClient => "error.missing_client",
             PageReason::UnknownClient => "error.unknown_client",
             PageReason::BadRedirectUri => "error.bad_redirect_uri",
+            PageReason::BadRequestUri => "error.bad_request_uri",
         }
     }
 }
@@ -98,11 +125,10 @@ pub fn validate(p: &Params, client: &Client) -> Result<AuthorizationRequest, Rej
     if p.duplicate().is_some() {
         return Err(fail(ErrorCode::InvalidRequest, "a parameter is included more than once"));
     }
-    if p.has("request") {
-        return Err(fail(ErrorCode::RequestNotSupported, "request objects are not supported"));
-    }
-    if p.has("request_uri") {
-        return Err(fail(ErrorCode::RequestUriNotSupported, "request_uri is not supported"));
+    // Request objects and request URIs are resolved by the caller before validation; one that
+    // is still here was nested, which RFC 9101 §4 forbids.
+    if p.has("request") || p.has("request_uri") {
+        return Err(fail(ErrorCode::InvalidRequest, "request and request_uri cannot be nested"));
     }
     match p.get("response_type") {
         None => return Err(fail(ErrorCode::InvalidRequest, "response_type is required")),
@@ -173,6 +199,20 @@ pub fn validate(p: &Params, client: &Client) -> Result<AuthorizationRequest, Rej
                 .map_err(|_| fail(ErrorCode::InvalidRequest, "max_age must be a non-negative integer"))?,
         ),
     };
+    let claims = match p.get("claims") {
+        None => None,
+        Some(raw) if raw.len() > 4096 => return Err(fail(ErrorCode::InvalidRequest, "claims is too long")),
+        Some(raw) => Some(
+            super::claims_request::parse(raw)
+                .map_err(|_| fail(ErrorCode::InvalidRequest, "claims is not a valid claims request (OIDC Core 5.5)"))?
+                .to_string(),
+        ),
+    };
+    let dpop_jkt = match p.get("dpop_jkt") {
+        None => None,
+        Some(j) if j.len() == 43 && j.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') => Some(j.to_string()),
+        Some(_) => return Err(fail(ErrorCode::InvalidRequest, "dpop_jkt is not a base64url SHA-256 thumbprint")),
+    };
     let short = |name: &str| p.get(name).filter(|v| v.len() <= 256).map(str::to_owned);
     Ok(AuthorizationRequest {
         client_id: client.id.as_str().to_string(),
@@ -186,6 +226,8 @@ pub fn validate(p: &Params, client: &Client) -> Result<AuthorizationRequest, Rej
         login_hint: short("login_hint"),
         ui_locales: short("ui_locales"),
         acr_values: short("acr_values"),
+        claims,
+        dpop_jkt,
     })
 }
 

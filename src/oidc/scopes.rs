@@ -6,7 +6,8 @@ use serde_json::{Map, Value, json};
 use crate::identity::Person;
 use crate::oidc::client::ClaimsProfile;
 
-pub const SUPPORTED: [&str; 8] = ["openid", "profile", "email", "phone", "address", "vn_identity", "vn_org", "vn_official"];
+pub const SUPPORTED: [&str; 9] =
+    ["openid", "profile", "email", "phone", "address", "vn_identity", "vn_org", "vn_official", "offline_access"];
 
 pub fn is_supported(scope: &str) -> bool {
     SUPPORTED.contains(&scope)
@@ -32,6 +33,7 @@ pub fn labels(scope: &str) -> &'static [&'static str] {
         "vn_identity" => &["claim.vn_personal_id", "claim.vn_account_level", "claim.nationality"],
         "vn_org" => &["claim.vn_org"],
         "vn_official" => &["claim.vn_agency_code"],
+        "offline_access" => &["claim.offline_access"],
         _ => &[],
     }
 }

@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::error::{ErrorCode, OAuthError};
 use super::client::ClientId;
+use super::dpop;
 use super::scopes;
 use crate::app::App;
 use crate::identity::PersonStatus;
@@ -17,20 +18,34 @@ use crate::keys::secret::token_hash;
 use crate::web::error::bearer_missing;
 use crate::web::form::Params;
 
-fn header_token(headers: &HeaderMap) -> Result<Option<String>, OAuthError> {
+/// How the token was presented (RFC 6750 Bearer, RFC 9449 §7 DPoP).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scheme {
+    Bearer,
+    DPoP,
+}
+
+fn header_token(headers: &HeaderMap) -> Result<Option<(Scheme, String)>, OAuthError> {
     let Some(value) = headers.get(header::AUTHORIZATION) else { return Ok(None) };
     let value = value.to_str().map_err(|_| OAuthError::invalid_request("malformed Authorization header"))?;
     match value.split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
-            Ok(Some(token.trim().to_string()))
+        Some((scheme, token)) if !token.trim().is_empty() => {
+            let scheme = if scheme.eq_ignore_ascii_case("bearer") {
+                Scheme::Bearer
+            } else if scheme.eq_ignore_ascii_case("dpop") {
+                Scheme::DPoP
+            } else {
+                return Err(OAuthError::invalid_request("the Authorization header must use the Bearer or DPoP scheme"));
+            };
+            Ok(Some((scheme, token.trim().to_string())))
         }
-        _ => Err(OAuthError::invalid_request("the Authorization header must use the Bearer scheme")),
+        _ => Err(OAuthError::invalid_request("the Authorization header must use the Bearer or DPoP scheme")),
     }
 }
 
 pub async fn get(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
     match header_token(&headers) {
-        Ok(Some(t)) => respond(&app, &t).await,
+        Ok(Some((scheme, t))) => respond(&app, &headers, "GET", scheme, &t).await,
         Ok(None) => bearer_missing(),
         Err(e) => e.into_response(),
     }
@@ -51,13 +66,17 @@ pub async fn post(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) 
     };
     match (from_header, from_body) {
         (Some(_), Some(_)) => OAuthError::invalid_request("send the access token once").into_response(),
-        (Some(t), None) | (None, Some(t)) => respond(&app, &t).await,
+        (Some((scheme, t)), None) => respond(&app, &headers, "POST", scheme, &t).await,
+        (None, Some(t)) => respond(&app, &headers, "POST", Scheme::Bearer, &t).await,
         (None, None) => bearer_missing(),
     }
 }
 
-async fn respond(app: &App, token: &str) -> Response {
-    let invalid = || OAuthError::new(ErrorCode::InvalidToken, "the access token is invalid or expired").into_response();
+async fn respond(app: &App, headers: &HeaderMap, method: &str, scheme: Scheme, token: &str) -> Response {
+    let invalid = || {
+        let e = OAuthError::new(ErrorCode::InvalidToken, "the access token is invalid or expired");
+        if scheme == Scheme::DPoP { e.dpop_scheme() } else { e }.into_response()
+    };
     if token.len() > 512 {
         return invalid();
     }
@@ -68,6 +87,28 @@ async fn respond(app: &App, token: &str) -> Response {
     let Some((grant, person)) = found else { return invalid() };
     if person.status != PersonStatus::Active {
         return invalid();
+    }
+    // RFC 9449 §7: a bound token only with the DPoP scheme and a proof of its key; an unbound
+    // one never with the DPoP scheme.
+    match (&grant.jkt, scheme) {
+        (Some(jkt), Scheme::DPoP) => {
+            let place = dpop::Place::Resource { access_token: token };
+            match dpop::check(app, headers, method, &app.settings.url("/userinfo"), place).await {
+                Ok(Some(p)) if p.jkt == *jkt => {}
+                Ok(Some(_)) => {
+                    return OAuthError::new(ErrorCode::InvalidDpopProof, "the DPoP proof is signed by another key").dpop_scheme().into_response();
+                }
+                Ok(None) => return OAuthError::new(ErrorCode::InvalidDpopProof, "a DPoP proof is required").dpop_scheme().into_response(),
+                Err(e) => return e.into_response(),
+            }
+        }
+        (Some(_), Scheme::Bearer) => {
+            return OAuthError::new(ErrorCode::InvalidToken, "this token is DPoP-bound; use the DPoP scheme with a proof")
+                .dpop_scheme()
+                .into_response();
+        }
+        (None, Scheme::DPoP) => return invalid(),
+        (None, Scheme::Bearer) => {}
     }
     if !grant.scopes.iter().any(|s| s == "openid") {
         return OAuthError::new(ErrorCode::InsufficientScope, "the token was not issued for openid").into_response();

@@ -41,6 +41,10 @@ pub struct CodeGrant {
     /// Claims decided at sign-in beyond the person's own (acting for an organisation, agency),
     /// a JSON object.
     pub extra_claims: Option<String>,
+    /// RFC 9449 §10: the DPoP key the code is bound to (`dpop_jkt`).
+    pub jkt: Option<String>,
+    /// The `claims` request parameter as accepted (OIDC Core §5.5), JSON.
+    pub claims_request: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -53,6 +57,10 @@ pub struct AccessGrant {
     pub scopes: Vec<String>,
     pub expires_at: i64,
     pub extra_claims: Option<String>,
+    /// DPoP key thumbprint the token is bound to (RFC 9449 §6).
+    pub jkt: Option<String>,
+    pub sid: Option<String>,
+    pub issued_at: i64,
 }
 
 fn code_from_row(r: &AnyRow) -> Result<CodeGrant> {
@@ -75,6 +83,8 @@ fn code_from_row(r: &AnyRow) -> Result<CodeGrant> {
         expires_at: r.try_get("expires_at")?,
         used_at: r.try_get("used_at")?,
         extra_claims: r.try_get("extra_claims")?,
+        jkt: r.try_get("jkt")?,
+        claims_request: r.try_get("claims_request")?,
     })
 }
 
@@ -153,8 +163,8 @@ impl Store {
     pub async fn insert_code(&self, c: &CodeGrant) -> Result<()> {
         sqlx::query(
             "INSERT INTO auth_codes (code_hash, grant_id, client_id, redirect_uri, code_challenge, person_id, \
-                 subject, scopes, nonce, auth_time, acr, amr, sid, expires_at, used_at, extra_claims) \
-             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,NULL,$15)",
+                 subject, scopes, nonce, auth_time, acr, amr, sid, expires_at, used_at, extra_claims, jkt, claims_request) \
+             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,NULL,$15,$16,$17)",
         )
         .bind(&c.code_hash)
         .bind(&c.grant_id)
@@ -171,6 +181,8 @@ impl Store {
         .bind(&c.sid)
         .bind(c.expires_at)
         .bind(&c.extra_claims)
+        .bind(&c.jkt)
+        .bind(&c.claims_request)
         .execute(self.pool())
         .await?;
         Ok(())
@@ -179,7 +191,8 @@ impl Store {
     pub async fn code(&self, code_hash: &str) -> Result<Option<CodeGrant>> {
         let row = sqlx::query(
             "SELECT code_hash, grant_id, client_id, redirect_uri, code_challenge, person_id, subject, scopes, \
-                 nonce, auth_time, acr, amr, sid, expires_at, used_at, extra_claims FROM auth_codes WHERE code_hash=$1",
+                 nonce, auth_time, acr, amr, sid, expires_at, used_at, extra_claims, jkt, claims_request \
+             FROM auth_codes WHERE code_hash=$1",
         )
         .bind(code_hash)
         .fetch_optional(self.pool())
@@ -197,16 +210,26 @@ impl Store {
         Ok(r.rows_affected() == 1)
     }
 
-    /// Revokes everything issued from one grant (RFC 6749 §4.1.2: on code replay).
-    pub async fn revoke_grant(&self, grant_id: &str) -> Result<u64> {
-        let r = sqlx::query("DELETE FROM access_tokens WHERE grant_id=$1").bind(grant_id).execute(self.pool()).await?;
+    /// Revokes everything issued from one grant (RFC 6749 §4.1.2: on code replay): its access
+    /// tokens and its refresh-token family.
+    pub async fn revoke_grant(&self, grant_id: &str, now: i64) -> Result<u64> {
+        self.revoke_family(grant_id, now).await
+    }
+
+    /// Revokes one access token (RFC 7009), if it belongs to `client_id`.
+    pub async fn revoke_access_token(&self, token_hash: &str, client_id: &str) -> Result<u64> {
+        let r = sqlx::query("DELETE FROM access_tokens WHERE token_hash=$1 AND client_id=$2")
+            .bind(token_hash)
+            .bind(client_id)
+            .execute(self.pool())
+            .await?;
         Ok(r.rows_affected())
     }
 
     pub async fn insert_access_token(&self, t: &AccessGrant) -> Result<()> {
         sqlx::query(
-            "INSERT INTO access_tokens (token_hash, grant_id, client_id, person_id, subject, scopes, expires_at, extra_claims) \
-             VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
+            "INSERT INTO access_tokens (token_hash, grant_id, client_id, person_id, subject, scopes, expires_at, extra_claims, \
+                 jkt, sid, issued_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)",
         )
         .bind(&t.token_hash)
         .bind(&t.grant_id)
@@ -216,6 +239,9 @@ impl Store {
         .bind(super::join_words(&t.scopes))
         .bind(t.expires_at)
         .bind(&t.extra_claims)
+        .bind(&t.jkt)
+        .bind(&t.sid)
+        .bind(t.issued_at)
         .execute(self.pool())
         .await?;
         Ok(())
@@ -224,7 +250,7 @@ impl Store {
     /// A live access token with its person, in one read (the UserInfo hot path).
     pub async fn access_token_with_person(&self, token_hash: &str, now: i64) -> Result<Option<(AccessGrant, Person)>> {
         let row = sqlx::query(
-            "SELECT t.token_hash, t.grant_id, t.client_id, t.subject, t.scopes, t.expires_at, t.extra_claims, \
+            "SELECT t.token_hash, t.grant_id, t.client_id, t.subject, t.scopes, t.expires_at, t.extra_claims, t.jkt, t.sid, t.issued_at, \
                  p.id, p.personal_id, p.family_name, p.middle_name, p.given_name, p.birthdate, p.sex, \
                  p.nationality, p.address, p.phone, p.email, p.account_level, p.status \
              FROM access_tokens t JOIN persons p ON p.id = t.person_id \
@@ -246,6 +272,9 @@ impl Store {
             scopes: super::split_words(&scopes),
             expires_at: r.try_get("expires_at")?,
             extra_claims: r.try_get("extra_claims")?,
+            jkt: r.try_get("jkt")?,
+            sid: r.try_get("sid")?,
+            issued_at: r.try_get("issued_at")?,
         };
         Ok(Some((grant, person)))
     }

@@ -12,6 +12,9 @@ pub mod keys;
 pub mod operators;
 pub mod organisations;
 pub mod persons;
+pub mod pushed;
+pub mod refresh;
+pub mod replay;
 pub mod sessions;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
@@ -109,6 +112,9 @@ impl Store {
             // Used codes are kept until expiry so that a replay is recognised as one.
             "DELETE FROM auth_codes WHERE expires_at < $1",
             "DELETE FROM access_tokens WHERE expires_at < $1",
+            "DELETE FROM refresh_tokens WHERE expires_at < $1",
+            "DELETE FROM used_jtis WHERE expires_at < $1",
+            "DELETE FROM pushed_requests WHERE expires_at < $1",
         ] {
             n += sqlx::query(sql).bind(now).execute(&self.pool).await?.rows_affected();
         }

@@ -53,9 +53,11 @@ impl IntoResponse for PageError {
 }
 
 impl ErrorCode {
-    fn status(self) -> StatusCode {
+    fn status(self, at_resource: bool) -> StatusCode {
         match self {
             ErrorCode::InvalidClient | ErrorCode::InvalidToken => StatusCode::UNAUTHORIZED,
+            // RFC 9449 §7.1: at a protected resource these are 401s.
+            ErrorCode::InvalidDpopProof | ErrorCode::UseDpopNonce if at_resource => StatusCode::UNAUTHORIZED,
             ErrorCode::InsufficientScope => StatusCode::FORBIDDEN,
             ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
             ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -68,23 +70,33 @@ impl ErrorCode {
 /// 401 with a Basic challenge, bearer-token errors a Bearer challenge (RFC 6750 §3).
 impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
-        let status = self.code.status();
+        let status = self.code.status(self.dpop_challenge);
         let body = json!({ "error": self.code.as_str(), "error_description": self.description });
         let mut res = (status, axum::Json(body)).into_response();
         let h = res.headers_mut();
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+        let scheme = if self.dpop_challenge { "DPoP" } else { "Bearer" };
         let challenge = match self.code {
             ErrorCode::InvalidToken | ErrorCode::InsufficientScope => Some(format!(
-                "Bearer realm=\"nixa\", error=\"{}\", error_description=\"{}\"",
+                "{scheme} realm=\"nixa\", error=\"{}\", error_description=\"{}\"",
                 self.code.as_str(),
                 self.description.replace(['"', '\\'], "'")
+            )),
+            // RFC 9449 §7.1: a resource server asks for a proof (or a fresh one) with a DPoP
+            // challenge.
+            ErrorCode::InvalidDpopProof | ErrorCode::UseDpopNonce if self.dpop_challenge => Some(format!(
+                "DPoP realm=\"nixa\", error=\"{}\", algs=\"ES256 ES384 PS256 RS256 EdDSA\"",
+                self.code.as_str()
             )),
             ErrorCode::InvalidClient if self.basic_challenge => Some("Basic realm=\"nixa\"".to_string()),
             _ => None,
         };
         if let Some(c) = challenge.and_then(|c| HeaderValue::from_str(&c).ok()) {
             h.insert(header::WWW_AUTHENTICATE, c);
+        }
+        if let Some(n) = self.dpop_nonce.as_deref().and_then(|n| HeaderValue::from_str(n).ok()) {
+            h.insert("dpop-nonce", n);
         }
         res
     }

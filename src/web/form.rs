@@ -45,6 +45,11 @@ impl Params {
         }
     }
 
+    /// Parameters that did not come from a form (a request object's claims).
+    pub fn from_map(map: HashMap<String, String>) -> Self {
+        Self { map, duplicate: None }
+    }
+
     pub fn duplicate(&self) -> Option<&str> {
         self.duplicate.as_deref()
     }
