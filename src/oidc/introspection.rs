@@ -127,13 +127,12 @@ async fn revoke_inner(app: &App, headers: &HeaderMap, body: &[u8]) -> Result<Res
     let now = app.now();
     let hash = token_hash(&token);
     let mut revoked = app.store.revoke_access_token(&hash, client.id.as_str()).await.map_err(OAuthError::server_error)?;
-    if revoked == 0 {
-        if let Some(r) = app.store.refresh(&hash).await.map_err(OAuthError::server_error)? {
-            if r.client_id == client.id.as_str() {
-                // §2.1: revoking a refresh token ends the grant, its access tokens included.
-                revoked = app.store.revoke_family(&r.family_id, now).await.map_err(OAuthError::server_error)?;
-            }
-        }
+    if revoked == 0
+        && let Some(r) = app.store.refresh(&hash).await.map_err(OAuthError::server_error)?
+        && r.client_id == client.id.as_str()
+    {
+        // §2.1: revoking a refresh token ends the grant, its access tokens included.
+        revoked = app.store.revoke_family(&r.family_id, now).await.map_err(OAuthError::server_error)?;
     }
     if revoked > 0 {
         audit::record(&app.store, now, Event::TokenRevoked, None, Some(client.id.as_str()), json!({"revoked": revoked}))

@@ -91,10 +91,10 @@ async fn authorization_code(app: &App, client: &Client, p: &Params, proof: Optio
         return Err(OAuthError::invalid_grant("code_verifier does not match the code_challenge"));
     }
     // RFC 9449 §10: a code bound with dpop_jkt is redeemed only with a proof of that key.
-    if let Some(bound) = &grant.jkt {
-        if proof.is_none_or(|pr| pr.jkt != *bound) {
-            return Err(OAuthError::new(ErrorCode::InvalidDpopProof, "the code is bound to another DPoP key"));
-        }
+    if let Some(bound) = &grant.jkt
+        && proof.is_none_or(|pr| pr.jkt != *bound)
+    {
+        return Err(OAuthError::new(ErrorCode::InvalidDpopProof, "the code is bound to another DPoP key"));
     }
     if !app.store.use_code(&hash, now).await.map_err(OAuthError::server_error)? {
         // A concurrent redemption won the race: this is a replay too.
@@ -149,10 +149,10 @@ async fn refresh_token(app: &App, client: &Client, p: &Params, proof: Option<&Pr
         return Err(invalid());
     }
     // RFC 9449 §5: a public client's refresh token is bound to its DPoP key.
-    if let Some(bound) = &rt.jkt {
-        if proof.is_none_or(|pr| pr.jkt != *bound) {
-            return Err(OAuthError::new(ErrorCode::InvalidDpopProof, "the refresh token is bound to another DPoP key"));
-        }
+    if let Some(bound) = &rt.jkt
+        && proof.is_none_or(|pr| pr.jkt != *bound)
+    {
+        return Err(OAuthError::new(ErrorCode::InvalidDpopProof, "the refresh token is bound to another DPoP key"));
     }
     let scopes = match p.get("scope") {
         None => rt.scopes.clone(),
@@ -318,10 +318,10 @@ pub async fn issue(app: &App, client: &Client, g: &Issuance<'_>, now: i64, proof
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
-    if proof.is_some() {
-        if let Ok(n) = HeaderValue::from_str(&dpop::current_nonce(app)) {
-            h.insert("dpop-nonce", n);
-        }
+    if proof.is_some()
+        && let Ok(n) = HeaderValue::from_str(&dpop::current_nonce(app))
+    {
+        h.insert("dpop-nonce", n);
     }
     Ok(res)
 }

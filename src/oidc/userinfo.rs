@@ -77,7 +77,7 @@ async fn respond(app: &App, headers: &HeaderMap, method: &str, scheme: Scheme, t
         let e = OAuthError::new(ErrorCode::InvalidToken, "the access token is invalid or expired");
         if scheme == Scheme::DPoP { e.dpop_scheme() } else { e }.into_response()
     };
-    if token.len() > 512 {
+    if token.len() > 4096 {
         return invalid();
     }
     let found = match app.store.access_token_with_person(&token_hash(token), app.now()).await {
