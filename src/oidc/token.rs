@@ -175,7 +175,7 @@ async fn refresh_token(app: &App, client: &Client, p: &Params, proof: Option<&Pr
             // Rotated by a concurrent request a moment ago: treat as a retry at `now`.
             None => now,
         };
-        if now - rotated_at > app.settings.refresh_grace {
+        if now - rotated_at >= app.settings.refresh_grace {
             let revoked = app.store.revoke_family(&rt.family_id, now).await.map_err(OAuthError::server_error)?;
             let detail = json!({"family": rt.family_id, "revoked_tokens": revoked});
             audit::record(&app.store, now, Event::RefreshReused, Some(&rt.person_id), Some(&rt.client_id), detail)

@@ -1,0 +1,141 @@
+// The protocol surface beyond the code flow, driven by panva's certified libraries
+// (`openid-client` and the `oauth4webapi` underneath it): PAR, private_key_jwt, DPoP with server
+// nonces, JAR, refresh rotation and reuse detection, introspection (JSON and RFC 9701 JWT),
+// revocation, and a FAPI 2.0 portal. Run: NIXA_BIN=path/to/nixa node --test
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as oidc from 'openid-client';
+import * as oauth from 'oauth4webapi';
+import { Browser, DVC, env, signInAndConsent, startNixa } from './harness.mjs';
+
+const FAPI = { id: 'fapi-portal', redirect: 'http://localhost:9100/cb' };
+const JAR = { id: 'jar-portal', redirect: 'http://localhost:9101/cb' };
+const keys = {};
+
+async function keyPair() {
+  const pair = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify']);
+  const jwk = await crypto.subtle.exportKey('jwk', pair.publicKey);
+  const kid = `k-${crypto.randomUUID()}`;
+  return { pair, kid, jwk: { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y, kid, alg: 'ES256', use: 'sig' } };
+}
+
+startNixa({
+  // A rotated refresh token is a theft signal at once (no grace), so reuse is observable here.
+  extraEnv: { NIXA_REFRESH_GRACE_SECS: '0' },
+  async setup(nixa) {
+    keys.fapi = await keyPair();
+    keys.jar = await keyPair();
+    nixa(['client', 'add', '--id', FAPI.id, '--name', 'FAPI 2.0 portal', '--redirect-uri', FAPI.redirect, '--auth-method', 'private-key-jwt',
+      '--options', JSON.stringify({ jwks: { keys: [keys.fapi.jwk] }, profile: 'fapi2' })]);
+    nixa(['client', 'add', '--id', JAR.id, '--name', 'JAR portal', '--redirect-uri', JAR.redirect, '--auth-method', 'private-key-jwt',
+      '--options', JSON.stringify({ jwks: { keys: [keys.jar.jwk] } })]);
+  },
+});
+
+const browser = new Browser();
+const insecure = { execute: [oidc.allowInsecureRequests] };
+
+async function dvcConfig() {
+  return oidc.discovery(new URL(env.issuer), DVC.id, { client_secret: DVC.secret }, oidc.ClientSecretBasic(DVC.secret), insecure);
+}
+
+async function codeFlow(config, redirect, extra = {}) {
+  const code_verifier = oidc.randomPKCECodeVerifier();
+  const state = oidc.randomState();
+  const url = oidc.buildAuthorizationUrl(config, {
+    redirect_uri: redirect, scope: 'openid profile', state,
+    code_challenge: await oidc.calculatePKCECodeChallenge(code_verifier), code_challenge_method: 'S256', ...extra,
+  });
+  const callback = await signInAndConsent(browser, url.href);
+  return oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: code_verifier, expectedState: state, idTokenExpected: true });
+}
+
+test('discovery advertises the full surface', async () => {
+  const config = await dvcConfig();
+  const m = config.serverMetadata();
+  for (const k of ['pushed_authorization_request_endpoint', 'introspection_endpoint', 'revocation_endpoint']) assert.ok(m[k], k);
+  assert.ok(m.token_endpoint_auth_methods_supported.includes('private_key_jwt'));
+  assert.ok(m.dpop_signing_alg_values_supported.includes('ES256'));
+  assert.ok(m.grant_types_supported.includes('refresh_token'));
+  assert.equal(m.authorization_response_iss_parameter_supported, true);
+});
+
+test('FAPI 2.0 portal: PAR + private_key_jwt + DPoP (server nonces) + PKCE, DPoP-bound UserInfo and refresh', async () => {
+  const config = await oidc.discovery(new URL(env.issuer), FAPI.id, { token_endpoint_auth_method: 'private_key_jwt' },
+    oidc.PrivateKeyJwt({ key: keys.fapi.pair.privateKey, kid: keys.fapi.kid }), insecure);
+  const dpopKeys = await oidc.randomDPoPKeyPair('ES256');
+  const DPoP = oidc.getDPoPHandle(config, dpopKeys);
+  const code_verifier = oidc.randomPKCECodeVerifier();
+  const state = oidc.randomState();
+  const nonce = oidc.randomNonce();
+  const url = await oidc.buildAuthorizationUrlWithPAR(config, {
+    redirect_uri: FAPI.redirect, scope: 'openid profile offline_access', state, nonce,
+    code_challenge: await oidc.calculatePKCECodeChallenge(code_verifier), code_challenge_method: 'S256',
+  }, { DPoP });
+  assert.ok(url.searchParams.get('request_uri').startsWith('urn:ietf:params:oauth:request_uri:'));
+  const callback = await signInAndConsent(browser, url.href);
+  const tokens = await oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: code_verifier, expectedState: state, expectedNonce: nonce }, undefined, { DPoP });
+  assert.equal(tokens.token_type.toLowerCase(), 'dpop');
+  const info = await oidc.fetchUserInfo(config, tokens.access_token, tokens.claims().sub, { DPoP });
+  assert.equal(info.sub, tokens.claims().sub);
+  const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token, undefined, { DPoP });
+  assert.notEqual(refreshed.refresh_token, tokens.refresh_token);
+  assert.equal(refreshed.token_type.toLowerCase(), 'dpop');
+  // The same portal without DPoP is refused.
+  await assert.rejects(oidc.refreshTokenGrant(config, refreshed.refresh_token), (e) => e.error === 'invalid_dpop_proof');
+});
+
+test('FAPI 2.0 portal: a plain authorization request is refused (PAR required)', async () => {
+  const config = await oidc.discovery(new URL(env.issuer), FAPI.id, {}, oidc.PrivateKeyJwt(keys.fapi.pair.privateKey), insecure);
+  const url = oidc.buildAuthorizationUrl(config, {
+    redirect_uri: FAPI.redirect, scope: 'openid', code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()), code_challenge_method: 'S256',
+  });
+  const page = await browser.get(url.href);
+  assert.equal(new URL(page.location).searchParams.get('error'), 'invalid_request');
+});
+
+test('JAR: a signed request object built by openid-client', async () => {
+  const config = await oidc.discovery(new URL(env.issuer), JAR.id, { token_endpoint_auth_method: 'private_key_jwt' },
+    oidc.PrivateKeyJwt({ key: keys.jar.pair.privateKey, kid: keys.jar.kid }), insecure);
+  const code_verifier = oidc.randomPKCECodeVerifier();
+  const state = oidc.randomState();
+  const url = await oidc.buildAuthorizationUrlWithJAR(config, {
+    redirect_uri: JAR.redirect, scope: 'openid profile', state,
+    code_challenge: await oidc.calculatePKCECodeChallenge(code_verifier), code_challenge_method: 'S256',
+  }, { key: keys.jar.pair.privateKey, kid: keys.jar.kid });
+  assert.ok(url.searchParams.get('request'));
+  const callback = await signInAndConsent(browser, url.href);
+  const tokens = await oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: code_verifier, expectedState: state });
+  assert.equal(tokens.claims().aud, JAR.id);
+});
+
+test('refresh rotation: every use rotates, reusing a rotated token revokes the family', async () => {
+  const config = await dvcConfig();
+  const tokens = await codeFlow(config, DVC.redirect, { scope: 'openid profile offline_access' });
+  assert.ok(tokens.refresh_token);
+  const second = await oidc.refreshTokenGrant(config, tokens.refresh_token);
+  assert.notEqual(second.refresh_token, tokens.refresh_token);
+  await assert.rejects(oidc.refreshTokenGrant(config, tokens.refresh_token), (e) => e.error === 'invalid_grant');
+  await assert.rejects(oidc.refreshTokenGrant(config, second.refresh_token), (e) => e.error === 'invalid_grant');
+  const intro = await oidc.tokenIntrospection(config, second.access_token);
+  assert.equal(intro.active, false, 'access tokens of the family are revoked too');
+});
+
+test('introspection (JSON and RFC 9701 JWT) and revocation', async () => {
+  const config = await dvcConfig();
+  const tokens = await codeFlow(config, DVC.redirect);
+  const intro = await oidc.tokenIntrospection(config, tokens.access_token);
+  assert.equal(intro.active, true);
+  assert.equal(intro.client_id, DVC.id);
+  assert.equal(intro.sub, tokens.claims().sub);
+  // oauth4webapi validates the signed introspection response against our JWKS.
+  const as = config.serverMetadata();
+  const client = { client_id: DVC.id, introspection_signed_response_alg: 'ES256' };
+  const res = await oauth.introspectionRequest(as, client, oauth.ClientSecretBasic(DVC.secret), tokens.access_token,
+    { requestJwtResponse: true, [oauth.allowInsecureRequests]: true });
+  const jwtIntro = await oauth.processIntrospectionResponse(as, client, res);
+  assert.equal(jwtIntro.active, true);
+  await oidc.tokenRevocation(config, tokens.access_token);
+  assert.equal((await oidc.tokenIntrospection(config, tokens.access_token)).active, false);
+  await assert.rejects(oidc.fetchUserInfo(config, tokens.access_token, tokens.claims().sub));
+});
