@@ -16,6 +16,9 @@ pub enum Event {
     ClientRegistered,
     KeysRotated,
     AdminChange,
+    LoggedOut,
+    BackchannelLogoutDelivered,
+    BackchannelLogoutFailed,
 }
 
 impl Event {
@@ -30,6 +33,9 @@ impl Event {
             Event::ClientRegistered => "client.registered",
             Event::KeysRotated => "keys.rotated",
             Event::AdminChange => "admin.change",
+            Event::LoggedOut => "session.logged_out",
+            Event::BackchannelLogoutDelivered => "backchannel_logout.delivered",
+            Event::BackchannelLogoutFailed => "backchannel_logout.failed",
         }
     }
 }

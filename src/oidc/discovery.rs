@@ -19,6 +19,7 @@ pub fn document(s: &Settings) -> String {
         "token_endpoint": s.url("/token"),
         "userinfo_endpoint": s.url("/userinfo"),
         "jwks_uri": s.url("/jwks"),
+        "end_session_endpoint": s.url("/logout"),
         "scopes_supported": scopes::SUPPORTED,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
@@ -36,6 +37,8 @@ pub fn document(s: &Settings) -> String {
         "claims_parameter_supported": false,
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,
+        "backchannel_logout_supported": true,
+        "backchannel_logout_session_supported": true,
     })
     .to_string()
 }

@@ -1,4 +1,4 @@
-//! The protocol surface: discovery, JWKS, authorization, token and UserInfo endpoints.
+//! The protocol surface: discovery, JWKS, authorization, token, UserInfo and logout endpoints.
 
 pub mod authorize;
 pub mod client;
@@ -8,6 +8,7 @@ pub mod error;
 pub mod flow;
 pub mod jose;
 pub mod id_token;
+pub mod logout;
 pub mod registration;
 pub mod request;
 pub mod scopes;

@@ -122,6 +122,7 @@ async fn issue(app: &App, client: &Client, grant: &CodeGrant, now: i64) -> Resul
             scopes: grant.scopes.clone(),
             expires_at: now + s.access_token_ttl,
             extra_claims: grant.extra_claims.clone(),
+            sid: Some(grant.sid.clone()),
         })
         .await
         .map_err(OAuthError::server_error)?;

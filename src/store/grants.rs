@@ -53,6 +53,8 @@ pub struct AccessGrant {
     pub scopes: Vec<String>,
     pub expires_at: i64,
     pub extra_claims: Option<String>,
+    /// The browser session the token was issued in; ending the session revokes it.
+    pub sid: Option<String>,
 }
 
 fn code_from_row(r: &AnyRow) -> Result<CodeGrant> {
@@ -205,8 +207,8 @@ impl Store {
 
     pub async fn insert_access_token(&self, t: &AccessGrant) -> Result<()> {
         sqlx::query(
-            "INSERT INTO access_tokens (token_hash, grant_id, client_id, person_id, subject, scopes, expires_at, extra_claims) \
-             VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
+            "INSERT INTO access_tokens (token_hash, grant_id, client_id, person_id, subject, scopes, expires_at, extra_claims, sid) \
+             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)",
         )
         .bind(&t.token_hash)
         .bind(&t.grant_id)
@@ -216,6 +218,7 @@ impl Store {
         .bind(super::join_words(&t.scopes))
         .bind(t.expires_at)
         .bind(&t.extra_claims)
+        .bind(&t.sid)
         .execute(self.pool())
         .await?;
         Ok(())
@@ -224,7 +227,7 @@ impl Store {
     /// A live access token with its person, in one read (the UserInfo hot path).
     pub async fn access_token_with_person(&self, token_hash: &str, now: i64) -> Result<Option<(AccessGrant, Person)>> {
         let row = sqlx::query(
-            "SELECT t.token_hash, t.grant_id, t.client_id, t.subject, t.scopes, t.expires_at, t.extra_claims, \
+            "SELECT t.token_hash, t.grant_id, t.client_id, t.subject, t.scopes, t.expires_at, t.extra_claims, t.sid, \
                  p.id, p.personal_id, p.family_name, p.middle_name, p.given_name, p.birthdate, p.sex, \
                  p.nationality, p.address, p.phone, p.email, p.account_level, p.status \
              FROM access_tokens t JOIN persons p ON p.id = t.person_id \
@@ -246,6 +249,7 @@ impl Store {
             scopes: super::split_words(&scopes),
             expires_at: r.try_get("expires_at")?,
             extra_claims: r.try_get("extra_claims")?,
+            sid: r.try_get("sid")?,
         };
         Ok(Some((grant, person)))
     }
