@@ -102,7 +102,8 @@ impl App {
         Ok(rotated)
     }
 
-    /// Background upkeep: picks up rotated keys and purges expired rows. Runs until dropped.
+    /// Background upkeep: picks up rotated keys, purges expired rows and retries back-channel
+    /// logout deliveries that are due. Runs until dropped.
     pub fn spawn_janitor(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
         let app = self.clone();
         tokio::spawn(async move {
@@ -119,6 +120,9 @@ impl App {
                 if let Err(e) = app.store.purge_expired(now).await {
                     tracing::warn!(error = %e, "purging expired rows failed");
                 }
+                if let Err(e) = oidc::logout::run_deliveries(&app).await {
+                    tracing::warn!(error = %e, "back-channel logout deliveries failed");
+                }
             }
         })
     }
@@ -134,6 +138,8 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/introspect", post(oidc::introspection::introspect))
         .route("/revoke", post(oidc::introspection::revoke))
         .route("/userinfo", get(oidc::userinfo::get).post(oidc::userinfo::post))
+        .route("/logout", get(oidc::logout::get).post(oidc::logout::post))
+        .route("/logout/confirm", post(oidc::logout::confirm))
         .route("/login", get(authn::login::page).post(authn::login::submit))
         .route("/login/totp", get(authn::login::totp_page).post(authn::login::totp_submit))
         .route("/consent", get(privacy::consent_page::page).post(privacy::consent_page::submit))

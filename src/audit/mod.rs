@@ -18,6 +18,9 @@ pub enum Event {
     ClientRegistered,
     KeysRotated,
     AdminChange,
+    LoggedOut,
+    BackchannelLogoutDelivered,
+    BackchannelLogoutFailed,
 }
 
 impl Event {
@@ -34,6 +37,9 @@ impl Event {
             Event::ClientRegistered => "client.registered",
             Event::KeysRotated => "keys.rotated",
             Event::AdminChange => "admin.change",
+            Event::LoggedOut => "session.logged_out",
+            Event::BackchannelLogoutDelivered => "backchannel_logout.delivered",
+            Event::BackchannelLogoutFailed => "backchannel_logout.failed",
         }
     }
 }

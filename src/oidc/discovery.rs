@@ -22,6 +22,7 @@ pub fn document(s: &Settings) -> String {
         "pushed_authorization_request_endpoint": s.url("/par"),
         "introspection_endpoint": s.url("/introspect"),
         "revocation_endpoint": s.url("/revoke"),
+        "end_session_endpoint": s.url("/logout"),
         "scopes_supported": scopes::SUPPORTED,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
@@ -46,6 +47,8 @@ pub fn document(s: &Settings) -> String {
         "claims_parameter_supported": true,
         "request_parameter_supported": true,
         "request_uri_parameter_supported": false,
+        "backchannel_logout_supported": true,
+        "backchannel_logout_session_supported": true,
     })
     .to_string()
 }

@@ -1,4 +1,4 @@
-//! The protocol surface: discovery, JWKS, authorization, token and UserInfo endpoints.
+//! The protocol surface: discovery, JWKS, authorization, token, UserInfo and logout endpoints.
 
 pub mod authorize;
 pub mod claims_request;
@@ -13,6 +13,7 @@ pub mod jose;
 pub mod par;
 pub mod id_token;
 pub mod introspection;
+pub mod logout;
 pub mod registration;
 pub mod request;
 pub mod request_object;

@@ -9,6 +9,7 @@ pub mod clients;
 pub mod consents;
 pub mod grants;
 pub mod keys;
+pub mod logout;
 pub mod operators;
 pub mod organisations;
 pub mod persons;
@@ -109,8 +110,11 @@ impl Store {
         for sql in [
             "DELETE FROM auth_requests WHERE expires_at < $1",
             "DELETE FROM sessions WHERE expires_at < $1",
-            // Used codes are kept until expiry so that a replay is recognised as one.
-            "DELETE FROM auth_codes WHERE expires_at < $1",
+            // Used codes are kept until expiry so that a replay is recognised as one, and past
+            // it while their session lives: back-channel logout finds a session's portals
+            // through its codes. Ending a session removes its codes.
+            "DELETE FROM auth_codes WHERE expires_at < $1 \
+             AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.sid = auth_codes.sid AND s.expires_at >= $1)",
             "DELETE FROM access_tokens WHERE expires_at < $1",
             "DELETE FROM refresh_tokens WHERE expires_at < $1",
             "DELETE FROM used_jtis WHERE expires_at < $1",
@@ -118,6 +122,13 @@ impl Store {
         ] {
             n += sqlx::query(sql).bind(now).execute(&self.pool).await?.rows_affected();
         }
+        // Finished back-channel deliveries stay a week for operators to inspect.
+        n += sqlx::query("DELETE FROM logout_deliveries WHERE status <> $1 AND created_at < $2")
+            .bind(logout::DELIVERY_PENDING)
+            .bind(now - 7 * 24 * 3600)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
         Ok(n)
     }
 

@@ -93,3 +93,24 @@ pub struct OrganisationPage<'a> {
     pub orgs: Vec<OrgChoice>,
     pub error: Option<&'static str>,
 }
+
+#[derive(Template)]
+#[template(path = "logout_confirm.html")]
+pub struct LogoutConfirmPage {
+    pub locale: Locale,
+    pub switch_href: Option<String>,
+    /// The portal that asked, when it named itself.
+    pub portal: Option<String>,
+    pub csrf: String,
+    /// Carried to the confirmation (empty when absent).
+    pub client_id: String,
+    pub post_logout_redirect_uri: String,
+    pub state: String,
+}
+
+#[derive(Template)]
+#[template(path = "logged_out.html")]
+pub struct LoggedOutPage {
+    pub locale: Locale,
+    pub switch_href: Option<String>,
+}
