@@ -139,3 +139,30 @@ test('introspection (JSON and RFC 9701 JWT) and revocation', async () => {
   assert.equal((await oidc.tokenIntrospection(config, tokens.access_token)).active, false);
   await assert.rejects(oidc.fetchUserInfo(config, tokens.access_token, tokens.claims().sub));
 });
+
+test('RP-initiated logout with an end-session URL built by openid-client', async () => {
+  const config = await dvcConfig();
+  assert.ok(config.serverMetadata().end_session_endpoint);
+  assert.equal(config.serverMetadata().backchannel_logout_session_supported, true);
+  const tokens = await codeFlow(config, DVC.redirect);
+  const url = oidc.buildEndSessionUrl(config, {
+    id_token_hint: tokens.id_token, post_logout_redirect_uri: 'http://localhost:9000/logged-out', state: 'bye',
+  });
+  const page = await browser.get(url.href);
+  assert.equal(page.status, 303, page.body);
+  const back = new URL(page.location);
+  assert.equal(back.origin + back.pathname, 'http://localhost:9000/logged-out');
+  assert.equal(back.searchParams.get('state'), 'bye');
+  // The session and its tokens are gone: prompt=none now needs a sign-in.
+  assert.equal((await oidc.tokenIntrospection(config, tokens.access_token)).active, false);
+  const again = oidc.buildAuthorizationUrl(config, {
+    redirect_uri: DVC.redirect, scope: 'openid', prompt: 'none',
+    code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()), code_challenge_method: 'S256',
+  });
+  assert.equal(new URL((await browser.get(again.href)).location).searchParams.get('error'), 'login_required');
+  // An unregistered post-logout URI is never followed.
+  const evil = oidc.buildEndSessionUrl(config, { id_token_hint: tokens.id_token, post_logout_redirect_uri: 'https://evil.example/' });
+  const refused = await browser.get(evil.href);
+  assert.equal(refused.status, 400);
+  assert.equal(refused.location, null);
+});

@@ -108,7 +108,11 @@ pub fn demo_client(c: &DemoClient) -> Client {
         sector,
         first_party: false,
         claims_profile: ClaimsProfile::Standard,
-        options: Default::default(),
+        // Where a portal sends people after RP-initiated logout: the origin of its redirect URI.
+        options: crate::oidc::client::ClientOptions {
+            post_logout_redirect_uris: vec![c.redirect_uri.replace("/callback", "/logged-out")],
+            ..Default::default()
+        },
     }
 }
 
