@@ -152,4 +152,17 @@ async fn organisations_representatives_officials_and_clients() {
     assert_eq!((s, one["claims_profile"].as_str()), (200, Some("vn_hub")));
     let r = call(&server, "POST", "/admin/v1/clients", Some(&t), Some(json!({"client_name": "Bad", "redirect_uris": ["http://b.gov.vn/cb"]}))).await;
     assert_problem(&r, 422, "invalid-field");
+    // Protocol options: a FAPI 2.0 portal needs private_key_jwt and its keys.
+    let fapi = |method: &str, options: serde_json::Value| json!({"client_name": "Cổng FAPI", "redirect_uris": ["https://f.gov.vn/cb"], "token_endpoint_auth_method": method, "options": options});
+    let r = call(&server, "POST", "/admin/v1/clients", Some(&t), Some(fapi("client_secret_basic", json!({"profile": "fapi2"})))).await;
+    assert_problem(&r, 422, "invalid-field");
+    let r = call(&server, "POST", "/admin/v1/clients", Some(&t), Some(fapi("private_key_jwt", json!({"profile": "fapi2"})))).await;
+    assert_problem(&r, 422, "invalid-field");
+    let jwk = nixa::keys::signing::generate(nixa::keys::Alg::ES256).unwrap().public_jwk;
+    let r = call(&server, "POST", "/admin/v1/clients", Some(&t), Some(fapi("private_key_jwt", json!({"profile": "fapi2", "jwks": {"keys": [jwk]}})))).await;
+    assert_eq!(r.0, 201, "{:?}", r.2);
+    assert_eq!(r.2["options"]["profile"], "fapi2");
+    assert!(r.2.get("client_secret").is_none());
+    let r = call(&server, "POST", "/admin/v1/clients", Some(&t), Some(fapi("client_secret_basic", json!({"unknown_option": 1})))).await;
+    assert_problem(&r, 400, "invalid-request");
 }

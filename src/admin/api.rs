@@ -391,7 +391,7 @@ pub async fn put_official(State(app): State<Arc<App>>, headers: HeaderMap, Path(
 pub struct ClientIn {
     pub client_name: String,
     pub redirect_uris: Vec<String>,
-    /// client_secret_basic (default) | client_secret_post | none
+    /// client_secret_basic (default) | client_secret_post | private_key_jwt | none
     #[serde(default)]
     pub token_endpoint_auth_method: Option<String>,
     /// ES256 (default) | RS256
@@ -405,6 +405,9 @@ pub struct ClientIn {
     /// standard (default) | vn_hub
     #[serde(default)]
     pub claims_profile: Option<String>,
+    /// Further registration metadata (RFC 7591 names).
+    #[serde(default)]
+    pub options: crate::oidc::client::ClientOptions,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -417,6 +420,7 @@ pub struct ClientOut {
     pub id_token_signed_response_alg: String,
     pub subject_type: String,
     pub claims_profile: String,
+    pub options: crate::oidc::client::ClientOptions,
     /// Present once, in the registration response.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_secret: Option<String>,
@@ -432,6 +436,7 @@ fn client_out(c: &crate::oidc::client::Client, secret: Option<String>) -> Client
         id_token_signed_response_alg: c.id_token_alg.as_str().into(),
         subject_type: if c.first_party { "public" } else { "pairwise" }.into(),
         claims_profile: c.claims_profile.as_str().into(),
+        options: c.options.clone(),
         client_secret: secret,
     }
 }
@@ -471,7 +476,7 @@ pub async fn create_client(State(app): State<Arc<App>>, headers: HeaderMap, body
         scopes: input.scope.unwrap_or_default().split_ascii_whitespace().map(str::to_owned).collect(),
         first_party: input.first_party,
         claims_profile: input.claims_profile,
-        options: Default::default(),
+        options: input.options,
     };
     let (client, secret) = registration::build(&spec).map_err(|e| Problem::invalid_field("client", e))?;
     app.store.put_client(&client, app.now()).await?;

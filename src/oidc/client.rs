@@ -84,7 +84,7 @@ impl ClaimsProfile {
 }
 
 /// The security profile a client is held to.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Profile {
     #[default]
@@ -95,7 +95,7 @@ pub enum Profile {
 }
 
 /// How access tokens are issued to a client.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AccessTokenFormat {
     /// 256 random bits, stored hashed; checked by introspection.
@@ -106,11 +106,12 @@ pub enum AccessTokenFormat {
 }
 
 /// Registration metadata beyond the core columns, stored as one JSON document.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ClientOptions {
     /// RFC 7591: the client's public keys, inline…
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
     pub jwks: Option<serde_json::Value>,
     /// …or by reference (fetched over https, cached).
     #[serde(skip_serializing_if = "Option::is_none")]
