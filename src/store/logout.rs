@@ -4,7 +4,6 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::sessions::SessionRecord;
 use super::{Result, Store};
 
 /// Waiting for its next attempt.
@@ -50,26 +49,6 @@ fn delivery_from_row(r: &AnyRow) -> Result<Delivery> {
 const DELIVERY_COLUMNS: &str = "id, client_id, uri, sid, subject, person_id, attempts, next_attempt_at, status, last_error, created_at";
 
 impl Store {
-    /// The session with this sid, live or not yet purged.
-    pub async fn session_by_sid(&self, sid: &str) -> Result<Option<SessionRecord>> {
-        let row = sqlx::query("SELECT sid, person_id, auth_time, acr, amr, expires_at FROM sessions WHERE sid=$1")
-            .bind(sid)
-            .fetch_optional(self.pool())
-            .await?;
-        row.map(|r| {
-            let amr: String = r.try_get("amr")?;
-            Ok(SessionRecord {
-                sid: r.try_get("sid")?,
-                person_id: r.try_get("person_id")?,
-                auth_time: r.try_get("auth_time")?,
-                acr: r.try_get("acr")?,
-                amr: super::split_words(&amr),
-                expires_at: r.try_get("expires_at")?,
-            })
-        })
-        .transpose()
-    }
-
     /// Deletes the session; false if it had ended already (so that only one caller goes on to
     /// revoke and notify).
     pub async fn delete_session_by_sid(&self, sid: &str) -> Result<bool> {

@@ -42,22 +42,32 @@ impl Store {
         .bind(now)
         .fetch_optional(self.pool())
         .await?;
-        row.map(|r| {
-            let amr: String = r.try_get("amr")?;
-            Ok(SessionRecord {
-                sid: r.try_get("sid")?,
-                person_id: r.try_get("person_id")?,
-                auth_time: r.try_get("auth_time")?,
-                acr: r.try_get("acr")?,
-                amr: super::split_words(&amr),
-                expires_at: r.try_get("expires_at")?,
-            })
-        })
-        .transpose()
+        row.as_ref().map(session_from_row).transpose()
+    }
+
+    /// The session with this sid, live or not yet purged.
+    pub async fn session_by_sid(&self, sid: &str) -> Result<Option<SessionRecord>> {
+        let row = sqlx::query("SELECT sid, person_id, auth_time, acr, amr, expires_at FROM sessions WHERE sid=$1")
+            .bind(sid)
+            .fetch_optional(self.pool())
+            .await?;
+        row.as_ref().map(session_from_row).transpose()
     }
 
     pub async fn delete_session(&self, id_hash: &str) -> Result<()> {
         sqlx::query("DELETE FROM sessions WHERE id_hash=$1").bind(id_hash).execute(self.pool()).await?;
         Ok(())
     }
+}
+
+fn session_from_row(r: &sqlx::any::AnyRow) -> Result<SessionRecord> {
+    let amr: String = r.try_get("amr")?;
+    Ok(SessionRecord {
+        sid: r.try_get("sid")?,
+        person_id: r.try_get("person_id")?,
+        auth_time: r.try_get("auth_time")?,
+        acr: r.try_get("acr")?,
+        amr: super::split_words(&amr),
+        expires_at: r.try_get("expires_at")?,
+    })
 }
