@@ -405,6 +405,9 @@ pub struct ClientIn {
     /// standard (default) | vn_hub
     #[serde(default)]
     pub claims_profile: Option<String>,
+    /// OIDC Core §8.1: a JSON array of redirect URIs that must list every redirect URI.
+    #[serde(default)]
+    pub sector_identifier_uri: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -471,9 +474,10 @@ pub async fn create_client(State(app): State<Arc<App>>, headers: HeaderMap, body
         scopes: input.scope.unwrap_or_default().split_ascii_whitespace().map(str::to_owned).collect(),
         first_party: input.first_party,
         claims_profile: input.claims_profile,
-        options: Default::default(),
+        options: crate::oidc::client::ClientOptions { sector_identifier_uri: input.sector_identifier_uri, ..Default::default() },
     };
     let (client, secret) = registration::build(&spec).map_err(|e| Problem::invalid_field("client", e))?;
+    crate::privacy::sector::verify_client(&client).await.map_err(|e| Problem::invalid_field("sector_identifier_uri", e))?;
     app.store.put_client(&client, app.now()).await?;
     let detail = json!({"operator": op.name, "name": client.name});
     audit::record(&app.store, app.now(), Event::ClientRegistered, None, Some(client.id.as_str()), detail).await?;

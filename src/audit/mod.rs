@@ -14,6 +14,8 @@ pub enum Event {
     ConsentDenied,
     CodeReplayed,
     ClientRegistered,
+    ClientUpdated,
+    ClientDeleted,
     KeysRotated,
     AdminChange,
 }
@@ -28,6 +30,8 @@ impl Event {
             Event::ConsentDenied => "consent.denied",
             Event::CodeReplayed => "token.code_replayed",
             Event::ClientRegistered => "client.registered",
+            Event::ClientUpdated => "client.updated",
+            Event::ClientDeleted => "client.deleted",
             Event::KeysRotated => "keys.rotated",
             Event::AdminChange => "admin.change",
         }

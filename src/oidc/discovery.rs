@@ -19,6 +19,7 @@ pub fn document(s: &Settings) -> String {
         "token_endpoint": s.url("/token"),
         "userinfo_endpoint": s.url("/userinfo"),
         "jwks_uri": s.url("/jwks"),
+        "registration_endpoint": s.url("/register"),
         "scopes_supported": scopes::SUPPORTED,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],

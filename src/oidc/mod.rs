@@ -4,6 +4,7 @@ pub mod authorize;
 pub mod client;
 pub mod client_auth;
 pub mod discovery;
+pub mod dynamic_registration;
 pub mod error;
 pub mod flow;
 pub mod jose;

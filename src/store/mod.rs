@@ -12,6 +12,7 @@ pub mod keys;
 pub mod operators;
 pub mod organisations;
 pub mod persons;
+pub mod registrations;
 pub mod sessions;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
