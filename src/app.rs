@@ -140,6 +140,11 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/userinfo", get(oidc::userinfo::get).post(oidc::userinfo::post))
         .route("/logout", get(oidc::logout::get).post(oidc::logout::post))
         .route("/logout/confirm", post(oidc::logout::confirm))
+        .route("/register", post(oidc::dynamic_registration::register))
+        .route(
+            "/register/{client_id}",
+            get(oidc::dynamic_registration::read).put(oidc::dynamic_registration::update).delete(oidc::dynamic_registration::delete),
+        )
         .route("/login", get(authn::login::page).post(authn::login::submit))
         .route("/login/totp", get(authn::login::totp_page).post(authn::login::totp_submit))
         .route("/consent", get(privacy::consent_page::page).post(privacy::consent_page::submit))

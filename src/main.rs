@@ -72,7 +72,8 @@ enum OperatorAction {
         /// Who or what uses the token (shown in the audit log).
         #[arg(long)]
         name: String,
-        /// persons:read persons:write orgs:read orgs:write clients:read clients:write; repeat.
+        /// persons:read persons:write orgs:read orgs:write clients:read clients:write
+        /// clients:register clients:first_party; repeat.
         #[arg(long = "scope", required = true)]
         scopes: Vec<String>,
         /// Lifetime in days.
@@ -385,6 +386,7 @@ async fn client_command(cli: &Cli, action: &ClientAction) -> anyhow::Result<()> 
                 options,
             };
             let (client, secret) = registration::build(&spec)?;
+            nixa::privacy::sector::verify_client(&client).await?;
             if store.client(&client.id).await?.is_some() {
                 anyhow::bail!("a client with id {} exists already", client.id);
             }

@@ -7,7 +7,18 @@ use crate::app::App;
 use crate::keys::secret::token_hash;
 use crate::store::operators::OperatorToken;
 
-pub const SCOPES: [&str; 6] = ["persons:read", "persons:write", "orgs:read", "orgs:write", "clients:read", "clients:write"];
+/// `clients:register` makes a token an initial access token for `/register` (RFC 7591 §3), and
+/// `clients:first_party` lets that token register clients with public subjects.
+pub const SCOPES: [&str; 8] = [
+    "persons:read",
+    "persons:write",
+    "orgs:read",
+    "orgs:write",
+    "clients:read",
+    "clients:write",
+    "clients:register",
+    "clients:first_party",
+];
 
 /// The operator behind the request, if its token carries `scope`.
 pub async fn require(app: &App, headers: &HeaderMap, scope: &str) -> Result<OperatorToken, Problem> {

@@ -23,6 +23,7 @@ pub fn document(s: &Settings) -> String {
         "introspection_endpoint": s.url("/introspect"),
         "revocation_endpoint": s.url("/revoke"),
         "end_session_endpoint": s.url("/logout"),
+        "registration_endpoint": s.url("/register"),
         "scopes_supported": scopes::SUPPORTED,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],

@@ -7,6 +7,7 @@ pub mod client_auth;
 pub mod client_keys;
 pub mod discovery;
 pub mod dpop;
+pub mod dynamic_registration;
 pub mod error;
 pub mod flow;
 pub mod jose;

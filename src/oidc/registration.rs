@@ -65,7 +65,17 @@ pub fn build(spec: &ClientSpec) -> Result<(Client, Option<String>), Registration
         Some(i) => ClientId::parse(i).ok_or(RegistrationError::Id)?,
         None => ClientId::parse(&random_token()[..22]).ok_or(RegistrationError::Id)?,
     };
-    let sector = validate_redirect_uris(&spec.redirect_uris)?;
+    let sector = match validate_redirect_uris(&spec.redirect_uris) {
+        // OIDC Core §8.1: a sector identifier document lets one client span several hosts; each
+        // URI is still checked, and the sector becomes the document's host (below).
+        Err(RedirectUriError::SeveralHosts(..)) if spec.options.sector_identifier_uri.is_some() => {
+            for u in &spec.redirect_uris {
+                validate_redirect_uris(std::slice::from_ref(u))?;
+            }
+            String::new()
+        }
+        other => other?,
+    };
     let auth_method = match spec.auth_method.as_deref() {
         None => AuthMethod::ClientSecretBasic,
         Some(m) => AuthMethod::parse(m).ok_or(RegistrationError::AuthMethod)?,
@@ -206,5 +216,13 @@ mod tests {
         assert_eq!(build(&ClientSpec { alg: Some("HS256".into()), ..spec() }).unwrap_err(), RegistrationError::Alg);
         assert_eq!(build(&ClientSpec { scopes: vec!["admin".into()], ..spec() }).unwrap_err(), RegistrationError::Scope("admin".into()));
         assert!(matches!(build(&ClientSpec { redirect_uris: vec![], ..spec() }), Err(RegistrationError::RedirectUri(_))));
+        let hosts = vec!["https://a.gov.vn/cb".to_string(), "https://b.gov.vn/cb".to_string()];
+        let several = ClientSpec { redirect_uris: hosts.clone(), ..spec() };
+        assert!(matches!(build(&several), Err(RegistrationError::RedirectUri(RedirectUriError::SeveralHosts(..)))));
+        let sector_uri = Some("https://sector.gov.vn/s.json".to_string());
+        let with_sector = ClientSpec { options: ClientOptions { sector_identifier_uri: sector_uri.clone(), ..Default::default() }, ..several };
+        assert_eq!(build(&with_sector).unwrap().0.sector, "sector.gov.vn");
+        let insecure = ClientSpec { redirect_uris: vec![hosts[0].clone(), "http://b.gov.vn/cb".into()], ..with_sector };
+        assert!(matches!(build(&insecure), Err(RegistrationError::RedirectUri(RedirectUriError::Insecure(_)))));
     }
 }

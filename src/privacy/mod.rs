@@ -3,3 +3,4 @@
 pub mod consent;
 pub mod consent_page;
 pub mod pairwise;
+pub mod sector;

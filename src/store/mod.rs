@@ -16,6 +16,7 @@ pub mod persons;
 pub mod pushed;
 pub mod refresh;
 pub mod replay;
+pub mod registrations;
 pub mod sessions;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
