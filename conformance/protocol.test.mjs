@@ -29,6 +29,7 @@ startNixa({
       '--options', JSON.stringify({ jwks: { keys: [keys.fapi.jwk] }, profile: 'fapi2' })]);
     nixa(['client', 'add', '--id', JAR.id, '--name', 'JAR portal', '--redirect-uri', JAR.redirect, '--auth-method', 'private-key-jwt',
       '--options', JSON.stringify({ jwks: { keys: [keys.jar.jwk] } })]);
+    keys.initialAccessToken = JSON.parse(nixa(['operator', 'token', '--name', 'conformance', '--scope', 'clients:register'])).token;
   },
 });
 
@@ -165,4 +166,26 @@ test('RP-initiated logout with an end-session URL built by openid-client', async
   const refused = await browser.get(evil.href);
   assert.equal(refused.status, 400);
   assert.equal(refused.location, null);
+});
+
+test('dynamic registration (RFC 7591) by openid-client, then the code flow with the new client', async () => {
+  const redirect = 'http://localhost:9102/cb';
+  const config = await oidc.dynamicClientRegistration(new URL(env.issuer), {
+    client_name: 'Registered by openid-client', redirect_uris: [redirect], token_endpoint_auth_method: 'client_secret_post',
+    grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], id_token_signed_response_alg: 'ES256',
+  }, undefined, { initialAccessToken: keys.initialAccessToken, ...insecure });
+  const meta = config.clientMetadata();
+  assert.ok(meta.client_id && meta.client_secret && meta.registration_access_token && meta.registration_client_uri);
+  const tokens = await codeFlow(config, redirect);
+  assert.equal(tokens.claims().aud, meta.client_id);
+  // RFC 7592: read with the registration access token.
+  const read = await fetch(meta.registration_client_uri, { headers: { authorization: `Bearer ${meta.registration_access_token}` } });
+  assert.equal(read.status, 200);
+  assert.equal((await read.json()).client_id, meta.client_id);
+  // Without a valid initial access token: refused.
+  await assert.rejects(oidc.dynamicClientRegistration(new URL(env.issuer), { redirect_uris: [redirect] }, undefined,
+    { initialAccessToken: 'wrong', ...insecure }));
+  // An insecure redirect URI: invalid_redirect_uri.
+  await assert.rejects(oidc.dynamicClientRegistration(new URL(env.issuer), { redirect_uris: ['http://portal.example/cb'] }, undefined,
+    { initialAccessToken: keys.initialAccessToken, ...insecure }), (e) => e.error === 'invalid_redirect_uri');
 });
