@@ -37,6 +37,8 @@ pub struct Config {
     pub login_max_failures: i64,
     /// First lock period; it doubles with every further failure.
     pub login_lock_secs: i64,
+    /// RFC 8628: how long a device code waits for the person to approve it.
+    pub device_code_ttl_secs: i64,
 }
 
 impl Default for Config {
@@ -55,6 +57,7 @@ impl Default for Config {
             key_publish_lead_secs: 3600,
             login_max_failures: 5,
             login_lock_secs: 60,
+            device_code_ttl_secs: 600,
         }
     }
 }
@@ -80,10 +83,10 @@ pub enum ConfigError {
 }
 
 impl Config {
-    const KEYS: [&'static str; 13] = [
+    const KEYS: [&'static str; 14] = [
         "issuer", "listen", "database_url", "master_key", "default_locale", "session_ttl_secs", "code_ttl_secs",
         "access_token_ttl_secs", "id_token_ttl_secs", "sign_in_ttl_secs", "key_publish_lead_secs",
-        "login_max_failures", "login_lock_secs",
+        "login_max_failures", "login_lock_secs", "device_code_ttl_secs",
     ];
 
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
@@ -120,6 +123,7 @@ pub struct Settings {
     pub key_publish_lead: i64,
     pub login_max_failures: i64,
     pub login_lock: i64,
+    pub device_code_ttl: i64,
     pub demo: bool,
 }
 
@@ -172,6 +176,7 @@ impl Settings {
             key_publish_lead: c.key_publish_lead_secs.max(0),
             login_max_failures: positive("login_max_failures", c.login_max_failures)?,
             login_lock: positive("login_lock_secs", c.login_lock_secs)?,
+            device_code_ttl: positive("device_code_ttl_secs", c.device_code_ttl_secs)?,
             demo,
         })
     }

@@ -16,6 +16,8 @@ pub enum Event {
     ClientRegistered,
     KeysRotated,
     AdminChange,
+    DeviceApproved,
+    DeviceDenied,
 }
 
 impl Event {
@@ -30,6 +32,8 @@ impl Event {
             Event::ClientRegistered => "client.registered",
             Event::KeysRotated => "keys.rotated",
             Event::AdminChange => "admin.change",
+            Event::DeviceApproved => "device.approved",
+            Event::DeviceDenied => "device.denied",
         }
     }
 }

@@ -3,6 +3,8 @@
 pub mod authorize;
 pub mod client;
 pub mod client_auth;
+pub mod device;
+pub mod device_page;
 pub mod discovery;
 pub mod error;
 pub mod flow;

@@ -38,6 +38,7 @@ async fn exchange(app: &App, headers: &HeaderMap, body: &[u8]) -> Result<Respons
     match p.get("grant_type") {
         None => Err(OAuthError::invalid_request("grant_type is required")),
         Some("authorization_code") => authorization_code(app, &client, &p).await,
+        Some(super::client::GRANT_DEVICE_CODE) => super::device::redeem(app, &client, &p).await,
         Some(_) => Err(OAuthError::new(ErrorCode::UnsupportedGrantType, "only authorization_code is supported")),
     }
 }
@@ -93,7 +94,7 @@ async fn replayed(app: &App, grant: &CodeGrant, now: i64) -> OAuthError {
     OAuthError::invalid_grant("the authorization code was already used; tokens issued from it are revoked")
 }
 
-async fn issue(app: &App, client: &Client, grant: &CodeGrant, now: i64) -> Result<Response, OAuthError> {
+pub(super) async fn issue(app: &App, client: &Client, grant: &CodeGrant, now: i64) -> Result<Response, OAuthError> {
     let s = &app.settings;
     let access_token = random_token();
     let signer = app.keys.signer(client.id_token_alg).map_err(OAuthError::server_error)?;

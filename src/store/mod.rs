@@ -7,6 +7,7 @@
 pub mod audit;
 pub mod clients;
 pub mod consents;
+pub mod devices;
 pub mod grants;
 pub mod keys;
 pub mod operators;
@@ -109,6 +110,8 @@ impl Store {
             // Used codes are kept until expiry so that a replay is recognised as one.
             "DELETE FROM auth_codes WHERE expires_at < $1",
             "DELETE FROM access_tokens WHERE expires_at < $1",
+            "DELETE FROM device_codes WHERE expires_at < $1",
+            "DELETE FROM device_code_attempts WHERE window_ends_at < $1",
         ] {
             n += sqlx::query(sql).bind(now).execute(&self.pool).await?.rows_affected();
         }
