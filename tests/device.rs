@@ -60,9 +60,27 @@ async fn poll(server: &TestServer, client: &str, secret: Option<&str>, device_co
     (status, body)
 }
 
-fn assert_error(got: &(u16, Value), status: u16, code: &str) {
-    assert_eq!(got.1["error"], code, "{}", got.1);
-    assert_eq!(got.0, status, "{}", got.1);
+/// A status and JSON body, with or without the Cache-Control header.
+trait Answer {
+    fn parts(&self) -> (u16, &Value);
+}
+
+impl Answer for (u16, Value) {
+    fn parts(&self) -> (u16, &Value) {
+        (self.0, &self.1)
+    }
+}
+
+impl Answer for (u16, Value, Option<String>) {
+    fn parts(&self) -> (u16, &Value) {
+        (self.0, &self.1)
+    }
+}
+
+fn assert_error(got: &impl Answer, status: u16, code: &str) {
+    let (got_status, body) = got.parts();
+    assert_eq!(body["error"], code, "{body}");
+    assert_eq!(got_status, status, "{body}");
 }
 
 /// Enters a user code on /device; returns the answer to the POST.
