@@ -375,3 +375,17 @@ async fn acr_values_ask_for_a_step_up_and_an_organisation_can_be_chosen() {
     assert_eq!(claims["amr"], serde_json::json!(["pwd", "otp", "mfa"]));
     assert_eq!(claims["vn_org"]["code"], nixa::demo::ORG_TAX_CODE);
 }
+
+#[tokio::test]
+async fn a_person_without_an_organisation_cannot_approve_a_vn_org_device() {
+    let server = TestServer::start().await;
+    let secret = device_client(&server, TV, false, &[]).await;
+    let secret = secret.as_deref();
+    let (_, body, _) = device_authorize(&server, TV, secret, &[("scope", "openid vn_org")]).await;
+    let browser = server.browser();
+    let confirm = sign_in_for_code(&browser, body["user_code"].as_str().unwrap(), AN).await;
+    let refused = browser.follow(decide(&browser, &confirm, "approve").await).await;
+    assert_eq!(refused.status, 200, "{}", refused.body);
+    assert!(refused.body.contains("data-message=\"device.done.no_organisation\""), "{}", refused.body);
+    assert_error(&poll(&server, TV, secret, body["device_code"].as_str().unwrap()).await, 400, "access_denied");
+}

@@ -74,6 +74,7 @@ pub struct DeviceDonePage<'a> {
     pub switch_href: Option<String>,
     pub portal: &'a str,
     pub approved: bool,
+    pub message_key: &'static str,
 }
 
 fn query(q: &Option<String>) -> Params {
@@ -242,12 +243,24 @@ pub async fn confirm_submit(State(app): State<Arc<App>>, headers: HeaderMap, jar
     match f.get("decision") {
         // An organisation may still have to be chosen; `flow::finish` then calls `approve`.
         Some("approve") => flow::after_consent(&app, jar, pending, &s).await.unwrap_or_else(IntoResponse::into_response),
-        Some("deny") => deny(&app, jar, &pending, &s, &user_code).await.unwrap_or_else(IntoResponse::into_response),
+        Some("deny") => refuse(&app, jar, &pending, &s.record.person_id, &user_code, Refusal::Denied)
+            .await
+            .unwrap_or_else(IntoResponse::into_response),
         _ => PageError::new(StatusCode::BAD_REQUEST, locale, "error.malformed").into_response(),
     }
 }
 
-async fn deny(app: &App, jar: CookieJar, pending: &Pending, s: &BrowserSession, user_code: &str) -> Result<Response, PageError> {
+/// Why a device is not signed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    Denied,
+    /// The portal asked for an organisation and the person represents none.
+    NoOrganisation,
+}
+
+/// A device sign-in that ends without approval (the device has no redirect URI to be told
+/// through): the device code is denied, so its next poll gets `access_denied`.
+pub async fn refuse(app: &App, jar: CookieJar, pending: &Pending, person_id: &str, user_code: &str, why: Refusal) -> Result<Response, PageError> {
     let locale = pending.locale;
     let internal = |e: crate::store::StoreError| PageError::internal(locale, e);
     if !app.store.take_pending(&pending.row.id).await.map_err(internal)? {
@@ -258,9 +271,11 @@ async fn deny(app: &App, jar: CookieJar, pending: &Pending, s: &BrowserSession, 
     if !app.store.deny_device_code(user_code, client_id, now).await.map_err(internal)? {
         return Err(gone(locale));
     }
-    let detail = json!({ "scopes": pending.request().scopes });
-    audit::record(&app.store, now, Event::DeviceDenied, Some(&s.record.person_id), Some(client_id), detail).await.map_err(internal)?;
-    let page = DeviceDonePage { locale, switch_href: None, portal: &pending.client.name, approved: false };
+    let reason = if why == Refusal::Denied { "denied" } else { "no_organisation" };
+    let detail = json!({ "scopes": pending.request().scopes, "reason": reason });
+    audit::record(&app.store, now, Event::DeviceDenied, Some(person_id), Some(client_id), detail).await.map_err(internal)?;
+    let message_key = if why == Refusal::Denied { "device.done.denied" } else { "device.done.no_organisation" };
+    let page = DeviceDonePage { locale, switch_href: None, portal: &pending.client.name, approved: false, message_key };
     Ok((jar, render(StatusCode::OK, &page)).into_response())
 }
 
@@ -291,6 +306,6 @@ pub async fn approve(app: &App, jar: CookieJar, pending: &Pending, session: &Bro
     }
     let detail = json!({ "scopes": scopes, "acr": approval.acr, "sid": approval.sid });
     audit::record(&app.store, now, Event::DeviceApproved, Some(person_id), Some(client_id), detail).await.map_err(internal)?;
-    let page = DeviceDonePage { locale, switch_href: None, portal: &pending.client.name, approved: true };
+    let page = DeviceDonePage { locale, switch_href: None, portal: &pending.client.name, approved: true, message_key: "device.done.approved" };
     Ok((jar, render(StatusCode::OK, &page)).into_response())
 }
