@@ -48,6 +48,8 @@ pub struct Config {
     pub par_ttl_secs: i64,
     /// Automatic signing-key rotation period; 0 turns it off (`nixa keys rotate` still works).
     pub key_rotation_secs: i64,
+    /// RFC 8628: how long a device code waits for the person to approve it.
+    pub device_code_ttl_secs: i64,
 }
 
 impl Default for Config {
@@ -71,6 +73,7 @@ impl Default for Config {
             dpop_require_nonce: true,
             par_ttl_secs: 60,
             key_rotation_secs: 90 * 24 * 3600,
+            device_code_ttl_secs: 600,
         }
     }
 }
@@ -96,11 +99,11 @@ pub enum ConfigError {
 }
 
 impl Config {
-    const KEYS: [&'static str; 18] = [
+    const KEYS: [&'static str; 19] = [
         "issuer", "listen", "database_url", "master_key", "default_locale", "session_ttl_secs", "code_ttl_secs",
         "access_token_ttl_secs", "id_token_ttl_secs", "sign_in_ttl_secs", "key_publish_lead_secs",
         "login_max_failures", "login_lock_secs", "refresh_token_ttl_secs", "refresh_grace_secs", "dpop_require_nonce",
-        "par_ttl_secs", "key_rotation_secs",
+        "par_ttl_secs", "key_rotation_secs", "device_code_ttl_secs",
     ];
 
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
@@ -142,6 +145,7 @@ pub struct Settings {
     pub dpop_require_nonce: bool,
     pub par_ttl: i64,
     pub key_rotation: i64,
+    pub device_code_ttl: i64,
     pub demo: bool,
 }
 
@@ -199,6 +203,7 @@ impl Settings {
             dpop_require_nonce: c.dpop_require_nonce,
             par_ttl: positive("par_ttl_secs", c.par_ttl_secs)?.min(600),
             key_rotation: c.key_rotation_secs.max(0),
+            device_code_ttl: positive("device_code_ttl_secs", c.device_code_ttl_secs)?,
             demo,
         })
     }

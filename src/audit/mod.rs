@@ -23,6 +23,8 @@ pub enum Event {
     LoggedOut,
     BackchannelLogoutDelivered,
     BackchannelLogoutFailed,
+    DeviceApproved,
+    DeviceDenied,
 }
 
 impl Event {
@@ -44,6 +46,8 @@ impl Event {
             Event::LoggedOut => "session.logged_out",
             Event::BackchannelLogoutDelivered => "backchannel_logout.delivered",
             Event::BackchannelLogoutFailed => "backchannel_logout.failed",
+            Event::DeviceApproved => "device.approved",
+            Event::DeviceDenied => "device.denied",
         }
     }
 }

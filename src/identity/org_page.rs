@@ -41,6 +41,10 @@ fn page_for(app: &App, p: &Pending, choices: &[(super::Organisation, String)], e
 
 /// A person who represents no organisation cannot satisfy the portal: it is told so.
 async fn nothing_to_choose(app: &App, jar: CookieJar, p: &Pending) -> Response {
+    if let (Some(user_code), Some(person)) = (p.params.device_user_code.as_deref(), p.row.person_id.as_deref()) {
+        let why = crate::oidc::device_page::Refusal::NoOrganisation;
+        return crate::oidc::device_page::refuse(app, jar, p, person, user_code, why).await.unwrap_or_else(IntoResponse::into_response);
+    }
     let req = p.request();
     match app.store.take_pending(&p.row.id).await {
         Ok(true) => {

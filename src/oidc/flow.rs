@@ -23,6 +23,8 @@ pub const STAGE_LOGIN: &str = "login";
 pub const STAGE_TOTP: &str = "totp";
 pub const STAGE_CONSENT: &str = "consent";
 pub const STAGE_ORG: &str = "organisation";
+/// RFC 8628: the person approves or denies a device's request on `/device/confirm`.
+pub const STAGE_DEVICE: &str = "device";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PendingParams {
@@ -32,11 +34,15 @@ pub struct PendingParams {
     /// The organisation chosen on the organisation page.
     #[serde(default)]
     pub acting_for: Option<ActingFor>,
+    /// RFC 8628: this sign-in approves the device code with this user code instead of sending
+    /// a code to a portal; `request` then has no redirect URI.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_user_code: Option<String>,
 }
 
 impl PendingParams {
     pub fn new(request: AuthorizationRequest, step_up: bool) -> Self {
-        Self { request, step_up, acting_for: None }
+        Self { request, step_up, acting_for: None, device_user_code: None }
     }
 }
 
@@ -151,6 +157,7 @@ fn stage_url(stage: &str, id: &str) -> String {
         STAGE_CONSENT => "/consent",
         STAGE_ORG => "/organisation",
         STAGE_TOTP => "/login/totp",
+        STAGE_DEVICE => "/device/confirm",
         _ => "/login",
     };
     format!("{page}?r={id}")
@@ -198,6 +205,20 @@ pub async fn after_authentication(app: &App, jar: CookieJar, pending: Pending, s
     let locale = pending.locale;
     let req = pending.request();
     let person_id = &session.record.person_id;
+    if pending.params.device_user_code.is_some() {
+        // The device page asks every time, whatever was consented before (RFC 8628 §5.4: the
+        // person must see which portal the device speaks for).
+        let from = pending.row.stage.as_str();
+        let moved = app
+            .store
+            .advance_pending(&pending.row.id, from, STAGE_DEVICE, Some(person_id))
+            .await
+            .map_err(|e| PageError::internal(locale, e))?;
+        if !moved {
+            return Err(PageError::expired(locale));
+        }
+        return Ok((jar, Redirect::to(&stage_url(STAGE_DEVICE, &pending.row.id))).into_response());
+    }
     let granted = app
         .store
         .consented_scopes(person_id, pending.client.id.as_str())
@@ -224,6 +245,9 @@ pub async fn finish(app: &App, jar: CookieJar, pending: Pending, session: &Brows
     let locale = pending.locale;
     if !app.store.take_pending(&pending.row.id).await.map_err(|e| PageError::internal(locale, e))? {
         return Err(PageError::expired(locale));
+    }
+    if let Some(user_code) = pending.params.device_user_code.as_deref() {
+        return super::device_page::approve(app, jar, &pending, session, user_code).await;
     }
     let url = issue_code(app, &pending.client, pending.request(), session, pending.params.acting_for.as_ref())
         .await

@@ -5,6 +5,8 @@ pub mod claims_request;
 pub mod client;
 pub mod client_auth;
 pub mod client_keys;
+pub mod device;
+pub mod device_page;
 pub mod discovery;
 pub mod dpop;
 pub mod dynamic_registration;

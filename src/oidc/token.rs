@@ -55,7 +55,7 @@ async fn exchange(app: &App, headers: &HeaderMap, body: &[u8]) -> Result<Respons
     match grant_type {
         GRANT_AUTHORIZATION_CODE => authorization_code(app, &client, &p, proof.as_ref()).await,
         GRANT_REFRESH_TOKEN => refresh_token(app, &client, &p, proof.as_ref()).await,
-        _ => Err(OAuthError::new(ErrorCode::UnsupportedGrantType, "the device grant is not enabled")),
+        _ => super::device::redeem(app, &client, &p, proof.as_ref()).await,
     }
 }
 
@@ -119,7 +119,7 @@ async fn authorization_code(app: &App, client: &Client, p: &Params, proof: Optio
 
 /// OIDC Core §11: a refresh token only for `offline_access`, granted with consent, to a client
 /// registered for the refresh grant.
-fn wants_refresh(client: &Client, scopes: &[String]) -> bool {
+pub fn wants_refresh(client: &Client, scopes: &[String]) -> bool {
     scopes.iter().any(|s| s == "offline_access") && client.options.allows_grant(GRANT_REFRESH_TOKEN)
 }
 

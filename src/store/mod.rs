@@ -7,6 +7,7 @@
 pub mod audit;
 pub mod clients;
 pub mod consents;
+pub mod devices;
 pub mod grants;
 pub mod keys;
 pub mod logout;
@@ -120,6 +121,8 @@ impl Store {
             "DELETE FROM refresh_tokens WHERE expires_at < $1",
             "DELETE FROM used_jtis WHERE expires_at < $1",
             "DELETE FROM pushed_requests WHERE expires_at < $1",
+            "DELETE FROM device_codes WHERE expires_at < $1",
+            "DELETE FROM device_code_attempts WHERE window_ends_at < $1",
         ] {
             n += sqlx::query(sql).bind(now).execute(&self.pool).await?.rows_affected();
         }
