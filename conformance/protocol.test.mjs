@@ -79,11 +79,14 @@ test('FAPI 2.0 portal: PAR + private_key_jwt + DPoP (server nonces) + PKCE, DPoP
   assert.equal(tokens.token_type.toLowerCase(), 'dpop');
   const info = await oidc.fetchUserInfo(config, tokens.access_token, tokens.claims().sub, { DPoP });
   assert.equal(info.sub, tokens.claims().sub);
+  // FAPI 2.0 §5.3.2.1: no rotation for a sender-constrained portal; the same token refreshes again.
   const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token, undefined, { DPoP });
-  assert.notEqual(refreshed.refresh_token, tokens.refresh_token);
+  assert.equal(refreshed.refresh_token, undefined);
   assert.equal(refreshed.token_type.toLowerCase(), 'dpop');
+  const again = await oidc.refreshTokenGrant(config, tokens.refresh_token, undefined, { DPoP });
+  assert.notEqual(again.access_token, refreshed.access_token);
   // The same portal without DPoP is refused.
-  await assert.rejects(oidc.refreshTokenGrant(config, refreshed.refresh_token), (e) => e.error === 'invalid_dpop_proof');
+  await assert.rejects(oidc.refreshTokenGrant(config, tokens.refresh_token), (e) => e.error === 'invalid_request');
 });
 
 test('FAPI 2.0 portal: a plain authorization request is refused (PAR required)', async () => {

@@ -20,12 +20,24 @@ struct ClientKey {
     kid: String,
     public: Value,
     encoding: EncodingKey,
+    alg: Algorithm,
 }
 
 impl ClientKey {
     fn new() -> Self {
         let g = nixa::keys::signing::generate(Alg::ES256).unwrap();
-        Self { kid: g.kid, public: g.public_jwk, encoding: EncodingKey::from_ec_der(&g.pkcs8) }
+        Self { kid: g.kid, public: g.public_jwk, encoding: EncodingKey::from_ec_der(&g.pkcs8), alg: Algorithm::ES256 }
+    }
+
+    /// A P-384 key (ES384): accepted from ordinary clients, not under FAPI 2.0.
+    fn p384() -> Self {
+        use aws_lc_rs::signature::{ECDSA_P384_SHA384_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P384_SHA384_FIXED_SIGNING, &aws_lc_rs::rand::SystemRandom::new()).unwrap();
+        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P384_SHA384_FIXED_SIGNING, pkcs8.as_ref()).unwrap();
+        let point = pair.public_key().as_ref();
+        let kid = random_token();
+        let public = json!({"kty": "EC", "crv": "P-384", "x": b64url(&point[1..49]), "y": b64url(&point[49..97]), "kid": kid});
+        Self { kid, public, encoding: EncodingKey::from_ec_der(pkcs8.as_ref()), alg: Algorithm::ES384 }
     }
 
     fn jwks(&self) -> Value {
@@ -33,7 +45,7 @@ impl ClientKey {
     }
 
     fn sign(&self, typ: &str, embed_jwk: bool, claims: &Value) -> String {
-        let mut h = Header::new(Algorithm::ES256);
+        let mut h = Header::new(self.alg);
         h.typ = Some(typ.into());
         if embed_jwk {
             let mut public = self.public.clone();
@@ -410,6 +422,8 @@ async fn dpop_binds_tokens_to_the_client_key() {
 
     // dpop_jkt at the authorization endpoint binds the code to that key.
     let (code, verifier) = dvc_code(&server, &browser, AN, &[("dpop_jkt", &key.thumbprint())]).await;
+    let r = post_form(&server, "/token", &code_form(&code, &verifier, DVC_REDIRECT), dvc(), None).await;
+    assert_eq!((r.status, r.error()), (400, "invalid_request"), "a bound code without any proof");
     let r = post_form(&server, "/token", &code_form(&code, &verifier, DVC_REDIRECT), dvc(), Some(other.proof(&server, "POST", "/token", Some(&nonce), None))).await;
     assert_eq!((r.status, r.error()), (400, "invalid_dpop_proof"));
     let r = post_form(&server, "/token", &code_form(&code, &verifier, DVC_REDIRECT), dvc(), Some(key.proof(&server, "POST", "/token", Some(&nonce), None))).await;
@@ -420,7 +434,7 @@ async fn dpop_binds_tokens_to_the_client_key() {
     let page = authorize_as(&browser, &authorize_url(&server, &id, RP, &challenge, &[]), AN).await;
     let code = page.query("code").unwrap();
     let r = post_form(&server, "/token", &code_form(&code, &verifier, RP), Some((&id, secret.as_deref().unwrap())), None).await;
-    assert_eq!((r.status, r.error()), (400, "invalid_dpop_proof"));
+    assert_eq!((r.status, r.error()), (400, "invalid_request"));
 }
 
 #[tokio::test]
@@ -702,11 +716,33 @@ async fn fapi2_profile() {
     };
     // Without DPoP the code is refused (and stays unused: the check precedes redemption).
     let r = token(None).await;
-    assert_eq!((r.status, r.error()), (400, "invalid_dpop_proof"));
+    assert_eq!((r.status, r.error()), (400, "invalid_request"));
     // With another key than the one that pushed the request.
     let r = token(Some(ClientKey::new().proof(&server, "POST", "/token", Some(&nonce), None))).await;
     assert_eq!((r.status, r.error()), (400, "invalid_dpop_proof"));
+    // FAPI 2.0 §5.4: an ES384 proof is refused from this client (an ordinary one may use it).
+    let r = token(Some(ClientKey::p384().proof(&server, "POST", "/token", Some(&nonce), None))).await;
+    assert_eq!((r.status, r.error()), (400, "invalid_dpop_proof"));
+    // The client assertion's aud must be the issuer as a string, not an array.
+    let now = server.app.now();
+    let array_aud = key.sign("JWT", false, &json!({"iss": id, "sub": id, "aud": [server.issuer], "iat": now, "exp": now + 60, "jti": random_token()}));
+    let mut form = code_form(&code, &verifier, RP);
+    form.extend([("client_assertion_type", jwt_bearer), ("client_assertion", array_aud.as_str())]);
+    let r = post_form(&server, "/token", &form, None, Some(key.proof(&server, "POST", "/token", Some(&nonce), None))).await;
+    assert_eq!((r.status, r.error()), (401, "invalid_client"));
     let r = token(Some(key.proof(&server, "POST", "/token", Some(&nonce), None))).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["token_type"], "DPoP");
+}
+
+#[tokio::test]
+async fn es384_dpop_proofs_for_ordinary_clients() {
+    let server = TestServer::start().await;
+    let browser = server.browser();
+    let key = ClientKey::p384();
+    let nonce = dpop_nonce(&server, &key).await;
+    let (code, verifier) = dvc_code(&server, &browser, AN, &[]).await;
+    let r = post_form(&server, "/token", &code_form(&code, &verifier, DVC_REDIRECT), dvc(), Some(key.proof(&server, "POST", "/token", Some(&nonce), None))).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["token_type"], "DPoP");
 }

@@ -132,7 +132,14 @@ async fn verify_assertion(app: &App, client: &Client, assertion: &str) -> Result
     if jose::str_claim(c, "iss") != Some(id) || jose::str_claim(c, "sub") != Some(id) {
         return Err(fail("client_assertion iss and sub must be the client id"));
     }
-    if !jose::audience_contains(c, &[app.settings.issuer_str.as_str()]) {
+    // FAPI 2.0 §5.3.2.1 (and RFC 7523bis): exactly the issuer as a string; other clients may
+    // send it inside an array too.
+    let aud_ok = if client.is_fapi() {
+        jose::str_claim(c, "aud") == Some(app.settings.issuer_str.as_str())
+    } else {
+        jose::audience_contains(c, &[app.settings.issuer_str.as_str()])
+    };
+    if !aud_ok {
         return Err(fail("client_assertion aud must be the issuer"));
     }
     let exp = jose::int_claim(c, "exp").ok_or_else(|| fail("client_assertion exp is required"))?;

@@ -11,6 +11,11 @@ use crate::keys::secret::{b64url, ct_eq, hmac_sha256, sha256, token_hash};
 
 /// Asymmetric algorithms accepted in proofs.
 pub const ALGS: [Algorithm; 5] = [Algorithm::ES256, Algorithm::ES384, Algorithm::PS256, Algorithm::RS256, Algorithm::EdDSA];
+
+/// The proof algorithms a client may use: FAPI 2.0 §5.4 narrows them to PS256, ES256, EdDSA.
+pub fn algs_for(client: &super::client::Client) -> &'static [Algorithm] {
+    if client.is_fapi() { &super::jose::FAPI_ALGS } else { &ALGS }
+}
 const NONCE_WINDOW: i64 = 300;
 /// How old a proof may be, and how far in the future its `iat` may lie (clock skew).
 const MAX_AGE: i64 = 300;
@@ -59,7 +64,14 @@ fn same_target(htu: &str, expected: &str) -> bool {
 }
 
 /// Checks the `DPoP` header if there is one. `Ok(None)`: no proof was sent.
-pub async fn check(app: &App, headers: &HeaderMap, method: &str, url: &str, place: Place<'_>) -> Result<Option<Proof>, OAuthError> {
+pub async fn check(
+    app: &App,
+    headers: &HeaderMap,
+    method: &str,
+    url: &str,
+    place: Place<'_>,
+    algs: &[Algorithm],
+) -> Result<Option<Proof>, OAuthError> {
     let at_resource = matches!(place, Place::Resource { .. });
     let bad = |d: &'static str| {
         let e = OAuthError::new(ErrorCode::InvalidDpopProof, d);
@@ -71,7 +83,7 @@ pub async fn check(app: &App, headers: &HeaderMap, method: &str, url: &str, plac
         return Err(bad("send exactly one DPoP proof"));
     }
     let token = value.to_str().map_err(|_| bad("the DPoP proof is not a JWT"))?;
-    let (v, jwk) = jose::verify_self_signed(token, &ALGS, "dpop+jwt").map_err(|e| match e {
+    let (v, jwk) = jose::verify_self_signed(token, algs, "dpop+jwt").map_err(|e| match e {
         JoseError::Type(_) => bad("the DPoP proof must have typ dpop+jwt"),
         JoseError::Algorithm => bad("the DPoP proof uses an algorithm that is not accepted"),
         JoseError::Signature => bad("the DPoP proof signature is invalid"),

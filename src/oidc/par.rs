@@ -36,7 +36,7 @@ async fn handle(app: &App, headers: &HeaderMap, body: &[u8]) -> Result<Response,
     if outer.has("request_uri") {
         return Err(OAuthError::invalid_request("request_uri cannot be pushed"));
     }
-    let proof = dpop::check(app, headers, "POST", &app.settings.url("/par"), Place::AuthorizationServer).await?;
+    let proof = dpop::check(app, headers, "POST", &app.settings.url("/par"), Place::AuthorizationServer, dpop::algs_for(&client)).await?;
     let params = match outer.get("request") {
         Some(jwt) => request_object::params(app, &client, jwt)
             .await

@@ -48,9 +48,10 @@ async fn exchange(app: &App, headers: &HeaderMap, body: &[u8]) -> Result<Respons
     if !client.options.allows_grant(grant_type) {
         return Err(OAuthError::new(ErrorCode::UnauthorizedClient, "this client is not registered for this grant type"));
     }
-    let proof = dpop::check(app, headers, "POST", &app.settings.url("/token"), Place::AuthorizationServer).await?;
+    let proof = dpop::check(app, headers, "POST", &app.settings.url("/token"), Place::AuthorizationServer, dpop::algs_for(&client)).await?;
     if client.requires_dpop() && proof.is_none() {
-        return Err(OAuthError::new(ErrorCode::InvalidDpopProof, "this client must send a DPoP proof"));
+        // Absent, not invalid: `invalid_dpop_proof` is for a proof that fails its checks.
+        return Err(OAuthError::invalid_request("this client must send a DPoP proof"));
     }
     match grant_type {
         GRANT_AUTHORIZATION_CODE => authorization_code(app, &client, &p, proof.as_ref()).await,
@@ -91,10 +92,8 @@ async fn authorization_code(app: &App, client: &Client, p: &Params, proof: Optio
         return Err(OAuthError::invalid_grant("code_verifier does not match the code_challenge"));
     }
     // RFC 9449 §10: a code bound with dpop_jkt is redeemed only with a proof of that key.
-    if let Some(bound) = &grant.jkt
-        && proof.is_none_or(|pr| pr.jkt != *bound)
-    {
-        return Err(OAuthError::new(ErrorCode::InvalidDpopProof, "the code is bound to another DPoP key"));
+    if let Some(bound) = &grant.jkt {
+        check_binding(proof, bound, "the code")?;
     }
     if !app.store.use_code(&hash, now).await.map_err(OAuthError::server_error)? {
         // A concurrent redemption won the race: this is a replay too.
@@ -115,6 +114,15 @@ async fn authorization_code(app: &App, client: &Client, p: &Params, proof: Optio
     };
     let refresh = wants_refresh(client, &grant.scopes).then_some(RefreshPlan::Start);
     issue(app, client, &issuance, now, proof, refresh).await
+}
+
+/// A grant bound to a DPoP key is used only with a proof of that key.
+fn check_binding(proof: Option<&Proof>, bound: &str, what: &str) -> Result<(), OAuthError> {
+    match proof {
+        None => Err(OAuthError::invalid_request(format!("{what} is DPoP-bound: send a DPoP proof"))),
+        Some(p) if p.jkt != bound => Err(OAuthError::new(ErrorCode::InvalidDpopProof, format!("{what} is bound to another DPoP key"))),
+        Some(_) => Ok(()),
+    }
 }
 
 /// OIDC Core §11: a refresh token only for `offline_access`, granted with consent, to a client
@@ -149,10 +157,8 @@ async fn refresh_token(app: &App, client: &Client, p: &Params, proof: Option<&Pr
         return Err(invalid());
     }
     // RFC 9449 §5: a public client's refresh token is bound to its DPoP key.
-    if let Some(bound) = &rt.jkt
-        && proof.is_none_or(|pr| pr.jkt != *bound)
-    {
-        return Err(OAuthError::new(ErrorCode::InvalidDpopProof, "the refresh token is bound to another DPoP key"));
+    if let Some(bound) = &rt.jkt {
+        check_binding(proof, bound, "the refresh token")?;
     }
     let scopes = match p.get("scope") {
         None => rt.scopes.clone(),
@@ -167,6 +173,14 @@ async fn refresh_token(app: &App, client: &Client, p: &Params, proof: Option<&Pr
     let active = app.store.person(&rt.person_id).await.map_err(OAuthError::server_error)?.is_some_and(|x| x.status == crate::identity::PersonStatus::Active);
     if !active {
         return Err(invalid());
+    }
+    if client.is_fapi() {
+        // FAPI 2.0 §5.3.2.1: no rotation for these sender-constrained clients; the token stays
+        // valid until it expires or is revoked, and the response carries none.
+        if rt.rotated_at.is_some() {
+            return Err(invalid());
+        }
+        return issue(app, client, &refreshed(&rt, &scopes), now, proof, None).await;
     }
     let fresh_rotation = rt.rotated_at.is_none() && app.store.rotate_refresh(&hash, now).await.map_err(OAuthError::server_error)?;
     if !fresh_rotation {
@@ -186,11 +200,16 @@ async fn refresh_token(app: &App, client: &Client, p: &Params, proof: Option<&Pr
         // Within the grace period: the successor whose response was lost dies, a new one is issued.
         app.store.revoke_live_refresh(&rt.family_id, now).await.map_err(OAuthError::server_error)?;
     }
-    let issuance = Issuance {
+    issue(app, client, &refreshed(&rt, &scopes), now, proof, Some(RefreshPlan::Rotate(&rt))).await
+}
+
+/// What a refresh issues: the sign-in the family started with, for the (possibly narrowed) scopes.
+fn refreshed<'a>(rt: &'a RefreshGrant, scopes: &'a [String]) -> Issuance<'a> {
+    Issuance {
         grant_id: &rt.family_id,
         person_id: &rt.person_id,
         subject: &rt.subject,
-        scopes: &scopes,
+        scopes,
         auth_time: rt.auth_time,
         acr: &rt.acr,
         amr: &rt.amr,
@@ -198,8 +217,7 @@ async fn refresh_token(app: &App, client: &Client, p: &Params, proof: Option<&Pr
         extra_claims: rt.extra_claims.as_deref(),
         nonce: None,
         claims_request: None,
-    };
-    issue(app, client, &issuance, now, proof, Some(RefreshPlan::Rotate(&rt))).await
+    }
 }
 
 /// What a grant issues tokens for.

@@ -93,7 +93,7 @@ async fn respond(app: &App, headers: &HeaderMap, method: &str, scheme: Scheme, t
     match (&grant.jkt, scheme) {
         (Some(jkt), Scheme::DPoP) => {
             let place = dpop::Place::Resource { access_token: token };
-            match dpop::check(app, headers, method, &app.settings.url("/userinfo"), place).await {
+            match dpop::check(app, headers, method, &app.settings.url("/userinfo"), place, &dpop::ALGS).await {
                 Ok(Some(p)) if p.jkt == *jkt => {}
                 Ok(Some(_)) => {
                     return OAuthError::new(ErrorCode::InvalidDpopProof, "the DPoP proof is signed by another key").dpop_scheme().into_response();
