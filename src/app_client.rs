@@ -81,6 +81,8 @@ pub struct Authorization {
 pub struct AppClient {
     http: reqwest::Client,
     pub issuer: String,
+    /// Seconds added to this machine's clock in proofs (tests move the server's clock).
+    pub clock_skew: i64,
 }
 
 /// A fresh P-256 key: PKCS#8 and its public JWK.
@@ -98,7 +100,7 @@ fn now() -> i64 {
 impl AppClient {
     pub fn new(issuer: &str) -> Result<Self> {
         let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
-        Ok(Self { http, issuer: issuer.trim_end_matches('/').to_string() })
+        Ok(Self { http, issuer: issuer.trim_end_matches('/').to_string(), clock_skew: 0 })
     }
 
     fn url(&self, path: &str) -> String {
@@ -159,7 +161,7 @@ impl AppClient {
         let claims = json!({
             "htm": "POST",
             "htu": self.url("/api/v1/devices"),
-            "iat": now(),
+            "iat": now() + self.clock_skew,
             "jti": random_token(),
             "ath": b64url(&sha256(access_token.as_bytes())),
         });
@@ -181,7 +183,7 @@ impl AppClient {
     pub fn proof(&self, state: &DeviceState, method: &str, path: &str, extra: Value) -> Result<String> {
         let pkcs8 = b64url_decode(&state.pkcs8).ok_or_else(|| AppClientError::State("the key is not base64url".into()))?;
         let key = SigningKey::from_pkcs8(Alg::ES256, state.device_id.clone(), &pkcs8).map_err(|e| AppClientError::Key(e.to_string()))?;
-        let mut claims = json!({"htm": method, "htu": self.url(path), "iat": now(), "jti": random_token()});
+        let mut claims = json!({"htm": method, "htu": self.url(path), "iat": now() + self.clock_skew, "jti": random_token()});
         if let (Some(c), Value::Object(extra)) = (claims.as_object_mut(), extra) {
             c.extend(extra);
         }

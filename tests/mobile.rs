@@ -23,7 +23,7 @@ fn api_error(r: Result<Value, AppClientError>) -> (u16, String, String) {
 
 /// Signs `who` in through the device grant (approved in a browser) and binds a device key.
 async fn enroll(server: &TestServer, who: (&str, &str)) -> (AppClient, DeviceState) {
-    let app = AppClient::new(&server.issuer).unwrap();
+    let mut app = AppClient::new(&server.issuer).unwrap();
     let a = app.start_enrollment("openid profile").await.unwrap();
     assert_eq!(app.poll_token(&a.device_code).await.unwrap(), None, "pending before approval");
     let browser = server.browser();
@@ -41,6 +41,7 @@ async fn enroll(server: &TestServer, who: (&str, &str)) -> (AppClient, DeviceSta
     assert_eq!(done.status, 200, "{}", done.body);
     // The interval of RFC 8628 applies between polls.
     server.app.clock.advance(6);
+    app.clock_skew += 6;
     let token = app.poll_token(&a.device_code).await.unwrap().expect("a token once approved");
     let state = app.register(&token, "Test phone").await.unwrap();
     (app, state)
@@ -157,7 +158,7 @@ async fn a_device_bound_after_two_factors_signs_in_at_loa2_by_short_code() {
     assert_eq!(claims["acr"], "urn:vn:eid:loa:2");
 
     // Without user verification on the phone the approval is one factor.
-    let (_, page) = qr_page(&server, &desktop).await;
+    let (_, page) = qr_page(&server, &server.browser()).await;
     let approved = app.decide_login(&device, &qr_text(&page), true, false).await.unwrap();
     assert_eq!((approved["acr"].as_str(), approved["amr"].clone()), (Some("urn:vn:eid:loa:1"), json!(["swk"])));
 }
@@ -165,10 +166,11 @@ async fn a_device_bound_after_two_factors_signs_in_at_loa2_by_short_code() {
 #[tokio::test]
 async fn an_expired_request_cannot_be_approved() {
     let server = TestServer::start().await;
-    let (app, device) = enroll(&server, AN).await;
+    let (mut app, device) = enroll(&server, AN).await;
     let desktop = server.browser();
     let (_, page) = qr_page(&server, &desktop).await;
     server.app.clock.advance(121);
+    app.clock_skew += 121;
     let (status, error, _) = api_error(app.show_login(&device, &qr_text(&page)).await);
     assert_eq!((status, error.as_str()), (400, "expired_token"));
     let (status, error, description) = api_error(app.decide_login(&device, &qr_text(&page), true, true).await);

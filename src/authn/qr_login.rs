@@ -203,12 +203,14 @@ async fn proceed(app: &App, jar: CookieJar, pending: Pending) -> Result<Response
     let Some(row) = row else { return Err(PageError::expired(locale).into_response()) };
     match row.status.as_str() {
         LOGIN_APPROVED => {}
+        // A refused or expired code is spent: a fresh one is shown with the reason.
         LOGIN_DENIED => return Err(show(app, &pending, StatusCode::FORBIDDEN, Some("qr.error.denied")).await.map_err(IntoResponse::into_response)?),
         LOGIN_USED => return Err(PageError::expired(locale).into_response()),
         _ if row.expires_at <= app.now() => {
             return Err(show(app, &pending, StatusCode::GONE, Some("qr.expired")).await.map_err(IntoResponse::into_response)?);
         }
-        _ => return Err(show(app, &pending, StatusCode::CONFLICT, Some("qr.error.not_yet")).await.map_err(IntoResponse::into_response)?),
+        // The code on screen is still good: no new one, so that the app can still approve it.
+        _ => return Err(PageError::new(StatusCode::CONFLICT, locale, "qr.error.not_yet").into_response()),
     }
     if !app.store.use_login_request(&pending.row.id, &token_hash(&pending.browser)).await.map_err(|e| internal(&e))? {
         return Err(PageError::expired(locale).into_response());
