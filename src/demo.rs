@@ -199,6 +199,9 @@ pub async fn seed(store: &Store, master: &MasterKey, now: i64) -> Result<Value, 
             "name": c.name,
         }));
     }
+    let app_client = crate::authn::app_device::demo_app_client();
+    store.put_client(&app_client, now).await?;
+    clients.push(json!({"client_id": app_client.id.as_str(), "token_endpoint_auth_method": "none", "grant_types": app_client.options.grant_types, "name": app_client.name}));
     Ok(json!({
         "people": people,
         "organisation": {"tax_code": org.code, "name": org.name, "legal_representative": PEOPLE[1].personal_id},

@@ -6,6 +6,7 @@ rust_i18n::i18n!("locales", fallback = "vi");
 
 pub mod admin;
 pub mod app;
+pub mod app_client;
 pub mod assurance;
 pub mod audit;
 pub mod authn;

@@ -25,6 +25,10 @@ pub enum Event {
     BackchannelLogoutFailed,
     DeviceApproved,
     DeviceDenied,
+    AppDeviceBound,
+    AppDeviceRevoked,
+    AppLoginApproved,
+    AppLoginDenied,
 }
 
 impl Event {
@@ -48,6 +52,10 @@ impl Event {
             Event::BackchannelLogoutFailed => "backchannel_logout.failed",
             Event::DeviceApproved => "device.approved",
             Event::DeviceDenied => "device.denied",
+            Event::AppDeviceBound => "app_device.bound",
+            Event::AppDeviceRevoked => "app_device.revoked",
+            Event::AppLoginApproved => "app_login.approved",
+            Event::AppLoginDenied => "app_login.denied",
         }
     }
 }

@@ -37,7 +37,7 @@ fn render_login(app: &App, p: &Pending, error: Option<&'static str>, hint: &str)
         portal: &p.client.name,
         request_id: &p.row.id,
         csrf: p.csrf(app),
-        methods: vec![PASSWORD_METHOD],
+        methods: vec![PASSWORD_METHOD, super::qr_login::APP_METHOD],
         login_hint: hint.to_string(),
         error,
         step_up: p.params.step_up,

@@ -1,6 +1,8 @@
 //! Authentication methods, one module each, and the browser session they produce.
 
+pub mod app_device;
 pub mod login;
 pub mod password;
+pub mod qr_login;
 pub mod session;
 pub mod totp;

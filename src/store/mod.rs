@@ -4,6 +4,7 @@
 //! backends accept through sqlx's `Any` driver; where SQL has to differ, a repository branches on
 //! [`Backend`]. Handlers never write SQL: each module here owns a set of tables.
 
+pub mod app_devices;
 pub mod audit;
 pub mod clients;
 pub mod consents;
@@ -123,6 +124,8 @@ impl Store {
             "DELETE FROM pushed_requests WHERE expires_at < $1",
             "DELETE FROM device_codes WHERE expires_at < $1",
             "DELETE FROM device_code_attempts WHERE window_ends_at < $1",
+            // Kept a while past expiry: an approval given in the last seconds is still spent.
+            "DELETE FROM login_requests WHERE expires_at + 600 < $1",
         ] {
             n += sqlx::query(sql).bind(now).execute(&self.pool).await?.rows_affected();
         }

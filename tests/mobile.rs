@@ -1,0 +1,328 @@
+//! The mobile app API and cross-device (QR) sign-in: device binding through the device grant,
+//! QR approval by the app, the desktop continuing in its own browser only, revocation, and RFC
+//! 8628 device codes approved by the app.
+
+mod common;
+
+use common::*;
+use nixa::app_client::{AppClient, AppClientError, DeviceState};
+use serde_json::{Value, json};
+
+fn jwt_payload(jwt: &str) -> Value {
+    let part = jwt.split('.').nth(1).unwrap();
+    serde_json::from_slice(&nixa::keys::secret::b64url_decode(part).unwrap()).unwrap()
+}
+
+/// The error of an app API call: (status, error, description).
+fn api_error(r: Result<Value, AppClientError>) -> (u16, String, String) {
+    match r {
+        Err(AppClientError::Api { status, error, description }) => (status, error, description),
+        other => panic!("expected an API error, got {other:?}"),
+    }
+}
+
+/// Signs `who` in through the device grant (approved in a browser) and binds a device key.
+async fn enroll(server: &TestServer, who: (&str, &str)) -> (AppClient, DeviceState) {
+    let mut app = AppClient::new(&server.issuer).unwrap();
+    let a = app.start_enrollment("openid profile").await.unwrap();
+    assert_eq!(app.poll_token(&a.device_code).await.unwrap(), None, "pending before approval");
+    let browser = server.browser();
+    let form = browser.get(&format!("/device?user_code={}", a.user_code)).await;
+    let entered = browser.post("/device", &[("csrf", &form.field("csrf")), ("user_code", &a.user_code)]).await;
+    let login = browser.follow(entered).await;
+    let (r, csrf) = (login.field("r"), login.field("csrf"));
+    let mut page = browser.follow(browser.post("/login", &[("r", &r), ("csrf", &csrf), ("personal_id", who.0), ("password", who.1)]).await).await;
+    if page.body.contains("action=\"/login/totp\"") {
+        let code = nixa::authn::totp::current_code(nixa::demo::DEMO_TOTP_SECRET, server.app.now()).unwrap();
+        page = browser.submit_totp(&page, &code).await;
+    }
+    assert!(page.url.contains("/device/confirm?r="), "at {}:\n{}", page.url, page.body);
+    let done = browser.post("/device/confirm", &[("r", &page.field("r")), ("csrf", &page.field("csrf")), ("decision", "approve")]).await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    // The interval of RFC 8628 applies between polls.
+    server.app.clock.advance(6);
+    app.clock_skew += 6;
+    let token = app.poll_token(&a.device_code).await.unwrap().expect("a token once approved");
+    let state = app.register(&token, "Test phone").await.unwrap();
+    (app, state)
+}
+
+/// A desktop sign-in at the demo portal up to the QR page; returns (verifier, QR page).
+async fn qr_page(server: &TestServer, browser: &Browser) -> (String, Page) {
+    let (verifier, challenge) = pkce_pair();
+    let login = browser.follow(browser.get(&authorize_url(server, DVC, DVC_REDIRECT, &challenge, &[])).await).await;
+    assert!(login.url.contains("/login?r="), "{}", login.url);
+    let r = login.field("r");
+    assert!(login.body.contains(&format!("href=\"/login/qr?r={r}\"")), "the login page offers the app:\n{}", login.body);
+    let page = browser.get(&format!("/login/qr?r={r}")).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    (verifier, page)
+}
+
+fn between<'a>(body: &'a str, start: &str, end: &str) -> &'a str {
+    let i = body.find(start).unwrap_or_else(|| panic!("no {start} in:\n{body}")) + start.len();
+    let j = body[i..].find(end).unwrap() + i;
+    &body[i..j]
+}
+
+fn qr_text(page: &Page) -> String {
+    between(&page.body, "id=\"same-device\" href=\"", "\"").replace("&#x2f;", "/").replace("&#58;", ":")
+}
+
+fn short_code(page: &Page) -> String {
+    between(&page.body, "id=\"short-code\">", "<").to_string()
+}
+
+async fn status_of(browser: &Browser, r: &str) -> (u16, Value) {
+    let page = browser.get(&format!("/login/qr/status?r={r}")).await;
+    (page.status, serde_json::from_str(&page.body).unwrap())
+}
+
+async fn continue_with(browser: &Browser, page: &Page) -> Page {
+    browser.post("/login/qr/continue", &[("r", &page.field("r")), ("csrf", &page.field("csrf"))]).await
+}
+
+#[tokio::test]
+async fn a_qr_sign_in_approved_by_the_app_continues_on_the_desktop() {
+    let server = TestServer::start().await;
+    let (app, device) = enroll(&server, AN).await;
+    let desktop = server.browser();
+    let (verifier, page) = qr_page(&server, &desktop).await;
+    assert!(page.body.contains("src=\"data:image/svg+xml;base64,"), "an SVG QR:\n{}", page.body);
+    assert!(page.body.contains("/static/qr-login.js"));
+    let script = desktop.get("/static/qr-login.js").await;
+    assert_eq!(script.status, 200);
+    assert!(script.body.contains("/login/qr/continue") || script.body.contains("form.submit()"));
+    let r = page.field("r");
+    let text = qr_text(&page);
+    assert!(text.starts_with("nixa-login:1:") && text.ends_with(&server.issuer), "{text}");
+    assert_eq!(short_code(&page).len(), 9, "XXXX-XXXX");
+    assert_eq!(status_of(&desktop, &r).await.1["status"], "pending");
+
+    // The app names the portal and the data before approving.
+    let shown = app.show_login(&device, &text).await.unwrap();
+    assert_eq!(shown["portal"]["name"], "Cổng Dịch vụ công (demo)");
+    assert_eq!(shown["portal"]["client_id"], DVC);
+    assert_eq!(shown["short_code"], short_code(&page));
+    assert!(shown["data"].as_array().unwrap().iter().any(|d| d["key"] == "claim.name" && d["vi"].is_string() && d["en"].is_string()));
+
+    // Continuing before the approval is refused and says why.
+    let early = continue_with(&desktop, &page).await;
+    assert_eq!(early.status, 409, "{}", early.body);
+
+    let approved = app.decide_login(&device, &text, true, true).await.unwrap();
+    assert_eq!(approved["status"], "approved");
+    // A password-only binding caps the app at loa:1 even though the approval is two factors.
+    assert_eq!(approved["acr"], "urn:vn:eid:loa:1");
+    assert_eq!(approved["amr"], json!(["swk", "user", "mfa"]));
+
+    // A second approval of the same request: 409 invalid_request.
+    let (status, error, description) = api_error(app.decide_login(&device, &text, true, true).await);
+    assert_eq!((status, error.as_str()), (409, "invalid_request"));
+    assert_eq!(description, "this login request was already answered");
+
+    // Another browser polling the same r learns nothing.
+    let stranger = server.browser();
+    assert_eq!(status_of(&stranger, &r).await, (404, json!({"status": "unknown"})));
+    assert_eq!(status_of(&desktop, &r).await.1["status"], "approved");
+
+    // The same browser continues: consent, then a code for the portal.
+    let next = desktop.follow(continue_with(&desktop, &page).await).await;
+    let done = desktop.consent(&next, "approve").await;
+    let code = done.query("code").unwrap_or_else(|| panic!("no code: {:?} {}", done.location, done.body));
+    let (status, tokens) = redeem(&server, &code, &verifier).await;
+    assert_eq!(status, 200, "{tokens}");
+    let claims = jwt_payload(tokens["id_token"].as_str().unwrap());
+    assert_eq!(claims["acr"], "urn:vn:eid:loa:1");
+    assert_eq!(claims["amr"], json!(["swk", "user", "mfa"]));
+
+    // Spent: continuing again is refused.
+    let again = continue_with(&desktop, &page).await;
+    assert_eq!(again.status, 400, "{}", again.body);
+}
+
+#[tokio::test]
+async fn a_device_bound_after_two_factors_signs_in_at_loa2_by_short_code() {
+    let server = TestServer::start().await;
+    let (app, device) = enroll(&server, BINH).await;
+    let desktop = server.browser();
+    let (verifier, page) = qr_page(&server, &desktop).await;
+    let code = short_code(&page).to_lowercase().replace('-', " ");
+    let approved = app.decide_login(&device, &code, true, true).await.unwrap();
+    assert_eq!(approved["acr"], "urn:vn:eid:loa:2");
+    let next = desktop.follow(continue_with(&desktop, &page).await).await;
+    let done = desktop.consent(&next, "approve").await;
+    let (status, tokens) = redeem(&server, &done.query("code").unwrap(), &verifier).await;
+    assert_eq!(status, 200);
+    let claims = jwt_payload(tokens["id_token"].as_str().unwrap());
+    assert_eq!(claims["acr"], "urn:vn:eid:loa:2");
+
+    // Without user verification on the phone the approval is one factor.
+    let (_, page) = qr_page(&server, &server.browser()).await;
+    let approved = app.decide_login(&device, &qr_text(&page), true, false).await.unwrap();
+    assert_eq!((approved["acr"].as_str(), approved["amr"].clone()), (Some("urn:vn:eid:loa:1"), json!(["swk"])));
+}
+
+#[tokio::test]
+async fn an_expired_request_cannot_be_approved() {
+    let server = TestServer::start().await;
+    let (mut app, device) = enroll(&server, AN).await;
+    let desktop = server.browser();
+    let (_, page) = qr_page(&server, &desktop).await;
+    server.app.clock.advance(121);
+    app.clock_skew += 121;
+    let (status, error, _) = api_error(app.show_login(&device, &qr_text(&page)).await);
+    assert_eq!((status, error.as_str()), (400, "expired_token"));
+    let (status, error, description) = api_error(app.decide_login(&device, &qr_text(&page), true, true).await);
+    assert_eq!((status, error.as_str()), (400, "expired_token"));
+    assert_eq!(description, "this login request has expired; start again on the computer");
+    assert_eq!(status_of(&desktop, &page.field("r")).await.1["status"], "expired");
+    let refused = continue_with(&desktop, &page).await;
+    assert_eq!(refused.status, 410, "{}", refused.body);
+    assert!(refused.body.contains("id=\"short-code\""), "a new code is shown:\n{}", refused.body);
+}
+
+#[tokio::test]
+async fn an_approval_cannot_be_spent_by_another_browser() {
+    let server = TestServer::start().await;
+    let (app, device) = enroll(&server, AN).await;
+    let victim = server.browser();
+    let (_, page) = qr_page(&server, &victim).await;
+    app.decide_login(&device, &qr_text(&page), true, true).await.unwrap();
+
+    // The attacker photographed the QR and holds r; their browser has its own sign-in and CSRF.
+    let attacker = server.browser();
+    let (_, own) = qr_page(&server, &attacker).await;
+    let stolen = attacker.post("/login/qr/continue", &[("r", &page.field("r")), ("csrf", &own.field("csrf"))]).await;
+    assert_eq!(stolen.status, 400, "{}", stolen.body);
+    assert!(stolen.body.contains("expired") || stolen.body.contains("hết hạn"), "{}", stolen.body);
+    // Nor does the attacker's own sign-in pick up the victim's approval.
+    let own_continue = continue_with(&attacker, &own).await;
+    assert_eq!(own_continue.status, 409, "{}", own_continue.body);
+    // The victim's browser still continues.
+    let next = continue_with(&victim, &page).await;
+    assert_eq!(next.status, 303, "{}", next.body);
+}
+
+#[tokio::test]
+async fn a_denied_request_is_shown_as_refused() {
+    let server = TestServer::start().await;
+    let (app, device) = enroll(&server, AN).await;
+    let desktop = server.browser();
+    let (_, page) = qr_page(&server, &desktop).await;
+    assert_eq!(app.decide_login(&device, &qr_text(&page), false, false).await.unwrap()["status"], "denied");
+    assert_eq!(status_of(&desktop, &page.field("r")).await.1["status"], "denied");
+    let refused = continue_with(&desktop, &page).await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+}
+
+#[tokio::test]
+async fn a_device_revoked_on_the_account_page_can_no_longer_approve() {
+    let server = TestServer::start().await;
+    let (app, device) = enroll(&server, AN).await;
+    let listed = app.devices(&device).await.unwrap();
+    assert_eq!(listed["devices"][0]["device_id"], device.device_id.as_str());
+    assert_eq!(listed["devices"][0]["bound_acr"], "urn:vn:eid:loa:1");
+    assert_eq!(listed["devices"][0]["current"], true);
+
+    let browser = server.browser();
+    let anonymous = browser.get("/account/devices").await;
+    assert_eq!(anonymous.status, 401);
+    assert!(anonymous.body.contains("id=\"sign-in-first\""), "{}", anonymous.body);
+    code_for(&server, &browser, AN).await;
+    let page = browser.get("/account/devices?lang=en").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains(&format!("data-device=\"{}\"", device.device_id)));
+    assert!(page.body.contains("Test phone"));
+    let forged = browser.post("/account/devices/revoke", &[("device_id", &device.device_id), ("csrf", "forged")]).await;
+    assert_eq!(forged.status, 403);
+    let revoked = browser.post("/account/devices/revoke", &[("device_id", &device.device_id), ("csrf", &page.field("csrf"))]).await;
+    assert_eq!((revoked.status, revoked.location.as_deref()), (303, Some("/account/devices?done=revoked")));
+    let after = browser.get("/account/devices?lang=en").await;
+    assert!(after.body.contains("Revoked"), "{}", after.body);
+    let twice = browser.post("/account/devices/revoke", &[("device_id", &device.device_id), ("csrf", &page.field("csrf"))]).await;
+    assert_eq!(twice.status, 404);
+
+    let desktop = server.browser();
+    let (_, qr) = qr_page(&server, &desktop).await;
+    let (status, error, description) = api_error(app.decide_login(&device, &qr_text(&qr), true, true).await);
+    assert_eq!((status, error.as_str(), description.as_str()), (401, "invalid_token", "this device was revoked"));
+    assert_eq!(status_of(&desktop, &qr.field("r")).await.1["status"], "pending");
+}
+
+#[tokio::test]
+async fn device_proofs_are_checked() {
+    let server = TestServer::start().await;
+    let (app, device) = enroll(&server, AN).await;
+    let http = backchannel();
+    let url = server.url("/api/v1/devices");
+    let send = |proof: String| http.get(&url).header("authorization", format!("Device {proof}")).send();
+
+    let res = http.get(&url).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 401);
+    // A proof for another URL, and a replayed proof.
+    let other = app.proof(&device, "GET", "/api/v1/login-requests/show", json!({})).unwrap();
+    let body: Value = send(other).await.unwrap().json().await.unwrap();
+    assert_eq!(body, json!({"error": "invalid_token", "error_description": "the proof was made for another URL (htu)"}));
+    let proof = app.proof(&device, "GET", "/api/v1/devices", json!({})).unwrap();
+    assert_eq!(send(proof.clone()).await.unwrap().status().as_u16(), 200);
+    let body: Value = send(proof).await.unwrap().json().await.unwrap();
+    assert_eq!(body["error_description"], "the proof was used before (jti)");
+    // Another key claiming this device id.
+    let (pkcs8, _) = nixa::app_client::generate_key().unwrap();
+    let impostor = DeviceState { pkcs8: nixa::keys::secret::b64url(&pkcs8), ..device.clone() };
+    let forged = app.proof(&impostor, "GET", "/api/v1/devices", json!({})).unwrap();
+    let body: Value = send(forged).await.unwrap().json().await.unwrap();
+    assert_eq!(body["error_description"], "the device signature does not verify");
+    // An old proof.
+    let proof = app.proof(&device, "GET", "/api/v1/devices", json!({})).unwrap();
+    server.app.clock.advance(300);
+    let body: Value = send(proof).await.unwrap().json().await.unwrap();
+    assert_eq!(body["error_description"], "the proof is too old or from the future (iat)");
+}
+
+#[tokio::test]
+async fn only_a_fresh_app_token_binds_a_device() {
+    let server = TestServer::start().await;
+    // A portal's token is not the app's.
+    let browser = server.browser();
+    let (code, verifier) = code_for(&server, &browser, AN).await;
+    let (_, tokens) = redeem(&server, &code, &verifier).await;
+    let app = AppClient::new(&server.issuer).unwrap();
+    let (status, error, description) = api_error(app.register(tokens["access_token"].as_str().unwrap(), "x").await.map(|_| Value::Null));
+    assert_eq!((status, error.as_str()), (401, "invalid_token"));
+    assert_eq!(description, "the access token was not issued to the national app");
+    let (status, error, _) = api_error(app.register("not-a-token", "x").await.map(|_| Value::Null));
+    assert_eq!((status, error.as_str()), (401, "invalid_token"));
+}
+
+#[tokio::test]
+async fn the_app_approves_an_rfc8628_device_code() {
+    let server = TestServer::start().await;
+    let (app, device) = enroll(&server, AN).await;
+    // A second device (a TV) asks through the device grant.
+    let tv = AppClient::new(&server.issuer).unwrap();
+    let a = tv.start_enrollment("openid profile").await.unwrap();
+    let shown = app.show_device_code(&device, &a.user_code).await.unwrap();
+    assert_eq!(shown["portal"]["client_id"], "vn-eid-app");
+    assert_eq!(shown["user_code"], a.user_code.as_str());
+    let approved = app.decide_device_code(&device, &a.user_code, true, true).await.unwrap();
+    assert_eq!(approved["status"], "approved");
+    let token = tv.poll_token(&a.device_code).await.unwrap().expect("tokens after the app approved");
+    assert!(!token.is_empty());
+    let (status, error, _) = api_error(app.decide_device_code(&device, &a.user_code, true, true).await);
+    assert_eq!((status, error.as_str()), (404, "invalid_request"));
+    let (status, error, _) = api_error(app.show_device_code(&device, "BCDF-GHJK").await);
+    assert_eq!((status, error.as_str()), (404, "invalid_request"));
+}
+
+#[tokio::test]
+async fn the_state_file_is_private() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("device.json");
+    let state = DeviceState { issuer: "http://localhost:1".into(), device_id: "d".into(), pkcs8: "k".into() };
+    state.save(&path).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(DeviceState::load(&path).unwrap().device_id, "d");
+}
