@@ -15,7 +15,7 @@ use crate::keys::{KeyError, KeyRing, MasterKey};
 use crate::store::{Store, StoreError};
 use crate::web::error::PageError;
 use crate::web::i18n::Locale;
-use crate::{authn, identity, oidc, privacy, web};
+use crate::{account, authn, identity, oidc, privacy, web};
 
 /// Secrets the server derives values from; generated once per deployment, sealed in the database.
 pub struct ServerSecrets {
@@ -152,7 +152,15 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/login/totp", get(authn::login::totp_page).post(authn::login::totp_submit))
         .route("/consent", get(privacy::consent_page::page).post(privacy::consent_page::submit))
         .route("/organisation", get(identity::org_page::page).post(identity::org_page::submit))
+        .route("/login/passkey", post(authn::passkey::submit))
+        .route("/login/passkey/options", post(authn::passkey::options))
+        .route("/account", get(account::page))
+        .route("/account/signin", get(account::sign_in))
+        .route("/account/passkeys", post(account::register))
+        .route("/account/passkeys/options", post(account::register_options))
+        .route("/account/passkeys/remove", post(account::remove))
         .route("/static/nixa.css", get(stylesheet))
+        .route("/static/passkey.js", get(passkey_script))
         .route("/healthz", get(|| async { "ok" }))
         .merge(crate::admin::routes())
         .fallback(not_found)
@@ -175,6 +183,16 @@ async fn stylesheet() -> impl IntoResponse {
             (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600")),
         ],
         web::pages::STYLESHEET,
+    )
+}
+
+async fn passkey_script() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("text/javascript; charset=utf-8")),
+            (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600")),
+        ],
+        web::pages::PASSKEY_SCRIPT,
     )
 }
 

@@ -25,6 +25,9 @@ pub enum Event {
     BackchannelLogoutFailed,
     DeviceApproved,
     DeviceDenied,
+    PasskeyRegistered,
+    PasskeyRemoved,
+    PasskeyUsed,
 }
 
 impl Event {
@@ -48,6 +51,9 @@ impl Event {
             Event::BackchannelLogoutFailed => "backchannel_logout.failed",
             Event::DeviceApproved => "device.approved",
             Event::DeviceDenied => "device.denied",
+            Event::PasskeyRegistered => "passkey.registered",
+            Event::PasskeyRemoved => "passkey.removed",
+            Event::PasskeyUsed => "passkey.used",
         }
     }
 }

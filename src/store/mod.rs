@@ -13,6 +13,7 @@ pub mod keys;
 pub mod logout;
 pub mod operators;
 pub mod organisations;
+pub mod passkeys;
 pub mod persons;
 pub mod pushed;
 pub mod refresh;
@@ -123,6 +124,7 @@ impl Store {
             "DELETE FROM pushed_requests WHERE expires_at < $1",
             "DELETE FROM device_codes WHERE expires_at < $1",
             "DELETE FROM device_code_attempts WHERE window_ends_at < $1",
+            "DELETE FROM webauthn_ceremonies WHERE expires_at < $1",
         ] {
             n += sqlx::query(sql).bind(now).execute(&self.pool).await?.rows_affected();
         }
