@@ -15,7 +15,7 @@ use crate::keys::{KeyError, KeyRing, MasterKey};
 use crate::store::{Store, StoreError};
 use crate::web::error::PageError;
 use crate::web::i18n::Locale;
-use crate::{authn, identity, oidc, privacy, web};
+use crate::{account, authn, identity, oidc, privacy, web};
 
 /// Secrets the server derives values from; generated once per deployment, sealed in the database.
 pub struct ServerSecrets {
@@ -164,7 +164,15 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/api/v1/device-approvals/show", post(authn::qr_login::api_device_show))
         .route("/api/v1/device-approvals/approve", post(authn::qr_login::api_device_approve))
         .route("/static/qr-login.js", get(authn::qr_login::script))
+        .route("/login/passkey", post(authn::passkey::submit))
+        .route("/login/passkey/options", post(authn::passkey::options))
+        .route("/account", get(account::page))
+        .route("/account/signin", get(account::sign_in))
+        .route("/account/passkeys", post(account::register))
+        .route("/account/passkeys/options", post(account::register_options))
+        .route("/account/passkeys/remove", post(account::remove))
         .route("/static/nixa.css", get(stylesheet))
+        .route("/static/passkey.js", get(passkey_script))
         .route("/healthz", get(|| async { "ok" }))
         .merge(crate::admin::routes())
         .fallback(not_found)
@@ -187,6 +195,16 @@ async fn stylesheet() -> impl IntoResponse {
             (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600")),
         ],
         web::pages::STYLESHEET,
+    )
+}
+
+async fn passkey_script() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("text/javascript; charset=utf-8")),
+            (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600")),
+        ],
+        web::pages::PASSKEY_SCRIPT,
     )
 }
 

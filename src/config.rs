@@ -50,6 +50,8 @@ pub struct Config {
     pub key_rotation_secs: i64,
     /// RFC 8628: how long a device code waits for the person to approve it.
     pub device_code_ttl_secs: i64,
+    /// Authenticator models (AAGUIDs) officials may register passkeys with; empty = any.
+    pub passkey_official_aaguids: Vec<String>,
 }
 
 impl Default for Config {
@@ -74,6 +76,7 @@ impl Default for Config {
             par_ttl_secs: 60,
             key_rotation_secs: 90 * 24 * 3600,
             device_code_ttl_secs: 600,
+            passkey_official_aaguids: Vec::new(),
         }
     }
 }
@@ -99,11 +102,11 @@ pub enum ConfigError {
 }
 
 impl Config {
-    const KEYS: [&'static str; 19] = [
+    const KEYS: [&'static str; 20] = [
         "issuer", "listen", "database_url", "master_key", "default_locale", "session_ttl_secs", "code_ttl_secs",
         "access_token_ttl_secs", "id_token_ttl_secs", "sign_in_ttl_secs", "key_publish_lead_secs",
         "login_max_failures", "login_lock_secs", "refresh_token_ttl_secs", "refresh_grace_secs", "dpop_require_nonce",
-        "par_ttl_secs", "key_rotation_secs", "device_code_ttl_secs",
+        "par_ttl_secs", "key_rotation_secs", "device_code_ttl_secs", "passkey_official_aaguids",
     ];
 
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
@@ -146,6 +149,7 @@ pub struct Settings {
     pub par_ttl: i64,
     pub key_rotation: i64,
     pub device_code_ttl: i64,
+    pub passkey_official_aaguids: Vec<uuid::Uuid>,
     pub demo: bool,
 }
 
@@ -183,6 +187,11 @@ impl Settings {
             return Err(ConfigError::Invalid("code_ttl_secs must be at most 60".into()));
         }
         let issuer_str = issuer.as_str().trim_end_matches('/').to_string();
+        let passkey_official_aaguids = c
+            .passkey_official_aaguids
+            .iter()
+            .map(|a| uuid::Uuid::parse_str(a).map_err(|_| ConfigError::Invalid(format!("passkey_official_aaguids: {a:?} is not a UUID"))))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Self {
             issuer,
             issuer_str,
@@ -204,6 +213,7 @@ impl Settings {
             par_ttl: positive("par_ttl_secs", c.par_ttl_secs)?.min(600),
             key_rotation: c.key_rotation_secs.max(0),
             device_code_ttl: positive("device_code_ttl_secs", c.device_code_ttl_secs)?,
+            passkey_official_aaguids,
             demo,
         })
     }

@@ -4,6 +4,7 @@
 
 rust_i18n::i18n!("locales", fallback = "vi");
 
+pub mod account;
 pub mod admin;
 pub mod app;
 pub mod app_client;

@@ -29,6 +29,9 @@ pub enum Event {
     AppDeviceRevoked,
     AppLoginApproved,
     AppLoginDenied,
+    PasskeyRegistered,
+    PasskeyRemoved,
+    PasskeyUsed,
 }
 
 impl Event {
@@ -56,6 +59,9 @@ impl Event {
             Event::AppDeviceRevoked => "app_device.revoked",
             Event::AppLoginApproved => "app_login.approved",
             Event::AppLoginDenied => "app_login.denied",
+            Event::PasskeyRegistered => "passkey.registered",
+            Event::PasskeyRemoved => "passkey.removed",
+            Event::PasskeyUsed => "passkey.used",
         }
     }
 }

@@ -19,7 +19,7 @@ use crate::oidc::flow::{self, Pending, STAGE_LOGIN, STAGE_TOTP};
 use crate::store::persons::LoginState;
 use crate::web::error::PageError;
 use crate::web::form::Params;
-use crate::web::pages::{LoginPage, PASSWORD_METHOD, TotpPage, render};
+use crate::web::pages::{LoginPage, PASSKEY_METHOD, PASSWORD_METHOD, TotpPage, render};
 
 fn query(q: &Option<String>) -> Params {
     Params::parse_lenient(q.as_deref().unwrap_or_default().as_bytes()).unwrap_or_default()
@@ -29,7 +29,7 @@ fn form(body: &[u8]) -> Params {
     Params::parse(body).unwrap_or_default()
 }
 
-fn render_login(app: &App, p: &Pending, error: Option<&'static str>, hint: &str) -> Response {
+pub(super) fn render_login(app: &App, p: &Pending, error: Option<&'static str>, hint: &str) -> Response {
     let status = if error.is_some() { StatusCode::UNAUTHORIZED } else { StatusCode::OK };
     let page = LoginPage {
         locale: p.locale,
@@ -37,7 +37,7 @@ fn render_login(app: &App, p: &Pending, error: Option<&'static str>, hint: &str)
         portal: &p.client.name,
         request_id: &p.row.id,
         csrf: p.csrf(app),
-        methods: vec![PASSWORD_METHOD, super::qr_login::APP_METHOD],
+        methods: vec![PASSWORD_METHOD, PASSKEY_METHOD, super::qr_login::APP_METHOD],
         login_hint: hint.to_string(),
         error,
         step_up: p.params.step_up,
@@ -152,7 +152,7 @@ async fn record_failure(app: &App, p: &Pending, person: &Person, state: &LoginSt
 }
 
 /// The person is authenticated: start the session and carry on with the sign-in.
-async fn complete(app: &App, jar: CookieJar, pending: Pending, person: &Person, methods: &[Amr]) -> Result<Response, Response> {
+pub(super) async fn complete(app: &App, jar: CookieJar, pending: Pending, person: &Person, methods: &[Amr]) -> Result<Response, Response> {
     let locale = pending.locale;
     let now = app.now();
     let (acr, amr) = assurance::evaluate(person.account_level, methods);

@@ -2,6 +2,7 @@
 
 pub mod app_device;
 pub mod login;
+pub mod passkey;
 pub mod password;
 pub mod qr_login;
 pub mod session;

@@ -38,11 +38,14 @@ pub struct PendingParams {
     /// a code to a portal; `request` then has no redirect URI.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_user_code: Option<String>,
+    /// The person signs in to their own account page (`/account`): no portal, no code.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub account_page: bool,
 }
 
 impl PendingParams {
     pub fn new(request: AuthorizationRequest, step_up: bool) -> Self {
-        Self { request, step_up, acting_for: None, device_user_code: None }
+        Self { request, step_up, acting_for: None, device_user_code: None, account_page: false }
     }
 }
 
@@ -205,6 +208,9 @@ pub async fn after_authentication(app: &App, jar: CookieJar, pending: Pending, s
     let locale = pending.locale;
     let req = pending.request();
     let person_id = &session.record.person_id;
+    if pending.params.account_page {
+        return crate::account::after_sign_in(app, jar, &pending).await;
+    }
     if pending.params.device_user_code.is_some() {
         // The device page asks every time, whatever was consented before (RFC 8628 §5.4: the
         // person must see which portal the device speaks for).

@@ -14,6 +14,7 @@ pub mod keys;
 pub mod logout;
 pub mod operators;
 pub mod organisations;
+pub mod passkeys;
 pub mod persons;
 pub mod pushed;
 pub mod refresh;
@@ -126,6 +127,7 @@ impl Store {
             "DELETE FROM device_code_attempts WHERE window_ends_at < $1",
             // Kept a while past expiry: an approval given in the last seconds is still spent.
             "DELETE FROM login_requests WHERE expires_at + 600 < $1",
+            "DELETE FROM webauthn_ceremonies WHERE expires_at < $1",
         ] {
             n += sqlx::query(sql).bind(now).execute(&self.pool).await?.rows_affected();
         }

@@ -15,6 +15,7 @@ pub struct LoginMethod {
 }
 
 pub const PASSWORD_METHOD: LoginMethod = LoginMethod { id: "password", title_key: "login.method.password" };
+pub const PASSKEY_METHOD: LoginMethod = LoginMethod { id: "passkey", title_key: "login.method.passkey" };
 
 #[derive(Template)]
 #[template(path = "login.html")]
@@ -75,6 +76,7 @@ pub fn render<T: Template>(status: StatusCode, page: &T) -> Response {
 }
 
 pub const STYLESHEET: &str = include_str!("nixa.css");
+pub const PASSKEY_SCRIPT: &str = include_str!("passkey.js");
 
 pub struct OrgChoice {
     pub code: String,

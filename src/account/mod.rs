@@ -1,0 +1,393 @@
+//! The person's own account page (`/account`) and the passkeys managed from it.
+//!
+//! Signing in to the account page reuses the ordinary sign-in: without a session, `/account`
+//! parks a sign-in for the built-in first-party client `nixa-account` (created on first use)
+//! whose completion comes back here instead of issuing a code ([`after_sign_in`]). So every
+//! login method, throttling and audit rule applies unchanged, and no code or token is minted.
+//!
+//! Adding a passkey asks for a recent sign-in (`auth_time` within [`RECENT_SECS`]) that was
+//! multi-factor (acr ≥ loa:2). A level-1 person without TOTP cannot reach loa:2 by password, so
+//! for them a recent password sign-in is enough: a passkey is then their first second factor.
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::CookieJar;
+use serde_json::json;
+
+use crate::app::App;
+use crate::assurance::Acr;
+use crate::audit::{self, Event};
+use crate::authn::passkey::{self, NAME_MAX, PasskeyError};
+use crate::authn::session::{self, BrowserSession};
+use crate::identity::{AccountLevel, Person};
+use crate::oidc::client::{AuthMethod, Client, ClientId, ClientOptions};
+use crate::oidc::flow::{self, Pending, PendingParams, STAGE_LOGIN};
+use crate::oidc::request::{AuthorizationRequest, Prompt};
+use crate::store::StoreError;
+use crate::web::error::PageError;
+use crate::web::form::Params;
+use crate::web::i18n::Locale;
+use crate::web::pages::render;
+
+/// The built-in client the account page signs in through.
+pub const ACCOUNT_CLIENT: &str = "nixa-account";
+/// How recent a sign-in must be to add a passkey.
+pub const RECENT_SECS: i64 = 600;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error("no live session")]
+    NoSession,
+    #[error("the form was not sent from the account page")]
+    Csrf,
+    #[error("a recent multi-factor sign-in is required")]
+    Reauthenticate,
+    #[error(transparent)]
+    Passkey(#[from] PasskeyError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the account of this session is gone")]
+    PersonGone,
+}
+
+impl AccountError {
+    fn code(&self) -> &'static str {
+        match self {
+            AccountError::NoSession | AccountError::PersonGone => "login_required",
+            AccountError::Csrf => "csrf",
+            AccountError::Reauthenticate => "reauthentication_required",
+            AccountError::Passkey(e) => e.code(),
+            AccountError::Store(_) => "server_error",
+        }
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            AccountError::NoSession | AccountError::PersonGone => StatusCode::UNAUTHORIZED,
+            AccountError::Csrf | AccountError::Reauthenticate => StatusCode::FORBIDDEN,
+            AccountError::Passkey(e) if e.is_internal() => StatusCode::INTERNAL_SERVER_ERROR,
+            AccountError::Passkey(_) => StatusCode::BAD_REQUEST,
+            AccountError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn message_key(&self) -> &'static str {
+        match self {
+            AccountError::NoSession | AccountError::PersonGone => "account.error.login_required",
+            AccountError::Csrf => "error.csrf",
+            AccountError::Reauthenticate => "account.error.reauthenticate",
+            AccountError::Passkey(e) => e.message_key(),
+            AccountError::Store(_) => "error.internal",
+        }
+    }
+
+    fn json(&self) -> Response {
+        if self.status() == StatusCode::INTERNAL_SERVER_ERROR {
+            let id = crate::web::error::log_incident(self);
+            return (self.status(), Json(json!({"error": self.code(), "incident": id}))).into_response();
+        }
+        (self.status(), Json(json!({"error": self.code()}))).into_response()
+    }
+
+    fn page(&self, locale: Locale) -> Response {
+        if self.status() == StatusCode::INTERNAL_SERVER_ERROR {
+            return PageError::internal(locale, self).into_response();
+        }
+        PageError::new(self.status(), locale, self.message_key()).into_response()
+    }
+}
+
+/// What the account handlers start from: the live session, its person, and the page language.
+struct Ctx {
+    session: BrowserSession,
+    person: Person,
+    has_totp: bool,
+    locale: Locale,
+}
+
+impl Ctx {
+    fn csrf(&self, app: &App) -> String {
+        crate::web::csrf::token(&app.secrets.csrf, &self.session.id_hash, "account")
+    }
+
+    fn check_csrf(&self, app: &App, presented: &str) -> Result<(), AccountError> {
+        if crate::web::csrf::verify(&app.secrets.csrf, &self.session.id_hash, "account", presented) {
+            Ok(())
+        } else {
+            Err(AccountError::Csrf)
+        }
+    }
+
+    /// The registration rule of the module documentation.
+    fn may_register(&self, now: i64) -> bool {
+        let recent = now - self.session.record.auth_time <= RECENT_SECS;
+        let strong = self.session.acr >= Acr::Loa2 || (self.person.account_level == AccountLevel::Level1 && !self.has_totp);
+        recent && strong
+    }
+}
+
+async fn context(app: &App, headers: &HeaderMap, jar: &CookieJar, lang: Option<&str>) -> Result<Ctx, (AccountError, Locale)> {
+    let locale = flow::page_locale(app, headers, jar, None, lang);
+    let fail = |e: AccountError| (e, locale);
+    let s = session::current(app, jar, app.now()).await.map_err(|e| fail(e.into()))?.ok_or(fail(AccountError::NoSession))?;
+    let (person, state) = app
+        .store
+        .person_for_login_by_id(&s.record.person_id)
+        .await
+        .map_err(|e| fail(e.into()))?
+        .ok_or(fail(AccountError::PersonGone))?;
+    Ok(Ctx { session: s, person, has_totp: state.totp_secret_sealed.is_some(), locale })
+}
+
+fn query(q: &Option<String>) -> Params {
+    Params::parse_lenient(q.as_deref().unwrap_or_default().as_bytes()).unwrap_or_default()
+}
+
+// ------------------------------------------------------------------------------ signing in
+
+async fn account_client(app: &App) -> Result<Client, StoreError> {
+    let id = ClientId::parse(ACCOUNT_CLIENT).ok_or_else(|| StoreError::Corrupt("account client id".into()))?;
+    if let Some(c) = app.store.client(&id).await? {
+        return Ok(c);
+    }
+    let redirect_uris = vec![app.settings.url("/account")];
+    let sector = crate::oidc::client::validate_redirect_uris(&redirect_uris)
+        .unwrap_or_else(|_| app.settings.issuer.host_str().unwrap_or_default().to_string());
+    let client = Client {
+        id,
+        name: "nixa".into(),
+        secret_hash: None,
+        auth_method: AuthMethod::None,
+        redirect_uris,
+        allowed_scopes: vec!["openid".into()],
+        id_token_alg: crate::keys::Alg::ES256,
+        sector,
+        first_party: true,
+        claims_profile: crate::oidc::client::ClaimsProfile::Standard,
+        options: ClientOptions::default(),
+    };
+    app.store.put_client(&client, app.now()).await?;
+    Ok(client)
+}
+
+/// Parks a sign-in that returns to the account page, and sends the browser to the login page.
+async fn start_sign_in(app: &App, jar: CookieJar, locale: Locale) -> Response {
+    let client = match account_client(app).await {
+        Ok(c) => c,
+        Err(e) => return PageError::internal(locale, e).into_response(),
+    };
+    let request = AuthorizationRequest {
+        client_id: client.id.as_str().to_string(),
+        redirect_uri: app.settings.url("/account"),
+        scopes: vec!["openid".into()],
+        state: None,
+        nonce: None,
+        // No code is ever issued for this sign-in (see `after_sign_in`).
+        code_challenge: String::new(),
+        prompt: Prompt::default(),
+        max_age: None,
+        login_hint: None,
+        ui_locales: Some(locale.as_str().into()),
+        acr_values: None,
+        claims: None,
+        dpop_jkt: None,
+    };
+    let mut params = PendingParams::new(request, false);
+    params.account_page = true;
+    match flow::park(app, jar, &client, params, STAGE_LOGIN, None, locale).await {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    }
+}
+
+/// The sign-in parked by the account page succeeded: consume it and show the account.
+pub async fn after_sign_in(app: &App, jar: CookieJar, pending: &Pending) -> Result<Response, PageError> {
+    if !app.store.take_pending(&pending.row.id).await.map_err(|e| PageError::internal(pending.locale, e))? {
+        return Err(PageError::expired(pending.locale));
+    }
+    Ok((jar, Redirect::to("/account")).into_response())
+}
+
+/// `GET /account/signin`: sign in (again), e.g. to make the session recent enough for adding a
+/// passkey.
+pub async fn sign_in(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, RawQuery(q): RawQuery) -> Response {
+    let q = query(&q);
+    let locale = flow::page_locale(&app, &headers, &jar, None, q.get("lang"));
+    start_sign_in(&app, jar, locale).await
+}
+
+// ------------------------------------------------------------------------------------ page
+
+pub struct PasskeyRow {
+    pub id: String,
+    pub name: String,
+    pub created: String,
+    pub last_used: Option<String>,
+    pub synced: bool,
+}
+
+#[derive(Template)]
+#[template(path = "account.html")]
+pub struct AccountPage {
+    pub locale: Locale,
+    pub switch_href: Option<String>,
+    pub name: String,
+    pub personal_id: String,
+    pub level: i64,
+    pub csrf: String,
+    pub passkeys: Vec<PasskeyRow>,
+    pub may_register: bool,
+    pub name_max: usize,
+    pub error: Option<&'static str>,
+}
+
+/// `12 digits` → first three and last three shown.
+pub fn mask_personal_id(pid: &str) -> String {
+    let n = pid.chars().count();
+    pid.chars().enumerate().map(|(i, c)| if i < 3 || i + 3 >= n { c } else { '•' }).collect()
+}
+
+fn format_time(t: i64) -> String {
+    let f = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+    time::OffsetDateTime::from_unix_timestamp(t).ok().and_then(|d| d.format(&f).ok()).unwrap_or_default()
+}
+
+async fn render_page(app: &App, ctx: &Ctx, status: StatusCode, error: Option<&'static str>) -> Response {
+    let records = match app.store.passkeys_of(&ctx.person.id).await {
+        Ok(r) => r,
+        Err(e) => return PageError::internal(ctx.locale, e).into_response(),
+    };
+    let p = &ctx.person;
+    let name = [p.family_name.as_str(), p.middle_name.as_str(), p.given_name.as_str()]
+        .iter()
+        .filter(|s| !s.is_empty())
+        .copied()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let other = if ctx.locale == Locale::Vi { Locale::En } else { Locale::Vi };
+    let page = AccountPage {
+        locale: ctx.locale,
+        switch_href: Some(format!("/account?lang={}", other.as_str())),
+        name,
+        personal_id: mask_personal_id(p.personal_id.as_str()),
+        level: p.account_level.as_i64(),
+        csrf: ctx.csrf(app),
+        passkeys: records
+            .into_iter()
+            .map(|r| PasskeyRow {
+                id: r.id,
+                name: r.name,
+                created: format_time(r.created_at),
+                last_used: r.last_used_at.map(format_time),
+                synced: r.backup_eligible,
+            })
+            .collect(),
+        may_register: ctx.may_register(app.now()),
+        name_max: NAME_MAX,
+        error,
+    };
+    render(status, &page)
+}
+
+/// `GET /account`: the account page, or a sign-in that comes back to it.
+pub async fn page(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, RawQuery(q): RawQuery) -> Response {
+    let q = query(&q);
+    match context(&app, &headers, &jar, q.get("lang")).await {
+        Ok(ctx) => {
+            let jar = flow::remember_lang(jar, q.get("lang"));
+            (jar, render_page(&app, &ctx, StatusCode::OK, None).await).into_response()
+        }
+        Err((AccountError::NoSession | AccountError::PersonGone, locale)) => {
+            start_sign_in(&app, flow::remember_lang(jar, q.get("lang")), locale).await
+        }
+        Err((e, locale)) => e.page(locale),
+    }
+}
+
+// -------------------------------------------------------------------------------- passkeys
+
+/// `POST /account/passkeys/options` (form: `csrf`): options for `navigator.credentials.create`.
+pub async fn register_options(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, body: Bytes) -> Response {
+    let f = Params::parse(&body).unwrap_or_default();
+    let ctx = match context(&app, &headers, &jar, None).await {
+        Ok(c) => c,
+        Err((e, _)) => return e.json(),
+    };
+    let run = async {
+        ctx.check_csrf(&app, f.get("csrf").unwrap_or_default())?;
+        if !ctx.may_register(app.now()) {
+            return Err(AccountError::Reauthenticate);
+        }
+        Ok(passkey::start_registration(&app, &ctx.person, &ctx.session.id_hash).await?)
+    };
+    match run.await {
+        Ok((id, ccr)) => Json(json!({"ceremony": id, "options": ccr})).into_response(),
+        Err(e) => e.json(),
+    }
+}
+
+/// `POST /account/passkeys` (form: `csrf`, `ceremony`, `name`, `credential` = the
+/// authenticator's response as JSON): stores the new passkey.
+pub async fn register(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, body: Bytes) -> Response {
+    let f = Params::parse(&body).unwrap_or_default();
+    let ctx = match context(&app, &headers, &jar, None).await {
+        Ok(c) => c,
+        Err((e, locale)) => return e.page(locale),
+    };
+    let run = async {
+        ctx.check_csrf(&app, f.get("csrf").unwrap_or_default())?;
+        if !ctx.may_register(app.now()) {
+            return Err(AccountError::Reauthenticate);
+        }
+        let (ceremony, credential, name) =
+            (f.get("ceremony").unwrap_or_default(), f.get("credential").unwrap_or_default(), f.get("name").unwrap_or_default());
+        let record = passkey::finish_registration(&app, &ctx.person, &ctx.session.id_hash, ceremony, credential, name).await?;
+        let detail = json!({"passkey": record.id, "aaguid": record.aaguid, "backup_eligible": record.backup_eligible});
+        audit::record(&app.store, app.now(), Event::PasskeyRegistered, Some(&ctx.person.id), None, detail).await?;
+        Ok(())
+    };
+    match run.await {
+        Ok(()) => Redirect::to("/account").into_response(),
+        Err(e @ (AccountError::Csrf | AccountError::Store(_))) => e.page(ctx.locale),
+        Err(e) if e.status() == StatusCode::INTERNAL_SERVER_ERROR => e.page(ctx.locale),
+        Err(e) => render_page(&app, &ctx, e.status(), Some(e.message_key())).await,
+    }
+}
+
+/// `POST /account/passkeys/remove` (form: `csrf`, `id`).
+pub async fn remove(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, body: Bytes) -> Response {
+    let f = Params::parse(&body).unwrap_or_default();
+    let ctx = match context(&app, &headers, &jar, None).await {
+        Ok(c) => c,
+        Err((e, locale)) => return e.page(locale),
+    };
+    if let Err(e) = ctx.check_csrf(&app, f.get("csrf").unwrap_or_default()) {
+        return e.page(ctx.locale);
+    }
+    let removed = match app.store.delete_passkey(&ctx.person.id, f.get("id").unwrap_or_default()).await {
+        Ok(r) => r,
+        Err(e) => return PageError::internal(ctx.locale, e).into_response(),
+    };
+    let Some(record) = removed else {
+        return render_page(&app, &ctx, StatusCode::NOT_FOUND, Some("account.error.no_such_passkey")).await;
+    };
+    let detail = json!({"passkey": record.id, "name": record.name});
+    if let Err(e) = audit::record(&app.store, app.now(), Event::PasskeyRemoved, Some(&ctx.person.id), None, detail).await {
+        return PageError::internal(ctx.locale, e).into_response();
+    }
+    Redirect::to("/account").into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn masks_the_middle_of_the_personal_id() {
+        assert_eq!(super::mask_personal_id("001090001234"), "001••••••234");
+    }
+}
