@@ -270,10 +270,8 @@ fn decode_extensions(cert: &Certificate) -> Extensions {
                 match AuthorityInfoAccessSyntax::from_der(v) {
                     Ok(a) => {
                         for d in a.0 {
-                            if d.access_method == oid::AD_OCSP {
-                                if let GeneralName::UniformResourceIdentifier(u) = d.access_location {
-                                    x.ocsp_urls.push(u.to_string());
-                                }
+                            if let (true, GeneralName::UniformResourceIdentifier(u)) = (d.access_method == oid::AD_OCSP, d.access_location) {
+                                x.ocsp_urls.push(u.to_string());
                             }
                         }
                     }

@@ -94,10 +94,8 @@ pub fn check_revocation(chain: &[Cert], rev: &Revocation, at: i64) -> Vec<Revoca
             }
         }
         let decided = status.as_ref().is_some_and(|s| !matches!(s, Status::Unknown { .. }));
-        if !decided {
-            if let Some(s) = revocation::crl_status(c, issuer, &rev.crls, at) {
-                status = Some(s);
-            }
+        if let (false, Some(s)) = (decided, revocation::crl_status(c, issuer, &rev.crls, at)) {
+            status = Some(s);
         }
         let status = status.unwrap_or_else(|| Status::Unknown { reason: "no CRL or OCSP response for this certificate".into() });
         out.push(RevocationEntry { cert: i, subject: c.subject(), status });
@@ -153,7 +151,8 @@ fn summarise(valid: bool, path: &PathResult, rev: &[RevocationEntry], mode: Mode
             en: format!("The certificate of {who} is not valid: check {}{at} failed — {}.", f.check, f.detail),
         };
     }
-    let bad = rev.iter().find(|e| !matches!(e.status, Status::Good { .. }) && !(matches!(e.status, Status::Unknown { .. }) && mode != Mode::FailClosed));
+    let tolerated = |s: &Status| matches!(s, Status::Good { .. }) || (matches!(s, Status::Unknown { .. }) && mode != Mode::FailClosed);
+    let bad = rev.iter().find(|e| !tolerated(&e.status));
     match bad.map(|e| &e.status) {
         Some(Status::Revoked { source, .. }) => Summary {
             vi: format!("Chứng thư số của {who} đã bị thu hồi (nguồn: {source})."),

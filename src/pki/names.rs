@@ -21,10 +21,8 @@ fn names_of(c: &Cert) -> Names<'_> {
     let mut emails = Vec::new();
     for rdn in subject.0.iter() {
         for atv in rdn.0.iter() {
-            if atv.oid == oid::EMAIL {
-                if let Ok(s) = atv.value.decode_as::<der::asn1::Ia5StringRef<'_>>() {
-                    emails.push(s.as_str().to_string());
-                }
+            if let (true, Ok(s)) = (atv.oid == oid::EMAIL, atv.value.decode_as::<der::asn1::Ia5StringRef<'_>>()) {
+                emails.push(s.as_str().to_string());
             }
         }
     }
@@ -136,6 +134,10 @@ pub fn check(c: &Cert, permitted: &[GeneralSubtree], excluded: &[GeneralSubtree]
         if let Ok(s) = der::asn1::Ia5String::new(e) {
             all.push(GeneralName::Rfc822Name(s));
         }
+    }
+    // Quadratic work on hostile input (x509-limbo nc-dos): refuse beyond a fixed budget.
+    if (permitted.len() + excluded.len()).saturating_mul(all.len()) > 1 << 16 {
+        return Err(format!("{} names against {} constraints exceeds the checking budget", all.len(), permitted.len() + excluded.len()));
     }
     for name in &all {
         let k = kind(name);

@@ -42,6 +42,11 @@ pub struct Policy {
     /// simplified: no policy mappings).
     pub required_policies: Vec<ObjectIdentifier>,
     pub peer_name: Option<PeerName>,
+    /// Also apply the CA/Browser Forum rules of the web PKI (names in CN must be in the
+    /// subjectAltName, a mandatory non-critical EKU without anyExtendedKeyUsage, no EKU in the
+    /// root, keyIdentifier-only AKI in the root). Off for signature certificates: used when
+    /// measuring against x509-limbo's TLS-flavoured cases.
+    pub web_pki: bool,
 }
 
 impl Policy {
@@ -55,6 +60,7 @@ impl Policy {
             max_intermediates: Some(4),
             required_policies: Vec::new(),
             peer_name: None,
+            web_pki: false,
         }
     }
 }
@@ -178,10 +184,10 @@ impl<'a> Builder<'a> {
             if path.iter().any(|p| self.pool[*p].0.fingerprint == cand.fingerprint || (self.pool[*p].0.subject_der == cand.subject_der && self.pool[*p].0.spki_der == cand.spki_der)) {
                 continue;
             }
-            if let (Some(a), Some(s)) = (&aki, &cand.ext.ski) {
-                if a != s {
-                    continue;
-                }
+            if let (Some(a), Some(s)) = (&aki, &cand.ext.ski)
+                && a != s
+            {
+                continue;
             }
             if !self.signed_by(cur, cand) {
                 continue;
@@ -244,7 +250,7 @@ pub fn validate(leaf: &Cert, intermediates: &[Cert], trust: &TrustStore, policy:
     }
     best.unwrap_or_else(|| {
         let detail = if b.steps >= MAX_STEPS { "path building gave up: too many candidate issuers" } else { "no path to a trust anchor" };
-        let mut checks = structure_checks(leaf, 0, true, policy);
+        let mut checks = structure_checks(leaf, 0, true, false, policy);
         checks.push(Check { check: "path_to_anchor", cert: None, ok: false, detail: format!("{detail} (issuer {})", leaf.issuer()) });
         PathResult { chain: vec![leaf.clone()], anchor_name: None, checks }
     })
@@ -258,7 +264,7 @@ fn fail(check: &'static str, cert: Option<usize>, detail: impl Into<String>) -> 
 }
 
 /// Checks of one certificate on its own, whatever its place.
-fn structure_checks(c: &Cert, i: usize, leaf: bool, policy: &Policy) -> Vec<Check> {
+fn structure_checks(c: &Cert, i: usize, leaf: bool, anchor: bool, policy: &Policy) -> Vec<Check> {
     let mut out = Vec::new();
     let at = Some(i);
     let tbs = &c.cert.tbs_certificate;
@@ -273,7 +279,8 @@ fn structure_checks(c: &Cert, i: usize, leaf: bool, policy: &Policy) -> Vec<Chec
     if serial.first().is_some_and(|b| b & 0x80 != 0) {
         problems.push("negative serial number".into());
     }
-    if serial.iter().all(|b| *b == 0) {
+    // A configured trust anchor is taken as given here (real roots with serial 0 exist).
+    if serial.iter().all(|b| *b == 0) && !anchor {
         problems.push("zero serial number".into());
     }
     if tbs.signature != c.cert.signature_algorithm {
@@ -346,7 +353,7 @@ pub fn check_path(chain: &[Cert], policy: &Policy) -> Vec<Check> {
     let mut out = Vec::new();
     for (i, c) in chain.iter().enumerate() {
         let at = Some(i);
-        out.extend(structure_checks(c, i, i == 0, policy));
+        out.extend(structure_checks(c, i, i == 0, i + 1 == n && n > 1, policy));
         if i + 1 < n {
             let issuer = &chain[i + 1];
             out.push(if c.issuer_der == issuer.subject_der {
@@ -359,10 +366,8 @@ pub fn check_path(chain: &[Cert], policy: &Policy) -> Vec<Check> {
                 Err(e) => fail("signature", at, e.to_string()),
             });
         }
-        if i > 0 || n == 1 {
-            if i > 0 {
-                out.push(ca_check(chain, i));
-            }
+        if i > 0 {
+            out.push(ca_check(chain, i));
         }
         if i == 0 {
             out.extend(leaf_checks(c, policy, n == 1));
@@ -370,12 +375,15 @@ pub fn check_path(chain: &[Cert], policy: &Policy) -> Vec<Check> {
     }
     // Path length: intermediates that are not self-issued count (RFC 5280 §6.1.4 (l)).
     if let Some(max) = policy.max_intermediates {
-        let k = n.saturating_sub(2);
+        let k = chain[1..n.saturating_sub(1).max(1)].iter().filter(|c| !c.is_self_issued()).count();
         out.push(if k <= max { ok("chain_depth", None, format!("{k} intermediate(s)")) } else { fail("chain_depth", None, format!("{k} intermediates, at most {max}")) });
     }
     out.extend(name_constraint_checks(chain));
     if !policy.required_policies.is_empty() {
         out.push(policy_check(chain, &policy.required_policies));
+    }
+    if policy.web_pki {
+        out.extend(web_pki_checks(chain));
     }
     if let Some(peer) = &policy.peer_name {
         out.push(if names::matches_peer(&chain[0], peer) { ok("peer_name", Some(0), format!("{peer:?}")) } else { fail("peer_name", Some(0), format!("{peer:?} not in subjectAltName")) });
@@ -411,10 +419,8 @@ fn ca_check(chain: &[Cert], i: usize) -> Check {
     if c.cert.tbs_certificate.subject.0.is_empty() {
         problems.push("empty subject".into());
     }
-    if let Some(k) = &c.ext.key_usage {
-        if !k.key_cert_sign() {
-            problems.push("keyUsage lacks keyCertSign".into());
-        }
+    if c.ext.key_usage.as_ref().is_some_and(|k| !k.key_cert_sign()) {
+        problems.push("keyUsage lacks keyCertSign".into());
     }
     if problems.is_empty() { ok("ca_constraints", at, "CA certificate, path length respected") } else { fail("ca_constraints", at, problems.join("; ")) }
 }
@@ -500,4 +506,49 @@ fn policy_check(chain: &[Cert], required: &[ObjectIdentifier]) -> Check {
         Some(p) => ok("policies", None, format!("policy {p}")),
         None => fail("policies", None, "no required policy in the path's valid policy set"),
     }
+}
+
+/// CA/Browser Forum Baseline Requirements rules (7.1.2.7.10, 7.1.4.3) for the web PKI profile.
+fn web_pki_checks(chain: &[Cert]) -> Vec<Check> {
+    use x509_cert::ext::pkix::name::GeneralName;
+    let leaf = &chain[0];
+    let mut problems = Vec::new();
+    match &leaf.ext.eku {
+        None => problems.push("end-entity certificate without extendedKeyUsage".to_string()),
+        Some((critical, ekus)) => {
+            if *critical {
+                problems.push("critical extendedKeyUsage".into());
+            }
+            if ekus.contains(&oid::ANY_EKU) {
+                problems.push("anyExtendedKeyUsage in an end-entity certificate".into());
+            }
+        }
+    }
+    let sans = leaf.ext.san.as_ref().map(|(_, s)| s.as_slice()).unwrap_or_default();
+    if leaf.ext.san.as_ref().is_some_and(|(c, _)| *c) && !leaf.cert.tbs_certificate.subject.0.is_empty() {
+        problems.push("critical subjectAltName with a non-empty subject".into());
+    }
+    if let Some(cn) = super::identity::extract(leaf).common_name {
+        let listed = sans.iter().any(|g| match g {
+            GeneralName::DnsName(d) => d.as_str() == cn,
+            GeneralName::IpAddress(ip) => match ip.as_bytes().len() {
+                4 => <[u8; 4]>::try_from(ip.as_bytes()).is_ok_and(|b| std::net::Ipv4Addr::from(b).to_string() == cn),
+                16 => <[u8; 16]>::try_from(ip.as_bytes()).is_ok_and(|b| std::net::Ipv6Addr::from(b).to_string() == cn),
+                _ => false,
+            },
+            _ => false,
+        });
+        if !listed {
+            problems.push(format!("common name {cn:?} is not one of the subjectAltName entries"));
+        }
+    }
+    if let Some(root) = chain.last().filter(|_| chain.len() > 1) {
+        if root.ext.eku.is_some() {
+            problems.push("root certificate with extendedKeyUsage".into());
+        }
+        if root.ext.aki.as_ref().is_some_and(|a| a.authority_cert_issuer.is_some() || a.authority_cert_serial_number.is_some()) {
+            problems.push("root authorityKeyIdentifier with issuer/serial".into());
+        }
+    }
+    vec![if problems.is_empty() { ok("web_pki", None, "CA/Browser Forum rules met") } else { fail("web_pki", None, problems.join("; ")) }]
 }

@@ -74,10 +74,8 @@ pub fn validate(token: &AuthToken, rules: &Rules<'_>) -> Result<Verified, WebEid
     let der = STANDARD.decode(&token.unverified_certificate).map_err(|e| WebEidError::Certificate(e.to_string()))?;
     let cert = Cert::from_der(&der).map_err(|e| WebEidError::Certificate(e.to_string()))?;
     // 2. Purpose: an authentication certificate (clientAuth when the purpose is restricted).
-    if let Some((_, ekus)) = &cert.ext.eku {
-        if !ekus.contains(&oid::EKU_CLIENT_AUTH) {
-            return Err(WebEidError::Purpose("extendedKeyUsage lacks clientAuth".into()));
-        }
+    if cert.ext.eku.as_ref().is_some_and(|(_, ekus)| !ekus.contains(&oid::EKU_CLIENT_AUTH)) {
+        return Err(WebEidError::Purpose("extendedKeyUsage lacks clientAuth".into()));
     }
     if !cert.ext.key_usage.as_ref().is_some_and(|k| k.digital_signature()) {
         return Err(WebEidError::Purpose("keyUsage lacks digitalSignature".into()));
