@@ -20,13 +20,10 @@ fn read(dir: &str, f: &str) -> Cert {
     Cert::parse(&std::fs::read(format!("{dir}{f}")).unwrap()).unwrap()
 }
 
+/// The real intermediates are CA certificates: checked as the first certificate of a path with
+/// the CA profile.
 fn ca_policy(at: i64) -> Policy {
-    // The real intermediates are CA certificates: check them as the leaf of a path with the
-    // CA-appropriate key usage.
-    let mut p = Policy::signature(at);
-    p.reject_ca_leaf = false;
-    p.leaf_key_usage = vec![x509_cert::ext::pkix::KeyUsages::KeyCertSign];
-    p
+    Policy::ca(at)
 }
 
 #[test]
@@ -309,4 +306,31 @@ fn web_eid_ocsp_responses() {
     let with_nonce = revocation::OcspRules { nonce: Some(vec![1, 2, 3, 4]), ..Default::default() };
     let r = revocation::ocsp_status(&resp("ocsp_response.der"), &serial, &issuer, ts("2021-09-17T18:25:30Z"), &with_nonce, "ocsp");
     assert!(matches!(r, Status::Invalid { .. }), "{r:?}");
+}
+
+#[test]
+fn cli_verify_exit_codes_and_json() {
+    let run = |args: &[&str]| std::process::Command::new(env!("CARGO_BIN_EXE_nixa")).args(args).output().unwrap();
+    let vnpt = format!("{VN}vnpt-ca-sha2.crt");
+    let root = format!("{VN}vnrca256.crt");
+    let out = run(&["cert", "verify", &vnpt, "--ca", "--no-revocation", "--at", "2025-06-01T00:00:00Z", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["chain"][1]["trust_anchor"], "Vietnam National Root CA");
+    assert!(report["summary"]["vi"].as_str().unwrap().contains("hợp lệ"));
+    // --trust replaces the store: the Government root cannot vouch for VNPT-CA.
+    let gov = format!("{VN}rootcag2.crt");
+    let out = run(&["cert", "verify", &vnpt, "--ca", "--trust", &gov, "--no-revocation", "--at", "2025-06-01T00:00:00Z"]);
+    assert_eq!(out.status.code(), Some(1));
+    let out = run(&["cert", "verify", &vnpt, "--ca", "--trust", &root, "--no-revocation", "--at", "2025-06-01T00:00:00Z"]);
+    assert_eq!(out.status.code(), Some(0));
+    // Fail closed: offline and no CRL means unknown status, refused.
+    let out = run(&["cert", "verify", &vnpt, "--ca", "--offline", "--at", "2025-06-01T00:00:00Z"]);
+    assert_eq!(out.status.code(), Some(1));
+    let out = run(&["cert", "verify", &vnpt, "--ca", "--offline", "--soft-fail", "--at", "2025-06-01T00:00:00Z"]);
+    assert_eq!(out.status.code(), Some(0));
+    let out = run(&["cert", "verify", "Cargo.toml"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = run(&["cert", "verify", &vnpt, "--at", "yesterday"]);
+    assert_eq!(out.status.code(), Some(2));
 }

@@ -1,6 +1,7 @@
 //! Digital-signature certificates (DESIGN §5): trust store, strict RFC 5280 path validation,
 //! CRL/OCSP revocation, the holder's identity from `UID` attributes, and the Web eID token.
 
+pub mod api;
 pub mod cert;
 pub mod fetch;
 pub mod identity;

@@ -63,6 +63,11 @@ impl Policy {
             web_pki: false,
         }
     }
+
+    /// For checking a CA certificate itself (an issuing CA against its root).
+    pub fn ca(at: i64) -> Self {
+        Self { leaf_key_usage: vec![KeyUsages::KeyCertSign], reject_ca_leaf: false, ..Self::signature(at) }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -19,7 +19,7 @@ const OCSP_BASIC: O = O::new_unwrap("1.3.6.1.5.5.7.48.1.1");
 const OCSP_NONCE: O = O::new_unwrap("1.3.6.1.5.5.7.48.1.2");
 const SHA1: O = O::new_unwrap("1.3.14.3.2.26");
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
     /// Not checked (tests, or an operator who knowingly turns it off).
