@@ -61,6 +61,9 @@ pub struct App {
     /// For calls the server makes itself: client keys, sector documents, logout delivery.
     pub http: reqwest::Client,
     pub client_keys: oidc::client_keys::ClientKeys,
+    /// Trust store for signature certificates, and the CRLs downloaded for them.
+    pub pki: crate::pki::TrustStore,
+    pub crls: crate::pki::fetch::CrlCache,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -69,6 +72,8 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Keys(#[from] KeyError),
+    #[error(transparent)]
+    Pki(#[from] crate::pki::PkiError),
 }
 
 impl App {
@@ -82,7 +87,10 @@ impl App {
         let discovery = oidc::discovery::document(&settings);
         let http = oidc::client_keys::http_client();
         let client_keys = oidc::client_keys::ClientKeys::new(http.clone());
-        Ok(Arc::new(Self { settings: Arc::new(settings), store, keys, secrets, discovery, clock: Clock::default(), http, client_keys }))
+        // Checks the compiled-in certificates' fingerprints: a tampered store stops the start.
+        let pki = crate::pki::TrustStore::national()?;
+        let crls = crate::pki::fetch::CrlCache::default();
+        Ok(Arc::new(Self { settings: Arc::new(settings), store, keys, secrets, discovery, clock: Clock::default(), http, client_keys, pki, crls }))
     }
 
     pub fn now(&self) -> i64 {
@@ -173,6 +181,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/account/passkeys/remove", post(account::remove))
         .route("/static/nixa.css", get(stylesheet))
         .route("/static/passkey.js", get(passkey_script))
+        .route("/api/v1/certificates/verify", post(crate::pki::api::verify))
         .route("/healthz", get(|| async { "ok" }))
         .merge(crate::admin::routes())
         .fallback(not_found)

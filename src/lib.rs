@@ -16,6 +16,7 @@ pub mod demo;
 pub mod identity;
 pub mod keys;
 pub mod oidc;
+pub mod pki;
 pub mod privacy;
 pub mod store;
 pub mod web;

@@ -68,6 +68,11 @@ enum Command {
         #[command(subcommand)]
         action: AppAction,
     },
+    /// Digital-signature certificates.
+    Cert {
+        #[command(subcommand)]
+        action: CertAction,
+    },
 }
 
 #[derive(Subcommand)]
@@ -113,6 +118,48 @@ enum AppAction {
         #[arg(long, value_name = "DEVICE_ID")]
         revoke: Option<String>,
     },
+}
+
+#[derive(Subcommand)]
+enum CertAction {
+    /// Validate a signature certificate (PEM or DER): path to a trust anchor, revocation,
+    /// identity. Exit 0 valid, 1 invalid, 2 unusable input.
+    Verify(CertVerifyArgs),
+}
+
+#[derive(clap::Args)]
+struct CertVerifyArgs {
+    cert: PathBuf,
+    /// Untrusted intermediate certificates (repeat).
+    #[arg(long = "intermediate", value_name = "CERT")]
+    intermediates: Vec<PathBuf>,
+    /// Trust anchors; replaces the default national store (repeat).
+    #[arg(long = "trust", value_name = "CERT")]
+    trust: Vec<PathBuf>,
+    /// CRL files (PEM or DER, repeat).
+    #[arg(long = "crl", value_name = "FILE")]
+    crls: Vec<PathBuf>,
+    /// OCSP response files (DER, repeat).
+    #[arg(long = "ocsp", value_name = "FILE")]
+    ocsp: Vec<PathBuf>,
+    /// Validation instant (RFC 3339); now by default.
+    #[arg(long, value_name = "RFC3339")]
+    at: Option<String>,
+    /// Accept an unknown revocation status (revoked or forged answers still fail).
+    #[arg(long, conflicts_with = "no_revocation")]
+    soft_fail: bool,
+    /// Do not check revocation.
+    #[arg(long)]
+    no_revocation: bool,
+    /// Do not download CRLs from the certificates' distribution points.
+    #[arg(long)]
+    offline: bool,
+    /// The certificate is a CA certificate (e.g. a licensed CA under the national root).
+    #[arg(long)]
+    ca: bool,
+    /// Print the JSON report instead of the summary.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Subcommand)]
@@ -257,6 +304,9 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    if let Command::Cert { action: CertAction::Verify(args) } = &cli.command {
+        return cert_verify(args);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
@@ -361,6 +411,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Person { action: PersonAction::Import(args) } => import_command(&cli, args, Registry::Persons).await,
         Command::Org { action: OrgAction::Import(args) } => import_command(&cli, args, Registry::Orgs).await,
+        Command::Cert { action: CertAction::Verify(args) } => {
+            let code = cert_verify(args);
+            anyhow::ensure!(code == ExitCode::SUCCESS, "certificate not valid");
+            Ok(())
+        }
     }
 }
 
@@ -495,4 +550,85 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     let term = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+/// `nixa cert verify`: 0 valid, 1 invalid, 2 unusable input.
+fn cert_verify(args: &CertVerifyArgs) -> ExitCode {
+    use nixa::pki::{self, Cert, Crl, Mode, Policy, Revocation, TrustStore};
+    let unusable = |m: String| {
+        eprintln!("nixa: {m}");
+        ExitCode::from(2)
+    };
+    let read = |p: &PathBuf| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
+    let load = |p: &PathBuf| read(p).and_then(|b| Cert::parse_all(&b).map_err(|e| format!("{}: {e}", p.display())));
+    let leaf = match load(&args.cert).map(|mut v| v.remove(0)) {
+        Ok(c) => c,
+        Err(e) => return unusable(e),
+    };
+    let mut intermediates = Vec::new();
+    for p in &args.intermediates {
+        match load(p) {
+            Ok(v) => intermediates.extend(v),
+            Err(e) => return unusable(e),
+        }
+    }
+    let trust = if args.trust.is_empty() {
+        match TrustStore::national() {
+            Ok(t) => t,
+            Err(e) => return unusable(e.to_string()),
+        }
+    } else {
+        let mut anchors = Vec::new();
+        for p in &args.trust {
+            match load(p) {
+                Ok(v) => anchors.extend(v),
+                Err(e) => return unusable(e),
+            }
+        }
+        TrustStore::from_certs(anchors)
+    };
+    let at = match &args.at {
+        None => time::OffsetDateTime::now_utc().unix_timestamp(),
+        Some(t) => match time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339) {
+            Ok(t) => t.unix_timestamp(),
+            Err(e) => return unusable(format!("--at {t}: {e}")),
+        },
+    };
+    let mode = if args.no_revocation { Mode::Off } else if args.soft_fail { Mode::SoftFail } else { Mode::FailClosed };
+    let mut rev = Revocation::new(mode);
+    for p in &args.crls {
+        match read(p).and_then(|b| Crl::parse(&b, &p.display().to_string()).map_err(|e| format!("{}: {e}", p.display()))) {
+            Ok(c) => rev.crls.push(c),
+            Err(e) => return unusable(e),
+        }
+    }
+    for p in &args.ocsp {
+        match read(p) {
+            Ok(b) => rev.ocsp.push((p.display().to_string(), b)),
+            Err(e) => return unusable(e),
+        }
+    }
+    let policy = if args.ca { Policy::ca(at) } else { Policy::signature(at) };
+    if mode != Mode::Off && !args.offline && args.crls.is_empty() && args.ocsp.is_empty() {
+        // Download the CRLs the chain names; failures leave the status unknown.
+        let path = pki::path::validate(&leaf, &intermediates, &trust, &policy);
+        if let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            let http = nixa::oidc::client_keys::http_client();
+            let cache = pki::fetch::CrlCache::default();
+            rev.crls = rt.block_on(cache.for_chain(&http, &path.chain, at));
+        }
+    }
+    let report = pki::verify(&leaf, &intermediates, &trust, &policy, &rev);
+    if args.json {
+        match serde_json::to_string_pretty(&report) {
+            Ok(j) => println!("{j}"),
+            Err(e) => return unusable(e.to_string()),
+        }
+    } else {
+        println!("{}\n{}", report.summary.vi, report.summary.en);
+        for c in report.checks.iter().filter(|c| !c.ok) {
+            println!("  ✗ {}{}: {}", c.check, c.cert.map(|i| format!(" #{i}")).unwrap_or_default(), c.detail);
+        }
+    }
+    if report.valid { ExitCode::SUCCESS } else { ExitCode::from(1) }
 }

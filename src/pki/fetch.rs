@@ -1,0 +1,48 @@
+//! Network revocation sources: CRLs downloaded from the distribution points and kept until
+//! their nextUpdate.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use super::cert::Cert;
+use super::revocation::Crl;
+
+#[derive(Default)]
+pub struct CrlCache {
+    entries: Mutex<HashMap<String, Crl>>,
+}
+
+impl CrlCache {
+    /// The CRLs for every certificate of `chain` (from their cRLDistributionPoints), fetched or
+    /// served from the cache while their nextUpdate has not passed. Download failures are left
+    /// out: the revocation mode decides what an unknown status means.
+    pub async fn for_chain(&self, http: &reqwest::Client, chain: &[Cert], now: i64) -> Vec<Crl> {
+        let mut out = Vec::new();
+        for url in chain.iter().flat_map(|c| c.ext.crl_urls.iter()) {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                continue;
+            }
+            let cached = self.entries.lock().ok().and_then(|m| m.get(url).filter(|c| c.next_update.is_some_and(|n| n > now)).cloned());
+            if let Some(c) = cached {
+                out.push(c);
+                continue;
+            }
+            let got = async {
+                let r = http.get(url).send().await.ok()?.error_for_status().ok()?;
+                let body = r.bytes().await.ok()?;
+                Crl::parse(&body, url).ok()
+            }
+            .await;
+            match got {
+                Some(c) => {
+                    if let Ok(mut m) = self.entries.lock() {
+                        m.insert(url.clone(), c.clone());
+                    }
+                    out.push(c);
+                }
+                None => tracing::warn!(url = %url, "CRL download failed"),
+            }
+        }
+        out
+    }
+}
