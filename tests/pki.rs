@@ -1,6 +1,8 @@
 //! Certificates: the real Vietnamese chains, a generated hierarchy that mirrors them (every
 //! failure the issue lists), UID identity extraction, and the Web eID vectors.
 
+mod vectors;
+
 use nixa::pki::webeid::{self, Rules};
 use nixa::pki::{Cert, Crl, Mode, Policy, Revocation, Status, TrustStore, revocation, verify};
 use rcgen::{
@@ -8,8 +10,8 @@ use rcgen::{
     RevokedCertParams, SerialNumber, date_time_ymd,
 };
 
-const VN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/vectors/vn-trust/");
-const WEB_EID: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/vectors/web-eid/");
+static VN: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| vectors::dir("vn-trust"));
+static WEB_EID: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| vectors::dir("web-eid"));
 const UID: &[u64] = &[0, 9, 2342, 19200300, 100, 1, 1];
 
 fn ts(s: &str) -> i64 {
@@ -32,9 +34,9 @@ fn default_store_checks_fingerprints_and_real_chains_validate() {
     assert_eq!(store.anchors.len(), 2);
     let at = ts("2025-06-01T00:00:00Z");
     for (leaf, anchor) in [("vnpt-ca-sha2.crt", "Vietnam National Root CA"), ("cpcag2.crt", "RootCA chuyên dùng Chính phủ G2")] {
-        let cert = read(VN, leaf);
+        let cert = read(&VN, leaf);
         // Against the roots alone (--trust replaces the store: no known intermediates).
-        let roots = TrustStore::from_certs(vec![read(VN, "vnrca256.crt"), read(VN, "rootcag2.crt")]);
+        let roots = TrustStore::from_certs(vec![read(&VN, "vnrca256.crt"), read(&VN, "rootcag2.crt")]);
         let r = verify(&cert, &[], &roots, &ca_policy(at), &Revocation::new(Mode::Off));
         assert!(r.valid, "{leaf}: {:#?}", r.checks.iter().filter(|c| !c.ok).collect::<Vec<_>>());
         let r = verify(&cert, &[], &store, &ca_policy(at), &Revocation::new(Mode::Off));
@@ -42,7 +44,7 @@ fn default_store_checks_fingerprints_and_real_chains_validate() {
         assert_eq!(r.chain.last().unwrap().trust_anchor.as_deref(), Some(anchor));
     }
     // Before the VNPT-CA SHA2 certificate was issued it is not valid.
-    let r = verify(&read(VN, "vnpt-ca-sha2.crt"), &[], &store, &ca_policy(ts("2020-01-01T00:00:00Z")), &Revocation::new(Mode::Off));
+    let r = verify(&read(&VN, "vnpt-ca-sha2.crt"), &[], &store, &ca_policy(ts("2020-01-01T00:00:00Z")), &Revocation::new(Mode::Off));
     assert!(!r.valid);
 }
 
@@ -249,11 +251,11 @@ fn web_eid_rules<'a>(trust: &'a TrustStore, at: i64, origin: &'a str, nonce: &'a
 }
 
 fn web_eid_trust() -> TrustStore {
-    TrustStore::from_certs(vec![read(WEB_EID, "TEST_of_ESTEID2018.cer")])
+    TrustStore::from_certs(vec![read(&WEB_EID, "TEST_of_ESTEID2018.cer")])
 }
 
 fn token() -> webeid::AuthToken {
-    webeid::parse(&std::fs::read(format!("{WEB_EID}valid_auth_token.json")).unwrap()).unwrap()
+    webeid::parse(&std::fs::read(format!("{}valid_auth_token.json", *WEB_EID)).unwrap()).unwrap()
 }
 
 #[test]
@@ -284,9 +286,9 @@ fn web_eid_valid_token_and_rejections() {
 /// The OCSP vectors answer for serial 396901597343266D5BC857775EC5A4BE under TEST of ESTEID2018.
 #[test]
 fn web_eid_ocsp_responses() {
-    let issuer = read(WEB_EID, "TEST_of_ESTEID2018.cer");
+    let issuer = read(&WEB_EID, "TEST_of_ESTEID2018.cer");
     let serial = [0x39, 0x69, 0x01, 0x59, 0x73, 0x43, 0x26, 0x6D, 0x5B, 0xC8, 0x57, 0x77, 0x5E, 0xC5, 0xA4, 0xBE];
-    let resp = |f: &str| std::fs::read(format!("{WEB_EID}{f}")).unwrap();
+    let resp = |f: &str| std::fs::read(format!("{}{f}", *WEB_EID)).unwrap();
     let rules = revocation::OcspRules::default();
     let good = revocation::ocsp_status(&resp("ocsp_response.der"), &serial, &issuer, ts("2021-09-17T18:25:30Z"), &rules, "ocsp");
     assert!(matches!(good, Status::Good { .. }), "{good:?}");
@@ -299,7 +301,7 @@ fn web_eid_ocsp_responses() {
     // is configured as the designated responder; then it answers "unknown".
     let unknown = revocation::ocsp_status(&resp("ocsp_response_unknown.der"), &serial, &issuer, ts("2021-09-18T00:16:30Z"), &rules, "ocsp");
     assert!(matches!(unknown, Status::Invalid { .. }), "{unknown:?}");
-    let designated = revocation::OcspRules { designated: vec![read(WEB_EID, "TEST_of_SK_OCSP_RESPONDER_2020.cer")], ..Default::default() };
+    let designated = revocation::OcspRules { designated: vec![read(&WEB_EID, "TEST_of_SK_OCSP_RESPONDER_2020.cer")], ..Default::default() };
     let unknown = revocation::ocsp_status(&resp("ocsp_response_unknown.der"), &serial, &issuer, ts("2021-09-18T00:16:30Z"), &designated, "ocsp");
     assert!(matches!(unknown, Status::Unknown { .. }), "{unknown:?}");
     // A nonce was sent but the answer does not echo it.
@@ -311,15 +313,15 @@ fn web_eid_ocsp_responses() {
 #[test]
 fn cli_verify_exit_codes_and_json() {
     let run = |args: &[&str]| std::process::Command::new(env!("CARGO_BIN_EXE_nixa")).args(args).output().unwrap();
-    let vnpt = format!("{VN}vnpt-ca-sha2.crt");
-    let root = format!("{VN}vnrca256.crt");
+    let vnpt = format!("{}vnpt-ca-sha2.crt", *VN);
+    let root = format!("{}vnrca256.crt", *VN);
     let out = run(&["cert", "verify", &vnpt, "--ca", "--no-revocation", "--at", "2025-06-01T00:00:00Z", "--json"]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["chain"][1]["trust_anchor"], "Vietnam National Root CA");
     assert!(report["summary"]["vi"].as_str().unwrap().contains("hợp lệ"));
     // --trust replaces the store: the Government root cannot vouch for VNPT-CA.
-    let gov = format!("{VN}rootcag2.crt");
+    let gov = format!("{}rootcag2.crt", *VN);
     let out = run(&["cert", "verify", &vnpt, "--ca", "--trust", &gov, "--no-revocation", "--at", "2025-06-01T00:00:00Z"]);
     assert_eq!(out.status.code(), Some(1));
     let out = run(&["cert", "verify", &vnpt, "--ca", "--trust", &root, "--no-revocation", "--at", "2025-06-01T00:00:00Z"]);

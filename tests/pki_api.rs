@@ -1,17 +1,19 @@
 //! `POST /api/v1/certificates/verify` returns the same report as the command line.
 
+mod vectors;
+
 mod common;
 
 use common::{TestServer, backchannel};
 use serde_json::{Value, json};
 
-const VN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/vectors/vn-trust/");
+static VN: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| vectors::dir("vn-trust"));
 
 #[tokio::test]
 async fn verify_endpoint_reports_chain_checks_and_summary() {
     let server = TestServer::start().await;
     let http = backchannel();
-    let pem = std::fs::read_to_string(format!("{VN}cpcag2.crt")).unwrap();
+    let pem = std::fs::read_to_string(format!("{}cpcag2.crt", *VN)).unwrap();
     let body = json!({"certificate": pem, "at": "2025-06-01T00:00:00Z", "revocation": "off", "ca": true});
     let r = http.post(server.url("/api/v1/certificates/verify")).json(&body).send().await.unwrap();
     assert_eq!(r.status(), 200);

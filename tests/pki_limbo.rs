@@ -1,6 +1,8 @@
 //! Runs every x509-limbo case through nixa's validator (signature-certificate profile, with the
 //! case's peer name, purpose and depth) and writes the agreement table to src/pki/LIMBO.md.
 
+mod vectors;
+
 use std::fmt::Write as _;
 
 use nixa::pki::names::PeerName;
@@ -8,7 +10,9 @@ use nixa::pki::{Cert, Crl, EkuRule, Mode, Policy, Revocation, TrustStore, cert::
 use serde_json::Value;
 use x509_cert::ext::pkix::KeyUsages;
 
-const LIMBO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/vectors/x509-limbo/limbo.json");
+fn limbo_path() -> String {
+    format!("{}limbo.json", vectors::dir("x509-limbo"))
+}
 
 fn certs(v: &Value) -> Result<Vec<Cert>, String> {
     v.as_array().into_iter().flatten().map(|p| Cert::parse(p.as_str().unwrap_or_default().as_bytes()).map_err(|e| e.to_string())).collect()
@@ -86,7 +90,7 @@ fn why(id: &str) -> &'static str {
 
 #[test]
 fn limbo_agreement() {
-    let text = std::fs::read_to_string(LIMBO).expect("limbo.json beside the repository (../shared/vectors)");
+    let text = std::fs::read_to_string(limbo_path()).expect("limbo.json beside the repository (../shared/vectors)");
     let doc: Value = serde_json::from_str(&text).expect("limbo.json");
     let cases = doc["testcases"].as_array().expect("testcases");
     let mut agree = 0;
