@@ -78,13 +78,10 @@ pub async fn page(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJa
 
 pub async fn submit(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, body: Bytes) -> Response {
     let f = form(&body);
-    let pending = match flow::load(&app, &headers, &jar, f.get("r"), STAGE_LOGIN, None).await {
+    let pending = match flow::load_form(&app, &headers, &jar, &f, STAGE_LOGIN).await {
         Ok(p) => p,
         Err(e) => return e.into_response(),
     };
-    if let Err(e) = pending.check_csrf(&app, f.get("csrf").unwrap_or_default()) {
-        return e.into_response();
-    }
     match password_step(&app, jar, pending, &f).await {
         Ok(r) | Err(r) => r,
     }
@@ -176,13 +173,10 @@ pub async fn totp_page(State(app): State<Arc<App>>, headers: HeaderMap, jar: Coo
 
 pub async fn totp_submit(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, body: Bytes) -> Response {
     let f = form(&body);
-    let pending = match flow::load(&app, &headers, &jar, f.get("r"), STAGE_TOTP, None).await {
+    let pending = match flow::load_form(&app, &headers, &jar, &f, STAGE_TOTP).await {
         Ok(p) => p,
         Err(e) => return e.into_response(),
     };
-    if let Err(e) = pending.check_csrf(&app, f.get("csrf").unwrap_or_default()) {
-        return e.into_response();
-    }
     match totp_step(&app, jar, pending, f.get("code").unwrap_or_default()).await {
         Ok(r) | Err(r) => r,
     }

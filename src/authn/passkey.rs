@@ -280,13 +280,10 @@ async fn start_login(app: &App, pending: &Pending) -> Result<(String, webauthn_r
 /// `POST /login/passkey` (form: `r`, `csrf`, `ceremony`, `credential` = the assertion as JSON).
 pub async fn submit(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, body: Bytes) -> Response {
     let f = Params::parse(&body).unwrap_or_default();
-    let pending = match flow::load(&app, &headers, &jar, f.get("r"), STAGE_LOGIN, None).await {
+    let pending = match flow::load_form(&app, &headers, &jar, &f, STAGE_LOGIN).await {
         Ok(p) => p,
         Err(e) => return e.into_response(),
     };
-    if let Err(e) = pending.check_csrf(&app, f.get("csrf").unwrap_or_default()) {
-        return e.into_response();
-    }
     let ceremony = f.get("ceremony").unwrap_or_default();
     let credential = f.get("credential").unwrap_or_default();
     match verify_login(&app, &pending, ceremony, credential).await {

@@ -184,13 +184,10 @@ pub async fn status(State(app): State<Arc<App>>, headers: HeaderMap, jar: Cookie
 /// `POST /login/qr/continue`: spends the approval in the browser that asked, and signs in.
 pub async fn continue_submit(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, body: Bytes) -> Response {
     let f = Params::parse(&body).unwrap_or_default();
-    let pending = match flow::load(&app, &headers, &jar, f.get("r"), STAGE_LOGIN, None).await {
+    let pending = match flow::load_form(&app, &headers, &jar, &f, STAGE_LOGIN).await {
         Ok(p) => p,
         Err(e) => return e.into_response(),
     };
-    if let Err(e) = pending.check_csrf(&app, f.get("csrf").unwrap_or_default()) {
-        return e.into_response();
-    }
     match proceed(&app, jar, pending).await {
         Ok(r) | Err(r) => r,
     }

@@ -130,6 +130,13 @@ pub async fn load(
     Ok(Pending { row, params, client, locale, browser })
 }
 
+/// Loads the sign-in a page form was posted for (`r`) and checks the form's CSRF token.
+pub async fn load_form(app: &App, headers: &HeaderMap, jar: &CookieJar, form: &crate::web::form::Params, stage: &str) -> Result<Pending, PageError> {
+    let pending = load(app, headers, jar, form.get("r"), stage, None).await?;
+    pending.check_csrf(app, form.get("csrf").unwrap_or_default())?;
+    Ok(pending)
+}
+
 /// Parks a request while the person signs in or consents, and sends the browser to that page.
 pub async fn park(
     app: &App,
