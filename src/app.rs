@@ -88,7 +88,7 @@ impl App {
         let http = oidc::client_keys::http_client();
         let client_keys = oidc::client_keys::ClientKeys::new(http.clone());
         // Checks the compiled-in certificates' fingerprints: a tampered store stops the start.
-        let pki = crate::pki::TrustStore::national()?;
+        let pki = settings.pki.trust.clone();
         let crls = crate::pki::fetch::CrlCache::default();
         Ok(Arc::new(Self { settings: Arc::new(settings), store, keys, secrets, discovery, clock: Clock::default(), http, client_keys, pki, crls }))
     }
@@ -172,6 +172,9 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/api/v1/device-approvals/show", post(authn::qr_login::api_device_show))
         .route("/api/v1/device-approvals/approve", post(authn::qr_login::api_device_approve))
         .route("/static/qr-login.js", get(authn::qr_login::script))
+        .route("/login/certificate", post(authn::certificate::submit))
+        .route("/login/certificate/challenge", post(authn::certificate::challenge))
+        .route("/static/webeid.js", get(authn::certificate::script))
         .route("/login/passkey", post(authn::passkey::submit))
         .route("/login/passkey/options", post(authn::passkey::options))
         .route("/account", get(account::page))

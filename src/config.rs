@@ -52,6 +52,8 @@ pub struct Config {
     pub device_code_ttl_secs: i64,
     /// Authenticator models (AAGUIDs) officials may register passkeys with; empty = any.
     pub passkey_official_aaguids: Vec<String>,
+    /// Certificate trust, revocation and OCSP responders (`[pki]`).
+    pub pki: crate::pki::config::PkiConfig,
 }
 
 impl Default for Config {
@@ -77,6 +79,7 @@ impl Default for Config {
             key_rotation_secs: 90 * 24 * 3600,
             device_code_ttl_secs: 600,
             passkey_official_aaguids: Vec::new(),
+            pki: crate::pki::config::PkiConfig::default(),
         }
     }
 }
@@ -102,11 +105,11 @@ pub enum ConfigError {
 }
 
 impl Config {
-    const KEYS: [&'static str; 20] = [
+    const KEYS: [&'static str; 21] = [
         "issuer", "listen", "database_url", "master_key", "default_locale", "session_ttl_secs", "code_ttl_secs",
         "access_token_ttl_secs", "id_token_ttl_secs", "sign_in_ttl_secs", "key_publish_lead_secs",
         "login_max_failures", "login_lock_secs", "refresh_token_ttl_secs", "refresh_grace_secs", "dpop_require_nonce",
-        "par_ttl_secs", "key_rotation_secs", "device_code_ttl_secs", "passkey_official_aaguids",
+        "par_ttl_secs", "key_rotation_secs", "device_code_ttl_secs", "passkey_official_aaguids", "pki",
     ];
 
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
@@ -150,6 +153,7 @@ pub struct Settings {
     pub key_rotation: i64,
     pub device_code_ttl: i64,
     pub passkey_official_aaguids: Vec<uuid::Uuid>,
+    pub pki: Arc<crate::pki::config::PkiSettings>,
     pub demo: bool,
 }
 
@@ -214,6 +218,7 @@ impl Settings {
             key_rotation: c.key_rotation_secs.max(0),
             device_code_ttl: positive("device_code_ttl_secs", c.device_code_ttl_secs)?,
             passkey_official_aaguids,
+            pki: Arc::new(crate::pki::config::PkiSettings::load(&c.pki).map_err(|e| ConfigError::Invalid(e.to_string()))?),
             demo,
         })
     }

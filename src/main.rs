@@ -125,6 +125,28 @@ enum CertAction {
     /// Validate a signature certificate (PEM or DER): path to a trust anchor, revocation,
     /// identity. Exit 0 valid, 1 invalid, 2 unusable input.
     Verify(CertVerifyArgs),
+    /// Sign a Web eID challenge with a certificate's private key, as a card would, and print
+    /// the `web-eid:1.0` token (JSON) for the login page. Exit 0 signed, 2 unusable input.
+    SignChallenge(SignChallengeArgs),
+}
+
+#[derive(clap::Args)]
+struct SignChallengeArgs {
+    /// The private key: PKCS#8 (PEM or DER), or PKCS#12 (.p12/.pfx) with --password.
+    #[arg(long)]
+    key: PathBuf,
+    /// The authentication certificate (PEM or DER); optional when the PKCS#12 file holds it.
+    #[arg(long)]
+    cert: Option<PathBuf>,
+    /// The login page's origin, e.g. https://id.gov.vn (shown next to the challenge).
+    #[arg(long)]
+    origin: String,
+    /// The challenge nonce shown on the login page.
+    #[arg(long)]
+    nonce: String,
+    /// The PKCS#12 password (prefer the environment variable: arguments are visible to others).
+    #[arg(long, env = "NIXA_P12_PASSWORD", hide_env_values = true)]
+    password: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -151,7 +173,7 @@ struct CertVerifyArgs {
     /// Do not check revocation.
     #[arg(long)]
     no_revocation: bool,
-    /// Do not download CRLs from the certificates' distribution points.
+    /// Do not ask OCSP responders or download CRLs named by the certificates.
     #[arg(long)]
     offline: bool,
     /// The certificate is a CA certificate (e.g. a licensed CA under the national root).
@@ -307,6 +329,9 @@ fn main() -> ExitCode {
     if let Command::Cert { action: CertAction::Verify(args) } = &cli.command {
         return cert_verify(args);
     }
+    if let Command::Cert { action: CertAction::SignChallenge(args) } = &cli.command {
+        return cert_sign_challenge(args);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
@@ -414,6 +439,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Cert { action: CertAction::Verify(args) } => {
             let code = cert_verify(args);
             anyhow::ensure!(code == ExitCode::SUCCESS, "certificate not valid");
+            Ok(())
+        }
+        Command::Cert { action: CertAction::SignChallenge(args) } => {
+            let code = cert_sign_challenge(args);
+            anyhow::ensure!(code == ExitCode::SUCCESS, "challenge not signed");
             Ok(())
         }
     }
@@ -553,6 +583,37 @@ async fn shutdown_signal() {
 }
 
 /// `nixa cert verify`: 0 valid, 1 invalid, 2 unusable input.
+fn cert_sign_challenge(args: &SignChallengeArgs) -> ExitCode {
+    use nixa::pki::token_signer;
+    let unusable = |e: String| {
+        eprintln!("nixa cert sign-challenge: {e}");
+        ExitCode::from(2)
+    };
+    let read = |p: &PathBuf| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
+    let key = match read(&args.key).and_then(|b| token_signer::load_key(&b, args.password.as_deref()).map_err(|e| e.to_string())) {
+        Ok(k) => k,
+        Err(e) => return unusable(e),
+    };
+    let cert_der = match &args.cert {
+        Some(p) => match read(p).and_then(|b| nixa::pki::Cert::parse(&b).map_err(|e| format!("{}: {e}", p.display()))) {
+            Ok(c) => c.der,
+            Err(e) => return unusable(e),
+        },
+        None => match key.certs.first() {
+            Some(c) => c.clone(),
+            None => return unusable("--cert is required unless the PKCS#12 file holds the certificate".into()),
+        },
+    };
+    match token_signer::sign_challenge(&key.pkcs8, &cert_der, &args.origin, &args.nonce).map(|t| serde_json::to_string(&t)) {
+        Ok(Ok(json)) => {
+            println!("{json}");
+            ExitCode::SUCCESS
+        }
+        Ok(Err(e)) => unusable(e.to_string()),
+        Err(e) => unusable(e.to_string()),
+    }
+}
+
 fn cert_verify(args: &CertVerifyArgs) -> ExitCode {
     use nixa::pki::{self, Cert, Crl, Mode, Policy, Revocation, TrustStore};
     let unusable = |m: String| {
@@ -604,18 +665,22 @@ fn cert_verify(args: &CertVerifyArgs) -> ExitCode {
     }
     for p in &args.ocsp {
         match read(p) {
-            Ok(b) => rev.ocsp.push((p.display().to_string(), b)),
+            Ok(b) => rev.ocsp.push(pki::online::OcspEvidence::from_file(p.display().to_string(), b)),
             Err(e) => return unusable(e),
         }
     }
     let policy = if args.ca { Policy::ca(at) } else { Policy::signature(at) };
     if mode != Mode::Off && !args.offline && args.crls.is_empty() && args.ocsp.is_empty() {
-        // Download the CRLs the chain names; failures leave the status unknown.
+        // Ask the OCSP responders, then the CRLs, the chain names; failures leave the status unknown.
         let path = pki::path::validate(&leaf, &intermediates, &trust, &policy);
-        if let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        let settings = pki::config::PkiSettings::load(&pki::config::PkiConfig::default()).map(|mut s| {
+            s.trust = trust.clone();
+            s
+        });
+        if let (Ok(rt), Ok(settings)) = (tokio::runtime::Builder::new_current_thread().enable_all().build(), settings) {
             let http = nixa::oidc::client_keys::http_client();
             let cache = pki::fetch::CrlCache::default();
-            rev.crls = rt.block_on(cache.for_chain(&http, &path.chain, at));
+            rev = rt.block_on(pki::online::revocation_for(&http, &cache, &settings, &path.chain, at, mode));
         }
     }
     let report = pki::verify(&leaf, &intermediates, &trust, &policy, &rev);

@@ -32,6 +32,7 @@ pub enum Event {
     PasskeyRegistered,
     PasskeyRemoved,
     PasskeyUsed,
+    CertificateUsed,
 }
 
 impl Event {
@@ -62,6 +63,7 @@ impl Event {
             Event::PasskeyRegistered => "passkey.registered",
             Event::PasskeyRemoved => "passkey.removed",
             Event::PasskeyUsed => "passkey.used",
+            Event::CertificateUsed => "certificate.used",
         }
     }
 }

@@ -19,7 +19,7 @@ use crate::oidc::flow::{self, Pending, STAGE_LOGIN, STAGE_TOTP};
 use crate::store::persons::LoginState;
 use crate::web::error::PageError;
 use crate::web::form::Params;
-use crate::web::pages::{LoginPage, PASSKEY_METHOD, PASSWORD_METHOD, TotpPage, render};
+use crate::web::pages::{CERTIFICATE_METHOD, LoginPage, PASSKEY_METHOD, PASSWORD_METHOD, TotpPage, render};
 
 fn query(q: &Option<String>) -> Params {
     Params::parse_lenient(q.as_deref().unwrap_or_default().as_bytes()).unwrap_or_default()
@@ -37,7 +37,7 @@ pub(super) fn render_login(app: &App, p: &Pending, error: Option<&'static str>, 
         portal: &p.client.name,
         request_id: &p.row.id,
         csrf: p.csrf(app),
-        methods: vec![PASSWORD_METHOD, PASSKEY_METHOD, super::qr_login::APP_METHOD],
+        methods: vec![PASSWORD_METHOD, PASSKEY_METHOD, CERTIFICATE_METHOD, super::qr_login::APP_METHOD],
         login_hint: hint.to_string(),
         error,
         step_up: p.params.step_up,

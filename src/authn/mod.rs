@@ -1,6 +1,7 @@
 //! Authentication methods, one module each, and the browser session they produce.
 
 pub mod app_device;
+pub mod certificate;
 pub mod login;
 pub mod passkey;
 pub mod password;

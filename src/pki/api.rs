@@ -23,7 +23,7 @@ pub struct VerifyRequest {
     pub intermediates: Vec<String>,
     /// RFC 3339; now by default.
     pub at: Option<String>,
-    /// `fail_closed` (default), `soft_fail` or `off`.
+    /// `fail_closed`, `soft_fail` or `off`; the server's `[pki] revocation` by default.
     pub revocation: Option<Mode>,
     /// The certificate is a CA certificate.
     #[serde(default)]
@@ -58,11 +58,12 @@ async fn run(app: &App, body: Result<Json<VerifyRequest>, JsonRejection>) -> Res
         Some(t) => time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).map_err(|e| Problem::invalid_field("at", e))?.unix_timestamp(),
     };
     let policy = if req.ca { Policy::ca(at) } else { Policy::signature(at) };
-    let mut rev = Revocation::new(req.revocation.unwrap_or(Mode::FailClosed));
-    if rev.mode != Mode::Off {
+    let mode = req.revocation.unwrap_or(app.settings.pki.revocation);
+    let mut rev = Revocation::new(mode);
+    if mode != Mode::Off {
         let path = super::path::validate(&leaf, &intermediates, &app.pki, &policy);
         if path.valid() {
-            rev.crls = app.crls.for_chain(&app.http, &path.chain, at).await;
+            rev = super::online::revocation_for(&app.http, &app.crls, &app.settings.pki, &path.chain, at, mode).await;
         }
     }
     let report = super::verify(&leaf, &intermediates, &app.pki, &policy, &rev);

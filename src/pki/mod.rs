@@ -3,16 +3,21 @@
 
 pub mod api;
 pub mod cert;
+pub mod config;
 pub mod fetch;
 pub mod identity;
 pub mod names;
+pub mod online;
 pub mod path;
 pub mod revocation;
 pub mod sig;
+pub mod token_signer;
 pub mod trust;
 pub mod webeid;
 
 use serde::Serialize;
+
+use crate::web::i18n::Locale;
 
 pub use cert::Cert;
 pub use identity::CertIdentity;
@@ -35,16 +40,20 @@ pub enum PkiError {
 pub struct Revocation {
     pub mode: Mode,
     pub crls: Vec<Crl>,
-    /// OCSP responses (DER) with where they came from.
-    pub ocsp: Vec<(String, Vec<u8>)>,
+    /// OCSP answers, each with the nonce it was asked with.
+    pub ocsp: Vec<online::OcspEvidence>,
     pub rules: OcspRules,
     /// Check intermediates too, not only the leaf.
     pub whole_chain: bool,
+    /// Fingerprints of intermediates the operator configured in the trust store: their status
+    /// is the operator's to keep (a revoked licensed CA is taken out of the configuration), and
+    /// many name no revocation source of their own.
+    pub exempt: Vec<[u8; 32]>,
 }
 
 impl Revocation {
     pub fn new(mode: Mode) -> Self {
-        Self { mode, crls: Vec::new(), ocsp: Vec::new(), rules: OcspRules::default(), whole_chain: true }
+        Self { mode, crls: Vec::new(), ocsp: Vec::new(), rules: OcspRules::default(), whole_chain: true, exempt: Vec::new() }
     }
 }
 
@@ -84,10 +93,15 @@ pub fn check_revocation(chain: &[Cert], rev: &Revocation, at: i64) -> Vec<Revoca
     let last = if rev.whole_chain { chain.len().saturating_sub(1) } else { chain.len().min(1) };
     for i in 0..last {
         let (c, Some(issuer)) = (&chain[i], chain.get(i + 1)) else { continue };
+        if i > 0 && rev.exempt.contains(&c.fingerprint) {
+            out.push(RevocationEntry { cert: i, subject: c.subject(), status: Status::Good { source: "trust store (configured intermediate)".into() } });
+            continue;
+        }
         let serial = c.cert.tbs_certificate.serial_number.as_bytes();
         let mut status = None;
-        for (src, der) in &rev.ocsp {
-            let s = revocation::ocsp_status(der, serial, issuer, at, &rev.rules, src);
+        for ev in &rev.ocsp {
+            let rules = OcspRules { nonce: ev.nonce.clone().or_else(|| rev.rules.nonce.clone()), designated: [rev.rules.designated.as_slice(), ev.designated.as_slice()].concat(), ..rev.rules.clone() };
+            let s = revocation::ocsp_status(&ev.der, serial, issuer, at, &rules, &ev.source);
             let decisive = !matches!(s, Status::Unknown { .. });
             status = Some(s);
             if decisive {
@@ -136,36 +150,26 @@ pub fn verify(leaf: &Cert, intermediates: &[Cert], trust: &TrustStore, policy: &
     }
 }
 
+/// The verdict in both languages, from the messages in `locales/`.
 fn summarise(valid: bool, path: &PathResult, rev: &[RevocationEntry], mode: Mode, id: &CertIdentity) -> Summary {
     let who = id.common_name.clone().unwrap_or_else(|| path.chain.first().map(Cert::subject).unwrap_or_default());
+    let both = |key: &str, args: &[(&str, &str)]| {
+        let mut all = vec![("who", who.as_str())];
+        all.extend_from_slice(args);
+        Summary { vi: Locale::Vi.t_with(key, &all), en: Locale::En.t_with(key, &all) }
+    };
     if valid {
-        let anchor = path.anchor_name.clone().unwrap_or_default();
-        return Summary {
-            vi: format!("Chứng thư số của {who} hợp lệ, chuỗi tin cậy đến {anchor}."),
-            en: format!("The certificate of {who} is valid, chained to {anchor}."),
-        };
+        return both("pki.summary.valid", &[("anchor", path.anchor_name.as_deref().unwrap_or_default())]);
     }
     if let Some(f) = path.first_failure() {
         let at = f.cert.map(|i| format!(" (#{i})")).unwrap_or_default();
-        return Summary {
-            vi: format!("Chứng thư số của {who} không hợp lệ: kiểm tra {}{at} không đạt — {}.", f.check, f.detail),
-            en: format!("The certificate of {who} is not valid: check {}{at} failed — {}.", f.check, f.detail),
-        };
+        return both("pki.summary.failed", &[("check", f.check), ("at", &at), ("detail", &f.detail)]);
     }
     let tolerated = |s: &Status| matches!(s, Status::Good { .. }) || (matches!(s, Status::Unknown { .. }) && mode != Mode::FailClosed);
     let bad = rev.iter().find(|e| !tolerated(&e.status));
     match bad.map(|e| &e.status) {
-        Some(Status::Revoked { source, .. }) => Summary {
-            vi: format!("Chứng thư số của {who} đã bị thu hồi (nguồn: {source})."),
-            en: format!("The certificate of {who} has been revoked (source: {source})."),
-        },
-        Some(Status::Invalid { source, reason }) => Summary {
-            vi: format!("Không tin được thông tin thu hồi cho chứng thư số của {who} ({source}: {reason})."),
-            en: format!("The revocation information for the certificate of {who} cannot be trusted ({source}: {reason})."),
-        },
-        _ => Summary {
-            vi: format!("Không xác định được tình trạng thu hồi của chứng thư số của {who}; từ chối theo chính sách."),
-            en: format!("The revocation status of the certificate of {who} could not be established; refused by policy."),
-        },
+        Some(Status::Revoked { source, .. }) => both("pki.summary.revoked", &[("source", source)]),
+        Some(Status::Invalid { source, reason }) => both("pki.summary.untrusted_status", &[("source", source), ("reason", reason)]),
+        _ => both("pki.summary.unknown_status", &[]),
     }
 }

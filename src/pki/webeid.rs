@@ -63,6 +63,12 @@ pub fn parse(json: &[u8]) -> Result<AuthToken, WebEidError> {
     serde_json::from_slice(json).map_err(|e| WebEidError::Format(e.to_string()))
 }
 
+/// The certificate the token carries (not yet trusted).
+pub fn certificate(token: &AuthToken) -> Result<Cert, WebEidError> {
+    let der = STANDARD.decode(&token.unverified_certificate).map_err(|e| WebEidError::Certificate(e.to_string()))?;
+    Cert::from_der(&der).map_err(|e| WebEidError::Certificate(e.to_string()))
+}
+
 pub fn validate(token: &AuthToken, rules: &Rules<'_>) -> Result<Verified, WebEidError> {
     // 1. Format.
     if token.format != "web-eid:1.0" && token.format != "web-eid:1" {
@@ -71,8 +77,7 @@ pub fn validate(token: &AuthToken, rules: &Rules<'_>) -> Result<Verified, WebEid
     if token.signature.is_empty() || token.unverified_certificate.is_empty() || token.algorithm.is_empty() {
         return Err(WebEidError::Format("a required field is empty".into()));
     }
-    let der = STANDARD.decode(&token.unverified_certificate).map_err(|e| WebEidError::Certificate(e.to_string()))?;
-    let cert = Cert::from_der(&der).map_err(|e| WebEidError::Certificate(e.to_string()))?;
+    let cert = certificate(token)?;
     // 2. Purpose: an authentication certificate (clientAuth when the purpose is restricted).
     if cert.ext.eku.as_ref().is_some_and(|(_, ekus)| !ekus.contains(&oid::EKU_CLIENT_AUTH)) {
         return Err(WebEidError::Purpose("extendedKeyUsage lacks clientAuth".into()));
@@ -90,7 +95,15 @@ pub fn validate(token: &AuthToken, rules: &Rules<'_>) -> Result<Verified, WebEid
         if let Some(f) = report.checks.iter().find(|c| !c.ok) {
             return Err(WebEidError::Chain(format!("{}: {}", f.check, f.detail)));
         }
-        return Err(WebEidError::Revocation(report.summary.en.clone()));
+        let why: Vec<String> = report
+            .revocation
+            .iter()
+            .filter_map(|e| match &e.status {
+                super::Status::Good { .. } => None,
+                s => Some(format!("#{}: {}", e.cert, serde_json::to_string(s).unwrap_or_default())),
+            })
+            .collect();
+        return Err(WebEidError::Revocation(format!("{} {}", report.summary.en, why.join("; "))));
     }
     // 6. Signature.
     verify_signature(&cert, &token.algorithm, &token.signature, rules.origin, rules.nonce)?;

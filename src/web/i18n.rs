@@ -56,6 +56,11 @@ impl Locale {
     pub fn t(self, key: &str) -> String {
         rust_i18n::t!(key, locale = self.as_str()).into_owned()
     }
+
+    /// A message with `%{name}` placeholders filled in.
+    pub fn t_with(self, key: &str, args: &[(&str, &str)]) -> String {
+        args.iter().fold(self.t(key), |text, (name, value)| text.replace(&format!("%{{{name}}}"), value))
+    }
 }
 
 #[cfg(test)]

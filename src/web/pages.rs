@@ -16,6 +16,7 @@ pub struct LoginMethod {
 
 pub const PASSWORD_METHOD: LoginMethod = LoginMethod { id: "password", title_key: "login.method.password" };
 pub const PASSKEY_METHOD: LoginMethod = LoginMethod { id: "passkey", title_key: "login.method.passkey" };
+pub const CERTIFICATE_METHOD: LoginMethod = LoginMethod { id: "certificate", title_key: "login.method.certificate" };
 
 #[derive(Template)]
 #[template(path = "login.html")]

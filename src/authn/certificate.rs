@@ -1,0 +1,218 @@
+//! Sign-in with a digital-signature certificate (USB token, smart card) through the Web eID
+//! token format (DESIGN §5): the login page asks for a challenge, the Web eID browser extension
+//! (or `nixa cert sign-challenge`) signs `H(origin) ‖ H(nonce)` with the card's key, and the
+//! token is checked in the Web eID order before the holder is found by the `CCCD:` UID.
+//!
+//! The nonce lives in `webauthn_ceremonies` like a passkey challenge: single use (taken by a
+//! DELETE), five minutes, bound to the pending sign-in and the browser cookie.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum_extra::extract::CookieJar;
+use base64::Engine;
+use serde_json::json;
+
+use super::login;
+use crate::app::App;
+use crate::assurance::Amr;
+use crate::audit::{self, Event};
+use crate::identity::{Person, PersonStatus, PersonalId};
+use crate::keys::secret::{random_token, token_hash};
+use crate::oidc::flow::{self, Pending, STAGE_LOGIN};
+use crate::pki::webeid::{self, AuthToken, Rules, WebEidError};
+use crate::pki::{Policy, online};
+use crate::store::StoreError;
+use crate::web::error::PageError;
+use crate::web::form::Params;
+
+/// How long a challenge may be answered (the Web eID default).
+pub const CHALLENGE_TTL: i64 = 300;
+const KIND: &str = "webeid-login";
+/// A token carries one certificate and a signature: a few kilobytes.
+const MAX_TOKEN: usize = 16 * 1024;
+
+/// Methods a certificate sign-in proves. The key sits on a token or card that releases it only
+/// after its PIN (the CA's issuance rules for signature tokens; Web eID's PIN1 prompt), so the
+/// PIN counts as the knowledge factor.
+pub const METHODS: [Amr; 3] = [Amr::Hwk, Amr::Sc, Amr::Pin];
+
+#[derive(Debug, thiserror::Error)]
+pub enum CertLoginError {
+    #[error("the challenge expired or was already used")]
+    ChallengeGone,
+    #[error("the token is not a Web eID token: {0}")]
+    Malformed(String),
+    #[error("the token was refused: {0}")]
+    Refused(#[from] WebEidError),
+    #[error("the certificate names no personal identification number (CCCD)")]
+    NoPersonalId,
+    #[error("no account for the certificate's personal identification number")]
+    UnknownPerson,
+    #[error("the account is not active")]
+    Inactive,
+    #[error("the account is temporarily locked")]
+    Locked,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl CertLoginError {
+    pub fn message_key(&self) -> &'static str {
+        match self {
+            CertLoginError::ChallengeGone => "certificate.error.expired",
+            CertLoginError::Malformed(_) => "certificate.error.malformed",
+            CertLoginError::Refused(WebEidError::Revocation(_)) => "certificate.error.revoked",
+            CertLoginError::Refused(WebEidError::Chain(_)) => "certificate.error.untrusted",
+            CertLoginError::Refused(_) => "certificate.error.refused",
+            CertLoginError::NoPersonalId => "certificate.error.no_personal_id",
+            CertLoginError::UnknownPerson => "certificate.error.unknown_person",
+            CertLoginError::Inactive => "login.error.inactive",
+            CertLoginError::Locked => "login.error.locked",
+            CertLoginError::Store(_) => "error.internal",
+        }
+    }
+
+    /// The code in the audit record.
+    pub fn code(&self) -> &'static str {
+        match self {
+            CertLoginError::ChallengeGone => "challenge_expired",
+            CertLoginError::Malformed(_) => "malformed",
+            CertLoginError::Refused(WebEidError::Format(_) | WebEidError::Certificate(_)) => "malformed",
+            CertLoginError::Refused(WebEidError::Purpose(_)) => "purpose",
+            CertLoginError::Refused(WebEidError::Policy(_)) => "policy",
+            CertLoginError::Refused(WebEidError::Chain(_)) => "chain",
+            CertLoginError::Refused(WebEidError::Revocation(_)) => "revocation",
+            CertLoginError::Refused(WebEidError::Algorithm(_)) => "algorithm",
+            CertLoginError::Refused(WebEidError::Signature) => "signature",
+            CertLoginError::NoPersonalId => "no_personal_id",
+            CertLoginError::UnknownPerson => "unknown_person",
+            CertLoginError::Inactive => "inactive",
+            CertLoginError::Locked => "locked",
+            CertLoginError::Store(_) => "server_error",
+        }
+    }
+}
+
+/// The origin the token must be signed for: this provider's (scheme, host, port).
+pub fn origin(app: &App) -> String {
+    app.settings.issuer.origin().ascii_serialization()
+}
+
+fn binding(pending: &Pending) -> String {
+    token_hash(&format!("webeid-login:{}:{}", pending.row.id, pending.browser))
+}
+
+fn json_error(status: StatusCode, error: &str) -> Response {
+    (status, Json(json!({ "error": error }))).into_response()
+}
+
+/// `POST /login/certificate/challenge` (form: `r`, `csrf`): a fresh nonce for this sign-in.
+pub async fn challenge(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, RawQuery(q): RawQuery, body: Bytes) -> Response {
+    let q = Params::parse_lenient(q.as_deref().unwrap_or_default().as_bytes()).unwrap_or_default();
+    let f = Params::parse(&body).unwrap_or_default();
+    let r = q.get("r").or_else(|| f.get("r"));
+    let pending = match flow::load(&app, &headers, &jar, r, STAGE_LOGIN, None).await {
+        Ok(p) => p,
+        Err(e) => return json_error(e.status, "request_expired"),
+    };
+    if pending.check_csrf(&app, f.get("csrf").unwrap_or_default()).is_err() {
+        return json_error(StatusCode::FORBIDDEN, "csrf");
+    }
+    // 32 random bytes in standard base64: 44 characters, as Web eID requires.
+    let mut raw = [0u8; 32];
+    if aws_lc_rs::rand::fill(&mut raw).is_err() {
+        return json_error(StatusCode::INTERNAL_SERVER_ERROR, "server_error");
+    }
+    let nonce = base64::engine::general_purpose::STANDARD.encode(raw);
+    let id = random_token();
+    let expires = app.now() + CHALLENGE_TTL;
+    if let Err(e) = app.store.insert_ceremony(&id, KIND, &binding(&pending), None, &nonce, expires).await {
+        let incident = crate::web::error::log_incident(&e);
+        return (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({ "error": "server_error", "incident": incident }))).into_response();
+    }
+    Json(json!({ "ceremony": id, "nonce": nonce, "origin": origin(&app), "expires_in": CHALLENGE_TTL })).into_response()
+}
+
+/// `POST /login/certificate` (form: `r`, `csrf`, `ceremony`, `token` = the Web eID token JSON).
+pub async fn submit(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, body: Bytes) -> Response {
+    let f = Params::parse(&body).unwrap_or_default();
+    let pending = match flow::load_form(&app, &headers, &jar, &f, STAGE_LOGIN).await {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    let client = Some(pending.client.id.as_str());
+    match verify(&app, &pending, f.get("ceremony").unwrap_or_default(), f.get("token").unwrap_or_default()).await {
+        Ok((person, detail)) => {
+            if let Err(e) = audit::record(&app.store, app.now(), Event::CertificateUsed, Some(&person.id), client, detail).await {
+                return PageError::internal(pending.locale, e).into_response();
+            }
+            match login::complete(&app, jar, pending, &person, &METHODS).await {
+                Ok(r) | Err(r) => r,
+            }
+        }
+        Err((CertLoginError::Store(e), _)) => PageError::internal(pending.locale, e).into_response(),
+        Err((e, person_id)) => {
+            let detail = json!({"factor": "certificate", "reason": e.code(), "detail": e.to_string()});
+            if let Err(e) = audit::record(&app.store, app.now(), Event::LoginFailed, person_id.as_deref(), client, detail).await {
+                return PageError::internal(pending.locale, e).into_response();
+            }
+            login::render_login(&app, &pending, Some(e.message_key()), "")
+        }
+    }
+}
+
+/// Checks the token against the challenge of this sign-in and finds its holder; on failure
+/// also says whose account it named, when known.
+async fn verify(app: &App, pending: &Pending, ceremony: &str, token: &str) -> Result<(Person, serde_json::Value), (CertLoginError, Option<String>)> {
+    let anon = |e: CertLoginError| (e, None);
+    let now = app.now();
+    // The challenge is spent whatever follows.
+    let taken = app.store.take_ceremony(ceremony, KIND, &binding(pending), now).await.map_err(|e| anon(e.into()))?.ok_or(anon(CertLoginError::ChallengeGone))?;
+    if token.len() > MAX_TOKEN {
+        return Err(anon(CertLoginError::Malformed("too large".into())));
+    }
+    let token: AuthToken = webeid::parse(token.as_bytes()).map_err(|e| anon(CertLoginError::Malformed(e.to_string())))?;
+    let pki = &app.settings.pki;
+    let origin = origin(app);
+    // Revocation evidence needs the chain first; a chain that does not validate is refused
+    // by `validate` below with the chain check's own reason.
+    let leaf = webeid::certificate(&token).map_err(|e| anon(e.into()))?;
+    let policy = Policy::signature(now);
+    let path = crate::pki::path::validate(&leaf, &[], &app.pki, &policy);
+    let revocation = if path.valid() {
+        online::revocation_for(&app.http, &app.crls, pki, &path.chain, now, pki.revocation).await
+    } else {
+        crate::pki::Revocation::new(pki.revocation)
+    };
+    let rules = Rules { origin: &origin, nonce: &taken.state, trust: &app.pki, policy, revocation, disallowed_policies: pki.disallowed_policies.clone() };
+    let verified = webeid::validate(&token, &rules).map_err(|e| anon(e.into()))?;
+    let identity = &verified.report.identity;
+    let pid = identity.personal_id.as_deref().and_then(|p| PersonalId::parse(p).ok()).ok_or(anon(CertLoginError::NoPersonalId))?;
+    let (person, state) = app.store.person_for_login(&pid).await.map_err(|e| anon(e.into()))?.ok_or(anon(CertLoginError::UnknownPerson))?;
+    let whose = |e: CertLoginError| (e, Some(person.id.clone()));
+    if state.locked_until > now {
+        return Err(whose(CertLoginError::Locked));
+    }
+    if person.status != PersonStatus::Active {
+        return Err(whose(CertLoginError::Inactive));
+    }
+    let leaf = &verified.cert;
+    let detail = json!({
+        "subject": leaf.subject(),
+        "issuer": leaf.issuer(),
+        "serial": leaf.serial_hex(),
+        "fingerprint": crate::pki::cert::hex(&leaf.fingerprint),
+        "revocation": verified.report.revocation,
+    });
+    Ok((person, detail))
+}
+
+/// The login page's script: asks the Web eID extension, or shows the manual form.
+pub async fn script() -> Response {
+    ([(axum::http::header::CONTENT_TYPE, "text/javascript; charset=utf-8")], include_str!("../web/webeid.js")).into_response()
+}
