@@ -582,7 +582,7 @@ async fn shutdown_signal() {
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
 }
 
-/// `nixa cert verify`: 0 valid, 1 invalid, 2 unusable input.
+/// `nixa cert sign-challenge`: the token on stdout; 2 for unusable input.
 fn cert_sign_challenge(args: &SignChallengeArgs) -> ExitCode {
     use nixa::pki::token_signer;
     let unusable = |e: String| {
@@ -614,6 +614,7 @@ fn cert_sign_challenge(args: &SignChallengeArgs) -> ExitCode {
     }
 }
 
+/// `nixa cert verify`: 0 valid, 1 invalid, 2 unusable input.
 fn cert_verify(args: &CertVerifyArgs) -> ExitCode {
     use nixa::pki::{self, Cert, Crl, Mode, Policy, Revocation, TrustStore};
     let unusable = |m: String| {
