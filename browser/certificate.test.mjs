@@ -11,6 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AN, DVC, authorizeUrl, catchCallback, env, idTokenClaims, pkce, redeem, startNixa, useChromium } from './harness.mjs';
 
+// The policy the test CA issues token-held keys under, configured as a hardware policy.
+const TOKEN_POLICY = '1.3.6.1.4.1.59999.1.2';
 const dir = mkdtempSync(join(tmpdir(), 'nixa-cert-'));
 const p = (f) => join(dir, f);
 const openssl = (args) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -20,6 +22,7 @@ writeFileSync(p('leaf.ext'), [
   'extendedKeyUsage=clientAuth,emailProtection',
   'authorityKeyIdentifier=keyid',
   'subjectKeyIdentifier=hash',
+  `certificatePolicies=${TOKEN_POLICY}`,
 ].join('\n'));
 openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', p('root.key'), '-out', p('root.pem'),
   '-days', '30', '-subj', '/C=VN/CN=Browser Test Root CA',
@@ -30,7 +33,7 @@ openssl(['x509', '-req', '-in', p('leaf.csr'), '-CA', p('root.pem'), '-CAkey', p
   '-extfile', p('leaf.ext'), '-out', p('leaf.pem')]);
 
 startNixa({
-  extraEnv: { NIXA_PKI: `{national_store=false, revocation="off", anchors=[{name="Browser Test Root CA", file="${p('root.pem')}"}]}` },
+  extraEnv: { NIXA_PKI: `{national_store=false, revocation="off", hardware_policies=["${TOKEN_POLICY}"], anchors=[{name="Browser Test Root CA", file="${p('root.pem')}"}]}` },
 });
 const chrome = useChromium();
 

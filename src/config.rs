@@ -218,7 +218,7 @@ impl Settings {
             key_rotation: c.key_rotation_secs.max(0),
             device_code_ttl: positive("device_code_ttl_secs", c.device_code_ttl_secs)?,
             passkey_official_aaguids,
-            pki: Arc::new(crate::pki::config::PkiSettings::load(&c.pki).map_err(|e| ConfigError::Invalid(e.to_string()))?),
+            pki: Arc::new(crate::pki::config::PkiSettings::load_for(&c.pki, demo).map_err(|e| ConfigError::Invalid(e.to_string()))?),
             demo,
         })
     }

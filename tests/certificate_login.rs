@@ -22,6 +22,9 @@ use x509_cert::ext::pkix::name::GeneralName;
 
 const UID: &[u64] = &[0, 9, 2342, 19200300, 100, 1, 1];
 const AIA: &[u64] = &[1, 3, 6, 1, 5, 5, 7, 1, 1];
+const CERT_POLICIES: &[u64] = &[2, 5, 29, 32];
+/// The policy this test's CA issues token-held keys under (configured as a hardware policy).
+const TOKEN_POLICY: &str = "1.3.6.1.4.1.59999.1.2";
 /// The Government CA's responder host: unresolvable here, reached only through the map.
 const PTC_HOST: &str = "ocsp.ca.ptc";
 
@@ -76,6 +79,11 @@ fn aia(url: &str) -> CustomExtension {
         access_location: GeneralName::UniformResourceIdentifier(der::asn1::Ia5String::new(url).unwrap()),
     };
     CustomExtension::from_oid_content(AIA, AuthorityInfoAccessSyntax(vec![access]).to_der().unwrap())
+}
+
+fn policies(oid: &str) -> CustomExtension {
+    let info = x509_cert::ext::pkix::certpolicy::PolicyInformation { policy_identifier: der::asn1::ObjectIdentifier::new_unwrap(oid), policy_qualifiers: None };
+    CustomExtension::from_oid_content(CERT_POLICIES, x509_cert::ext::pkix::CertificatePolicies(vec![info]).to_der().unwrap())
 }
 
 struct Pki {
@@ -133,11 +141,18 @@ struct Leaf {
 }
 
 fn leaf(pki: &Pki, serial: u8, uid: &str, ocsp_url: &str) -> Leaf {
+    leaf_with(pki, serial, &[uid], ocsp_url, Some(TOKEN_POLICY))
+}
+
+/// `uids`: rcgen keeps one value per attribute type (the last), so several are for other types.
+fn leaf_with(pki: &Pki, serial: u8, uids: &[&str], ocsp_url: &str, policy: Option<&str>) -> Leaf {
     let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
     let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
     p.distinguished_name.push(DnType::CountryName, "VN");
     p.distinguished_name.push(DnType::CommonName, DnValue::Utf8String("NGUYỄN VĂN AN".into()));
-    p.distinguished_name.push(DnType::CustomDnType(UID.to_vec()), DnValue::Utf8String(uid.into()));
+    for uid in uids {
+        p.distinguished_name.push(DnType::CustomDnType(UID.to_vec()), DnValue::Utf8String((*uid).into()));
+    }
     p.is_ca = IsCa::ExplicitNoCa;
     p.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::ContentCommitment];
     p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth, ExtendedKeyUsagePurpose::EmailProtection];
@@ -147,6 +162,9 @@ fn leaf(pki: &Pki, serial: u8, uid: &str, ocsp_url: &str) -> Leaf {
     p.key_identifier_method = KeyIdMethod::Sha256;
     p.serial_number = Some(SerialNumber::from(vec![0x10, serial]));
     p.custom_extensions = vec![aia(ocsp_url)];
+    if let Some(oid) = policy {
+        p.custom_extensions.push(policies(oid));
+    }
     let c = p.signed_by(&key, &pki.ca_cert, &pki.ca_keypair).unwrap();
     let name = format!("leaf{serial}");
     Leaf {
@@ -167,8 +185,10 @@ fn index_line(status: char, leaf: &Leaf) -> String {
 fn pki_config(pki: &Pki, responders: Vec<OcspResponderConfig>) -> PkiConfig {
     PkiConfig {
         national_store: false,
-        anchors: vec![TrustFile { name: "Test Root CA G2".into(), file: pki.root.clone(), fingerprint: None }],
-        intermediates: vec![TrustFile { name: "Test Issuing CA".into(), file: pki.ca.clone(), fingerprint: None }],
+        anchors: vec![TrustFile { name: "Test Root CA G2".into(), file: pki.root.clone(), fingerprint: None, revocation_exempt: false }],
+        // The test CA names no revocation source of its own: checked only when a test says so.
+        intermediates: vec![TrustFile { name: "Test Issuing CA".into(), file: pki.ca.clone(), fingerprint: None, revocation_exempt: true }],
+        hardware_policies: vec![TOKEN_POLICY.into()],
         revocation: Mode::FailClosed,
         ocsp_timeout_secs: 3,
         ocsp_responders: responders,
@@ -232,7 +252,8 @@ async fn certificate_sign_in_end_to_end_with_ocsp() {
     let good = leaf(&pki, 1, "CCCD:001090001234", &ocsp_url);
     let revoked = leaf(&pki, 2, "CCCD:001090001234", &ocsp_url);
     let stranger = leaf(&pki, 3, "CCCD:012345678901", &ocsp_url);
-    let index = [index_line('V', &good), index_line('R', &revoked), index_line('V', &stranger)].concat();
+    let software = leaf_with(&pki, 7, &["CCCD:001090001234"], &ocsp_url, None);
+    let index = [&good, &stranger, &software].iter().map(|l| index_line('V', l)).collect::<String>() + &index_line('R', &revoked);
     // The responder answers on the port the certificates name, signing as the issuing CA.
     let _responder = start_responder(pki.dir.path(), "ca", &index, &pki.ca, &pki.ca, &pki.ca_key, port);
     let config = pki_config(&pki, Vec::new());
@@ -293,22 +314,32 @@ async fn certificate_sign_in_end_to_end_with_ocsp() {
     let page = submit(&browser, &r, &csrf, c["ceremony"].as_str().unwrap(), &token_for(&good, "https://phish.example", c["nonce"].as_str().unwrap())).await;
     assert_eq!(error_key(&page), "certificate.error.refused");
 
+    assert_eq!(last_reason(&server).await, "signature");
+
     // 5. Signed over another nonce: refused.
     let c = challenge(&browser, &r, &csrf).await;
-    let other = challenge(&browser, &r, &csrf).await;
-    let page = submit(&browser, &r, &csrf, c["ceremony"].as_str().unwrap(), &token_for(&good, &origin, other["nonce"].as_str().unwrap())).await;
+    let page = submit(&browser, &r, &csrf, c["ceremony"].as_str().unwrap(), &token_for(&good, &origin, &"A".repeat(43))).await;
     assert_eq!(error_key(&page), "certificate.error.refused");
+    assert_eq!(last_reason(&server).await, "signature");
 
-    // 6. A challenge belongs to the browser that asked for it.
-    let thief = server.browser();
-    let (_, r2, csrf2) = login_page(&server, &thief).await;
-    let c = challenge(&browser, &r, &csrf).await;
-    let page = submit(&thief, &r2, &csrf2, c["ceremony"].as_str().unwrap(), &token_for(&good, &origin, c["nonce"].as_str().unwrap())).await;
+    // 5b. Asking again replaces the challenge: one live challenge per sign-in.
+    let first = challenge(&browser, &r, &csrf).await;
+    let _second = challenge(&browser, &r, &csrf).await;
+    let page = submit(&browser, &r, &csrf, first["ceremony"].as_str().unwrap(), &token_for(&good, &origin, first["nonce"].as_str().unwrap())).await;
     assert_eq!(error_key(&page), "certificate.error.expired");
 
-    // 7. A valid certificate of somebody without an account.
+    // 6. A challenge belongs to the browser that asked for it: the victim's sign-in and
+    // challenge, submitted with another browser's cookies, is refused and stays usable.
+    let thief = server.browser();
+    let (_, _, thief_csrf) = login_page(&server, &thief).await;
     let c = challenge(&browser, &r, &csrf).await;
-    let page = submit(&browser, &r, &csrf, c["ceremony"].as_str().unwrap(), &token_for(&stranger, &origin, c["nonce"].as_str().unwrap())).await;
+    let token = token_for(&stranger, &origin, c["nonce"].as_str().unwrap());
+    let page = submit(&thief, &r, &thief_csrf, c["ceremony"].as_str().unwrap(), &token).await;
+    assert_eq!(page.status, 400, "another browser cannot load this sign-in: {}", page.body);
+    assert!(!page.body.contains("data-error=\"certificate."), "refused before any token check");
+    // 7. The victim's challenge was not spent: here, a valid certificate of somebody without an
+    // account.
+    let page = submit(&browser, &r, &csrf, c["ceremony"].as_str().unwrap(), &token).await;
     assert_eq!(error_key(&page), "certificate.error.unknown_person");
 
     // 8. Not JSON, and a token without CSRF.
@@ -322,6 +353,28 @@ async fn certificate_sign_in_end_to_end_with_ocsp() {
     for want in ["revocation", "challenge_expired", "signature", "unknown_person", "malformed"] {
         assert!(reasons.iter().any(|r| r == want), "audit has {want}: {reasons:?}");
     }
+    let log = server.app.store.audit_entries(0, 1000).await.unwrap();
+    assert!(log.iter().all(|e| !e.detail.contains("001090001234")), "no personal ID in the audit details");
+
+    // 9. A certificate outside the configured hardware policies: amr swk only (loa:1).
+    let (verifier, challenge_s) = pkce_pair();
+    let browser = server.browser();
+    let login = browser.follow(browser.get(&authorize_url(&server, DVC, DVC_REDIRECT, &challenge_s, &[("prompt", "login")])).await).await;
+    let (r, csrf) = (login.field("r"), login.field("csrf"));
+    let c = challenge(&browser, &r, &csrf).await;
+    let mut page = browser.follow(submit(&browser, &r, &csrf, c["ceremony"].as_str().unwrap(), &token_for(&software, &origin, c["nonce"].as_str().unwrap())).await).await;
+    if page.url.contains("/consent?r=") {
+        page = browser.consent(&page, "approve").await;
+    }
+    let code = page.query("code").expect("code");
+    let (_, tokens) = redeem(&server, &code, &verifier).await;
+    let claims = id_token_claims(&tokens);
+    assert_eq!(claims["amr"], serde_json::json!(["swk"]));
+    assert_eq!(claims["acr"], "urn:vn:eid:loa:1");
+}
+
+async fn last_reason(server: &TestServer) -> String {
+    audit_reasons(server).await.pop().unwrap_or_default()
 }
 
 /// The designated-responder map: certificates name `http://ocsp.ca.ptc/`, whose responder
@@ -366,9 +419,34 @@ async fn designated_responder_map_and_pkcs12_keys() {
     assert_eq!(error_key(&page), "certificate.error.revoked", "unknown status refused by default");
     drop(server);
 
-    // The map sends requests to the responder and trusts its certificate for that host only.
-    let map = vec![OcspResponderConfig { host: PTC_HOST.into(), url: Some(format!("http://127.0.0.1:{port}/")), cert: Some(rcert_path.clone()) }];
-    let server = TestServer::start_with(|c| c.pki = pki_config(&pki, map)).await;
+    // The map sends requests to the responder and trusts its certificate for one issuer only:
+    // configured for another issuer (here the root), its answers are not believed.
+    let ca_fp = nixa::pki::cert::hex(&nixa::pki::Cert::from_der(pki.ca_cert.der()).unwrap().fingerprint);
+    let root_fp = nixa::pki::cert::hex(&nixa::pki::Cert::parse(&std::fs::read(&pki.root).unwrap()).unwrap().fingerprint);
+    let map = |issuer: &str| {
+        vec![OcspResponderConfig { host: PTC_HOST.into(), url: Some(format!("http://127.0.0.1:{port}/")), cert: Some(rcert_path.clone()), issuer_fingerprint: Some(issuer.into()) }]
+    };
+    let server = TestServer::start_with(|c| c.pki = pki_config(&pki, map(&root_fp))).await;
+    let browser = server.browser();
+    let (_, r, csrf) = login_page(&server, &browser).await;
+    let c = challenge(&browser, &r, &csrf).await;
+    let page = submit(&browser, &r, &csrf, c["ceremony"].as_str().unwrap(), &token_for(&good, &server.issuer, c["nonce"].as_str().unwrap())).await;
+    assert_eq!(error_key(&page), "certificate.error.revoked", "a responder trusted for another issuer");
+    drop(server);
+    // An intermediate that is not marked revocation_exempt and names no source: fail closed.
+    let server = TestServer::start_with(|c| {
+        c.pki = pki_config(&pki, map(&ca_fp));
+        c.pki.intermediates[0].revocation_exempt = false;
+    })
+    .await;
+    let browser = server.browser();
+    let (_, r, csrf) = login_page(&server, &browser).await;
+    let c = challenge(&browser, &r, &csrf).await;
+    let page = submit(&browser, &r, &csrf, c["ceremony"].as_str().unwrap(), &token_for(&good, &server.issuer, c["nonce"].as_str().unwrap())).await;
+    assert_eq!(error_key(&page), "certificate.error.revoked", "the issuing CA's own status is unknown");
+    drop(server);
+
+    let server = TestServer::start_with(|c| c.pki = pki_config(&pki, map(&ca_fp))).await;
     let browser = server.browser();
     let (verifier, r, csrf) = login_page(&server, &browser).await;
     let c = challenge(&browser, &r, &csrf).await;

@@ -238,6 +238,12 @@ fn identity_from_uid_attributes() {
     assert_eq!(id.passport.as_deref(), Some("B1234567"));
     assert_eq!(id.old_id_card.as_deref(), Some("012345678"));
     assert_eq!(id.problems.len(), 1, "{:?}", id.problems);
+    // Two different personal IDs: kept as a problem (sign-in refuses), never silently the last.
+    let id = nixa::pki::identity::extract_name(&name("0.9.2342.19200300.100.1.1=CCCD:001090001234,0.9.2342.19200300.100.1.1=CCCD:079185005678"));
+    assert_eq!(id.problems.len(), 1, "{:?}", id.problems);
+    assert!(id.problems[0].starts_with("two different CCCD values"));
+    let id = nixa::pki::identity::extract_name(&name("0.9.2342.19200300.100.1.1=CCCD:001090001234,0.9.2342.19200300.100.1.1=CCCD:001090001234"));
+    assert!(id.problems.is_empty(), "the same value twice is not ambiguous");
     let id = nixa::pki::identity::extract_name(&name("0.9.2342.19200300.100.1.1=MNS:1234567,CN=So Tai chinh"));
     assert_eq!((id.kind, id.budget_unit_code.as_deref()), ("organisation", Some("1234567")));
 }

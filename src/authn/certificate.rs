@@ -36,10 +36,12 @@ const KIND: &str = "webeid-login";
 /// A token carries one certificate and a signature: a few kilobytes.
 const MAX_TOKEN: usize = 16 * 1024;
 
-/// Methods a certificate sign-in proves. The key sits on a token or card that releases it only
-/// after its PIN (the CA's issuance rules for signature tokens; Web eID's PIN1 prompt), so the
-/// PIN counts as the knowledge factor.
-pub const METHODS: [Amr; 3] = [Amr::Hwk, Amr::Sc, Amr::Pin];
+/// Methods a certificate issued under a configured hardware policy proves: its key sits on a
+/// token or card that releases it only after the PIN (the CA's issuance rules), so the PIN
+/// counts as the knowledge factor.
+pub const HARDWARE_METHODS: [Amr; 3] = [Amr::Hwk, Amr::Sc, Amr::Pin];
+/// Any other certificate: only that some key was used.
+pub const SOFTWARE_METHODS: [Amr; 1] = [Amr::Swk];
 
 #[derive(Debug, thiserror::Error)]
 pub enum CertLoginError {
@@ -51,6 +53,8 @@ pub enum CertLoginError {
     Refused(#[from] WebEidError),
     #[error("the certificate names no personal identification number (CCCD)")]
     NoPersonalId,
+    #[error("the certificate's identity attributes are ambiguous or malformed")]
+    AmbiguousIdentity,
     #[error("no account for the certificate's personal identification number")]
     UnknownPerson,
     #[error("the account is not active")]
@@ -68,8 +72,10 @@ impl CertLoginError {
             CertLoginError::Malformed(_) => "certificate.error.malformed",
             CertLoginError::Refused(WebEidError::Revocation(_)) => "certificate.error.revoked",
             CertLoginError::Refused(WebEidError::Chain(_)) => "certificate.error.untrusted",
+            CertLoginError::Refused(WebEidError::Format(_) | WebEidError::Certificate(_)) => "certificate.error.malformed",
             CertLoginError::Refused(_) => "certificate.error.refused",
             CertLoginError::NoPersonalId => "certificate.error.no_personal_id",
+            CertLoginError::AmbiguousIdentity => "certificate.error.identity",
             CertLoginError::UnknownPerson => "certificate.error.unknown_person",
             CertLoginError::Inactive => "login.error.inactive",
             CertLoginError::Locked => "login.error.locked",
@@ -90,6 +96,7 @@ impl CertLoginError {
             CertLoginError::Refused(WebEidError::Algorithm(_)) => "algorithm",
             CertLoginError::Refused(WebEidError::Signature) => "signature",
             CertLoginError::NoPersonalId => "no_personal_id",
+            CertLoginError::AmbiguousIdentity => "ambiguous_identity",
             CertLoginError::UnknownPerson => "unknown_person",
             CertLoginError::Inactive => "inactive",
             CertLoginError::Locked => "locked",
@@ -131,7 +138,8 @@ pub async fn challenge(State(app): State<Arc<App>>, headers: HeaderMap, jar: Coo
     let nonce = base64::engine::general_purpose::STANDARD.encode(raw);
     let id = random_token();
     let expires = app.now() + CHALLENGE_TTL;
-    if let Err(e) = app.store.insert_ceremony(&id, KIND, &binding(&pending), None, &nonce, expires).await {
+    // One live challenge per sign-in: asking again replaces it, so rows stay bounded.
+    if let Err(e) = app.store.replace_ceremony(&id, KIND, &binding(&pending), &nonce, expires).await {
         let incident = crate::web::error::log_incident(&e);
         return (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({ "error": "server_error", "incident": incident }))).into_response();
     }
@@ -147,17 +155,18 @@ pub async fn submit(State(app): State<Arc<App>>, headers: HeaderMap, jar: Cookie
     };
     let client = Some(pending.client.id.as_str());
     match verify(&app, &pending, f.get("ceremony").unwrap_or_default(), f.get("token").unwrap_or_default()).await {
-        Ok((person, detail)) => {
+        Ok((person, detail, methods)) => {
             if let Err(e) = audit::record(&app.store, app.now(), Event::CertificateUsed, Some(&person.id), client, detail).await {
                 return PageError::internal(pending.locale, e).into_response();
             }
-            match login::complete(&app, jar, pending, &person, &METHODS).await {
+            match login::complete(&app, jar, pending, &person, methods).await {
                 Ok(r) | Err(r) => r,
             }
         }
         Err((CertLoginError::Store(e), _)) => PageError::internal(pending.locale, e).into_response(),
         Err((e, person_id)) => {
-            let detail = json!({"factor": "certificate", "reason": e.code(), "detail": e.to_string()});
+            // The code only: the error text may carry names from the submitted certificate.
+            let detail = json!({"factor": "certificate", "reason": e.code()});
             if let Err(e) = audit::record(&app.store, app.now(), Event::LoginFailed, person_id.as_deref(), client, detail).await {
                 return PageError::internal(pending.locale, e).into_response();
             }
@@ -168,7 +177,7 @@ pub async fn submit(State(app): State<Arc<App>>, headers: HeaderMap, jar: Cookie
 
 /// Checks the token against the challenge of this sign-in and finds its holder; on failure
 /// also says whose account it named, when known.
-async fn verify(app: &App, pending: &Pending, ceremony: &str, token: &str) -> Result<(Person, serde_json::Value), (CertLoginError, Option<String>)> {
+async fn verify(app: &App, pending: &Pending, ceremony: &str, token: &str) -> Result<(Person, serde_json::Value, &'static [Amr]), (CertLoginError, Option<String>)> {
     let anon = |e: CertLoginError| (e, None);
     let now = app.now();
     // The challenge is spent whatever follows.
@@ -184,14 +193,20 @@ async fn verify(app: &App, pending: &Pending, ceremony: &str, token: &str) -> Re
     let leaf = webeid::certificate(&token).map_err(|e| anon(e.into()))?;
     let policy = Policy::signature(now);
     let path = crate::pki::path::validate(&leaf, &[], &app.pki, &policy);
-    let revocation = if path.valid() {
+    // No network calls for a token whose signature is bad anyway: revocation is skipped, so
+    // `validate` reports the signature (the Web eID order is kept for every other failure).
+    let signed = webeid::verify_signature(&leaf, &token.algorithm, &token.signature, &origin, &taken.state).is_ok();
+    let revocation = if path.valid() && signed {
         online::revocation_for(&app.http, &app.crls, pki, &path.chain, now, pki.revocation).await
     } else {
-        crate::pki::Revocation::new(pki.revocation)
+        crate::pki::Revocation::new(if signed { pki.revocation } else { crate::pki::Mode::Off })
     };
     let rules = Rules { origin: &origin, nonce: &taken.state, trust: &app.pki, policy, revocation, disallowed_policies: pki.disallowed_policies.clone() };
     let verified = webeid::validate(&token, &rules).map_err(|e| anon(e.into()))?;
     let identity = &verified.report.identity;
+    if !identity.problems.is_empty() {
+        return Err(anon(CertLoginError::AmbiguousIdentity));
+    }
     let pid = identity.personal_id.as_deref().and_then(|p| PersonalId::parse(p).ok()).ok_or(anon(CertLoginError::NoPersonalId))?;
     let (person, state) = app.store.person_for_login(&pid).await.map_err(|e| anon(e.into()))?.ok_or(anon(CertLoginError::UnknownPerson))?;
     let whose = |e: CertLoginError| (e, Some(person.id.clone()));
@@ -202,14 +217,18 @@ async fn verify(app: &App, pending: &Pending, ceremony: &str, token: &str) -> Re
         return Err(whose(CertLoginError::Inactive));
     }
     let leaf = &verified.cert;
+    let hardware = leaf.ext.policies.iter().flatten().any(|p| pki.hardware_policies.contains(p));
+    let methods: &'static [Amr] = if hardware { &HARDWARE_METHODS } else { &SOFTWARE_METHODS };
+    // No subject: it carries the personal ID, which the log does not need to repeat.
+    let revocation: Vec<_> = verified.report.revocation.iter().map(|e| json!({"cert": e.cert, "status": e.status})).collect();
     let detail = json!({
-        "subject": leaf.subject(),
         "issuer": leaf.issuer(),
         "serial": leaf.serial_hex(),
         "fingerprint": crate::pki::cert::hex(&leaf.fingerprint),
-        "revocation": verified.report.revocation,
+        "hardware": hardware,
+        "revocation": revocation,
     });
-    Ok((person, detail))
+    Ok((person, detail, methods))
 }
 
 /// The login page's script: asks the Web eID extension, or shows the manual form.

@@ -41,6 +41,7 @@ pub(super) fn render_login(app: &App, p: &Pending, error: Option<&'static str>, 
         login_hint: hint.to_string(),
         error,
         step_up: p.params.step_up,
+        certificate_paste: app.settings.pki.allow_pasted_tokens,
     };
     render(status, &page)
 }

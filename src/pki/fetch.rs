@@ -7,6 +7,24 @@ use std::sync::Mutex;
 use super::cert::Cert;
 use super::revocation::Crl;
 
+/// The largest CRL accepted (the national CAs' full CRLs are a few megabytes).
+const MAX_CRL: usize = 32 * 1024 * 1024;
+
+/// A response body, or `None` once it grows past `cap` (a peer cannot make us buffer more).
+pub(crate) async fn read_capped(mut r: reqwest::Response, cap: usize) -> Option<Vec<u8>> {
+    if r.content_length().is_some_and(|n| n > cap as u64) {
+        return None;
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = r.chunk().await.ok()? {
+        body.extend_from_slice(&chunk);
+        if body.len() > cap {
+            return None;
+        }
+    }
+    Some(body)
+}
+
 #[derive(Default)]
 pub struct CrlCache {
     entries: Mutex<HashMap<String, Crl>>,
@@ -29,7 +47,7 @@ impl CrlCache {
             }
             let got = async {
                 let r = http.get(url).send().await.ok()?.error_for_status().ok()?;
-                let body = r.bytes().await.ok()?;
+                let body = read_capped(r, MAX_CRL).await?;
                 Crl::parse(&body, url).ok()
             }
             .await;

@@ -89,6 +89,7 @@ fn classify(id: &mut CertIdentity, value: &str) {
     let digits = |n: &[usize]| n.contains(&rest.len()) && rest.bytes().all(|b| b.is_ascii_digit());
     match prefix.trim().to_ascii_uppercase().as_str() {
         "CCCD" => match PersonalId::parse(rest) {
+            Ok(p) if id.personal_id.as_deref().is_some_and(|q| q != p.as_str()) => id.problems.push(format!("two different CCCD values ({rest})")),
             Ok(p) => id.personal_id = Some(p.as_str().to_string()),
             Err(e) => id.problems.push(format!("CCCD {rest}: {e}")),
         },

@@ -45,9 +45,8 @@ pub struct Revocation {
     pub rules: OcspRules,
     /// Check intermediates too, not only the leaf.
     pub whole_chain: bool,
-    /// Fingerprints of intermediates the operator configured in the trust store: their status
-    /// is the operator's to keep (a revoked licensed CA is taken out of the configuration), and
-    /// many name no revocation source of their own.
+    /// Fingerprints of configured intermediates marked `revocation_exempt` (reported as
+    /// `not_checked`).
     pub exempt: Vec<[u8; 32]>,
 }
 
@@ -94,12 +93,14 @@ pub fn check_revocation(chain: &[Cert], rev: &Revocation, at: i64) -> Vec<Revoca
     for i in 0..last {
         let (c, Some(issuer)) = (&chain[i], chain.get(i + 1)) else { continue };
         if i > 0 && rev.exempt.contains(&c.fingerprint) {
-            out.push(RevocationEntry { cert: i, subject: c.subject(), status: Status::Good { source: "trust store (configured intermediate)".into() } });
+            let reason = "configured intermediate marked revocation_exempt".to_string();
+            out.push(RevocationEntry { cert: i, subject: c.subject(), status: Status::NotChecked { reason } });
             continue;
         }
         let serial = c.cert.tbs_certificate.serial_number.as_bytes();
         let mut status = None;
-        for ev in &rev.ocsp {
+        // An answer fetched for one certificate says nothing about another.
+        for ev in rev.ocsp.iter().filter(|ev| ev.for_cert.is_none_or(|f| f == c.fingerprint)) {
             let rules = OcspRules { nonce: ev.nonce.clone().or_else(|| rev.rules.nonce.clone()), designated: [rev.rules.designated.as_slice(), ev.designated.as_slice()].concat(), ..rev.rules.clone() };
             let s = revocation::ocsp_status(&ev.der, serial, issuer, at, &rules, &ev.source);
             let decisive = !matches!(s, Status::Unknown { .. });
@@ -108,7 +109,9 @@ pub fn check_revocation(chain: &[Cert], rev: &Revocation, at: i64) -> Vec<Revoca
                 break;
             }
         }
-        let decided = status.as_ref().is_some_and(|s| !matches!(s, Status::Unknown { .. }));
+        // Only good or revoked from OCSP decides; otherwise a signed CRL may (an unusable OCSP
+        // answer, say from a responder that ignores nonces, must not block a good CRL).
+        let decided = status.as_ref().is_some_and(|s| matches!(s, Status::Good { .. } | Status::Revoked { .. }));
         if let (false, Some(s)) = (decided, revocation::crl_status(c, issuer, &rev.crls, at)) {
             status = Some(s);
         }
@@ -120,7 +123,7 @@ pub fn check_revocation(chain: &[Cert], rev: &Revocation, at: i64) -> Vec<Revoca
 
 fn revocation_ok(entries: &[RevocationEntry], mode: Mode) -> bool {
     entries.iter().all(|e| match e.status {
-        Status::Good { .. } => true,
+        Status::Good { .. } | Status::NotChecked { .. } => true,
         Status::Unknown { .. } => mode != Mode::FailClosed,
         Status::Revoked { .. } | Status::Invalid { .. } => false,
     })
@@ -165,7 +168,7 @@ fn summarise(valid: bool, path: &PathResult, rev: &[RevocationEntry], mode: Mode
         let at = f.cert.map(|i| format!(" (#{i})")).unwrap_or_default();
         return both("pki.summary.failed", &[("check", f.check), ("at", &at), ("detail", &f.detail)]);
     }
-    let tolerated = |s: &Status| matches!(s, Status::Good { .. }) || (matches!(s, Status::Unknown { .. }) && mode != Mode::FailClosed);
+    let tolerated = |s: &Status| matches!(s, Status::Good { .. } | Status::NotChecked { .. }) || (matches!(s, Status::Unknown { .. }) && mode != Mode::FailClosed);
     let bad = rev.iter().find(|e| !tolerated(&e.status));
     match bad.map(|e| &e.status) {
         Some(Status::Revoked { source, .. }) => both("pki.summary.revoked", &[("source", source)]),

@@ -9,7 +9,7 @@ use x509_ocsp::{CertId, OcspRequest, Request, TbsRequest, Version};
 
 use super::cert::Cert;
 use super::config::PkiSettings;
-use super::fetch::CrlCache;
+use super::fetch::{CrlCache, read_capped};
 use super::revocation::{self, OcspRules, Status};
 use super::{Mode, Revocation};
 
@@ -27,12 +27,14 @@ pub struct OcspEvidence {
     pub nonce: Option<Vec<u8>>,
     /// Responder certificates trusted directly for it (the designated-responder map).
     pub designated: Vec<Cert>,
+    /// The certificate (fingerprint) it was asked about; `None` for a file, matched by CertID.
+    pub for_cert: Option<[u8; 32]>,
 }
 
 impl OcspEvidence {
     /// A response read from a file: no nonce was sent.
     pub fn from_file(source: String, der: Vec<u8>) -> Self {
-        Self { source, der, nonce: None, designated: Vec::new() }
+        Self { source, der, nonce: None, designated: Vec::new(), for_cert: None }
     }
 }
 
@@ -57,17 +59,6 @@ pub fn request_der(cert: &Cert, issuer: &Cert, nonce: Option<&[u8]>) -> Result<V
         optional_signature: None,
     }
     .to_der()
-}
-
-async fn read_capped(mut r: reqwest::Response, cap: usize) -> Option<Vec<u8>> {
-    let mut body = Vec::new();
-    while let Some(chunk) = r.chunk().await.ok()? {
-        body.extend_from_slice(&chunk);
-        if body.len() > cap {
-            return None;
-        }
-    }
-    Some(body)
 }
 
 /// Asks the responder of `cert` (its authorityInfoAccess URL, or the designated-responder
@@ -99,8 +90,9 @@ pub async fn query_ocsp(http: &reqwest::Client, pki: &PkiSettings, cert: &Cert, 
             None
         }
     }?;
-    let designated = mapped.and_then(|m| m.cert.clone()).into_iter().collect();
-    Some(OcspEvidence { source: url, der: answer, nonce, designated })
+    // The mapped responder is trusted only for the issuer it was configured for.
+    let designated = mapped.and_then(|m| m.cert.as_ref()).filter(|(_, for_issuer)| *for_issuer == issuer.fingerprint).map(|(c, _)| c.clone()).into_iter().collect();
+    Some(OcspEvidence { source: url, der: answer, nonce, designated, for_cert: Some(cert.fingerprint) })
 }
 
 /// Everything the network says about each certificate of `chain` (anchor excluded).
@@ -110,7 +102,7 @@ pub async fn revocation_for(http: &reqwest::Client, crls: &CrlCache, pki: &PkiSe
     if mode == Mode::Off {
         return rev;
     }
-    rev.exempt = pki.trust.intermediates.iter().map(|a| a.cert.fingerprint).collect();
+    rev.exempt = pki.revocation_exempt.clone();
     let mut undecided = Vec::new();
     for (i, pair) in chain.windows(2).enumerate() {
         let (cert, issuer) = (&pair[0], &pair[1]);

@@ -37,6 +37,8 @@ pub enum Status {
     Revoked { source: String, revoked_at: i64 },
     Unknown { reason: String },
     Invalid { source: String, reason: String },
+    /// Deliberately not checked (a configured intermediate marked `revocation_exempt`).
+    NotChecked { reason: String },
 }
 
 #[derive(Debug, Clone)]
@@ -204,7 +206,15 @@ fn ocsp_inner(response: &[u8], serial: &[u8], issuer: &Cert, at: i64, rules: &Oc
         if !names_signer(c) {
             continue;
         }
-        let delegated = !std::ptr::eq(c, issuer) && !rules.designated.iter().any(|d| d.fingerprint == c.fingerprint);
+        let designated = !std::ptr::eq(c, issuer) && rules.designated.iter().any(|d| d.fingerprint == c.fingerprint);
+        let delegated = !std::ptr::eq(c, issuer) && !designated;
+        if designated {
+            let (nb, na) = c.validity();
+            if at < nb - rules.skew || at > na + rules.skew {
+                last_err = "designated responder certificate not valid at the validation time".into();
+                continue;
+            }
+        }
         if delegated {
             let (nb, na) = c.validity();
             if c.issuer_der != issuer.subject_der || super::path::verify_signature(c, issuer).is_err() {

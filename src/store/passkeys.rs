@@ -133,6 +133,22 @@ impl Store {
         Ok(())
     }
 
+    /// Stores a ceremony in place of any other of the same kind and binding.
+    pub async fn replace_ceremony(&self, id: &str, kind: &str, binding_hash: &str, state: &str, expires_at: i64) -> Result<()> {
+        let mut tx = self.pool().begin().await?;
+        sqlx::query("DELETE FROM webauthn_ceremonies WHERE kind=$1 AND binding_hash=$2").bind(kind).bind(binding_hash).execute(&mut *tx).await?;
+        sqlx::query("INSERT INTO webauthn_ceremonies (id, kind, binding_hash, person_id, state, expires_at) VALUES ($1,$2,$3,NULL,$4,$5)")
+            .bind(id)
+            .bind(kind)
+            .bind(binding_hash)
+            .bind(state)
+            .bind(expires_at)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Takes a live ceremony of this kind and binding: it is deleted whatever follows, so a
     /// challenge answers at most one response.
     pub async fn take_ceremony(&self, id: &str, kind: &str, binding_hash: &str, now: i64) -> Result<Option<Ceremony>> {

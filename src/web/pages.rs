@@ -30,6 +30,8 @@ pub struct LoginPage<'a> {
     pub login_hint: String,
     pub error: Option<&'static str>,
     pub step_up: bool,
+    /// Offer pasting a certificate token when the Web eID extension does not answer.
+    pub certificate_paste: bool,
 }
 
 #[derive(Template)]

@@ -45,8 +45,10 @@
       .then(function (r) { if (!r.ok) throw new Error("challenge"); return r.json(); })
       .then(function (c) {
         form.elements.ceremony.value = c.ceremony;
-        document.getElementById("certificate-origin").textContent = c.origin;
-        document.getElementById("certificate-nonce").textContent = c.nonce;
+        if (manual) {
+          document.getElementById("certificate-origin").textContent = c.origin;
+          document.getElementById("certificate-nonce").textContent = c.nonce;
+        }
         return askExtension(c.nonce).then(function (token) {
           form.elements.token.value = JSON.stringify({
             format: token.format, unverifiedCertificate: token.unverifiedCertificate,
@@ -54,11 +56,12 @@
           });
           form.submit();
         }, function (e) {
-          if (e.message === "no-extension") { manual.hidden = false; return; }
+          if (e.message === "no-extension" && manual) { manual.hidden = false; return; }
+          if (e.message === "no-extension") throw new Error(form.dataset.msgNoExtension);
           throw e;
         });
       })
-      .catch(function () { fail(); })
+      .catch(function (e) { fail(e && e.message !== "challenge" ? e.message : null); })
       .then(function () { button.disabled = false; });
   });
 })();
