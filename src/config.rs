@@ -52,6 +52,8 @@ pub struct Config {
     pub device_code_ttl_secs: i64,
     /// Authenticator models (AAGUIDs) officials may register passkeys with; empty = any.
     pub passkey_official_aaguids: Vec<String>,
+    /// Upstream identity providers the hub brokers sign-ins to (`[[upstreams]]`, DESIGN §1).
+    pub upstreams: Vec<crate::authn::upstream::config::UpstreamConfig>,
 }
 
 impl Default for Config {
@@ -77,6 +79,7 @@ impl Default for Config {
             key_rotation_secs: 90 * 24 * 3600,
             device_code_ttl_secs: 600,
             passkey_official_aaguids: Vec::new(),
+            upstreams: Vec::new(),
         }
     }
 }
@@ -102,11 +105,11 @@ pub enum ConfigError {
 }
 
 impl Config {
-    const KEYS: [&'static str; 20] = [
+    const KEYS: [&'static str; 21] = [
         "issuer", "listen", "database_url", "master_key", "default_locale", "session_ttl_secs", "code_ttl_secs",
         "access_token_ttl_secs", "id_token_ttl_secs", "sign_in_ttl_secs", "key_publish_lead_secs",
         "login_max_failures", "login_lock_secs", "refresh_token_ttl_secs", "refresh_grace_secs", "dpop_require_nonce",
-        "par_ttl_secs", "key_rotation_secs", "device_code_ttl_secs", "passkey_official_aaguids",
+        "par_ttl_secs", "key_rotation_secs", "device_code_ttl_secs", "passkey_official_aaguids", "upstreams",
     ];
 
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
@@ -150,6 +153,7 @@ pub struct Settings {
     pub key_rotation: i64,
     pub device_code_ttl: i64,
     pub passkey_official_aaguids: Vec<uuid::Uuid>,
+    pub upstreams: Vec<crate::authn::upstream::config::Upstream>,
     pub demo: bool,
 }
 
@@ -192,6 +196,15 @@ impl Settings {
             .iter()
             .map(|a| uuid::Uuid::parse_str(a).map_err(|_| ConfigError::Invalid(format!("passkey_official_aaguids: {a:?} is not a UUID"))))
             .collect::<Result<Vec<_>, _>>()?;
+        let upstreams = c
+            .upstreams
+            .iter()
+            .map(crate::authn::upstream::config::Upstream::from_config)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        if let Some(dup) = upstreams.iter().enumerate().find(|(i, u)| upstreams[..*i].iter().any(|o| o.id == u.id)) {
+            return Err(ConfigError::Invalid(format!("upstream id {:?} is used twice", dup.1.id)));
+        }
         Ok(Self {
             issuer,
             issuer_str,
@@ -214,6 +227,7 @@ impl Settings {
             key_rotation: c.key_rotation_secs.max(0),
             device_code_ttl: positive("device_code_ttl_secs", c.device_code_ttl_secs)?,
             passkey_official_aaguids,
+            upstreams,
             demo,
         })
     }

@@ -197,6 +197,7 @@ async fn start_sign_in(app: &App, jar: CookieJar, locale: Locale) -> Response {
         acr_values: None,
         claims: None,
         dpop_jkt: None,
+        idp_hint: None,
     };
     let mut params = PendingParams::new(request, false);
     params.account_page = true;

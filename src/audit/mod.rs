@@ -32,6 +32,9 @@ pub enum Event {
     PasskeyRegistered,
     PasskeyRemoved,
     PasskeyUsed,
+    UpstreamFailed,
+    UpstreamLinked,
+    UpstreamUnlinked,
 }
 
 impl Event {
@@ -62,6 +65,9 @@ impl Event {
             Event::PasskeyRegistered => "passkey.registered",
             Event::PasskeyRemoved => "passkey.removed",
             Event::PasskeyUsed => "passkey.used",
+            Event::UpstreamFailed => "upstream.failed",
+            Event::UpstreamLinked => "upstream.linked",
+            Event::UpstreamUnlinked => "upstream.unlinked",
         }
     }
 }

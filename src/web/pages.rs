@@ -29,6 +29,14 @@ pub struct LoginPage<'a> {
     pub login_hint: String,
     pub error: Option<&'static str>,
     pub step_up: bool,
+    /// Upstream identity providers offered for brokered sign-in.
+    pub upstreams: Vec<UpstreamButton>,
+}
+
+pub struct UpstreamButton {
+    pub id: String,
+    pub name: String,
+    pub logo: Option<String>,
 }
 
 #[derive(Template)]
