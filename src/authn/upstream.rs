@@ -224,6 +224,9 @@ async fn begin(app: &App, pending: &Pending, upstream_id: &str) -> Result<String
     let now = app.now();
     let metadata = p.metadata(now).await?;
     let redirect = RedirectUrl::new(callback_url(app)).map_err(|e| UpstreamError::Http(e.to_string()))?;
+    // OIDC Core §5.5.1.1: acr and amr are asked for explicitly; some providers (oidc-provider)
+    // release them only then.
+    let ask_acr = metadata.claims_parameter_supported() == Some(true);
     let client = CoreClient::from_provider_metadata(metadata, ClientId::new(p.cfg.client_id.clone()), p.cfg.client_secret.clone().map(ClientSecret::new))
         .set_redirect_uri(redirect);
     let state = random_token();
@@ -239,6 +242,13 @@ async fn begin(app: &App, pending: &Pending, upstream_id: &str) -> Result<String
             move || Nonce::new(n)
         },
     );
+    if ask_acr {
+        req = req.add_extra_param("claims", r#"{"id_token":{"acr":null,"amr":null}}"#);
+    }
+    // The portal's required level is passed on; whatever comes back is still capped.
+    if let Some(required) = pending.request().required_acr() {
+        req = req.add_extra_param("acr_values", required.as_uri());
+    }
     for s in p.cfg.scopes.iter().filter(|s| *s != "openid") {
         req = req.add_scope(Scope::new(s.clone()));
     }

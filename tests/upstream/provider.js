@@ -70,7 +70,8 @@ server.listen(0, '127.0.0.1', () => {
         response_types: ['code'],
       }],
       scopes: ['openid', 'vn'],
-      claims: { openid: ['sub'], vn: ['SoDinhDanh', 'HoVaTen', 'NgayThangNamSinh', 'vn_personal_id_verified'] },
+      // acr, amr, auth_time and sid are listed as the defaults do: without them they are dropped.
+      claims: { acr: null, amr: null, auth_time: null, sid: null, iss: null, openid: ['sub'], vn: ['SoDinhDanh', 'HoVaTen', 'NgayThangNamSinh', 'vn_personal_id_verified'] },
       acrValues: ['1', '2', '3', 'LoA1', 'LoA2', 'LoA3'],
       findAccount: (ctx, id) => {
         const a = accounts[id];
@@ -79,7 +80,7 @@ server.listen(0, '127.0.0.1', () => {
         return { accountId: id, claims: () => ({ sub: id, ...claims }) };
       },
       interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
-      features: { devInteractions: { enabled: false }, rpInitiatedLogout: { enabled: true } },
+      features: { devInteractions: { enabled: false }, rpInitiatedLogout: { enabled: true }, claimsParameter: { enabled: true } },
       pkce: { required: () => true },
       cookies: { keys: ['federation-test-cookie-key'] },
     });
