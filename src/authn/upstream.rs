@@ -152,10 +152,10 @@ impl Provider {
 
     async fn metadata(&self, now: i64) -> Result<ProviderMetadataWithLogout, UpstreamError> {
         let mut cached = self.metadata.lock().await;
-        if let Some((m, at)) = cached.as_ref() {
-            if now - at < METADATA_TTL {
-                return Ok(m.clone());
-            }
+        if let Some((m, at)) = cached.as_ref()
+            && now - at < METADATA_TTL
+        {
+            return Ok(m.clone());
         }
         let issuer = IssuerUrl::new(self.cfg.issuer_str()).map_err(|e| UpstreamError::Unreachable(e.to_string()))?;
         // Discovery checks that the document's issuer is exactly the configured one.
