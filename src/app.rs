@@ -165,6 +165,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/login/totp", get(authn::login::totp_page).post(authn::login::totp_submit))
         .route(authn::upstream::CALLBACK_PATH, get(authn::upstream::callback))
         .route("/login/upstream/{id}", get(authn::upstream::start))
+        .route(authn::upstream::LOGOUT_DONE_PATH, get(authn::upstream::logout_done))
         .route("/consent", get(privacy::consent_page::page).post(privacy::consent_page::submit))
         .route("/organisation", get(identity::org_page::page).post(identity::org_page::submit))
         .route("/login/qr", get(authn::qr_login::page))

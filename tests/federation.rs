@@ -157,7 +157,8 @@ impl Portal {
         let info: UserInfoClaims<VnClaims, CoreGenderClaim> =
             self.client.user_info(tokens.access_token().to_owned(), None).unwrap().request_async(&self.http).await.unwrap();
         let name = info.name().and_then(|n| n.get(None)).map(|n| n.as_str().to_string()).unwrap_or_default();
-        let raw = serde_json::to_value(&info).unwrap();
+        let mut raw = serde_json::to_value(&info).unwrap();
+        raw["our_id_token"] = serde_json::json!(id_token.to_string());
         (acr, amr, info.additional_claims().vn_personal_id.clone().unwrap_or_default(), name, raw)
     }
 }
@@ -179,6 +180,7 @@ async fn citizen_signs_in_at_a_portal_through_a_second_nixa() {
     client.secret_hash = Some(nixa::keys::secret::token_hash(HUB_SECRET));
     client.redirect_uris = vec![hub.url("/login/upstream/callback")];
     client.sector = "localhost".into();
+    client.options.post_logout_redirect_uris = vec![hub.url("/logout/upstream/done")];
     up.app.store.put_client(&client, 0).await.unwrap();
 
     let portal = Portal::new(&hub).await;
@@ -198,7 +200,7 @@ async fn citizen_signs_in_at_a_portal_through_a_second_nixa() {
     assert!(page.url.starts_with(&format!("{up_issuer}/consent")), "upstream consent: {}", page.url);
     let (r, csrf) = (page.field("r"), page.field("csrf"));
     let page = walk(&b, b.post(&format!("{up_issuer}/consent"), &[("r", &r), ("csrf", &csrf), ("decision", "approve")]).await).await;
-    let (acr, amr, pid, name, _) = portal.finish(&b, page, s).await;
+    let (acr, amr, pid, name, raw) = portal.finish(&b, page, s).await;
     assert_eq!(acr, "urn:vn:eid:loa:1", "the upstream's level, within the trust level");
     assert_eq!(amr, ["pwd"], "amr carried from the upstream");
     assert_eq!(pid, AN.0, "the hub's account of the same person");
@@ -208,12 +210,38 @@ async fn citizen_signs_in_at_a_portal_through_a_second_nixa() {
     let ok = audit_events(&hub, "login.succeeded").await;
     assert_eq!(ok.last().unwrap()["upstream"], "nixa-b");
 
-    // Next time, with idp_hint, straight to the upstream, whose session is reused: no page at all
-    // until the hub's consent (remembered) — the portal gets its code directly.
-    let b2 = b; // same browser: upstream SSO
-    let s = portal.start(&[("idp_hint", "nixa-b"), ("prompt", "login")]);
-    let page = walk(&b2, b2.get(&s.url).await).await;
-    assert!(page.location.as_deref().is_some_and(|l| l.starts_with(DVC_REDIRECT)), "idp_hint + upstream SSO: back at the portal, got {}:\n{}", page.url, page.body);
+    // The portal logs the person out: the hub ends its session, then the upstream's (RP-initiated
+    // logout there with the upstream ID token), and the browser lands back at the portal.
+    let mut logout = url::Url::parse(&hub.url("/logout")).unwrap();
+    logout
+        .query_pairs_mut()
+        .append_pair("id_token_hint", raw["our_id_token"].as_str().unwrap())
+        .append_pair("post_logout_redirect_uri", "http://localhost:9000/logged-out")
+        .append_pair("state", "bye");
+    let mut page = b.get(logout.as_str()).await;
+    let mut visited_upstream = false;
+    for _ in 0..10 {
+        let Some(loc) = page.location.clone() else { break };
+        if loc.starts_with("http://localhost:9000/") {
+            break;
+        }
+        visited_upstream |= loc.starts_with(&format!("{up_issuer}/logout"));
+        page = b.get(&absolute(&page.url, &loc)).await;
+    }
+    assert!(visited_upstream, "the hub sent the browser to the upstream's end_session_endpoint");
+    assert_eq!(page.location.as_deref(), Some("http://localhost:9000/logged-out?state=bye"), "{}", page.body);
+    let up_logouts = up.app.store.audit_entries(0, 10_000).await.unwrap();
+    assert!(up_logouts.iter().any(|e| e.event == "session.logged_out"), "the upstream session ended");
+
+    // Next time, with idp_hint, straight to the upstream (whose session has ended: its login
+    // page); consent is remembered on both sides, so the portal gets its code right after.
+    let s = portal.start(&[("idp_hint", "nixa-b")]);
+    let at_up = walk(&b, b.get(&s.url).await).await;
+    assert!(at_up.url.starts_with(&format!("{up_issuer}/login?r=")), "idp_hint skips the hub's login page: {}", at_up.url);
+    let (r, csrf) = (at_up.field("r"), at_up.field("csrf"));
+    let page = walk(&b, b.post(&format!("{up_issuer}/login"), &[("r", &r), ("csrf", &csrf), ("personal_id", AN.0), ("password", AN.1)]).await).await;
+    assert!(page.location.as_deref().is_some_and(|l| l.starts_with(DVC_REDIRECT)), "back at the portal, got {}:\n{}", page.url, page.body);
+    assert_eq!(audit_events(&hub, "upstream.linked").await.len(), 1, "the existing link is used");
 }
 
 #[tokio::test]

@@ -512,21 +512,46 @@ async fn sign_in(app: &App, jar: CookieJar, pending: Pending, cfg: &Upstream, a:
     Ok(flow::after_authentication(app, jar, pending, &s).await.into_response())
 }
 
+pub const LOGOUT_DONE_PATH: &str = "/logout/upstream/done";
+
 /// Where to send the browser to end its upstream session too (RP-initiated logout at the
 /// upstream), when the session came from an upstream that publishes an end_session_endpoint.
-pub async fn upstream_logout_url(app: &App, sid: &str, post_logout_redirect: Option<&str>) -> Option<String> {
+/// `then` is where our own logout would have sent the browser (a registered post-logout URI,
+/// or none for the signed-out page); it travels in `state`, authenticated with our key.
+pub async fn logout_redirect(app: &App, sid: &str, then: Option<&str>, locale: crate::web::i18n::Locale) -> Option<String> {
     let (upstream_id, id_token) = app.store.take_upstream_session(sid).await.ok().flatten()?;
     let p = app.federation.get(&upstream_id)?;
     let metadata = p.metadata(app.now()).await.ok()?;
     let end = metadata.additional_metadata().end_session_endpoint.as_ref()?;
+    let then = then.unwrap_or_default();
+    let mac = crate::web::csrf::token(&app.secrets.csrf, LOGOUT_DONE_PATH, then);
+    let state = format!("{}.{}.{mac}", locale.as_str(), crate::keys::secret::b64url(then.as_bytes()));
     let mut url = end.url().clone();
-    {
-        let mut q = url.query_pairs_mut();
-        q.append_pair("id_token_hint", &id_token);
-        q.append_pair("client_id", &p.cfg.client_id);
-        if let Some(back) = post_logout_redirect {
-            q.append_pair("post_logout_redirect_uri", back);
-        }
-    }
+    url.query_pairs_mut()
+        .append_pair("id_token_hint", &id_token)
+        .append_pair("client_id", &p.cfg.client_id)
+        .append_pair("post_logout_redirect_uri", &app.settings.url(LOGOUT_DONE_PATH))
+        .append_pair("state", &state);
     Some(url.to_string())
+}
+
+/// `GET /logout/upstream/done?state=…`: back from the upstream's logout.
+pub async fn logout_done(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, RawQuery(q): RawQuery) -> Response {
+    let q = Params::parse_lenient(q.as_deref().unwrap_or_default().as_bytes()).unwrap_or_default();
+    let fallback = flow::page_locale(&app, &headers, &jar, None, None);
+    let mut parts = q.get("state").unwrap_or_default().splitn(3, '.');
+    let (Some(lang), Some(then), Some(mac)) = (parts.next(), parts.next(), parts.next()) else {
+        return PageError::expired(fallback).into_response();
+    };
+    let then = crate::keys::secret::b64url_decode(then).and_then(|b| String::from_utf8(b).ok());
+    let Some(then) = then.filter(|t| crate::web::csrf::verify(&app.secrets.csrf, LOGOUT_DONE_PATH, t, mac)) else {
+        return PageError::expired(fallback).into_response();
+    };
+    if !then.is_empty() {
+        return Redirect::to(&then).into_response();
+    }
+    let locale = crate::web::i18n::Locale::parse(lang).unwrap_or(fallback);
+    let other = if locale == crate::web::i18n::Locale::Vi { crate::web::i18n::Locale::En } else { crate::web::i18n::Locale::Vi };
+    let page = crate::web::pages::LoggedOutPage { locale, switch_href: Some(format!("/logout?lang={}", other.as_str())) };
+    crate::web::pages::render(StatusCode::OK, &page)
 }

@@ -64,7 +64,7 @@ server.listen(0, '127.0.0.1', () => {
         client_id: CLIENT_ID,
         client_secret: CLIENT_SECRET,
         redirect_uris: [redirectUri.trim()],
-        post_logout_redirect_uris: [redirectUri.trim().replace('/login/upstream/callback', '/')],
+        post_logout_redirect_uris: [redirectUri.trim().replace('/login/upstream/callback', '/logout/upstream/done')],
         token_endpoint_auth_method: 'client_secret_basic',
         grant_types: ['authorization_code'],
         response_types: ['code'],
