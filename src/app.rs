@@ -187,6 +187,8 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/account/passkeys", post(account::register))
         .route("/account/passkeys/options", post(account::register_options))
         .route("/account/passkeys/remove", post(account::remove))
+        .route("/account/upstreams/link/{id}", get(account::upstreams::link))
+        .route("/account/upstreams/unlink", post(account::upstreams::unlink))
         .route("/static/nixa.css", get(stylesheet))
         .route("/static/passkey.js", get(passkey_script))
         .route("/api/v1/certificates/verify", post(crate::pki::api::verify))

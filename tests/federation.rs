@@ -376,3 +376,45 @@ async fn unreachable_upstream_gives_a_page_within_the_timeout() {
     assert_eq!(failed.iter().filter(|d| d["reason"] == "unreachable").count(), 2, "{failed:?}");
     hold.abort();
 }
+
+#[tokio::test]
+async fn link_and_unlink_from_the_account_page() {
+    let mut node = Node::start("provider.js").await;
+    let mut cfg = upstream("vn-hub", &node.issuer(), &["openid", "vn"], "LoA2");
+    cfg.claims = ClaimMapping { personal_id: "SoDinhDanh".into(), name: "HoVaTen".into(), birthdate: "NgayThangNamSinh".into() };
+    cfg.personal_id_verified_claim = Some("vn_personal_id_verified".into());
+    let hub = TestServer::start_with(|c| c.upstreams = vec![cfg]).await;
+    node.configure(&hub.url("/login/upstream/callback")).await;
+    let via = async |who: &str| -> (Browser, Page) {
+        let b = hub.browser();
+        let account = b.sign_in("/account/signin", AN).await;
+        assert_eq!(account.status, 200, "{}", account.body);
+        assert!(account.body.contains("data-upstream=\"vn-hub\" data-linked=\"false\""), "{}", account.body);
+        let form = walk(&b, b.get("/account/upstreams/link/vn-hub").await).await;
+        assert!(form.url.contains("/interaction/"), "at oidc-provider: {}\n{}", form.url, form.body);
+        let action = form.body.split("action=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+        let page = walk(&b, b.post(&absolute(&form.url, &action), &[("login", who)]).await).await;
+        (b, page)
+    };
+    // The upstream identifies someone else (Bình): nothing is linked, to anyone.
+    let (_, page) = via("greedy").await;
+    assert_eq!(page.status, 403, "{}", page.body);
+    assert!(hub.app.store.upstream_link("vn-hub", "greedy").await.unwrap().is_none());
+    assert!(audit_events(&hub, "upstream.failed").await.iter().any(|d| d["reason"] == "other_account"));
+
+    // The upstream confirms An's personal ID: linked, shown on the account page.
+    let (b, page) = via("an").await;
+    assert_eq!(page.status, 200, "{} {:?} {}", page.status, page.location, page.body);
+    assert!(page.url.ends_with("/account"), "{}", page.url);
+    assert!(page.body.contains("data-upstream=\"vn-hub\" data-linked=\"true\""), "{}", page.body);
+    assert!(hub.app.store.upstream_link("vn-hub", "an").await.unwrap().is_some());
+
+    // Unlink.
+    let csrf = page.field("csrf");
+    let done = b.post("/account/upstreams/unlink", &[("csrf", &csrf), ("upstream", "vn-hub")]).await;
+    assert_eq!(done.status, 303);
+    assert!(hub.app.store.upstream_link("vn-hub", "an").await.unwrap().is_none());
+    assert_eq!(audit_events(&hub, "upstream.unlinked").await.len(), 1);
+    let again = b.post("/account/upstreams/unlink", &[("csrf", &csrf), ("upstream", "vn-hub")]).await;
+    assert_eq!(again.status, 404);
+}

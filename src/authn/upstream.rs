@@ -62,6 +62,8 @@ pub enum UpstreamError {
     NotTrusted,
     #[error("the account cannot sign in")]
     Inactive,
+    #[error("linking from the account page: the upstream identified another person")]
+    OtherAccount,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("sealing: {0}")]
@@ -83,6 +85,7 @@ impl UpstreamError {
             UpstreamError::NoAccount => ("no_account", "upstream.error.no_account", StatusCode::FORBIDDEN),
             UpstreamError::NotTrusted => ("not_trusted", "upstream.error.not_linked", StatusCode::FORBIDDEN),
             UpstreamError::Inactive => ("inactive", "login.error.inactive", StatusCode::FORBIDDEN),
+            UpstreamError::OtherAccount => ("other_account", "upstream.error.other_account", StatusCode::FORBIDDEN),
             UpstreamError::Store(_) | UpstreamError::Seal(_) | UpstreamError::Http(_) => {
                 ("internal", "error.internal", StatusCode::INTERNAL_SERVER_ERROR)
             }
@@ -242,6 +245,11 @@ async fn begin(app: &App, pending: &Pending, upstream_id: &str) -> Result<String
             move || Nonce::new(n)
         },
     );
+    // A fresh authentication upstream when the portal asked for one here, and when linking from
+    // the account page (the upstream session may belong to someone else).
+    if pending.request().prompt.login || pending.params.account_page {
+        req = req.add_prompt(openidconnect::core::CoreAuthPrompt::Login);
+    }
     if ask_acr {
         req = req.add_extra_param("claims", r#"{"id_token":{"acr":null,"amr":null}}"#);
     }
@@ -426,10 +434,14 @@ fn birthdate_of(text: &str) -> Option<time::Date> {
     parse_date(text).or_else(|| time::Date::parse(text, time::macros::format_description!("[day]/[month]/[year]")).ok())
 }
 
-/// Finds (or, per policy, creates) the person for an upstream account.
-async fn resolve_person(app: &App, cfg: &Upstream, a: &Asserted, client_id: &str) -> Result<Person, UpstreamError> {
+/// Finds (or, per policy, creates) the person for an upstream account. `expected`: linking from
+/// the account page, where the upstream must identify the signed-in person and nobody else.
+async fn resolve_person(app: &App, cfg: &Upstream, a: &Asserted, client_id: &str, expected: Option<&str>) -> Result<Person, UpstreamError> {
     let now = app.now();
     if let Some(person_id) = app.store.upstream_link(&cfg.id, &a.subject).await? {
+        if expected.is_some_and(|e| e != person_id) {
+            return Err(UpstreamError::OtherAccount);
+        }
         app.store.touch_upstream_link(&cfg.id, &a.subject, now).await?;
         return app.store.person(&person_id).await?.ok_or(UpstreamError::NoAccount);
     }
@@ -446,9 +458,14 @@ async fn resolve_person(app: &App, cfg: &Upstream, a: &Asserted, client_id: &str
     }
     let person = match app.store.person_for_login(&pid).await? {
         Some((p, _)) => p,
+        // Linking from the account page never creates another account.
+        None if expected.is_some() => return Err(UpstreamError::OtherAccount),
         None if cfg.first_sign_in == FirstSignIn::Create => create_person(app, cfg, a, pid).await?,
         None => return Err(UpstreamError::NoAccount),
     };
+    if expected.is_some_and(|e| e != person.id) {
+        return Err(UpstreamError::OtherAccount);
+    }
     if app.store.link_upstream(&cfg.id, &a.subject, &person.id, now).await? {
         let detail = json!({"upstream": cfg.id});
         audit::record(&app.store, now, Event::UpstreamLinked, Some(&person.id), Some(client_id), detail).await?;
@@ -490,7 +507,12 @@ type SignInError = (crate::web::i18n::Locale, UpstreamError);
 async fn sign_in(app: &App, jar: CookieJar, pending: Pending, cfg: &Upstream, a: Asserted) -> Result<Response, SignInError> {
     let locale = pending.locale;
     let client_id = pending.client.id.as_str().to_string();
-    let person = resolve_person(app, cfg, &a, &client_id).await.map_err(|e| (locale, e))?;
+    let expected = if pending.params.account_page {
+        session::current(app, &jar, app.now()).await.map_err(|e| (locale, e.into()))?.map(|s| s.record.person_id)
+    } else {
+        None
+    };
+    let person = resolve_person(app, cfg, &a, &client_id, expected.as_deref()).await.map_err(|e| (locale, e))?;
     if person.status != PersonStatus::Active {
         return Err((locale, UpstreamError::Inactive));
     }
