@@ -95,6 +95,7 @@ impl App {
         let pki = crate::pki::TrustStore::national()?;
         let crls = crate::pki::fetch::CrlCache::default();
         let federation = authn::upstream::Federation::new(&settings.upstreams)?;
+        federation.load_stored(&store, &settings.master_key).await?;
         Ok(Arc::new(Self { settings: Arc::new(settings), store, keys, secrets, discovery, clock: Clock::default(), http, client_keys, pki, crls, federation }))
     }
 

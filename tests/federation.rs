@@ -418,3 +418,69 @@ async fn link_and_unlink_from_the_account_page() {
     let again = b.post("/account/upstreams/unlink", &[("csrf", &csrf), ("upstream", "vn-hub")]).await;
     assert_eq!(again.status, 404);
 }
+
+#[tokio::test]
+async fn operators_add_and_remove_upstreams_through_the_admin_api() {
+    let node = Node::start("rogue.js").await;
+    let hub = TestServer::start_with(|c| c.upstreams = vec![upstream("fixed", "https://fixed.example.gov.vn", &["openid"], "LoA2")]).await;
+    let t = nixa::keys::secret::random_token();
+    let op = nixa::store::operators::OperatorToken {
+        name: "tester".into(),
+        scopes: vec!["upstreams:read".into(), "upstreams:write".into()],
+        expires_at: hub.app.now() + 3600,
+    };
+    hub.app.store.insert_operator_token(&nixa::keys::secret::token_hash(&t), &op, hub.app.now()).await.unwrap();
+    let http = backchannel();
+    let put = async |id: &str, body: serde_json::Value| {
+        let res = http.put(hub.url(&format!("/admin/v1/upstreams/{id}"))).bearer_auth(&t).json(&body).send().await.unwrap();
+        let status = res.status().as_u16();
+        let ctype = res.headers()["content-type"].to_str().unwrap().to_string();
+        (status, ctype, res.json::<serde_json::Value>().await.unwrap())
+    };
+    let mut cfg = serde_json::to_value(upstream("rogue", &node.issuer(), &["openid"], "LoA1")).unwrap();
+
+    // Invalid: a trust level that is no acr; an id that nixa.toml owns.
+    let mut bad = cfg.clone();
+    bad["trust_level"] = serde_json::json!("gold");
+    let (status, ctype, body) = put("rogue", bad).await;
+    assert_eq!((status, ctype.as_str()), (422, "application/problem+json"), "{body}");
+    assert_eq!(body["type"], "urn:nixa:problem:invalid-field");
+    cfg["id"] = serde_json::json!("fixed");
+    let (status, _, body) = put("fixed", cfg.clone()).await;
+    assert_eq!(status, 409, "{body}");
+    cfg["id"] = serde_json::json!("rogue");
+
+    let (status, _, body) = put("rogue", cfg.clone()).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["trust_level"], "urn:vn:eid:loa:1");
+    assert_eq!(body["source"], "admin");
+    let list: serde_json::Value = http.get(hub.url("/admin/v1/upstreams")).bearer_auth(&t).send().await.unwrap().json().await.unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 2);
+    assert!(!list.to_string().contains(HUB_SECRET), "the client secret is never returned");
+
+    // At once usable: a portal's sign-in through it, capped at its trust level.
+    let portal = Portal::new(&hub).await;
+    let b = hub.browser();
+    let s = portal.start(&[("idp_hint", "rogue")]);
+    let page = walk(&b, b.get(&s.url).await).await;
+    let (acr, _, pid, _, _) = portal.finish(&b, page, s).await;
+    assert_eq!(acr, "urn:vn:eid:loa:1");
+    assert_eq!(pid, AN.0);
+
+    // Stored sealed: not readable in the database.
+    let stored = hub.app.store.upstream_providers().await.unwrap();
+    assert_eq!(stored.len(), 1);
+    assert!(!stored[0].1.contains(HUB_SECRET));
+
+    // Removed: gone from the login page; idp_hint for it is ignored.
+    let res = http.delete(hub.url("/admin/v1/upstreams/rogue")).bearer_auth(&t).send().await.unwrap();
+    assert_eq!(res.status(), 204);
+    let res = http.delete(hub.url("/admin/v1/upstreams/rogue")).bearer_auth(&t).send().await.unwrap();
+    assert_eq!(res.status(), 404);
+    let s = portal.start(&[("idp_hint", "rogue")]);
+    let b = hub.browser();
+    let page = walk(&b, b.get(&s.url).await).await;
+    assert!(page.url.contains("/login?r="), "{}", page.url);
+    assert!(!page.body.contains("data-upstream=\"rogue\""));
+    assert!(page.body.contains("data-upstream=\"fixed\""));
+}

@@ -33,3 +33,12 @@ CREATE TABLE upstream_sessions (
     id_token        TEXT NOT NULL,
     expires_at      BIGINT NOT NULL
 );
+
+-- Upstreams added through the admin API (those in nixa.toml are not stored). The configuration,
+-- client secret included, is sealed with the master key.
+CREATE TABLE upstream_providers (
+    id              TEXT PRIMARY KEY,
+    sealed_config   TEXT NOT NULL,
+    created_at      BIGINT NOT NULL,
+    updated_at      BIGINT NOT NULL
+);

@@ -99,37 +99,79 @@ struct Provider {
     metadata: Mutex<Option<(ProviderMetadataWithLogout, i64)>>,
 }
 
-/// The configured upstreams, each with its own HTTP client (its own timeouts, no redirects).
+/// The configured upstreams, each with its own HTTP client (its own timeouts, no redirects):
+/// those of nixa.toml, then those added through the admin API.
 pub struct Federation {
-    providers: Vec<Arc<Provider>>,
+    providers: std::sync::RwLock<Vec<Arc<Provider>>>,
+    /// Ids from nixa.toml: the admin API neither replaces nor removes them.
+    from_config: Vec<String>,
+}
+
+fn provider(u: &Upstream) -> Result<Arc<Provider>, UpstreamError> {
+    let http = openidconnect::reqwest::Client::builder()
+        // A redirect from a token or metadata endpoint is never followed (SSRF, credentials sent
+        // elsewhere).
+        .redirect(openidconnect::reqwest::redirect::Policy::none())
+        .connect_timeout(u.timeout)
+        .timeout(u.timeout)
+        .build()
+        .map_err(|e| UpstreamError::Http(e.to_string()))?;
+    Ok(Arc::new(Provider { cfg: u.clone(), http, metadata: Mutex::new(None) }))
 }
 
 impl Federation {
     pub fn new(upstreams: &[Upstream]) -> Result<Self, UpstreamError> {
-        let providers = upstreams
-            .iter()
-            .map(|u| {
-                let http = openidconnect::reqwest::Client::builder()
-                    // A redirect from a token or metadata endpoint is never followed (SSRF,
-                    // credentials sent elsewhere).
-                    .redirect(openidconnect::reqwest::redirect::Policy::none())
-                    .connect_timeout(u.timeout)
-                    .timeout(u.timeout)
-                    .build()
-                    .map_err(|e| UpstreamError::Http(e.to_string()))?;
-                Ok(Arc::new(Provider { cfg: u.clone(), http, metadata: Mutex::new(None) }))
-            })
-            .collect::<Result<_, UpstreamError>>()?;
-        Ok(Self { providers })
+        let providers = upstreams.iter().map(provider).collect::<Result<_, UpstreamError>>()?;
+        Ok(Self { providers: std::sync::RwLock::new(providers), from_config: upstreams.iter().map(|u| u.id.clone()).collect() })
     }
 
-    fn get(&self, id: &str) -> Option<&Arc<Provider>> {
-        self.providers.iter().find(|p| p.cfg.id == id)
+    fn list(&self) -> Vec<Arc<Provider>> {
+        // A poisoned lock only means a panic elsewhere while swapping an Arc: the list is whole.
+        self.providers.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn get(&self, id: &str) -> Option<Arc<Provider>> {
+        self.list().into_iter().find(|p| p.cfg.id == id)
+    }
+
+    pub fn is_from_config(&self, id: &str) -> bool {
+        self.from_config.iter().any(|c| c == id)
+    }
+
+    /// Adds or replaces an upstream managed through the admin API.
+    pub fn put(&self, u: &Upstream) -> Result<(), UpstreamError> {
+        let p = provider(u)?;
+        let mut list = self.providers.write().unwrap_or_else(|e| e.into_inner());
+        list.retain(|q| q.cfg.id != u.id);
+        list.push(p);
+        Ok(())
+    }
+
+    pub fn remove(&self, id: &str) {
+        self.providers.write().unwrap_or_else(|e| e.into_inner()).retain(|q| q.cfg.id != id);
+    }
+
+    /// The configurations (for the admin API; secrets are left out by the caller).
+    pub fn configs(&self) -> Vec<Upstream> {
+        self.list().iter().map(|p| p.cfg.clone()).collect()
+    }
+
+    /// Loads the upstreams stored through the admin API (at start-up).
+    pub async fn load_stored(&self, store: &crate::store::Store, master: &crate::keys::MasterKey) -> Result<(), UpstreamError> {
+        for (id, sealed) in store.upstream_providers().await? {
+            let plain = master.open(&format!("upstream:{id}"), &sealed)?;
+            let cfg: config::UpstreamConfig = serde_json::from_slice(&plain).map_err(|e| UpstreamError::Http(format!("stored upstream {id}: {e}")))?;
+            let u = Upstream::from_config(&cfg).map_err(|e| UpstreamError::Http(e.to_string()))?;
+            if !self.is_from_config(&u.id) {
+                self.put(&u)?;
+            }
+        }
+        Ok(())
     }
 
     /// What the login page shows: one button per upstream.
     pub fn buttons(&self) -> Vec<crate::web::pages::UpstreamButton> {
-        self.providers
+        self.list()
             .iter()
             .map(|p| crate::web::pages::UpstreamButton {
                 id: p.cfg.id.clone(),
@@ -330,7 +372,7 @@ pub async fn callback(State(app): State<Arc<App>>, headers: HeaderMap, jar: Cook
 }
 
 async fn finish_upstream(app: &App, login: &UpstreamLogin, code: String) -> Result<(Arc<Provider>, Asserted), UpstreamError> {
-    let p = app.federation.get(&login.upstream_id).ok_or(UpstreamError::Unknown)?.clone();
+    let p = app.federation.get(&login.upstream_id).ok_or(UpstreamError::Unknown)?;
     let asserted = redeem(app, &p, login, code).await;
     if matches!(asserted, Err(UpstreamError::BadToken(_))) {
         // The upstream may have rotated its keys: the next sign-in discovers them again.

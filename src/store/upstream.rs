@@ -143,3 +143,29 @@ impl Store {
         Ok(row.map(|r| Ok::<_, sqlx::Error>((r.try_get("upstream_id")?, r.try_get("id_token")?))).transpose()?)
     }
 }
+
+impl Store {
+    pub async fn put_upstream_provider(&self, id: &str, sealed_config: &str, now: i64) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO upstream_providers (id, sealed_config, created_at, updated_at) VALUES ($1,$2,$3,$3) \
+             ON CONFLICT (id) DO UPDATE SET sealed_config=excluded.sealed_config, updated_at=excluded.updated_at",
+        )
+        .bind(id)
+        .bind(sealed_config)
+        .bind(now)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// (id, sealed configuration) of every upstream added through the admin API.
+    pub async fn upstream_providers(&self) -> Result<Vec<(String, String)>> {
+        let rows = sqlx::query("SELECT id, sealed_config FROM upstream_providers ORDER BY id").fetch_all(self.pool()).await?;
+        rows.iter().map(|r| Ok((r.try_get("id")?, r.try_get("sealed_config")?))).collect()
+    }
+
+    pub async fn delete_upstream_provider(&self, id: &str) -> Result<bool> {
+        let n = sqlx::query("DELETE FROM upstream_providers WHERE id=$1").bind(id).execute(self.pool()).await?.rows_affected();
+        Ok(n > 0)
+    }
+}

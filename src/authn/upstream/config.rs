@@ -7,7 +7,7 @@ use url::Url;
 use crate::assurance::Acr;
 
 /// One `[[upstreams]]` table.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpstreamConfig {
     /// Short name in URLs and `idp_hint` (`a-z`, `0-9`, `-`).
@@ -50,7 +50,7 @@ pub struct UpstreamConfig {
 
 /// Which upstream claim carries what. The national hub's names are `SoDinhDanh`, `HoVaTen`,
 /// `NgayThangNamSinh`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ClaimMapping {
     pub personal_id: String,
