@@ -484,3 +484,52 @@ async fn operators_add_and_remove_upstreams_through_the_admin_api() {
     assert!(!page.body.contains("data-upstream=\"rogue\""));
     assert!(page.body.contains("data-upstream=\"fixed\""));
 }
+
+#[tokio::test]
+async fn private_key_jwt_client_authentication_at_the_upstream() {
+    let up = TestServer::start_with(|c| c.issuer = c.issuer.as_ref().map(|i| i.replace("localhost", "127.0.0.1"))).await;
+    let up_issuer = up.app.settings.issuer_str.clone();
+    let mut cfg = upstream("nixa-jwt", &up_issuer, &["openid", "profile", "vn_identity"], "LoA2");
+    cfg.client_auth = "private_key_jwt".into();
+    cfg.client_secret = None;
+    let hub = TestServer::start_with(|c| c.upstreams = vec![cfg]).await;
+    let register = async |jwks: serde_json::Value| {
+        let mut client = nixa::demo::demo_client(&nixa::demo::CLIENTS[0]);
+        client.id = nixa::oidc::client::ClientId::parse(HUB_CLIENT).unwrap();
+        client.name = "Hub".into();
+        client.secret_hash = None;
+        client.auth_method = nixa::oidc::client::AuthMethod::PrivateKeyJwt;
+        client.redirect_uris = vec![hub.url("/login/upstream/callback")];
+        client.sector = "localhost".into();
+        client.options.jwks = Some(jwks);
+        up.app.store.put_client(&client, 0).await.unwrap();
+    };
+    let portal = Portal::new(&hub).await;
+    let run = async || -> (Browser, Page, Started) {
+        let b = hub.browser();
+        let s = portal.start(&[("idp_hint", "nixa-jwt"), ("ui_locales", "en")]);
+        let at_up = walk(&b, b.get(&s.url).await).await;
+        let (r, csrf) = (at_up.field("r"), at_up.field("csrf"));
+        let mut page = walk(&b, b.post(&format!("{up_issuer}/login"), &[("r", &r), ("csrf", &csrf), ("personal_id", AN.0), ("password", AN.1)]).await).await;
+        if page.url.starts_with(&format!("{up_issuer}/consent")) {
+            let (r, csrf) = (page.field("r"), page.field("csrf"));
+            page = walk(&b, b.post(&format!("{up_issuer}/consent"), &[("r", &r), ("csrf", &csrf), ("decision", "approve")]).await).await;
+        }
+        (b, page, s)
+    };
+
+    // The upstream knows some other key, not ours: invalid_client, a clear page.
+    let foreign: serde_json::Value = serde_json::from_str(&up.app.keys.jwks()).unwrap();
+    register(foreign).await;
+    let (_, page, _) = run().await;
+    assert_eq!(page.status, 502, "{}", page.body);
+    assert!(page.body.contains("did not complete the sign-in"), "{}", page.body);
+
+    // With our published keys the assertion is accepted.
+    let ours: serde_json::Value = serde_json::from_str(&hub.app.keys.jwks()).unwrap();
+    register(ours).await;
+    let (b, page, s) = run().await;
+    let (acr, _, pid, _, _) = portal.finish(&b, page, s).await;
+    assert_eq!(acr, "urn:vn:eid:loa:1");
+    assert_eq!(pid, AN.0);
+}

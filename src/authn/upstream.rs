@@ -396,6 +396,11 @@ async fn redeem(app: &App, p: &Provider, login: &UpstreamLogin, code: String) ->
     if !verifier.is_empty() {
         req = req.set_pkce_verifier(PkceCodeVerifier::new(verifier));
     }
+    if p.cfg.client_auth == config::ClientAuth::PrivateKeyJwt {
+        req = req
+            .add_extra_param("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+            .add_extra_param("client_assertion", client_assertion(app, &p.cfg)?);
+    }
     let tokens = p
         .bounded(async {
             req.request_async(&p.http).await.map_err(|e| match e {
@@ -433,6 +438,18 @@ async fn redeem(app: &App, p: &Provider, login: &UpstreamLogin, code: String) ->
     }
     merged.extend(jwt_claims(&raw)?);
     Ok(Asserted { subject, acr, amr, claims: merged, id_token: raw })
+}
+
+/// RFC 7523 §2.2: `iss` = `sub` = our client id at the upstream, `aud` = its issuer, short-lived,
+/// signed with our current ES256 key (published in our JWKS).
+fn client_assertion(app: &App, cfg: &Upstream) -> Result<String, UpstreamError> {
+    let now = app.now();
+    let claims = json!({
+        "iss": cfg.client_id, "sub": cfg.client_id, "aud": cfg.issuer_str(),
+        "jti": random_token(), "iat": now, "exp": now + 60,
+    });
+    let signer = app.keys.signer(crate::keys::Alg::ES256).map_err(|e| UpstreamError::Http(e.to_string()))?;
+    signer.sign_jwt("JWT", &claims).map_err(|e| UpstreamError::Http(e.to_string()))
 }
 
 async fn userinfo(p: &Provider, endpoint: &url::Url, access_token: &str) -> Result<Map<String, Value>, UpstreamError> {

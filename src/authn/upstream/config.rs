@@ -21,7 +21,8 @@ pub struct UpstreamConfig {
     pub client_id: String,
     #[serde(default)]
     pub client_secret: Option<String>,
-    /// `client_secret_basic` (the only method implemented so far).
+    /// `client_secret_basic`, or `private_key_jwt` (RFC 7523, signed with this server's own
+    /// signing key; the upstream knows it from our `/jwks`).
     #[serde(default = "default_client_auth")]
     pub client_auth: String,
     #[serde(default = "default_scopes")]
@@ -81,6 +82,12 @@ fn default_timeout() -> u64 {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientAuth {
+    SecretBasic,
+    PrivateKeyJwt,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FirstSignIn {
     LinkExisting,
     Create,
@@ -95,6 +102,7 @@ pub struct Upstream {
     pub issuer: Url,
     pub client_id: String,
     pub client_secret: Option<String>,
+    pub client_auth: ClientAuth,
     pub scopes: Vec<String>,
     pub pkce: bool,
     pub trust_level: Acr,
@@ -125,11 +133,13 @@ impl Upstream {
             return Err(bad("issuer must be https (http only for localhost)".into()));
         }
         let trust_level = super::acr::parse_upstream(&c.trust_level).ok_or_else(|| bad(format!("trust_level {:?} is not a known acr", c.trust_level)))?;
-        match c.client_auth.as_str() {
-            "client_secret_basic" if c.client_secret.is_some() => {}
+        let client_auth = match c.client_auth.as_str() {
+            "client_secret_basic" if c.client_secret.is_some() => ClientAuth::SecretBasic,
             "client_secret_basic" => return Err(bad("client_secret_basic needs client_secret".into())),
-            other => return Err(bad(format!("client_auth {other:?} is not supported (client_secret_basic)"))),
-        }
+            "private_key_jwt" if c.client_secret.is_none() => ClientAuth::PrivateKeyJwt,
+            "private_key_jwt" => return Err(bad("private_key_jwt takes no client_secret".into())),
+            other => return Err(bad(format!("client_auth {other:?} is not client_secret_basic or private_key_jwt"))),
+        };
         if !c.scopes.iter().any(|s| s == "openid") {
             return Err(bad("scopes must include openid".into()));
         }
@@ -149,6 +159,7 @@ impl Upstream {
             issuer,
             client_id: c.client_id.clone(),
             client_secret: c.client_secret.clone(),
+            client_auth,
             scopes: c.scopes.clone(),
             pkce: c.pkce,
             trust_level,
