@@ -636,3 +636,14 @@ pub async fn logout_done(State(app): State<Arc<App>>, headers: HeaderMap, jar: C
     let page = crate::web::pages::LoggedOutPage { locale, switch_href: Some(format!("/logout?lang={}", other.as_str())) };
     crate::web::pages::render(StatusCode::OK, &page)
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn birthdates_in_both_formats() {
+        let d = time::macros::date!(1995 - 09 - 03);
+        assert_eq!(super::birthdate_of("1995-09-03"), Some(d));
+        assert_eq!(super::birthdate_of("03/09/1995"), Some(d));
+        assert_eq!(super::birthdate_of("1995/09/03"), None);
+    }
+}

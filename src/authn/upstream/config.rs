@@ -177,3 +177,55 @@ impl Upstream {
         if self.issuer.path() == "/" { s.trim_end_matches('/').to_string() } else { s.to_string() }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> UpstreamConfig {
+        UpstreamConfig {
+            id: "vneid".into(),
+            display_name: "VNeID".into(),
+            logo_url: None,
+            issuer: "https://sso.example.gov.vn".into(),
+            client_id: "nixa".into(),
+            client_secret: Some("s".into()),
+            client_auth: default_client_auth(),
+            scopes: default_scopes(),
+            pkce: true,
+            trust_level: "LoA2".into(),
+            trust_personal_id: true,
+            personal_id_verified_claim: None,
+            claims: ClaimMapping::default(),
+            first_sign_in: default_first_sign_in(),
+            timeout_secs: 10,
+        }
+    }
+
+    #[test]
+    fn validation() {
+        let u = Upstream::from_config(&base()).unwrap();
+        assert_eq!(u.trust_level, Acr::Loa2);
+        assert_eq!(u.issuer_str(), "https://sso.example.gov.vn");
+        let reject = |f: &dyn Fn(&mut UpstreamConfig)| {
+            let mut c = base();
+            f(&mut c);
+            assert!(Upstream::from_config(&c).is_err(), "{c:?} must be refused");
+        };
+        reject(&|c| c.id = "Bad Id".into());
+        reject(&|c| c.issuer = "http://sso.example.gov.vn".into());
+        reject(&|c| c.trust_level = "gold".into());
+        reject(&|c| c.client_secret = None);
+        reject(&|c| c.client_auth = "private_key_jwt".into());
+        reject(&|c| c.client_auth = "none".into());
+        reject(&|c| c.scopes = vec!["profile".into()]);
+        reject(&|c| c.first_sign_in = "email".into());
+        reject(&|c| c.timeout_secs = 0);
+        let mut c = base();
+        c.client_auth = "private_key_jwt".into();
+        c.client_secret = None;
+        c.trust_level = "3".into();
+        let u = Upstream::from_config(&c).unwrap();
+        assert_eq!((u.client_auth, u.trust_level), (ClientAuth::PrivateKeyJwt, Acr::Loa3));
+    }
+}
