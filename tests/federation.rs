@@ -298,7 +298,7 @@ async fn citizen_signs_in_through_panva_oidc_provider_with_vietnamese_claims() {
     assert_eq!(acr, "urn:vn:eid:loa:1");
     assert_eq!(pid, "001095012345");
     assert_eq!(name, "Lê Minh Châu", "HoVaTen mapped");
-    assert_eq!(raw["birthdate"], "1995-09-03", "NgayThangNamSinh mapped from DD/MM/YYYY");
+    assert_eq!(raw["birthdate"], "1995-09-03", "NgayThangNamSinh mapped from the national hub's YYYYMMDD");
 }
 
 #[tokio::test]

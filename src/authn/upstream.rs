@@ -488,9 +488,11 @@ fn claim_str<'a>(claims: &'a Map<String, Value>, name: &str) -> Option<&'a str> 
     claims.get(name).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty())
 }
 
-/// `YYYY-MM-DD`, or the national hub's `DD/MM/YYYY`.
+/// `YYYY-MM-DD` (OIDC), the national hub's `YYYYMMDD` (DESIGN §4), or `DD/MM/YYYY`.
 fn birthdate_of(text: &str) -> Option<time::Date> {
-    parse_date(text).or_else(|| time::Date::parse(text, time::macros::format_description!("[day]/[month]/[year]")).ok())
+    parse_date(text)
+        .or_else(|| time::Date::parse(text, time::macros::format_description!("[year][month][day]")).ok())
+        .or_else(|| time::Date::parse(text, time::macros::format_description!("[day]/[month]/[year]")).ok())
 }
 
 /// Finds (or, per policy, creates) the person for an upstream account. `expected`: linking from
@@ -644,6 +646,7 @@ mod tests {
         let d = time::macros::date!(1995 - 09 - 03);
         assert_eq!(super::birthdate_of("1995-09-03"), Some(d));
         assert_eq!(super::birthdate_of("03/09/1995"), Some(d));
+        assert_eq!(super::birthdate_of("19950903"), Some(d));
         assert_eq!(super::birthdate_of("1995/09/03"), None);
     }
 }

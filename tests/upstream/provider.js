@@ -17,7 +17,7 @@ const accounts = {
   // The upstream has not verified this number.
   unverified: { SoDinhDanh: '001090001234', HoVaTen: 'Kẻ Mạo Danh', NgayThangNamSinh: '01/01/1990', vn_personal_id_verified: false, acr: '1', amr: ['pwd'] },
   // No account at the hub yet.
-  newcomer: { SoDinhDanh: '001095012345', HoVaTen: 'Lê Minh Châu', NgayThangNamSinh: '03/09/1995', vn_personal_id_verified: true, acr: 'LoA1', amr: ['pwd'] },
+  newcomer: { SoDinhDanh: '001095012345', HoVaTen: 'Lê Minh Châu', NgayThangNamSinh: '19950903', vn_personal_id_verified: true, acr: 'LoA1', amr: ['pwd'] },
 };
 
 let provider = null;
