@@ -228,4 +228,33 @@ mod tests {
         let u = Upstream::from_config(&c).unwrap();
         assert_eq!((u.client_auth, u.trust_level), (ClientAuth::PrivateKeyJwt, Acr::Loa3));
     }
+
+    #[test]
+    fn nixa_toml_upstreams_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("nixa.toml");
+        std::fs::write(
+            &file,
+            r#"
+[[upstreams]]
+id = "vneid"
+display_name = "VNeID"
+issuer = "https://sso.example.gov.vn"
+client_id = "nixa"
+client_secret = "s"
+scopes = ["openid", "vn"]
+trust_level = "LoA2"
+trust_personal_id = true
+[upstreams.claims]
+personal_id = "SoDinhDanh"
+name = "HoVaTen"
+birthdate = "NgayThangNamSinh"
+"#,
+        )
+        .unwrap();
+        let c = crate::config::Config::load(Some(&file)).unwrap();
+        let u = Upstream::from_config(&c.upstreams[0]).unwrap();
+        assert_eq!(u.claims.personal_id, "SoDinhDanh");
+        assert_eq!((u.pkce, u.first_sign_in, u.timeout.as_secs()), (true, FirstSignIn::LinkExisting, 10));
+    }
 }
