@@ -146,8 +146,13 @@ impl Portal {
 
     /// Approves at the hub's consent page and redeems the code: (acr, amr, personal ID, name).
     async fn finish(&self, b: &Browser, page: Page, s: Started) -> (String, Vec<String>, String, String, serde_json::Value) {
-        assert!(page.url.contains("/consent?r="), "expected the hub's consent page at {}:\n{}", page.url, page.body);
-        let back = b.consent(&page, "approve").await;
+        // Consent already given at the hub: straight back to the portal.
+        let back = if page.location.as_deref().is_some_and(|l| l.starts_with(DVC_REDIRECT)) {
+            page
+        } else {
+            assert!(page.url.contains("/consent?r="), "expected the hub's consent page at {}:\n{}", page.url, page.body);
+            b.consent(&page, "approve").await
+        };
         let code = back.query("code").expect("a code for the portal");
         let tokens = self.client.exchange_code(AuthorizationCode::new(code)).unwrap().set_pkce_verifier(s.verifier).request_async(&self.http).await.unwrap();
         let id_token = tokens.id_token().unwrap();
@@ -532,4 +537,28 @@ async fn private_key_jwt_client_authentication_at_the_upstream() {
     let (acr, _, pid, _, _) = portal.finish(&b, page, s).await;
     assert_eq!(acr, "urn:vn:eid:loa:1");
     assert_eq!(pid, AN.0);
+}
+
+#[tokio::test]
+async fn one_account_reached_through_two_linked_providers() {
+    let node = Node::start("rogue.js").await;
+    let hub = TestServer::start_with(|c| {
+        c.upstreams = vec![upstream("bank", &node.issuer(), &["openid"], "LoA2"), upstream("telco", &node.issuer(), &["openid"], "LoA1")]
+    })
+    .await;
+    let portal = Portal::new(&hub).await;
+    let mut subjects = Vec::new();
+    for (id, acr) in [("bank", "urn:vn:eid:loa:2"), ("telco", "urn:vn:eid:loa:1")] {
+        let b = hub.browser();
+        let s = portal.start(&[("idp_hint", id)]);
+        let page = walk(&b, b.get(&s.url).await).await;
+        let (got, _, pid, _, raw) = portal.finish(&b, page, s).await;
+        assert_eq!(got, acr, "{id}: its own trust level caps it");
+        assert_eq!(pid, AN.0);
+        subjects.push(raw["sub"].as_str().unwrap().to_string());
+    }
+    assert_eq!(subjects[0], subjects[1], "the portal sees one person");
+    let person = hub.app.store.upstream_link("bank", "rogue-subject-1").await.unwrap().unwrap();
+    assert_eq!(hub.app.store.upstream_link("telco", "rogue-subject-1").await.unwrap(), Some(person.clone()));
+    assert_eq!(hub.app.store.upstream_links_of(&person).await.unwrap().len(), 2);
 }
