@@ -64,6 +64,8 @@ pub struct App {
     /// Trust store for signature certificates, and the CRLs downloaded for them.
     pub pki: crate::pki::TrustStore,
     pub crls: crate::pki::fetch::CrlCache,
+    /// Upstream identity providers (the federation hub).
+    pub federation: authn::upstream::Federation,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -74,6 +76,8 @@ pub enum StartError {
     Keys(#[from] KeyError),
     #[error(transparent)]
     Pki(#[from] crate::pki::PkiError),
+    #[error(transparent)]
+    Upstream(#[from] authn::upstream::UpstreamError),
 }
 
 impl App {
@@ -90,7 +94,9 @@ impl App {
         // Checks the compiled-in certificates' fingerprints: a tampered store stops the start.
         let pki = settings.pki.trust.clone();
         let crls = crate::pki::fetch::CrlCache::default();
-        Ok(Arc::new(Self { settings: Arc::new(settings), store, keys, secrets, discovery, clock: Clock::default(), http, client_keys, pki, crls }))
+        let federation = authn::upstream::Federation::new(&settings.upstreams)?;
+        federation.load_stored(&store, &settings.master_key).await?;
+        Ok(Arc::new(Self { settings: Arc::new(settings), store, keys, secrets, discovery, clock: Clock::default(), http, client_keys, pki, crls, federation }))
     }
 
     pub fn now(&self) -> i64 {
@@ -158,6 +164,9 @@ pub fn router(app: Arc<App>) -> Router {
         )
         .route("/login", get(authn::login::page).post(authn::login::submit))
         .route("/login/totp", get(authn::login::totp_page).post(authn::login::totp_submit))
+        .route(authn::upstream::CALLBACK_PATH, get(authn::upstream::callback))
+        .route("/login/upstream/{id}", get(authn::upstream::start))
+        .route(authn::upstream::LOGOUT_DONE_PATH, get(authn::upstream::logout_done))
         .route("/consent", get(privacy::consent_page::page).post(privacy::consent_page::submit))
         .route("/organisation", get(identity::org_page::page).post(identity::org_page::submit))
         .route("/login/qr", get(authn::qr_login::page))
@@ -182,6 +191,8 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/account/passkeys", post(account::register))
         .route("/account/passkeys/options", post(account::register_options))
         .route("/account/passkeys/remove", post(account::remove))
+        .route("/account/upstreams/link/{id}", get(account::upstreams::link))
+        .route("/account/upstreams/unlink", post(account::upstreams::unlink))
         .route("/static/nixa.css", get(stylesheet))
         .route("/static/passkey.js", get(passkey_script))
         .route("/api/v1/certificates/verify", post(crate::pki::api::verify))

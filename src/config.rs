@@ -54,6 +54,8 @@ pub struct Config {
     pub passkey_official_aaguids: Vec<String>,
     /// Certificate trust, revocation and OCSP responders (`[pki]`).
     pub pki: crate::pki::config::PkiConfig,
+    /// Upstream identity providers the hub brokers sign-ins to (`[[upstreams]]`, DESIGN §1).
+    pub upstreams: Vec<crate::authn::upstream::config::UpstreamConfig>,
 }
 
 impl Default for Config {
@@ -80,6 +82,7 @@ impl Default for Config {
             device_code_ttl_secs: 600,
             passkey_official_aaguids: Vec::new(),
             pki: crate::pki::config::PkiConfig::default(),
+            upstreams: Vec::new(),
         }
     }
 }
@@ -105,11 +108,11 @@ pub enum ConfigError {
 }
 
 impl Config {
-    const KEYS: [&'static str; 21] = [
+    const KEYS: [&'static str; 22] = [
         "issuer", "listen", "database_url", "master_key", "default_locale", "session_ttl_secs", "code_ttl_secs",
         "access_token_ttl_secs", "id_token_ttl_secs", "sign_in_ttl_secs", "key_publish_lead_secs",
         "login_max_failures", "login_lock_secs", "refresh_token_ttl_secs", "refresh_grace_secs", "dpop_require_nonce",
-        "par_ttl_secs", "key_rotation_secs", "device_code_ttl_secs", "passkey_official_aaguids", "pki",
+        "par_ttl_secs", "key_rotation_secs", "device_code_ttl_secs", "passkey_official_aaguids", "pki", "upstreams",
     ];
 
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
@@ -154,6 +157,7 @@ pub struct Settings {
     pub device_code_ttl: i64,
     pub passkey_official_aaguids: Vec<uuid::Uuid>,
     pub pki: Arc<crate::pki::config::PkiSettings>,
+    pub upstreams: Vec<crate::authn::upstream::config::Upstream>,
     pub demo: bool,
 }
 
@@ -196,6 +200,15 @@ impl Settings {
             .iter()
             .map(|a| uuid::Uuid::parse_str(a).map_err(|_| ConfigError::Invalid(format!("passkey_official_aaguids: {a:?} is not a UUID"))))
             .collect::<Result<Vec<_>, _>>()?;
+        let upstreams = c
+            .upstreams
+            .iter()
+            .map(crate::authn::upstream::config::Upstream::from_config)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        if let Some(dup) = upstreams.iter().enumerate().find(|(i, u)| upstreams[..*i].iter().any(|o| o.id == u.id)) {
+            return Err(ConfigError::Invalid(format!("upstream id {:?} is used twice", dup.1.id)));
+        }
         Ok(Self {
             issuer,
             issuer_str,
@@ -219,6 +232,7 @@ impl Settings {
             device_code_ttl: positive("device_code_ttl_secs", c.device_code_ttl_secs)?,
             passkey_official_aaguids,
             pki: Arc::new(crate::pki::config::PkiSettings::load_for(&c.pki, demo).map_err(|e| ConfigError::Invalid(e.to_string()))?),
+            upstreams,
             demo,
         })
     }

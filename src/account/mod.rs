@@ -9,6 +9,8 @@
 //! multi-factor (acr ≥ loa:2). A level-1 person without TOTP cannot reach loa:2 by password, so
 //! for them a recent password sign-in is enough: a passkey is then their first second factor.
 
+
+pub mod upstreams;
 use std::sync::Arc;
 
 use askama::Template;
@@ -178,6 +180,11 @@ async fn account_client(app: &App) -> Result<Client, StoreError> {
 
 /// Parks a sign-in that returns to the account page, and sends the browser to the login page.
 async fn start_sign_in(app: &App, jar: CookieJar, locale: Locale) -> Response {
+    start_sign_in_with(app, jar, locale, None).await
+}
+
+/// The same, straight to one upstream provider (to link it to the account).
+async fn start_sign_in_with(app: &App, jar: CookieJar, locale: Locale, idp_hint: Option<String>) -> Response {
     let client = match account_client(app).await {
         Ok(c) => c,
         Err(e) => return PageError::internal(locale, e).into_response(),
@@ -197,6 +204,7 @@ async fn start_sign_in(app: &App, jar: CookieJar, locale: Locale) -> Response {
         acr_values: None,
         claims: None,
         dpop_jkt: None,
+        idp_hint,
     };
     let mut params = PendingParams::new(request, false);
     params.account_page = true;
@@ -245,6 +253,8 @@ pub struct AccountPage {
     pub may_register: bool,
     pub name_max: usize,
     pub error: Option<&'static str>,
+    /// Upstream sign-in providers and whether each is linked to this account.
+    pub upstreams: Vec<upstreams::UpstreamRow>,
 }
 
 /// `12 digits` → first three and last three shown.
@@ -291,6 +301,10 @@ async fn render_page(app: &App, ctx: &Ctx, status: StatusCode, error: Option<&'s
         may_register: ctx.may_register(app.now()),
         name_max: NAME_MAX,
         error,
+        upstreams: match upstreams::rows(app, &p.id).await {
+            Ok(r) => r,
+            Err(e) => return PageError::internal(ctx.locale, e).into_response(),
+        },
     };
     render(status, &page)
 }

@@ -23,7 +23,7 @@ use crate::oidc::client::ClientId;
 use crate::oidc::registration::{self, ClientSpec};
 
 /// Parses a JSON body strictly: wrong media type 415, malformed 400.
-fn json_body<T: DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Result<T, Problem> {
+pub(super) fn json_body<T: DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Result<T, Problem> {
     let is_json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

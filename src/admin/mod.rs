@@ -4,6 +4,7 @@
 pub mod api;
 pub mod auth;
 pub mod problem;
+pub mod upstreams;
 
 use std::sync::Arc;
 
@@ -20,9 +21,11 @@ use crate::app::App;
 #[openapi(
     info(title = "nixa admin API", description = "Operators manage persons, organisations, officials and portals."),
     paths(api::get_person, api::put_person, api::lock_person, api::unlock_person, api::set_level, api::get_org, api::put_org,
-        api::put_representative, api::put_official, api::list_clients, api::get_client, api::create_client),
+        api::put_representative, api::put_official, api::list_clients, api::get_client, api::create_client,
+        upstreams::list, upstreams::put, upstreams::delete),
     components(schemas(problem::Problem, api::PersonIn, api::PersonOut, api::LevelIn, api::OrgIn, api::OrgOut,
-        api::RepresentativeIn, api::RepresentativeOut, api::OfficialIn, api::OfficialOut, api::ClientIn, api::ClientOut)),
+        api::RepresentativeIn, api::RepresentativeOut, api::OfficialIn, api::OfficialOut, api::ClientIn, api::ClientOut,
+        upstreams::UpstreamOut, crate::authn::upstream::config::UpstreamConfig, crate::authn::upstream::config::ClaimMapping)),
     modifiers(&OperatorAuth)
 )]
 pub struct AdminDoc;
@@ -54,4 +57,6 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/admin/v1/officials/{personal_id}", put(api::put_official))
         .route("/admin/v1/clients", get(api::list_clients).post(api::create_client))
         .route("/admin/v1/clients/{client_id}", get(api::get_client))
+        .route("/admin/v1/upstreams", get(upstreams::list))
+        .route("/admin/v1/upstreams/{id}", put(upstreams::put).delete(upstreams::delete))
 }

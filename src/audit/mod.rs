@@ -33,6 +33,9 @@ pub enum Event {
     PasskeyRemoved,
     PasskeyUsed,
     CertificateUsed,
+    UpstreamFailed,
+    UpstreamLinked,
+    UpstreamUnlinked,
 }
 
 impl Event {
@@ -64,6 +67,9 @@ impl Event {
             Event::PasskeyRemoved => "passkey.removed",
             Event::PasskeyUsed => "passkey.used",
             Event::CertificateUsed => "certificate.used",
+            Event::UpstreamFailed => "upstream.failed",
+            Event::UpstreamLinked => "upstream.linked",
+            Event::UpstreamUnlinked => "upstream.unlinked",
         }
     }
 }

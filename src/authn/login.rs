@@ -42,6 +42,7 @@ pub(super) fn render_login(app: &App, p: &Pending, error: Option<&'static str>, 
         error,
         step_up: p.params.step_up,
         certificate_paste: app.settings.pki.allow_pasted_tokens,
+        upstreams: app.federation.buttons(),
     };
     render(status, &page)
 }
@@ -74,6 +75,10 @@ pub async fn page(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJa
         .unwrap_or_default()
         .to_string();
     let jar = flow::remember_lang(jar, q.get("lang"));
+    // `idp_hint`: the portal already knows which upstream the person uses.
+    if let Some(hint) = pending.request().idp_hint.as_deref().filter(|h| app.federation.knows(h)) {
+        return (jar, super::upstream::redirect_to(&app, &pending, hint).await).into_response();
+    }
     (jar, render_login(&app, &pending, None, &hint)).into_response()
 }
 

@@ -8,3 +8,4 @@ pub mod password;
 pub mod qr_login;
 pub mod session;
 pub mod totp;
+pub mod upstream;

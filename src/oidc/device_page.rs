@@ -179,6 +179,7 @@ fn request_of(row: &DeviceCode) -> AuthorizationRequest {
         acr_values: row.acr_values.clone(),
         claims: None,
         dpop_jkt: None,
+        idp_hint: None,
     }
 }
 

@@ -557,7 +557,7 @@ async fn handle(app: &Arc<App>, headers: &HeaderMap, jar: CookieJar, params: Opt
         if let Err(e) = end_session(app, &current.record.sid, reason).await {
             return PageError::internal(req.locale, e).into_response();
         }
-        return signed_out(jar, &req);
+        return leave(app, jar, &req, &current.record.sid).await;
     }
     // No hint, or one for another session: the person decides.
     let (jar, browser) = session::browser_id(jar);
@@ -596,6 +596,7 @@ pub async fn confirm(State(app): State<Arc<App>>, headers: HeaderMap, jar: Cooki
             if let Err(e) = end_session(&app, &s.record.sid, reason).await {
                 return PageError::internal(req.locale, e).into_response();
             }
+            return leave(&app, jar, &req, &s.record.sid).await;
         }
         Ok(None) => {}
         Err(e) => return PageError::internal(req.locale, e).into_response(),
@@ -603,21 +604,35 @@ pub async fn confirm(State(app): State<Arc<App>>, headers: HeaderMap, jar: Cooki
     signed_out(jar, &req)
 }
 
+/// A session that came from an upstream provider ends there too (when it publishes an
+/// end_session_endpoint); the upstream sends the browser back to `/logout/upstream/done`, which
+/// finishes as [`signed_out`] would have.
+async fn leave(app: &App, jar: CookieJar, req: &LogoutRequest, sid: &str) -> Response {
+    let target = final_target(req);
+    match crate::authn::upstream::logout_redirect(app, sid, target.as_deref(), req.locale).await {
+        Some(url) => (jar.add(cookies::removal(cookies::SESSION)), Redirect::to(&url)).into_response(),
+        None => signed_out(jar, req),
+    }
+}
+
+/// The portal's post-logout redirect URI with its `state`.
+fn final_target(req: &LogoutRequest) -> Option<String> {
+    let uri = req.post_logout_redirect_uri.as_ref()?;
+    Some(match (url::Url::parse(uri), &req.state) {
+        (Ok(mut u), Some(state)) => {
+            u.query_pairs_mut().append_pair("state", state);
+            u.to_string()
+        }
+        _ => uri.clone(),
+    })
+}
+
 /// The end of a logout: the session cookie goes, then back to the portal (with its `state`) or
 /// the signed-out page.
 fn signed_out(jar: CookieJar, req: &LogoutRequest) -> Response {
     let jar = jar.add(cookies::removal(cookies::SESSION));
-    match &req.post_logout_redirect_uri {
-        Some(uri) => {
-            let target = match (url::Url::parse(uri), &req.state) {
-                (Ok(mut u), Some(state)) => {
-                    u.query_pairs_mut().append_pair("state", state);
-                    u.to_string()
-                }
-                _ => uri.clone(),
-            };
-            (jar, Redirect::to(&target)).into_response()
-        }
+    match final_target(req) {
+        Some(target) => (jar, Redirect::to(&target)).into_response(),
         None => {
             let other = if req.locale == Locale::Vi { Locale::En } else { Locale::Vi };
             let page = LoggedOutPage { locale: req.locale, switch_href: Some(format!("/logout?lang={}", other.as_str())) };

@@ -36,6 +36,10 @@ pub struct AuthorizationRequest {
     /// RFC 9449 §10: the DPoP key the code will be bound to.
     #[serde(default)]
     pub dpop_jkt: Option<String>,
+    /// Names the upstream identity provider to sign in with, skipping the choice on the login
+    /// page (Keycloak's `kc_idp_hint` convention; `kc_idp_hint` is accepted too).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idp_hint: Option<String>,
 }
 
 impl AuthorizationRequest {
@@ -228,6 +232,7 @@ pub fn validate(p: &Params, client: &Client) -> Result<AuthorizationRequest, Rej
         acr_values: short("acr_values"),
         claims,
         dpop_jkt,
+        idp_hint: short("idp_hint").or_else(|| short("kc_idp_hint")),
     })
 }
 

@@ -21,6 +21,7 @@ pub mod refresh;
 pub mod replay;
 pub mod registrations;
 pub mod sessions;
+pub mod upstream;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};
@@ -128,6 +129,8 @@ impl Store {
             // Kept a while past expiry: an approval given in the last seconds is still spent.
             "DELETE FROM login_requests WHERE expires_at + 600 < $1",
             "DELETE FROM webauthn_ceremonies WHERE expires_at < $1",
+            "DELETE FROM upstream_logins WHERE expires_at < $1",
+            "DELETE FROM upstream_sessions WHERE expires_at < $1",
         ] {
             n += sqlx::query(sql).bind(now).execute(&self.pool).await?.rows_affected();
         }

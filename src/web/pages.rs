@@ -32,6 +32,14 @@ pub struct LoginPage<'a> {
     pub step_up: bool,
     /// Offer pasting a certificate token when the Web eID extension does not answer.
     pub certificate_paste: bool,
+    /// Upstream identity providers offered for brokered sign-in.
+    pub upstreams: Vec<UpstreamButton>,
+}
+
+pub struct UpstreamButton {
+    pub id: String,
+    pub name: String,
+    pub logo: Option<String>,
 }
 
 #[derive(Template)]
