@@ -64,6 +64,8 @@ pub struct App {
     /// Trust store for signature certificates, and the CRLs downloaded for them.
     pub pki: crate::pki::TrustStore,
     pub crls: crate::pki::fetch::CrlCache,
+    /// QR credentials: the credential-signing key and the verification key set.
+    pub credentials: crate::credentials::service::Credentials,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -74,6 +76,8 @@ pub enum StartError {
     Keys(#[from] KeyError),
     #[error(transparent)]
     Pki(#[from] crate::pki::PkiError),
+    #[error(transparent)]
+    Credentials(#[from] crate::credentials::service::ServiceError),
 }
 
 impl App {
@@ -90,7 +94,8 @@ impl App {
         // Checks the compiled-in certificates' fingerprints: a tampered store stops the start.
         let pki = crate::pki::TrustStore::national()?;
         let crls = crate::pki::fetch::CrlCache::default();
-        Ok(Arc::new(Self { settings: Arc::new(settings), store, keys, secrets, discovery, clock: Clock::default(), http, client_keys, pki, crls }))
+        let credentials = crate::credentials::service::Credentials::load(&store, &settings.master_key, &settings.issuer_str, now).await?;
+        Ok(Arc::new(Self { settings: Arc::new(settings), store, keys, secrets, discovery, clock: Clock::default(), http, client_keys, pki, crls, credentials }))
     }
 
     pub fn now(&self) -> i64 {
@@ -182,6 +187,9 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/static/nixa.css", get(stylesheet))
         .route("/static/passkey.js", get(passkey_script))
         .route("/api/v1/certificates/verify", post(crate::pki::api::verify))
+        .route("/api/v1/credentials/verify", post(crate::credentials::api::verify))
+        .route("/.well-known/nixa-credential-keys.json", get(crate::credentials::api::jwks))
+        .route("/.well-known/nixa-credential-keys.cbor", get(crate::credentials::api::cose_keys))
         .route("/healthz", get(|| async { "ok" }))
         .merge(crate::admin::routes())
         .fallback(not_found)

@@ -73,6 +73,19 @@ enum Command {
         #[command(subcommand)]
         action: CertAction,
     },
+    /// Signed identity QR credentials.
+    Qr {
+        #[command(subcommand)]
+        action: QrAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum QrAction {
+    /// Issue a person, organisation or presentation credential; prints the QR text.
+    Issue(nixa::credentials::cli::IssueArgs),
+    /// Verify a QR credential (ours, EU DCC, MOSIP Claim 169). Exit 0 valid, 1 invalid, 2 unusable input.
+    Verify(nixa::credentials::cli::VerifyArgs),
 }
 
 #[derive(Subcommand)]
@@ -307,6 +320,9 @@ fn main() -> ExitCode {
     if let Command::Cert { action: CertAction::Verify(args) } = &cli.command {
         return cert_verify(args);
     }
+    if let Command::Qr { action: QrAction::Verify(args) } = &cli.command {
+        return nixa::credentials::cli::verify_command(args);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
@@ -414,6 +430,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Cert { action: CertAction::Verify(args) } => {
             let code = cert_verify(args);
             anyhow::ensure!(code == ExitCode::SUCCESS, "certificate not valid");
+            Ok(())
+        }
+        Command::Qr { action: QrAction::Issue(args) } => nixa::credentials::cli::issue_command(&settings(&cli, None)?, args).await,
+        Command::Qr { action: QrAction::Verify(args) } => {
+            let code = nixa::credentials::cli::verify_command(args);
+            anyhow::ensure!(code == ExitCode::SUCCESS, "credential not valid");
             Ok(())
         }
     }

@@ -8,3 +8,6 @@ pub mod issue;
 pub mod keys;
 pub mod render;
 pub mod verify;
+pub mod api;
+pub mod service;
+pub mod cli;
