@@ -11,3 +11,4 @@ pub mod verify;
 pub mod api;
 pub mod service;
 pub mod cli;
+pub mod status_list;
