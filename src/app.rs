@@ -190,6 +190,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/api/v1/credentials/verify", post(crate::credentials::api::verify))
         .route("/.well-known/nixa-credential-keys.json", get(crate::credentials::api::jwks))
         .route("/.well-known/nixa-credential-keys.cbor", get(crate::credentials::api::cose_keys))
+        .route("/credentials/status/{list}", get(crate::credentials::api::status_list))
         .route("/healthz", get(|| async { "ok" }))
         .merge(crate::admin::routes())
         .fallback(not_found)

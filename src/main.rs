@@ -86,6 +86,8 @@ enum QrAction {
     Issue(nixa::credentials::cli::IssueArgs),
     /// Verify a QR credential (ours, EU DCC, MOSIP Claim 169). Exit 0 valid, 1 invalid, 2 unusable input.
     Verify(nixa::credentials::cli::VerifyArgs),
+    /// Revoke an issued credential (operator) by its status-list index.
+    Revoke(nixa::credentials::cli::RevokeArgs),
 }
 
 #[derive(Subcommand)]
@@ -432,6 +434,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             anyhow::ensure!(code == ExitCode::SUCCESS, "certificate not valid");
             Ok(())
         }
+        Command::Qr { action: QrAction::Revoke(args) } => nixa::credentials::cli::revoke_command(&settings(&cli, None)?, args).await,
         Command::Qr { action: QrAction::Issue(args) } => nixa::credentials::cli::issue_command(&settings(&cli, None)?, args).await,
         Command::Qr { action: QrAction::Verify(args) } => {
             let code = nixa::credentials::cli::verify_command(args);

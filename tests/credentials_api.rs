@@ -50,6 +50,27 @@ async fn verify_endpoint_and_published_keys() {
     assert_eq!(r.status(), 400);
     assert!(r.headers()["content-type"].to_str().unwrap().starts_with("application/problem+json"));
 
+    // Status: a credential with a status reference, revoked by the operator (store), is reported
+    // revoked, and the signed list at the stable URL says so too.
+    let idx = app.credentials.allocate_status(&app.store, "p", "person", now, now + 600).await.unwrap();
+    let uri = app.credentials.status_uri();
+    let with_status = issue::issue(&app.credentials.signer, &Request { status: Some((&uri, idx)), ..Request { issuer: &app.credentials.issuer, subject_id: "p", subject: Subject::Person(p.claim169(None)), iat: now, exp: now + 600, nonce: None, status: None } }).unwrap();
+    assert_eq!(verify(json!({"text": with_status})).await.1["valid"], true);
+    // The owner may revoke only their own credential.
+    assert!(!app.store.revoke_credential(1, idx as i64, Some("someone-else"), "owner", now).await.unwrap());
+    assert!(app.store.revoke_credential(1, idx as i64, Some("p"), "owner", now).await.unwrap());
+    let (_, report) = verify(json!({"text": with_status})).await;
+    assert_eq!(report["reason"], "revoked", "{report:#}");
+    let r = http.get(&uri).send().await;
+    let token = match r {
+        Ok(r) if r.status() == 200 => r.bytes().await.unwrap(),
+        _ => http.get(server.url("/credentials/status/1")).send().await.unwrap().bytes().await.unwrap(),
+    };
+    let list = nixa::credentials::status_list::StatusList::verify(&token, &uri, &app.credentials.keys, now).unwrap();
+    assert!(list.is_revoked(idx).unwrap());
+    assert_eq!(list.ttl, 300);
+    assert_eq!(http.get(server.url("/credentials/status/2")).send().await.unwrap().status(), 404);
+
     // Published keys: JWKS and COSE key set verify offline.
     let jwks = http.get(server.url("/.well-known/nixa-credential-keys.json")).send().await.unwrap().text().await.unwrap();
     let cose = http.get(server.url("/.well-known/nixa-credential-keys.cbor")).send().await.unwrap().bytes().await.unwrap();
@@ -82,19 +103,20 @@ fn qr_issue_and_verify_from_the_command_line() {
     let text = text.trim().to_string();
     assert!(text.starts_with("NX1:"));
     assert!(std::fs::read_to_string(dir.path().join("q.svg")).unwrap().contains("<svg"));
-    let (code, out, err) = run(&["qr", "verify", "--image", "q.png", "--keys", "keys.json", "--json"]);
+    let (code, out, err) = run(&["qr", "verify", "--image", "q.png", "--keys", "keys.json", "--no-status", "--json"]);
     assert_eq!(code, 0, "{out}{err}");
     let report: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(report["claims"]["claim169"]["fullName"], "Lê Thị Hoa");
-    let (code, out, _) = run(&["qr", "verify", "--text", &text, "--keys", "keys.json"]);
+    let (code, out, _) = run(&["qr", "verify", "--text", &text, "--keys", "keys.json", "--no-status"]);
     assert_eq!(code, 0, "{out}");
     assert!(out.trim_end().ends_with("valid"));
     // Far in the future it has expired: 1; without the key the kid is unknown: 1.
-    let (code, out, _) = run(&["qr", "verify", "--text", &text, "--keys", "keys.json", "--at", "2099-01-01T00:00:00Z"]);
+    let (code, out, _) = run(&["qr", "verify", "--text", &text, "--keys", "keys.json", "--no-status", "--at", "2099-01-01T00:00:00Z"]);
     assert_eq!(code, 1);
     assert!(out.contains("invalid: expired"), "{out}");
     let (code, out, _) = run(&["qr", "verify", "--text", &text]);
     assert_eq!(code, 1);
+    assert!(out.contains("status_unavailable") || out.contains("no status list"), "{out}");
     assert!(out.contains("unknown_kid"), "{out}");
     // Unusable input: 2.
     assert_eq!(run(&["qr", "verify", "--image", "nope.png"]).0, 2);
@@ -103,11 +125,19 @@ fn qr_issue_and_verify_from_the_command_line() {
     // A presentation QR: ticked fields, nonce, minutes.
     let (code, p, err) = run(&["qr", "issue", "--id", "001204012345", "--name", "Lê Thị Hoa", "--birth-date", "19920311", "--field", "fullName", "--nonce", "abc123", "--minutes", "3"]);
     assert_eq!(code, 0, "{err}");
-    let (code, out, _) = run(&["qr", "verify", "--text", p.trim(), "--keys", "keys.json", "--json"]);
+    let (code, out, _) = run(&["qr", "verify", "--text", p.trim(), "--keys", "keys.json", "--no-status", "--json"]);
     assert_eq!(code, 0, "{out}");
     let report: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(report["nonce"], "abc123");
     assert!(report["claims"]["claim169"].get("dateOfBirth").is_none());
+
+    // Operator revocation: the published list marks it, and the list is signed.
+    let report: Value = serde_json::from_str(&run(&["qr", "verify", "--text", &text, "--keys", "keys.json", "--no-status", "--json"]).1).unwrap();
+    let idx = report["status"]["idx"].as_u64().unwrap();
+    assert!(report["status"]["uri"].as_str().unwrap().ends_with("/credentials/status/1"));
+    let (code, _, err) = run(&["qr", "revoke", "--idx", &idx.to_string()]);
+    assert_eq!(code, 0, "{err}");
+    assert_ne!(run(&["qr", "revoke", "--idx", &idx.to_string()]).0, 0, "revoking twice fails");
 
     // An EU DCC vector with its certificate as the key file.
     let v: Value = serde_json::from_str(&std::fs::read_to_string(format!("{}CO3.json", vectors::dir("eu-dcc/common/2DCode/raw"))).unwrap()).unwrap();

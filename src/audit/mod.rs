@@ -32,6 +32,7 @@ pub enum Event {
     PasskeyRegistered,
     PasskeyRemoved,
     PasskeyUsed,
+    CredentialRevoked,
 }
 
 impl Event {
@@ -58,6 +59,7 @@ impl Event {
             Event::AppDeviceBound => "app_device.bound",
             Event::AppDeviceRevoked => "app_device.revoked",
             Event::AppLoginApproved => "app_login.approved",
+            Event::CredentialRevoked => "credential.revoked",
             Event::AppLoginDenied => "app_login.denied",
             Event::PasskeyRegistered => "passkey.registered",
             Event::PasskeyRemoved => "passkey.removed",

@@ -22,6 +22,13 @@ pub struct VerifyArgs {
     /// Verification instant (RFC 3339); now by default.
     #[arg(long, value_name = "RFC3339")]
     pub at: Option<String>,
+    /// Signed status list tokens fetched earlier from their URLs (repeat); a credential whose
+    /// list is not given fails its status check unless --no-status.
+    #[arg(long = "status-list", value_name = "FILE")]
+    pub status_lists: Vec<PathBuf>,
+    /// Do not check revocation status (the report says so).
+    #[arg(long)]
+    pub no_status: bool,
     /// Print the JSON report.
     #[arg(long)]
     pub json: bool,
@@ -55,7 +62,27 @@ pub fn verify_command(args: &VerifyArgs) -> ExitCode {
             Err(e) => return unusable(format!("--at: {e}")),
         },
     };
-    let report = verify::verify(&text, &Options::new(&keys, now));
+    // A list is only trusted when its signature verifies under the given keys.
+    let mut lists = Vec::new();
+    for p in &args.status_lists {
+        let Ok(token) = std::fs::read(p) else { return unusable(format!("{}: unreadable", p.display())) };
+        match super::status_list::StatusList::verify_any_subject(&token, &keys, now) {
+            Ok(l) => lists.push(l),
+            Err(e) => return unusable(format!("{}: {e}", p.display())),
+        }
+    }
+    let status = |uri: &str, idx: u64| match lists.iter().find(|l| l.uri == uri) {
+        None => verify::StatusOutcome::Unavailable(format!("no status list for {uri}")),
+        Some(l) => match l.is_revoked(idx) {
+            Ok(true) => verify::StatusOutcome::Revoked,
+            Ok(false) => verify::StatusOutcome::Valid,
+            Err(e) => verify::StatusOutcome::Unavailable(e.to_string()),
+        },
+    };
+    let mut opts = Options::new(&keys, now);
+    opts.status = if lists.is_empty() { None } else { Some(&status) };
+    opts.skip_status = args.no_status;
+    let report = verify::verify(&text, &opts);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
     } else {
@@ -133,7 +160,12 @@ pub async fn issue_command(settings: &crate::config::Settings, args: &IssueArgs)
             Subject::Person(p.claim169(presentation.then_some(args.fields.as_slice())))
         }
     };
-    let req = Request { issuer: &creds.issuer, subject_id: &args.id, subject, iat: now, exp: now + minutes * 60, nonce: args.nonce.as_deref(), status: None };
+    let exp = now + minutes * 60;
+    let kind = if args.org_kind.is_some() { "organisation" } else if presentation { "presentation" } else { "person" };
+    let idx = creds.allocate_status(&store, &args.id, kind, now, exp).await?;
+    let uri = creds.status_uri();
+    eprintln!("status index {idx} in {uri}");
+    let req = Request { issuer: &creds.issuer, subject_id: &args.id, subject, iat: now, exp, nonce: args.nonce.as_deref(), status: Some((&uri, idx)) };
     let text = issue::issue(&creds.signer, &req)?;
     if let Some(p) = &args.png {
         std::fs::write(p, render::png(&text, 4)?)?;
@@ -145,5 +177,25 @@ pub async fn issue_command(settings: &crate::config::Settings, args: &IssueArgs)
         std::fs::write(p, creds.keys.to_jwks().to_string())?;
     }
     println!("{text}");
+    Ok(())
+}
+
+#[derive(clap::Args, Debug)]
+pub struct RevokeArgs {
+    /// The credential's index in the status list (printed by `nixa qr issue`, or in a verify report).
+    #[arg(long)]
+    pub idx: u64,
+}
+
+/// Operator revocation: marks the credential revoked in the status list.
+pub async fn revoke_command(settings: &crate::config::Settings, args: &RevokeArgs) -> anyhow::Result<()> {
+    let store = crate::store::Store::connect(&settings.database_url).await?;
+    store.migrate().await?;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let idx = i64::try_from(args.idx)?;
+    let done = store.revoke_credential(service::LIST_ID, idx, None, "operator", now).await?;
+    anyhow::ensure!(done, "no unrevoked credential at index {}", args.idx);
+    crate::audit::record(&store, now, crate::audit::Event::CredentialRevoked, None, None, serde_json::json!({"idx": args.idx, "by": "operator"})).await?;
+    println!("revoked {}", args.idx);
     Ok(())
 }

@@ -73,8 +73,17 @@ impl StatusList {
         cose::sign1(signer, &payload)
     }
 
+    /// Verifies a token of unknown origin; its `sub` says which list it is.
+    pub fn verify_any_subject(token: &[u8], keys: &KeySet, now: i64) -> Result<StatusList, StatusListError> {
+        Self::check(token, None, keys, now)
+    }
+
     /// Verifies a token fetched from `uri` with the issuer's keys (strict kid lookup).
     pub fn verify(token: &[u8], uri: &str, keys: &KeySet, now: i64) -> Result<StatusList, StatusListError> {
+        Self::check(token, Some(uri), keys, now)
+    }
+
+    fn check(token: &[u8], uri: Option<&str>, keys: &KeySet, now: i64) -> Result<StatusList, StatusListError> {
         let m = |e: &str| StatusListError::Malformed(e.to_string());
         let s = cose::parse_sign1(token).map_err(|e| m(&e.to_string()))?;
         let key = s.kid().and_then(|k| keys.get(&k).cloned()).ok_or(StatusListError::BadSignature)?;
@@ -91,7 +100,7 @@ impl StatusList {
             Some(Value::Text(t)) => t.clone(),
             _ => return Err(m("missing sub")),
         };
-        if sub != uri {
+        if uri.is_some_and(|u| u != sub) {
             return Err(StatusListError::WrongSubject(sub));
         }
         let (iat, exp, ttl) = (int(IAT)?, int(EXP)?, int(TTL).unwrap_or(0));

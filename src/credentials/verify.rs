@@ -107,11 +107,13 @@ pub struct Options<'a> {
     pub decryption_key: Option<&'a [u8]>,
     /// Status lookups; `None` skips the status check (reported as not checked).
     pub status: Option<&'a dyn Fn(&str, u64) -> StatusOutcome>,
+    /// The caller chose not to check status (reported, not failed).
+    pub skip_status: bool,
 }
 
 impl<'a> Options<'a> {
     pub fn new(keys: &'a KeySet, now: i64) -> Self {
-        Self { now, skew: 300, keys, max_decompressed: encoding::MAX_DECOMPRESSED, decryption_key: None, status: None }
+        Self { now, skew: 300, keys, max_decompressed: encoding::MAX_DECOMPRESSED, decryption_key: None, status: None, skip_status: false }
     }
 }
 
@@ -291,6 +293,7 @@ pub fn verify(text: &str, opts: &Options<'_>) -> Report {
             Some(StatusOutcome::Valid) => b.pass("status", format!("{uri} #{idx}: valid")),
             Some(StatusOutcome::Revoked) => b.fail("status", Reason::Revoked, format!("{uri} #{idx}: revoked")),
             Some(StatusOutcome::Unavailable(e)) => b.fail("status", Reason::StatusUnavailable, e),
+            None if opts.skip_status => b.pass("status", format!("{uri} #{idx}: not checked")),
             None => b.fail("status", Reason::StatusUnavailable, "no status list available"),
         }
     }
