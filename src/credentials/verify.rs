@@ -97,6 +97,9 @@ pub enum StatusOutcome {
     Unavailable(String),
 }
 
+/// Looks up `(uri, idx)` in a status list the caller holds.
+pub type StatusLookup<'a> = &'a dyn Fn(&str, u64) -> StatusOutcome;
+
 pub struct Options<'a> {
     pub now: i64,
     /// Bounded clock skew, in seconds, allowed on `iat`, `nbf` and `exp`.
@@ -106,7 +109,7 @@ pub struct Options<'a> {
     /// AES key for Claim 169 COSE_Encrypt0 credentials.
     pub decryption_key: Option<&'a [u8]>,
     /// Status lookups; `None` skips the status check (reported as not checked).
-    pub status: Option<&'a dyn Fn(&str, u64) -> StatusOutcome>,
+    pub status: Option<StatusLookup<'a>>,
     /// The caller chose not to check status (reported, not failed).
     pub skip_status: bool,
 }
