@@ -146,3 +146,21 @@ fn qr_issue_and_verify_from_the_command_line() {
     let (code, out, _) = run(&["qr", "verify", "--text", v["PREFIX"].as_str().unwrap(), "--keys", "dcc.der", "--at", "2021-05-03T18:00:00Z"]);
     assert_eq!(code, 0, "{out}");
 }
+
+#[tokio::test]
+async fn account_page_shows_identity_qr_and_builds_a_presentation_qr() {
+    let server = TestServer::start().await;
+    let browser = server.browser();
+    let mut page = browser.sign_in("/account/signin", common::BINH).await;
+    if page.body.contains("action=\"/login/totp\"") {
+        let code = nixa::authn::totp::current_code(nixa::demo::DEMO_TOTP_SECRET, server.app.now()).unwrap();
+        page = browser.submit_totp(&page, &code).await;
+    }
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("id=\"identity-qr\" src=\"data:image/svg+xml;base64,"), "{}", page.body);
+    assert!(page.body.contains("id=\"presentation-form\""));
+    assert!(!page.body.contains("id=\"presentation-qr\""));
+    let p = browser.get(&server.url("/account?present=1&f_fullName=1&f_nationality=1&minutes=3")).await;
+    assert_eq!(p.status, 200);
+    assert!(p.body.contains("id=\"presentation-qr\" src=\"data:image/svg+xml;base64,"), "{}", p.body);
+}
