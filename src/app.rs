@@ -66,6 +66,8 @@ pub struct App {
     pub crls: crate::pki::fetch::CrlCache,
     /// Upstream identity providers (the federation hub).
     pub federation: authn::upstream::Federation,
+    /// QR credentials: the credential-signing key and the verification key set.
+    pub credentials: crate::credentials::service::Credentials,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -78,6 +80,8 @@ pub enum StartError {
     Pki(#[from] crate::pki::PkiError),
     #[error(transparent)]
     Upstream(#[from] authn::upstream::UpstreamError),
+    #[error(transparent)]
+    Credentials(#[from] crate::credentials::service::ServiceError),
 }
 
 impl App {
@@ -96,7 +100,8 @@ impl App {
         let crls = crate::pki::fetch::CrlCache::default();
         let federation = authn::upstream::Federation::new(&settings.upstreams)?;
         federation.load_stored(&store, &settings.master_key).await?;
-        Ok(Arc::new(Self { settings: Arc::new(settings), store, keys, secrets, discovery, clock: Clock::default(), http, client_keys, pki, crls, federation }))
+        let credentials = crate::credentials::service::Credentials::load(&store, &settings.master_key, &settings.issuer_str, now).await?;
+        Ok(Arc::new(Self { settings: Arc::new(settings), store, keys, secrets, discovery, clock: Clock::default(), http, client_keys, pki, crls, federation, credentials }))
     }
 
     pub fn now(&self) -> i64 {
@@ -196,6 +201,10 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/static/nixa.css", get(stylesheet))
         .route("/static/passkey.js", get(passkey_script))
         .route("/api/v1/certificates/verify", post(crate::pki::api::verify))
+        .route("/api/v1/credentials/verify", post(crate::credentials::api::verify))
+        .route("/.well-known/nixa-credential-keys.json", get(crate::credentials::api::jwks))
+        .route("/.well-known/nixa-credential-keys.cbor", get(crate::credentials::api::cose_keys))
+        .route("/credentials/status/{list}", get(crate::credentials::api::status_list))
         .route("/healthz", get(|| async { "ok" }))
         .merge(crate::admin::routes())
         .fallback(not_found)

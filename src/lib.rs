@@ -12,6 +12,7 @@ pub mod assurance;
 pub mod audit;
 pub mod authn;
 pub mod config;
+pub mod credentials;
 pub mod demo;
 pub mod identity;
 pub mod keys;

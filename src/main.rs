@@ -73,6 +73,21 @@ enum Command {
         #[command(subcommand)]
         action: CertAction,
     },
+    /// Signed identity QR credentials.
+    Qr {
+        #[command(subcommand)]
+        action: QrAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum QrAction {
+    /// Issue a person, organisation or presentation credential; prints the QR text.
+    Issue(nixa::credentials::cli::IssueArgs),
+    /// Verify a QR credential (ours, EU DCC, MOSIP Claim 169). Exit 0 valid, 1 invalid, 2 unusable input.
+    Verify(nixa::credentials::cli::VerifyArgs),
+    /// Revoke an issued credential (operator) by its status-list index.
+    Revoke(nixa::credentials::cli::RevokeArgs),
 }
 
 #[derive(Subcommand)]
@@ -332,6 +347,9 @@ fn main() -> ExitCode {
     if let Command::Cert { action: CertAction::SignChallenge(args) } = &cli.command {
         return cert_sign_challenge(args);
     }
+    if let Command::Qr { action: QrAction::Verify(args) } = &cli.command {
+        return nixa::credentials::cli::verify_command(args);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
@@ -444,6 +462,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Cert { action: CertAction::SignChallenge(args) } => {
             let code = cert_sign_challenge(args);
             anyhow::ensure!(code == ExitCode::SUCCESS, "challenge not signed");
+            Ok(())
+        }
+        Command::Qr { action: QrAction::Revoke(args) } => nixa::credentials::cli::revoke_command(&settings(&cli, None)?, args).await,
+        Command::Qr { action: QrAction::Issue(args) } => nixa::credentials::cli::issue_command(&settings(&cli, None)?, args).await,
+        Command::Qr { action: QrAction::Verify(args) } => {
+            let code = nixa::credentials::cli::verify_command(args);
+            anyhow::ensure!(code == ExitCode::SUCCESS, "credential not valid");
             Ok(())
         }
     }

@@ -255,6 +255,9 @@ pub struct AccountPage {
     pub error: Option<&'static str>,
     /// Upstream sign-in providers and whether each is linked to this account.
     pub upstreams: Vec<upstreams::UpstreamRow>,
+    /// The person's identity QR (SVG data URI), and a presentation QR when one was asked for.
+    pub qr: Option<String>,
+    pub presentation_qr: Option<String>,
 }
 
 /// `12 digits` → first three and last three shown.
@@ -268,7 +271,42 @@ fn format_time(t: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(t).ok().and_then(|d| d.format(&f).ok()).unwrap_or_default()
 }
 
+/// Claim 169 fields a person may tick for a presentation QR.
+const PRESENTABLE: [&str; 5] = ["fullName", "dateOfBirth", "gender", "nationality", "id"];
+
+/// A signed QR of the person as an SVG data URI: the identity credential (24 h, re-issued on each
+/// view) or, with `fields`, a presentation credential of those fields, a fresh nonce and `minutes`.
+fn person_qr(app: &App, p: &crate::identity::person::Person, fields: Option<&[String]>, minutes: i64) -> Option<String> {
+    use crate::credentials::issue::{self, PersonIdentity, Request, Subject};
+    let identity = PersonIdentity {
+        id: p.personal_id.as_str().to_string(),
+        full_name: p.full_name(),
+        date_of_birth: p.birthdate.map(|d| format!("{:04}{:02}{:02}", d.year(), u8::from(d.month()), d.day())),
+        gender: p.sex.map(|s| if matches!(s, crate::identity::person::Sex::Male) { 1 } else { 2 }),
+        nationality: Some(p.nationality.clone()),
+        ..Default::default()
+    };
+    let now = app.now();
+    let nonce = fields.map(|_| crate::keys::secret::b64url(&crate::keys::secret::random_bytes::<12>()));
+    let req = Request {
+        issuer: &app.credentials.issuer,
+        subject_id: &p.id,
+        subject: Subject::Person(identity.claim169(fields)),
+        iat: now,
+        exp: now + minutes * 60,
+        nonce: nonce.as_deref(),
+        status: None,
+    };
+    let text = issue::issue(&app.credentials.signer, &req).ok()?;
+    let svg = crate::credentials::render::svg(&text).ok()?;
+    Some(format!("data:image/svg+xml;base64,{}", base64::Engine::encode(&base64::engine::general_purpose::STANDARD, svg)))
+}
+
 async fn render_page(app: &App, ctx: &Ctx, status: StatusCode, error: Option<&'static str>) -> Response {
+    render_page_with(app, ctx, status, error, None).await
+}
+
+async fn render_page_with(app: &App, ctx: &Ctx, status: StatusCode, error: Option<&'static str>, q: Option<&Params>) -> Response {
     let records = match app.store.passkeys_of(&ctx.person.id).await {
         Ok(r) => r,
         Err(e) => return PageError::internal(ctx.locale, e).into_response(),
@@ -305,6 +343,12 @@ async fn render_page(app: &App, ctx: &Ctx, status: StatusCode, error: Option<&'s
             Ok(r) => r,
             Err(e) => return PageError::internal(ctx.locale, e).into_response(),
         },
+        qr: person_qr(app, p, None, 24 * 60),
+        presentation_qr: q.filter(|q| q.get("present").is_some()).and_then(|q| {
+            let fields: Vec<String> = PRESENTABLE.iter().filter(|f| q.get(&format!("f_{f}")).is_some()).map(|f| f.to_string()).collect();
+            let minutes = q.get("minutes").and_then(|m| m.parse::<i64>().ok()).unwrap_or(5).clamp(1, 60);
+            person_qr(app, p, Some(&fields), minutes)
+        }),
     };
     render(status, &page)
 }
@@ -315,7 +359,7 @@ pub async fn page(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJa
     match context(&app, &headers, &jar, q.get("lang")).await {
         Ok(ctx) => {
             let jar = flow::remember_lang(jar, q.get("lang"));
-            (jar, render_page(&app, &ctx, StatusCode::OK, None).await).into_response()
+            (jar, render_page_with(&app, &ctx, StatusCode::OK, None, Some(&q)).await).into_response()
         }
         Err((AccountError::NoSession | AccountError::PersonGone, locale)) => {
             start_sign_in(&app, flow::remember_lang(jar, q.get("lang")), locale).await

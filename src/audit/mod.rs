@@ -36,6 +36,7 @@ pub enum Event {
     UpstreamFailed,
     UpstreamLinked,
     UpstreamUnlinked,
+    CredentialRevoked,
 }
 
 impl Event {
@@ -62,6 +63,7 @@ impl Event {
             Event::AppDeviceBound => "app_device.bound",
             Event::AppDeviceRevoked => "app_device.revoked",
             Event::AppLoginApproved => "app_login.approved",
+            Event::CredentialRevoked => "credential.revoked",
             Event::AppLoginDenied => "app_login.denied",
             Event::PasskeyRegistered => "passkey.registered",
             Event::PasskeyRemoved => "passkey.removed",
