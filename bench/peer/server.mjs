@@ -1,8 +1,11 @@
 // The benchmark peer: panva oidc-provider configured like `nixa serve --demo` for the flows that
 // bench/run measures — the demo portal client (client_secret_basic, one redirect URI), ES256 ID
 // tokens, PKCE (S256) required, opaque access and refresh tokens with rotation, introspection.
-// Sign-in goes through the provider's development interactions (any login/password); the
-// default in-memory adapter keeps grants, codes and tokens (it writes no database).
+// Sign-in goes through the provider's development interactions (any login/password). Grants,
+// sessions, codes and tokens live in process memory (it writes no database): the provider's own
+// quick-start memory adapter is an LRU of 1,000 entries, which evicts codes prepared for the
+// benchmark and scans every grant member on each write, so this one is a plain map with O(1)
+// operations — the peer's best case.
 // Usage: node server.mjs PORT
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import Provider from 'oidc-provider';
@@ -11,7 +14,44 @@ const port = Number(process.argv[2] || 3000);
 const issuer = `http://localhost:${port}`;
 const jwk = { ...generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' }), alg: 'ES256', use: 'sig', kid: 'bench-es256' };
 
+const store = new Map(); // "Model:id" -> { payload, exp }
+const grants = new Map(); // grantId -> Set of store keys
+const byUid = new Map();
+const byUserCode = new Map();
+setInterval(() => { const now = Date.now(); for (const [k, e] of store) if (e.exp < now) store.delete(k); }, 10000).unref();
+
+class MapAdapter {
+  constructor(model) { this.model = model; }
+  key(id) { return `${this.model}:${id}`; }
+  async upsert(id, payload, expiresIn) {
+    const k = this.key(id);
+    store.set(k, { payload, exp: expiresIn ? Date.now() + expiresIn * 1000 : Infinity });
+    if (payload.grantId) {
+      let s = grants.get(payload.grantId);
+      if (!s) grants.set(payload.grantId, (s = new Set()));
+      s.add(k);
+    }
+    if (payload.uid) byUid.set(payload.uid, id);
+    if (payload.userCode) byUserCode.set(payload.userCode, id);
+  }
+  async find(id) {
+    const e = store.get(this.key(id));
+    if (!e) return undefined;
+    if (e.exp < Date.now()) { store.delete(this.key(id)); return undefined; }
+    return e.payload;
+  }
+  async findByUid(uid) { const id = byUid.get(uid); return id ? this.find(id) : undefined; }
+  async findByUserCode(code) { const id = byUserCode.get(code); return id ? this.find(id) : undefined; }
+  async consume(id) { const e = store.get(this.key(id)); if (e) e.payload.consumed = Math.floor(Date.now() / 1000); }
+  async destroy(id) { store.delete(this.key(id)); }
+  async revokeByGrantId(grantId) {
+    for (const k of grants.get(grantId) ?? []) store.delete(k);
+    grants.delete(grantId);
+  }
+}
+
 const provider = new Provider(issuer, {
+  adapter: MapAdapter,
   clients: [{
     client_id: 'demo-dvc',
     client_secret: 'demo-dvc-secret-not-for-production',

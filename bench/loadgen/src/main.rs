@@ -201,29 +201,33 @@ async fn sign_in(b: &mut Browser, o: &Opts, e: &Endpoints, challenge: &str) -> R
         }
         let mut form: Vec<(String, String)>;
         let action;
-        if page.url.contains("/login?") {
-            // nixa's sign-in page holds several forms; the password one is posted to /login.
+        let nixa_page = if page.url.contains("/login?") { Some("login") } else if page.url.contains("/consent?") { Some("consent") } else { None };
+        if let Some(step) = nixa_page {
+            // nixa's pages hold several forms (other sign-in methods, language); post the
+            // password form or the consent approval with the page's request handle and CSRF token.
             let field = |n: &str| -> Result<String, Error> {
                 let re = Regex::new(&format!(r#"name="{n}" value="([^"]*)""#))?;
                 Ok(re.captures(&page.body).ok_or_else(|| format!("no {n} on {}", page.url))?[1].to_string())
             };
             form = vec![("r".into(), field("r")?), ("csrf".into(), field("csrf")?)];
-            form.push(("personal_id".into(), o.user.clone()));
-            form.push(("password".into(), o.password.clone()));
-            action = format!("{}/login", o.issuer);
+            if step == "login" {
+                form.push(("personal_id".into(), o.user.clone()));
+                form.push(("password".into(), o.password.clone()));
+            } else {
+                form.push(("decision".into(), "approve".into()));
+            }
+            action = format!("{}/{step}", url::Url::parse(&page.url)?.origin().ascii_serialization());
         } else {
+            // The peer's development interactions: one form per page (login, then consent).
             let (a, f) = first_form(&page)?;
             action = a;
             form = f;
             for (k, v) in form.iter_mut() {
                 match k.as_str() {
-                    "login" | "personal_id" => *v = o.user.clone(),
+                    "login" => *v = o.user.clone(),
                     "password" => *v = o.password.clone(),
                     _ => {}
                 }
-            }
-            if page.url.contains("/consent?") {
-                form.push(("decision".into(), "approve".into()));
             }
         }
         page = b.post(&action, &form).await?;
@@ -401,8 +405,8 @@ async fn run() -> Result<(), Error> {
     // Codes outlive their preparation only briefly (nixa: 60 s), so the code-exchange scenario
     // prepares as many as the rate or a generous guess of the peak allows.
     let codes_needed = if o.scenario == "token" {
-        let per_sec = o.rate.unwrap_or(3000.0);
-        ((per_sec * o.duration.as_secs_f64()) as usize / o.concurrency + 1).min(20_000)
+        let per_sec = o.rate.unwrap_or(4000.0);
+        ((per_sec * o.duration.as_secs_f64()) as usize).min(40_000) / o.concurrency + 1
     } else {
         0
     };
