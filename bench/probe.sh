@@ -15,6 +15,7 @@ for p in $pids; do
 done
 echo "cpu_ticks $ticks" > "$f"
 echo "hwm_kb $(for p in $pids; do awk '/VmHWM/ {print $2}' "/proc/$p/status"; done | paste -sd+ | bc)" >> "$f"
+echo "rss_kb $(for p in $pids; do awk '/VmRSS/ {print $2}' "/proc/$p/status"; done | paste -sd+ | bc)" >> "$f"
 case "$kind" in
 postgres)
     if [ "$phase" = end ]; then

@@ -47,6 +47,8 @@ def record(label, scenario, idle_kb, probe, out):
         r["cpu_s_per_1000"] = round((b["cpu_ticks"] - a["cpu_ticks"]) / TICKS / ops * 1000, 3)
     if "hwm_kb" in b:
         r["peak_rss_mb"] = round(b["hwm_kb"] / 1024, 1)
+    if "rss_kb" in b:
+        r["end_rss_mb"] = round(b["rss_kb"] / 1024, 1)
     if "db_cpu_ticks" in a and ops:
         r["db_cpu_s_per_1000"] = round((b["db_cpu_ticks"] - a["db_cpu_ticks"]) / TICKS / ops * 1000, 3)
     tables = {k[8:]: b.get(k, 0) - a.get(k, 0) for k in b if k.startswith("db_rows.")}
@@ -113,15 +115,15 @@ def markdown(path, floor_us, duration, concurrency, quick, command):
              f"(in-memory adapter, one process). CPU = server process CPU (utime+stime from /proc) per 1,000 "
              f"operations; DB rows = rows inserted+updated+deleted per operation (PostgreSQL "
              f"pg_stat_user_tables) or, on SQLite, net new rows per operation (row counts; updates not seen).\n")
-    o.append("| server | scenario | ops/s | p50 ms | p99 ms | errors | CPU s / 1k ops | DB CPU s / 1k | idle RSS MB | peak RSS MB | DB rows / op |")
-    o.append("|---|---|---|---|---|---|---|---|---|---|---|")
+    o.append("| server | scenario | ops/s | p50 ms | p99 ms | errors | CPU s / 1k ops | DB CPU s / 1k | idle RSS MB | RSS at end MB | peak RSS MB | DB rows / op |")
+    o.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rs:
         if r.get("skipped"):
-            o.append(f"| {r['label']} | {r['scenario']} | skipped: {r['skipped']} | | | | | | | | |")
+            o.append(f"| {r['label']} | {r['scenario']} | skipped: {r['skipped']} | | | | | | | | | |")
             continue
         o.append(f"| {r['label']} | {r['scenario']} | {fmt(r.get('ops_per_sec'))} | {fmt(r.get('p50_ms'), 2)} | {fmt(r.get('p99_ms'), 2)} "
                  f"| {r.get('errors', 0)} | {fmt(r.get('cpu_s_per_1000'), 3)} | {fmt(r.get('db_cpu_s_per_1000'), 3)} "
-                 f"| {fmt(r.get('idle_rss_mb'))} | {fmt(r.get('peak_rss_mb'))} | {fmt(r.get('db_rows_per_op'), 2)} |")
+                 f"| {fmt(r.get('idle_rss_mb'))} | {fmt(r.get('end_rss_mb'))} | {fmt(r.get('peak_rss_mb'))} | {fmt(r.get('db_rows_per_op'), 2)} |")
     errs = [r for r in rs if r.get("first_error")]
     if errs:
         o.append("\nFirst error per measurement with errors:\n")

@@ -291,11 +291,18 @@ struct Worker {
     far: Option<Endpoints>,
 }
 
+/// Sign-ins before the measured phase run one at a time: each hashes a password (Argon2, tens of
+/// MB), and sixteen at once would set the server's peak RSS, which is meant to show the load.
+static SIGN_IN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 async fn prepare(o: &Opts, e: &Endpoints, http: &reqwest::Client, codes_needed: usize, body: Arc<Vec<u8>>) -> Result<Worker, Error> {
     let mut w = Worker { http: http.clone(), browser: Browser::new(http.clone()), codes: Vec::new(), refresh: String::new(), access: String::new(), body, far: None };
     if matches!(o.scenario.as_str(), "sso" | "token" | "refresh" | "introspect") {
         let (verifier, challenge) = pkce();
-        let code = sign_in(&mut w.browser, o, e, &challenge).await?;
+        let code = {
+            let _one = SIGN_IN.lock().await;
+            sign_in(&mut w.browser, o, e, &challenge).await?
+        };
         let t = exchange(http, o, e, &code, &verifier).await?;
         w.access = text(&t, "access_token")?;
         if o.scenario == "refresh" {
