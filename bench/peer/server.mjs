@@ -68,9 +68,8 @@ const provider = new Provider(issuer, {
   claims: { openid: ['sub'], profile: ['name', 'family_name', 'given_name', 'birthdate'] },
   features: { introspection: { enabled: true }, devInteractions: { enabled: true } },
   cookies: { keys: [randomBytes(32).toString('base64url')] },
-  // nixa issues a refresh token for offline_access without requiring prompt=consent, and
-  // rotates it on every use.
-  issueRefreshToken: async (ctx, client) => client.grantTypeAllowed('refresh_token'),
+  // Refresh tokens as in nixa: for offline_access granted with consent (the default rule), and
+  // rotated on every use.
   rotateRefreshToken: true,
   findAccount: async (ctx, id) => ({
     accountId: id,

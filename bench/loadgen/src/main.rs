@@ -152,11 +152,16 @@ fn authorize_url(o: &Opts, e: &Endpoints, challenge: &str) -> Result<String, Err
         .append_pair("response_type", "code")
         .append_pair("client_id", &o.client_id)
         .append_pair("redirect_uri", &o.redirect_uri)
-        .append_pair("scope", "openid profile offline_access")
+        // A portal entering with the citizen's session asks for identity only; a refresh token
+        // (offline_access, granted with consent, OIDC Core §11) only where scenario 3 needs one.
+        .append_pair("scope", if o.scenario == "refresh" { "openid profile offline_access" } else { "openid profile" })
         .append_pair("state", &state)
         .append_pair("nonce", &nonce)
         .append_pair("code_challenge", challenge)
         .append_pair("code_challenge_method", "S256");
+    if o.scenario == "refresh" {
+        u.query_pairs_mut().append_pair("prompt", "consent");
+    }
     Ok(u.to_string())
 }
 
