@@ -18,11 +18,10 @@ echo "hwm_kb $(for p in $pids; do awk '/VmHWM/ {print $2}' "/proc/$p/status"; do
 echo "rss_kb $(for p in $pids; do awk '/VmRSS/ {print $2}' "/proc/$p/status"; done | paste -sd+ | bc)" >> "$f"
 case "$kind" in
 postgres)
-    if [ "$phase" = end ]; then
-        # Backends report their table counters when idle for a while (PostgreSQL 15: at most
-        # every 10 s when idle); wait so that every measured write is counted.
-        sleep 11
-    fi
+    # Backends report their table counters late (PostgreSQL 15: after up to 10 s idle). Wait at
+    # the start so that the sign-ins made while preparing are not counted in the measured phase,
+    # and at the end so that every measured write is.
+    sleep 11
     psql "$ref" -qAtF' ' -c "select 'db_rows.' || relname, n_tup_ins + n_tup_upd + n_tup_del from pg_stat_user_tables" >> "$f"
     pg_ticks=0
     for p in $(pgrep -u postgres postgres || true); do
