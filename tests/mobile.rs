@@ -326,3 +326,65 @@ async fn the_state_file_is_private() {
     assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
     assert_eq!(DeviceState::load(&path).unwrap().device_id, "d");
 }
+
+/// `GET /api/v1/credentials/qr`: the app (device proof) or a signed-in browser gets the
+/// person's identity credential, or a presentation credential of the chosen fields only; both
+/// verify at `POST /api/v1/credentials/verify`.
+#[tokio::test]
+async fn the_app_and_the_browser_fetch_the_persons_own_qr_credentials() {
+    let server = TestServer::start().await;
+    let (app, device) = enroll(&server, AN).await;
+    let http = backchannel();
+    let url = server.url("/api/v1/credentials/qr");
+    let fetch = |query: &str| {
+        let proof = app.proof(&device, "GET", "/api/v1/credentials/qr", json!({})).unwrap();
+        http.get(format!("{url}{query}")).header("authorization", format!("Device {proof}")).send()
+    };
+    let verify_url = server.url("/api/v1/credentials/verify");
+    let verify = |text: String| {
+        let verify_url = verify_url.clone();
+        async move {
+            let v: Value = backchannel().post(verify_url).json(&json!({"text": text})).send().await.unwrap().json().await.unwrap();
+            v
+        }
+    };
+
+    let res = fetch("").await.unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    let identity: Value = res.json().await.unwrap();
+    assert_eq!(identity["kind"], "identity");
+    assert!(identity["svg"].as_str().unwrap().starts_with("data:image/svg+xml;base64,"));
+    let report = verify(identity["text"].as_str().unwrap().to_string()).await;
+    assert_eq!(report["valid"], true, "{report}");
+    assert!(report.to_string().contains(AN.0), "the identity credential carries the personal ID: {report}");
+
+    let presentation: Value = fetch("?fields=fullName,nationality&minutes=10").await.unwrap().json().await.unwrap();
+    assert_eq!(presentation["kind"], "presentation");
+    assert!(presentation["nonce"].as_str().is_some_and(|n| !n.is_empty()));
+    assert_eq!(presentation["expires_at"].as_i64().unwrap(), server.app.now() + 600);
+    let report = verify(presentation["text"].as_str().unwrap().to_string()).await;
+    assert_eq!(report["valid"], true, "{report}");
+    assert!(!report.to_string().contains(AN.0), "only the chosen fields: {report}");
+
+    for (query, want) in [("?fields=fullName,address", "fields: address is not one of"), ("?fields=id&minutes=90", "minutes must be 1 to 60"), ("?minutes=5", "minutes applies")] {
+        let res = fetch(query).await.unwrap();
+        assert_eq!(res.status().as_u16(), 400, "{query}");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["error"], "invalid_request");
+        assert!(body["error_description"].as_str().unwrap().starts_with(want), "{query}: {body}");
+    }
+    let res = http.get(&url).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 401, "neither a device proof nor a session");
+    let proof = app.proof(&device, "GET", "/api/v1/devices", json!({})).unwrap();
+    let res = http.get(&url).header("authorization", format!("Device {proof}")).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 401, "a proof for another path");
+
+    // A signed-in browser, by its session cookie.
+    let browser = server.browser();
+    code_for(&server, &browser, AN).await;
+    let page = browser.get("/api/v1/credentials/qr?fields=id").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let body: Value = serde_json::from_str(&page.body).unwrap();
+    assert_eq!(body["kind"], "presentation");
+}

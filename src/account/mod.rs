@@ -272,33 +272,13 @@ fn format_time(t: i64) -> String {
 }
 
 /// Claim 169 fields a person may tick for a presentation QR.
-const PRESENTABLE: [&str; 5] = ["fullName", "dateOfBirth", "gender", "nationality", "id"];
+use crate::credentials::person::PRESENTABLE;
 
 /// A signed QR of the person as an SVG data URI: the identity credential (24 h, re-issued on each
 /// view) or, with `fields`, a presentation credential of those fields, a fresh nonce and `minutes`.
 fn person_qr(app: &App, p: &crate::identity::person::Person, fields: Option<&[String]>, minutes: i64) -> Option<String> {
-    use crate::credentials::issue::{self, PersonIdentity, Request, Subject};
-    let identity = PersonIdentity {
-        id: p.personal_id.as_str().to_string(),
-        full_name: p.full_name(),
-        date_of_birth: p.birthdate.map(|d| format!("{:04}{:02}{:02}", d.year(), u8::from(d.month()), d.day())),
-        gender: p.sex.map(|s| if matches!(s, crate::identity::person::Sex::Male) { 1 } else { 2 }),
-        nationality: Some(p.nationality.clone()),
-        ..Default::default()
-    };
-    let now = app.now();
-    let nonce = fields.map(|_| crate::keys::secret::b64url(&crate::keys::secret::random_bytes::<12>()));
-    let req = Request {
-        issuer: &app.credentials.issuer,
-        subject_id: &p.id,
-        subject: Subject::Person(identity.claim169(fields)),
-        iat: now,
-        exp: now + minutes * 60,
-        nonce: nonce.as_deref(),
-        status: None,
-    };
-    let text = issue::issue(&app.credentials.signer, &req).ok()?;
-    let svg = crate::credentials::render::svg(&text).ok()?;
+    let issued = crate::credentials::person::issue(app, p, fields, minutes).ok()?;
+    let svg = crate::credentials::render::svg(&issued.text).ok()?;
     Some(format!("data:image/svg+xml;base64,{}", base64::Engine::encode(&base64::engine::general_purpose::STANDARD, svg)))
 }
 
@@ -343,7 +323,7 @@ async fn render_page_with(app: &App, ctx: &Ctx, status: StatusCode, error: Optio
             Ok(r) => r,
             Err(e) => return PageError::internal(ctx.locale, e).into_response(),
         },
-        qr: person_qr(app, p, None, 24 * 60),
+        qr: person_qr(app, p, None, crate::credentials::person::IDENTITY_MINUTES),
         presentation_qr: q.filter(|q| q.get("present").is_some()).and_then(|q| {
             let fields: Vec<String> = PRESENTABLE.iter().filter(|f| q.get(&format!("f_{f}")).is_some()).map(|f| f.to_string()).collect();
             let minutes = q.get("minutes").and_then(|m| m.parse::<i64>().ok()).unwrap_or(5).clamp(1, 60);

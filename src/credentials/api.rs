@@ -1,4 +1,5 @@
-//! HTTP: `POST /api/v1/credentials/verify` and the published verification keys.
+//! HTTP: `GET /api/v1/credentials/qr` (the person's own credential, for the app or the signed-in
+//! browser), `POST /api/v1/credentials/verify` and the published verification keys.
 
 use std::sync::Arc;
 
@@ -86,4 +87,60 @@ pub async fn jwks(State(app): State<Arc<App>>) -> Response {
 pub async fn cose_keys(State(app): State<Arc<App>>) -> Response {
     let body = app.credentials.keys.to_cose_key_set();
     ([(header::CONTENT_TYPE, HeaderValue::from_static("application/cose-key-set")), (header::CACHE_CONTROL, HeaderValue::from_static(CACHE))], body).into_response()
+}
+
+/// `GET /api/v1/credentials/qr[?fields=fullName,id&minutes=5]`: the caller's identity
+/// credential, or with `fields` a presentation credential of those fields only (a nonce, 1–60
+/// minutes). The caller is the app (`Authorization: Device <proof>` for this method and path)
+/// or the browser of a signed-in person (session cookie).
+pub async fn own_qr(
+    State(app): State<Arc<App>>,
+    headers: axum::http::HeaderMap,
+    jar: axum_extra::extract::CookieJar,
+    axum::extract::RawQuery(q): axum::extract::RawQuery,
+) -> Response {
+    use crate::authn::app_device::{self, ApiError, json_response};
+    let run = async {
+        let q = crate::web::form::Params::parse_lenient(q.as_deref().unwrap_or_default().as_bytes()).unwrap_or_default();
+        let fields: Option<Vec<String>> = q.get("fields").map(|f| f.split(',').map(str::trim).filter(|f| !f.is_empty()).map(str::to_string).collect());
+        if let Some(f) = &fields {
+            if f.is_empty() {
+                return Err(ApiError::invalid_request("fields names no field"));
+            }
+            if let Some(bad) = f.iter().find(|f| !super::person::PRESENTABLE.contains(&f.as_str())) {
+                return Err(ApiError::invalid_request(format!("fields: {bad} is not one of {}", super::person::PRESENTABLE.join(", "))));
+            }
+        }
+        let minutes = match (q.get("minutes"), &fields) {
+            (None, None) => super::person::IDENTITY_MINUTES,
+            (None, Some(_)) => 5,
+            (Some(_), None) => return Err(ApiError::invalid_request("minutes applies to a presentation credential (with fields)")),
+            (Some(m), Some(_)) => m.parse::<i64>().ok().filter(|m| (1..=60).contains(m)).ok_or_else(|| ApiError::invalid_request("minutes must be 1 to 60"))?,
+        };
+        let person = if headers.contains_key(header::AUTHORIZATION) {
+            app_device::authenticate(&app, &headers, "GET", "/api/v1/credentials/qr").await?.person
+        } else {
+            let s = crate::authn::session::current(&app, &jar, app.now()).await?.ok_or_else(|| ApiError::invalid_token("sign in, or send a device proof: Authorization: Device <jws>"))?;
+            let p = app.store.person(&s.record.person_id).await?.ok_or_else(|| ApiError::invalid_token("unknown person"))?;
+            if p.status != crate::identity::PersonStatus::Active {
+                return Err(ApiError::invalid_token("this account cannot sign in"));
+            }
+            p
+        };
+        let issued = super::person::issue(&app, &person, fields.as_deref(), minutes).map_err(ApiError::internal)?;
+        let svg = super::render::svg(&issued.text).map_err(ApiError::internal)?;
+        let mut res = json_response(
+            StatusCode::OK,
+            serde_json::json!({
+                "kind": if fields.is_some() { "presentation" } else { "identity" },
+                "text": issued.text,
+                "nonce": issued.nonce,
+                "expires_at": issued.expires_at,
+                "svg": format!("data:image/svg+xml;base64,{}", base64::Engine::encode(&base64::engine::general_purpose::STANDARD, svg)),
+            }),
+        );
+        res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        Ok::<_, ApiError>(res)
+    };
+    run.await.unwrap_or_else(IntoResponse::into_response)
 }

@@ -6,6 +6,7 @@ pub mod cose;
 pub mod encoding;
 pub mod issue;
 pub mod keys;
+pub mod person;
 pub mod render;
 pub mod verify;
 pub mod api;
