@@ -203,6 +203,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/api/v1/certificates/verify", post(crate::pki::api::verify))
         .route("/api/v1/credentials/verify", post(crate::credentials::api::verify))
         .route("/api/v1/credentials/qr", get(crate::credentials::api::own_qr))
+        .route("/api/v1/credentials/revoke", post(crate::credentials::api::owner_revoke))
         .route("/.well-known/nixa-credential-keys.json", get(crate::credentials::api::jwks))
         .route("/.well-known/nixa-credential-keys.cbor", get(crate::credentials::api::cose_keys))
         .route("/credentials/status/{list}", get(crate::credentials::api::status_list))

@@ -388,3 +388,41 @@ async fn the_app_and_the_browser_fetch_the_persons_own_qr_credentials() {
     let body: Value = serde_json::from_str(&page.body).unwrap();
     assert_eq!(body["kind"], "presentation");
 }
+
+/// `POST /api/v1/credentials/revoke`: the owner revokes a printed credential of theirs; the
+/// status list then says so; somebody else's index is not found.
+#[tokio::test]
+async fn the_owner_revokes_a_credential_and_verifiers_see_it() {
+    use nixa::credentials::issue::{self, PersonIdentity, Request, Subject};
+    let server = TestServer::start().await;
+    let (app, device) = enroll(&server, AN).await;
+    let (binh_app, binh_device) = enroll(&server, BINH).await;
+    let creds = &server.app.credentials;
+    let now = server.app.now();
+    let idx = creds.allocate_status(&server.app.store, AN.0, "person", now, now + 3600).await.unwrap();
+    let uri = creds.status_uri();
+    let identity = PersonIdentity { id: AN.0.into(), full_name: "Nguyễn Văn An".into(), ..Default::default() };
+    let req = Request { issuer: &creds.issuer, subject_id: AN.0, subject: Subject::Person(identity.claim169(None)), iat: now, exp: now + 3600, nonce: None, status: Some((&uri, idx)) };
+    let text = issue::issue(&creds.signer, &req).unwrap();
+    let http = backchannel();
+    let verify = || http.post(server.url("/api/v1/credentials/verify")).json(&json!({"text": text})).send();
+    let report: Value = verify().await.unwrap().json().await.unwrap();
+    assert_eq!(report["valid"], true, "{report}");
+
+    let revoke = |a: &AppClient, d: &DeviceState, idx: u64| {
+        let proof = a.proof(d, "POST", "/api/v1/credentials/revoke", json!({})).unwrap();
+        http.post(server.url("/api/v1/credentials/revoke")).header("authorization", format!("Device {proof}")).json(&json!({"idx": idx})).send()
+    };
+    let res = revoke(&binh_app, &binh_device, idx).await.unwrap();
+    assert_eq!(res.status().as_u16(), 404, "not Binh's credential");
+    let report: Value = verify().await.unwrap().json().await.unwrap();
+    assert_eq!(report["valid"], true, "still valid after a refused revocation");
+    let res = revoke(&app, &device, idx).await.unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    let report: Value = verify().await.unwrap().json().await.unwrap();
+    assert_eq!(report["valid"], false, "{report}");
+    assert!(report.to_string().contains("revoked"), "{report}");
+    assert_eq!(revoke(&app, &device, idx).await.unwrap().status().as_u16(), 404, "already revoked");
+    let log = server.app.store.audit_entries(0, 1000).await.unwrap();
+    assert!(log.iter().any(|e| e.event == "credential.revoked" && e.detail.contains("owner")));
+}

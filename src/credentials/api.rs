@@ -89,6 +89,50 @@ pub async fn cose_keys(State(app): State<Arc<App>>) -> Response {
     ([(header::CONTENT_TYPE, HeaderValue::from_static("application/cose-key-set")), (header::CACHE_CONTROL, HeaderValue::from_static(CACHE))], body).into_response()
 }
 
+async fn caller(app: &App, headers: &axum::http::HeaderMap, jar: &axum_extra::extract::CookieJar, method: &str, path: &str) -> Result<crate::identity::person::Person, crate::authn::app_device::ApiError> {
+    use crate::authn::app_device::{self, ApiError};
+    if headers.contains_key(header::AUTHORIZATION) {
+        return Ok(app_device::authenticate(app, headers, method, path).await?.person);
+    }
+    let s = crate::authn::session::current(app, jar, app.now()).await?.ok_or_else(|| ApiError::invalid_token("sign in, or send a device proof: Authorization: Device <jws>"))?;
+    let p = app.store.person(&s.record.person_id).await?.ok_or_else(|| ApiError::invalid_token("unknown person"))?;
+    if p.status != crate::identity::PersonStatus::Active {
+        return Err(ApiError::invalid_token("this account cannot sign in"));
+    }
+    Ok(p)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeRequest {
+    /// The index in our status list (`status index N` when the credential was issued).
+    pub idx: i64,
+}
+
+/// `POST /api/v1/credentials/revoke` `{"idx": N}`: the owner (app or signed-in browser)
+/// revokes one of their own credentials; anybody else's index is `not_found`, like a missing one.
+pub async fn owner_revoke(
+    State(app): State<Arc<App>>,
+    headers: axum::http::HeaderMap,
+    jar: axum_extra::extract::CookieJar,
+    body: Result<Json<RevokeRequest>, JsonRejection>,
+) -> Response {
+    use crate::authn::app_device::{ApiError, json_response};
+    let run = async {
+        let person = caller(&app, &headers, &jar, "POST", "/api/v1/credentials/revoke").await?;
+        let Json(req) = body.map_err(|e| ApiError::invalid_request(e.body_text()))?;
+        let now = app.now();
+        let done = app.store.revoke_credential(super::service::LIST_ID, req.idx, Some(person.personal_id.as_str()), "owner", now).await?;
+        if !done {
+            return Err(ApiError::not_found("no live credential of yours has this index"));
+        }
+        let detail = serde_json::json!({"idx": req.idx, "by": "owner"});
+        crate::audit::record(&app.store, now, crate::audit::Event::CredentialRevoked, Some(&person.id), None, detail).await?;
+        Ok::<_, ApiError>(json_response(StatusCode::OK, serde_json::json!({"revoked": true, "idx": req.idx})))
+    };
+    run.await.unwrap_or_else(IntoResponse::into_response)
+}
+
 /// `GET /api/v1/credentials/qr[?fields=fullName,id&minutes=5]`: the caller's identity
 /// credential, or with `fields` a presentation credential of those fields only (a nonce, 1–60
 /// minutes). The caller is the app (`Authorization: Device <proof>` for this method and path)
@@ -99,7 +143,7 @@ pub async fn own_qr(
     jar: axum_extra::extract::CookieJar,
     axum::extract::RawQuery(q): axum::extract::RawQuery,
 ) -> Response {
-    use crate::authn::app_device::{self, ApiError, json_response};
+    use crate::authn::app_device::{ApiError, json_response};
     let run = async {
         let q = crate::web::form::Params::parse_lenient(q.as_deref().unwrap_or_default().as_bytes()).unwrap_or_default();
         let fields: Option<Vec<String>> = q.get("fields").map(|f| f.split(',').map(str::trim).filter(|f| !f.is_empty()).map(str::to_string).collect());
@@ -117,16 +161,7 @@ pub async fn own_qr(
             (Some(_), None) => return Err(ApiError::invalid_request("minutes applies to a presentation credential (with fields)")),
             (Some(m), Some(_)) => m.parse::<i64>().ok().filter(|m| (1..=60).contains(m)).ok_or_else(|| ApiError::invalid_request("minutes must be 1 to 60"))?,
         };
-        let person = if headers.contains_key(header::AUTHORIZATION) {
-            app_device::authenticate(&app, &headers, "GET", "/api/v1/credentials/qr").await?.person
-        } else {
-            let s = crate::authn::session::current(&app, &jar, app.now()).await?.ok_or_else(|| ApiError::invalid_token("sign in, or send a device proof: Authorization: Device <jws>"))?;
-            let p = app.store.person(&s.record.person_id).await?.ok_or_else(|| ApiError::invalid_token("unknown person"))?;
-            if p.status != crate::identity::PersonStatus::Active {
-                return Err(ApiError::invalid_token("this account cannot sign in"));
-            }
-            p
-        };
+        let person = caller(&app, &headers, &jar, "GET", "/api/v1/credentials/qr").await?;
         let issued = super::person::issue(&app, &person, fields.as_deref(), minutes).map_err(ApiError::internal)?;
         let svg = super::render::svg(&issued.text).map_err(ApiError::internal)?;
         let mut res = json_response(
