@@ -426,3 +426,51 @@ async fn the_owner_revokes_a_credential_and_verifiers_see_it() {
     let log = server.app.store.audit_entries(0, 1000).await.unwrap();
     assert!(log.iter().any(|e| e.event == "credential.revoked" && e.detail.contains("owner")));
 }
+
+/// `nixa qr verify --fetch-status`: the verifier fetches the issuer's signed status list from the
+/// URL in the credential and keeps it for the list's `ttl`, so a revocation shows once the
+/// cached list is stale (here: another cache directory), not on every scan.
+#[tokio::test]
+async fn an_offline_verifier_caches_the_status_list_for_its_ttl() {
+    use nixa::credentials::issue::{self, PersonIdentity, Request, Subject};
+    let server = TestServer::start().await;
+    let creds = &server.app.credentials;
+    let now = server.app.now();
+    let idx = creds.allocate_status(&server.app.store, AN.0, "person", now, now + 3600).await.unwrap();
+    let uri = creds.status_uri();
+    let identity = PersonIdentity { id: AN.0.into(), full_name: "Nguyễn Văn An".into(), ..Default::default() };
+    let req = Request { issuer: &creds.issuer, subject_id: AN.0, subject: Subject::Person(identity.claim169(None)), iat: now, exp: now + 3600, nonce: None, status: Some((&uri, idx)) };
+    let text = issue::issue(&creds.signer, &req).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys.json");
+    let jwks = backchannel().get(server.url("/.well-known/nixa-credential-keys.json")).send().await.unwrap().bytes().await.unwrap();
+    std::fs::write(&keys, &jwks).unwrap();
+    let root = dir.path().to_path_buf();
+    // The test runtime has one thread: the CLI runs on a blocking thread so the server answers.
+    let run = move |cache: &str, fetch: bool| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_nixa"));
+        c.args(["qr", "verify", "--text", &text, "--keys", keys.to_str().unwrap()]);
+        if fetch {
+            c.args(["--fetch-status", "--status-cache", root.join(cache).to_str().unwrap()]);
+        }
+        c.output().unwrap()
+    };
+    // Without a list and without fetching, the status cannot be established.
+    assert_eq!(run.clone()("a", false).status.code(), Some(1));
+    let out = tokio::task::spawn_blocking({
+        let run = run.clone();
+        move || run("a", true)
+    });
+    let out = out.await.unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(std::fs::read_dir(dir.path().join("a")).unwrap().count(), 1, "the list is cached");
+    assert!(server.app.store.revoke_credential(nixa::credentials::service::LIST_ID, idx as i64, None, "operator", now).await.unwrap());
+    let again = tokio::task::spawn_blocking({
+        let run = run.clone();
+        move || (run("a", true), run("b", true))
+    });
+    let (cached, fresh) = again.await.unwrap();
+    assert_eq!(cached.status.code(), Some(0), "within the ttl the cached list answers");
+    assert_eq!(fresh.status.code(), Some(1), "a fresh list shows the revocation: {}", String::from_utf8_lossy(&fresh.stdout));
+    assert!(String::from_utf8_lossy(&fresh.stdout).contains("revoked"));
+}

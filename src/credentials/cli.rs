@@ -29,9 +29,53 @@ pub struct VerifyArgs {
     /// Do not check revocation status (the report says so).
     #[arg(long)]
     pub no_status: bool,
+    /// Fetch a status list not given with --status-list from the URL the credential names,
+    /// and keep it in --status-cache for the list's `ttl` (an offline verifier reuses it).
+    #[arg(long, conflicts_with = "no_status")]
+    pub fetch_status: bool,
+    /// Where fetched status lists are kept.
+    #[arg(long, value_name = "DIR", default_value = ".nixa-status-cache")]
+    pub status_cache: PathBuf,
     /// Print the JSON report.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Longest a fetched status list is reused when its token names no `ttl` (seconds).
+const DEFAULT_STATUS_TTL: i64 = 3600;
+const MAX_STATUS_LIST: usize = 4 * 1024 * 1024;
+
+/// A status list from the cache while younger than its `ttl`, else fetched from `uri`; either
+/// way its signature is checked under `keys` and it must be the list for `uri`.
+fn cached_or_fetched(dir: &std::path::Path, uri: &str, keys: &KeySet, now: i64) -> Result<super::status_list::StatusList, String> {
+    use super::status_list::StatusList;
+    let file = dir.join(format!("{}.cwt", crate::keys::secret::b64url(&crate::keys::secret::sha256(uri.as_bytes()))));
+    if let (Ok(token), Ok(meta)) = (std::fs::read(&file), std::fs::metadata(&file)) {
+        let age = meta.modified().ok().and_then(|m| m.elapsed().ok()).map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)).unwrap_or(i64::MAX);
+        if let Ok(l) = StatusList::verify(&token, uri, keys, now) {
+            let ttl = if l.ttl > 0 { l.ttl } else { DEFAULT_STATUS_TTL };
+            if age < ttl {
+                return Ok(l);
+            }
+        }
+    }
+    let url = url::Url::parse(uri).ok().filter(|u| matches!(u.scheme(), "https" | "http")).ok_or_else(|| format!("status list URI {uri} is not an http(s) URL"))?;
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+    let token = rt.block_on(async {
+        let http = crate::oidc::client_keys::http_client();
+        let r = http.get(url).send().await.and_then(|r| r.error_for_status()).map_err(|e| format!("fetching {uri}: {e}"))?;
+        let body = r.bytes().await.map_err(|e| format!("fetching {uri}: {e}"))?;
+        if body.len() > MAX_STATUS_LIST {
+            return Err(format!("status list at {uri} is too large"));
+        }
+        Ok::<_, String>(body.to_vec())
+    })?;
+    let list = StatusList::verify(&token, uri, keys, now).map_err(|e| format!("status list at {uri}: {e}"))?;
+    // A cache that cannot be written only costs the next verification a fetch.
+    if std::fs::create_dir_all(dir).is_ok() {
+        let _ = std::fs::write(&file, &token);
+    }
+    Ok(list)
 }
 
 /// Exit 0 valid, 1 invalid, 2 unusable input.
@@ -71,16 +115,24 @@ pub fn verify_command(args: &VerifyArgs) -> ExitCode {
             Err(e) => return unusable(format!("{}: {e}", p.display())),
         }
     }
-    let status = |uri: &str, idx: u64| match lists.iter().find(|l| l.uri == uri) {
-        None => verify::StatusOutcome::Unavailable(format!("no status list for {uri}")),
-        Some(l) => match l.is_revoked(idx) {
+    let status = |uri: &str, idx: u64| {
+        let given = lists.iter().find(|l| l.uri == uri).cloned();
+        let list = match given {
+            Some(l) => l,
+            None if args.fetch_status => match cached_or_fetched(&args.status_cache, uri, &keys, now) {
+                Ok(l) => l,
+                Err(e) => return verify::StatusOutcome::Unavailable(e),
+            },
+            None => return verify::StatusOutcome::Unavailable(format!("no status list for {uri}")),
+        };
+        match list.is_revoked(idx) {
             Ok(true) => verify::StatusOutcome::Revoked,
             Ok(false) => verify::StatusOutcome::Valid,
             Err(e) => verify::StatusOutcome::Unavailable(e.to_string()),
-        },
+        }
     };
     let mut opts = Options::new(&keys, now);
-    opts.status = if lists.is_empty() { None } else { Some(&status) };
+    opts.status = if lists.is_empty() && !args.fetch_status { None } else { Some(&status) };
     opts.skip_status = args.no_status;
     let report = verify::verify(&text, &opts);
     if args.json {
