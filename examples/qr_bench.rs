@@ -34,7 +34,7 @@ fn main() {
             text = issue::issue(&signer, &req).expect("issue");
         }
         let issue_rate = n as f64 / t0.elapsed().as_secs_f64();
-        let st = |_: &str, _: u64| StatusOutcome::Valid;
+        let st = |_: &str, _: u64, _: &[u8]| StatusOutcome::Valid;
         let mut o = Options::new(&keys, now);
         o.status = Some(&st);
         let t0 = Instant::now();

@@ -47,7 +47,7 @@ fn round_trip_through_png_both_algorithms() {
         let svg = render::svg(&text).unwrap();
         assert!(svg.contains("<svg"));
         let ks = keys(&s);
-        let status = |uri: &str, idx: u64| {
+        let status = |uri: &str, idx: u64, _kid: &[u8]| {
             assert_eq!((uri, idx), ("https://id.example.vn/credentials/status/1", 7));
             StatusOutcome::Valid
         };
@@ -78,7 +78,7 @@ fn organisation_and_presentation() {
     println!("presentation credential: {} characters, QR version {version} (level M)", t.len());
     assert!(version <= 15, "version {version}");
     let ks = keys(&s);
-    let st = |_: &str, _: u64| StatusOutcome::Valid;
+    let st = |_: &str, _: u64, _: &[u8]| StatusOutcome::Valid;
     let mut o = Options::new(&ks, NOW + 60);
     o.status = Some(&st);
     let r = verify::verify(&t, &o);
@@ -97,13 +97,13 @@ fn negatives() {
     let s = signer(CoseAlg::ES256);
     let ks = keys(&s);
     let text = issue::issue(&s, &person_req(&person(), None, NOW + 3600, None, Some(("https://id.example.vn/credentials/status/1", 3)))).unwrap();
-    fn valid(_: &str, _: u64) -> StatusOutcome {
+    fn valid(_: &str, _: u64, _: &[u8]) -> StatusOutcome {
         StatusOutcome::Valid
     }
-    fn revoked(_: &str, _: u64) -> StatusOutcome {
+    fn revoked(_: &str, _: u64, _: &[u8]) -> StatusOutcome {
         StatusOutcome::Revoked
     }
-    let opts = |status: &'static dyn Fn(&str, u64) -> StatusOutcome, now: i64| {
+    let opts = |status: &'static dyn Fn(&str, u64, &[u8]) -> StatusOutcome, now: i64| {
         let mut o = Options::new(&ks, now);
         o.status = Some(status);
         o

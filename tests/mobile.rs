@@ -366,6 +366,8 @@ async fn the_app_and_the_browser_fetch_the_persons_own_qr_credentials() {
     let report = verify(presentation["text"].as_str().unwrap().to_string()).await;
     assert_eq!(report["valid"], true, "{report}");
     assert!(!report.to_string().contains(AN.0), "only the chosen fields: {report}");
+    assert!(report["subject"].is_null(), "a presentation names no stable subject: {report}");
+    assert!(identity["status_index"].is_u64() && presentation["status_index"].is_null(), "the app's identity credential can be revoked");
 
     for (query, want) in [("?fields=fullName,address", "fields: address is not one of"), ("?fields=id&minutes=90", "minutes must be 1 to 60"), ("?minutes=5", "minutes applies")] {
         let res = fetch(query).await.unwrap();

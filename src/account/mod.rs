@@ -277,7 +277,7 @@ use crate::credentials::person::PRESENTABLE;
 /// A signed QR of the person as an SVG data URI: the identity credential (24 h, re-issued on each
 /// view) or, with `fields`, a presentation credential of those fields, a fresh nonce and `minutes`.
 fn person_qr(app: &App, p: &crate::identity::person::Person, fields: Option<&[String]>, minutes: i64) -> Option<String> {
-    let issued = crate::credentials::person::issue(app, p, fields, minutes).ok()?;
+    let issued = crate::credentials::person::issue(app, p, fields, minutes, None).ok()?;
     let svg = crate::credentials::render::svg(&issued.text).ok()?;
     Some(format!("data:image/svg+xml;base64,{}", base64::Engine::encode(&base64::engine::general_purpose::STANDARD, svg)))
 }

@@ -41,7 +41,7 @@ pub async fn verify(State(app): State<Arc<App>>, body: Result<Json<VerifyRequest
         Ok(l) => l,
         Err(e) => return Problem::internal(e).into_response(),
     };
-    let status = |uri: &str, idx: u64| {
+    let status = |uri: &str, idx: u64, _kid: &[u8]| {
         if uri != list.uri {
             return StatusOutcome::Unavailable(format!("status list {uri} is not this issuer's"));
         }
@@ -162,7 +162,18 @@ pub async fn own_qr(
             (Some(m), Some(_)) => m.parse::<i64>().ok().filter(|m| (1..=60).contains(m)).ok_or_else(|| ApiError::invalid_request("minutes must be 1 to 60"))?,
         };
         let person = caller(&app, &headers, &jar, "GET", "/api/v1/credentials/qr").await?;
-        let issued = super::person::issue(&app, &person, fields.as_deref(), minutes).map_err(ApiError::internal)?;
+        // The app keeps its identity credential: it gets a status reference, so the owner or an
+        // operator can revoke it (`POST /api/v1/credentials/revoke`).
+        let uri = app.credentials.status_uri();
+        let status = match fields {
+            None => {
+                let now = app.now();
+                let idx = app.credentials.allocate_status(&app.store, person.personal_id.as_str(), "person", now, now + minutes * 60).await.map_err(ApiError::internal)?;
+                Some((uri.as_str(), idx))
+            }
+            Some(_) => None,
+        };
+        let issued = super::person::issue(&app, &person, fields.as_deref(), minutes, status).map_err(ApiError::internal)?;
         let svg = super::render::svg(&issued.text).map_err(ApiError::internal)?;
         let mut res = json_response(
             StatusCode::OK,
@@ -170,6 +181,7 @@ pub async fn own_qr(
                 "kind": if fields.is_some() { "presentation" } else { "identity" },
                 "text": issued.text,
                 "nonce": issued.nonce,
+                "status_index": status.map(|(_, i)| i),
                 "expires_at": issued.expires_at,
                 "svg": format!("data:image/svg+xml;base64,{}", base64::Engine::encode(&base64::engine::general_purpose::STANDARD, svg)),
             }),

@@ -115,7 +115,7 @@ pub fn verify_command(args: &VerifyArgs) -> ExitCode {
             Err(e) => return unusable(format!("{}: {e}", p.display())),
         }
     }
-    let status = |uri: &str, idx: u64| {
+    let status = |uri: &str, idx: u64, kid: &[u8]| {
         let given = lists.iter().find(|l| l.uri == uri).cloned();
         let list = match given {
             Some(l) => l,
@@ -125,6 +125,10 @@ pub fn verify_command(args: &VerifyArgs) -> ExitCode {
             },
             None => return verify::StatusOutcome::Unavailable(format!("no status list for {uri}")),
         };
+        // Another issuer's key could sign a clean list under this URI.
+        if list.kid != kid {
+            return verify::StatusOutcome::Unavailable(format!("the status list for {uri} is not signed by the credential's key"));
+        }
         match list.is_revoked(idx) {
             Ok(true) => verify::StatusOutcome::Revoked,
             Ok(false) => verify::StatusOutcome::Valid,
@@ -217,7 +221,7 @@ pub async fn issue_command(settings: &crate::config::Settings, args: &IssueArgs)
     let idx = creds.allocate_status(&store, &args.id, kind, now, exp).await?;
     let uri = creds.status_uri();
     eprintln!("status index {idx} in {uri}");
-    let req = Request { issuer: &creds.issuer, subject_id: &args.id, subject, iat: now, exp, nonce: args.nonce.as_deref(), status: Some((&uri, idx)) };
+    let req = Request { issuer: &creds.issuer, subject_id: if presentation { "" } else { &args.id }, subject, iat: now, exp, nonce: args.nonce.as_deref(), status: Some((&uri, idx)) };
     let text = issue::issue(&creds.signer, &req)?;
     if let Some(p) = &args.png {
         std::fs::write(p, render::png(&text, 4)?)?;

@@ -92,7 +92,10 @@ pub fn cwt(req: &Request<'_>) -> Vec<u8> {
     let mut m = BTreeMap::new();
     let i = |k: i128| Value::Integer(k);
     m.insert(i(claims::ISS), Value::Text(req.issuer.to_string()));
-    m.insert(i(claims::SUB), Value::Text(req.subject_id.to_string()));
+    // A presentation names no subject: a stable identifier would undo the choice of fields.
+    if !req.subject_id.is_empty() {
+        m.insert(i(claims::SUB), Value::Text(req.subject_id.to_string()));
+    }
     m.insert(i(claims::IAT), i(req.iat.into()));
     m.insert(i(claims::EXP), i(req.exp.into()));
     if let Some(n) = req.nonce {

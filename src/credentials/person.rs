@@ -20,7 +20,8 @@ pub struct Issued {
 }
 
 /// Issues the person's identity credential (`fields: None`) or a presentation credential.
-pub fn issue(app: &App, p: &Person, fields: Option<&[String]>, minutes: i64) -> Result<Issued, KeysError> {
+/// `status`: the status list URI and index when the credential can be revoked.
+pub fn issue(app: &App, p: &Person, fields: Option<&[String]>, minutes: i64, status: Option<(&str, u64)>) -> Result<Issued, KeysError> {
     let identity = PersonIdentity {
         id: p.personal_id.as_str().to_string(),
         full_name: p.full_name(),
@@ -38,12 +39,12 @@ pub fn issue(app: &App, p: &Person, fields: Option<&[String]>, minutes: i64) -> 
     let expires_at = now + minutes * 60;
     let req = Request {
         issuer: &app.credentials.issuer,
-        subject_id: &p.id,
+        subject_id: if fields.is_some() { "" } else { &p.id },
         subject: Subject::Person(identity.claim169(fields)),
         iat: now,
         exp: expires_at,
         nonce: nonce.as_deref(),
-        status: None,
+        status,
     };
     Ok(Issued { text: issue::issue(&app.credentials.signer, &req)?, nonce, expires_at })
 }

@@ -38,11 +38,14 @@ pub struct StatusList {
     pub iat: i64,
     pub exp: i64,
     pub ttl: i64,
+    /// The kid that signed it (empty for a list built here): a verifier accepts a list for a
+    /// credential only when the credential's own key signed it.
+    pub kid: Vec<u8>,
 }
 
 impl StatusList {
     pub fn new(uri: &str, size: usize) -> Self {
-        Self { uri: uri.to_string(), bits: vec![0; size.div_ceil(8)], iat: 0, exp: 0, ttl: 0 }
+        Self { uri: uri.to_string(), bits: vec![0; size.div_ceil(8)], iat: 0, exp: 0, ttl: 0, kid: Vec::new() }
     }
 
     pub fn set_revoked(&mut self, idx: u64) -> Result<(), StatusListError> {
@@ -88,6 +91,9 @@ impl StatusList {
         let s = cose::parse_sign1(token).map_err(|e| m(&e.to_string()))?;
         let key = s.kid().and_then(|k| keys.get(&k).cloned()).ok_or(StatusListError::BadSignature)?;
         let alg = s.alg().ok_or_else(|| m("no alg"))?;
+        if key.alg.is_some_and(|ka| ka != alg) {
+            return Err(StatusListError::BadSignature);
+        }
         if !key.key.verify(alg, &s.signed_bytes(), &s.signature) {
             return Err(StatusListError::BadSignature);
         }
@@ -113,7 +119,7 @@ impl StatusList {
         }
         let Some(Value::Bytes(lst)) = sl.get(&Value::Text("lst".into())) else { return Err(m("missing lst")) };
         let bits = encoding::decompress(lst, encoding::MAX_DECOMPRESSED * 16).map_err(|e| m(&e.to_string()))?;
-        Ok(StatusList { uri: sub, bits, iat, exp, ttl })
+        Ok(StatusList { uri: sub, bits, iat, exp, ttl, kid: s.kid().unwrap_or_default() })
     }
 }
 

@@ -98,7 +98,8 @@ pub enum StatusOutcome {
 }
 
 /// Looks up `(uri, idx)` in a status list the caller holds.
-pub type StatusLookup<'a> = &'a dyn Fn(&str, u64) -> StatusOutcome;
+/// (status list URI, index, kid of the credential's verified signature).
+pub type StatusLookup<'a> = &'a dyn Fn(&str, u64, &[u8]) -> StatusOutcome;
 
 pub struct Options<'a> {
     pub now: i64,
@@ -257,6 +258,7 @@ pub fn verify(text: &str, opts: &Options<'_>) -> Report {
     // A credential without kid (some Claim 169 issuers) only meets a key registered for
     // kid-less credentials (empty kid), which a verifier configures for one issuer.
     let key = opts.keys.get(kid.as_deref().unwrap_or_default());
+    let mut signed = false;
     match (&kid, key, alg) {
         (None, None, _) => b.fail("signature", Reason::NoKid, "no kid in the COSE header"),
         (Some(_), None, _) => b.fail("signature", Reason::UnknownKid, "no verification key has this kid"),
@@ -266,6 +268,7 @@ pub fn verify(text: &str, opts: &Options<'_>) -> Report {
                 b.fail("signature", Reason::UnsupportedAlgorithm, format!("{a:?} is not this key's algorithm"));
             } else if k.key.verify(a, &sign1.signed_bytes(), &sign1.signature) {
                 b.pass("signature", format!("{a:?}"));
+                signed = true;
                 if let Some(bound) = &k.issuer {
                     if cwt.iss.as_deref() == Some(bound.as_str()) {
                         b.pass("issuer", bound.clone());
@@ -281,18 +284,20 @@ pub fn verify(text: &str, opts: &Options<'_>) -> Report {
 
     let now = opts.now;
     let skew = opts.skew;
-    if let Some(exp) = cwt.exp.filter(|e| *e + skew < now) {
+    if let Some(exp) = cwt.exp.filter(|e| e.saturating_add(skew) < now) {
         b.fail("time", Reason::Expired, format!("expired at {exp}"));
-    } else if let Some(nbf) = cwt.nbf.filter(|n| *n - skew > now) {
+    } else if let Some(nbf) = cwt.nbf.filter(|n| n.saturating_sub(skew) > now) {
         b.fail("time", Reason::NotYetValid, format!("not before {nbf}"));
-    } else if let Some(iat) = cwt.iat.filter(|i| *i - skew > now) {
+    } else if let Some(iat) = cwt.iat.filter(|i| i.saturating_sub(skew) > now) {
         b.fail("time", Reason::NotYetValid, format!("issued in the future ({iat})"));
     } else {
         b.pass("time", format!("within validity (skew {skew} s)"));
     }
 
-    if let Some((uri, idx)) = &cwt.status {
-        match opts.status.map(|f| f(uri, *idx)) {
+    // Status only for a credential whose signature verified: an unsigned QR must not make the
+    // verifier fetch whatever URL it names.
+    if let (Some((uri, idx)), true) = (&cwt.status, signed) {
+        match opts.status.map(|f| f(uri, *idx, kid.as_deref().unwrap_or_default())) {
             Some(StatusOutcome::Valid) => b.pass("status", format!("{uri} #{idx}: valid")),
             Some(StatusOutcome::Revoked) => b.fail("status", Reason::Revoked, format!("{uri} #{idx}: revoked")),
             Some(StatusOutcome::Unavailable(e)) => b.fail("status", Reason::StatusUnavailable, e),
