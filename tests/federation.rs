@@ -459,6 +459,12 @@ async fn operators_add_and_remove_upstreams_through_the_admin_api() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["trust_level"], "urn:vn:eid:loa:1");
     assert_eq!(body["source"], "admin");
+    // The same id may not move to another issuer (its links would follow).
+    let mut moved = cfg.clone();
+    moved["issuer"] = serde_json::json!("https://other-idp.example");
+    let (status, _, body) = put("rogue", moved).await;
+    assert_eq!(status, 409, "{body}");
+    assert!(body["detail"].as_str().unwrap_or_default().contains("issuer"), "{body}");
     let list: serde_json::Value = http.get(hub.url("/admin/v1/upstreams")).bearer_auth(&t).send().await.unwrap().json().await.unwrap();
     assert_eq!(list.as_array().unwrap().len(), 2);
     assert!(!list.to_string().contains(HUB_SECRET), "the client secret is never returned");

@@ -72,12 +72,21 @@ pub async fn put(State(app): State<Arc<App>>, headers: HeaderMap, Path(id): Path
     if app.federation.is_from_config(&upstream.id) {
         return Err(Problem::conflict("this upstream is configured in nixa.toml"));
     }
+    // Links are keyed by (upstream id, subject): another issuer under the same id would reach
+    // the people linked to the old one.
+    if app.federation.configs().iter().any(|u| u.id == upstream.id && u.issuer != upstream.issuer) {
+        return Err(Problem::conflict("the issuer of an upstream cannot change: delete it (its links go with it) and add it again"));
+    }
     let plain = serde_json::to_vec(&cfg).map_err(Problem::internal)?;
     let sealed = app.settings.master_key.seal(&format!("upstream:{}", upstream.id), &plain).map_err(Problem::internal)?;
     let now = app.now();
     app.store.put_upstream_provider(&upstream.id, &sealed, now).await?;
     app.federation.put(&upstream).map_err(Problem::internal)?;
-    let detail = json!({"operator": op.name, "upstream": upstream.id, "action": "put"});
+    // The trust it is given, for whoever reads the log later (never the secret).
+    let detail = json!({
+        "operator": op.name, "upstream": upstream.id, "action": "put", "issuer": upstream.issuer.as_str(),
+        "trust_level": upstream.trust_level.as_uri(), "trust_personal_id": upstream.trust_personal_id,
+    });
     audit::record(&app.store, now, Event::AdminChange, None, None, detail).await?;
     Ok((StatusCode::OK, Json(out(&app, &upstream))).into_response())
 }

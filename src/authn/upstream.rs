@@ -527,6 +527,10 @@ async fn resolve_person(app: &App, cfg: &Upstream, a: &Asserted, client_id: &str
     if expected.is_some_and(|e| e != person.id) {
         return Err(UpstreamError::OtherAccount);
     }
+    // No link (and no audit of one) for an account that cannot sign in.
+    if person.status != PersonStatus::Active {
+        return Err(UpstreamError::Inactive);
+    }
     if app.store.link_upstream(&cfg.id, &a.subject, &person.id, now).await? {
         let detail = json!({"upstream": cfg.id});
         audit::record(&app.store, now, Event::UpstreamLinked, Some(&person.id), Some(client_id), detail).await?;
@@ -569,7 +573,9 @@ async fn sign_in(app: &App, jar: CookieJar, pending: Pending, cfg: &Upstream, a:
     let locale = pending.locale;
     let client_id = pending.client.id.as_str().to_string();
     let expected = if pending.params.account_page {
-        session::current(app, &jar, app.now()).await.map_err(|e| (locale, e.into()))?.map(|s| s.record.person_id)
+        // Linking needs the session that asked for it: without it this is no sign-in.
+        let s = session::current(app, &jar, app.now()).await.map_err(|e| (locale, e.into()))?;
+        Some(s.map(|s| s.record.person_id).ok_or((locale, UpstreamError::OtherAccount))?)
     } else {
         None
     };
@@ -577,7 +583,7 @@ async fn sign_in(app: &App, jar: CookieJar, pending: Pending, cfg: &Upstream, a:
     if person.status != PersonStatus::Active {
         return Err((locale, UpstreamError::Inactive));
     }
-    let acr = acr::effective(a.acr.as_deref(), cfg.trust_level);
+    let acr = acr::for_account(a.acr.as_deref(), cfg.trust_level, person.account_level);
     let amr: Vec<Amr> = acr::amr_of(&a.amr);
     let now = app.now();
     let (jar, s) = session::start(app, jar, &person.id, acr, &amr, now).await.map_err(|e| (locale, e.into()))?;

@@ -164,8 +164,13 @@ impl Store {
         rows.iter().map(|r| Ok((r.try_get("id")?, r.try_get("sealed_config")?))).collect()
     }
 
+    /// Removes an upstream and its links: a later upstream with the same id (perhaps another
+    /// issuer) must not inherit the people linked to this one.
     pub async fn delete_upstream_provider(&self, id: &str) -> Result<bool> {
-        let n = sqlx::query("DELETE FROM upstream_providers WHERE id=$1").bind(id).execute(self.pool()).await?.rows_affected();
+        let mut tx = self.pool().begin().await?;
+        let n = sqlx::query("DELETE FROM upstream_providers WHERE id=$1").bind(id).execute(&mut *tx).await?.rows_affected();
+        sqlx::query("DELETE FROM upstream_links WHERE upstream_id=$1").bind(id).execute(&mut *tx).await?;
+        tx.commit().await?;
         Ok(n > 0)
     }
 }

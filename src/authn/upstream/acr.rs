@@ -18,6 +18,13 @@ pub fn effective(asserted: Option<&str>, trust_level: Acr) -> Acr {
     asserted.and_then(parse_upstream).unwrap_or(Acr::Loa1).min(trust_level)
 }
 
+/// The acr of a brokered sign-in: the upstream's word, capped by its trust level and by the
+/// account itself (as for a local sign-in, only a level-2 account reaches loa:3).
+pub fn for_account(asserted: Option<&str>, trust_level: Acr, level: crate::identity::AccountLevel) -> Acr {
+    let account_cap = if level == crate::identity::AccountLevel::Level2 { Acr::Loa3 } else { Acr::Loa2 };
+    effective(asserted, trust_level).min(account_cap)
+}
+
 /// The RFC 8176 values we know; others are dropped rather than passed on unexamined.
 pub fn amr_of(values: &[String]) -> Vec<Amr> {
     let mut out = Vec::new();
@@ -45,6 +52,14 @@ pub fn amr_of(values: &[String]) -> Vec<Amr> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_level_1_account_never_reaches_loa3() {
+        use crate::identity::AccountLevel;
+        assert_eq!(for_account(Some("LoA3"), Acr::Loa3, AccountLevel::Level1), Acr::Loa2);
+        assert_eq!(for_account(Some("LoA3"), Acr::Loa3, AccountLevel::Level2), Acr::Loa3);
+        assert_eq!(for_account(Some("1"), Acr::Loa3, AccountLevel::Level2), Acr::Loa1);
+    }
 
     #[test]
     fn capped_never_upgraded() {
