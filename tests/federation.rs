@@ -379,6 +379,17 @@ async fn unreachable_upstream_gives_a_page_within_the_timeout() {
     }
     let failed = audit_events(&hub, "upstream.failed").await;
     assert_eq!(failed.iter().filter(|d| d["reason"] == "unreachable").count(), 2, "{failed:?}");
+    // Three people at once on the silent upstream: each answered within the timeout, none
+    // queued behind another's discovery.
+    let started = Instant::now();
+    let one = async || {
+        let b = hub.browser();
+        let s = portal.start(&[("idp_hint", "slow"), ("ui_locales", "en")]);
+        walk(&b, b.get(&s.url).await).await.status
+    };
+    let statuses = tokio::join!(one(), one(), one());
+    assert_eq!(statuses, (502, 502, 502));
+    assert!(started.elapsed() < Duration::from_secs(4), "three at once took {:?}", started.elapsed());
     hold.abort();
 }
 

@@ -195,24 +195,25 @@ impl Provider {
             .map_err(|_| UpstreamError::Unreachable("timed out".into()))?
     }
 
+    /// The waiting for the lock counts against the timeout too: with the upstream down, callers
+    /// queued behind a fetch must not wait one timeout each.
     async fn metadata(&self, now: i64) -> Result<ProviderMetadataWithLogout, UpstreamError> {
-        let mut cached = self.metadata.lock().await;
-        if let Some((m, at)) = cached.as_ref()
-            && now - at < METADATA_TTL
-        {
-            return Ok(m.clone());
-        }
-        let issuer = IssuerUrl::new(self.cfg.issuer_str()).map_err(|e| UpstreamError::Unreachable(e.to_string()))?;
-        // Discovery checks that the document's issuer is exactly the configured one.
-        let m = self
-            .bounded(async {
-                ProviderMetadataWithLogout::discover_async(issuer, &self.http)
-                    .await
-                    .map_err(|e| UpstreamError::Unreachable(error_chain(&e)))
-            })
-            .await?;
-        *cached = Some((m.clone(), now));
-        Ok(m)
+        self.bounded(async {
+            let mut cached = self.metadata.lock().await;
+            if let Some((m, at)) = cached.as_ref()
+                && now - at < METADATA_TTL
+            {
+                return Ok(m.clone());
+            }
+            let issuer = IssuerUrl::new(self.cfg.issuer_str()).map_err(|e| UpstreamError::Unreachable(e.to_string()))?;
+            // Discovery checks that the document's issuer is exactly the configured one.
+            let m = ProviderMetadataWithLogout::discover_async(issuer, &self.http)
+                .await
+                .map_err(|e| UpstreamError::Unreachable(error_chain(&e)))?;
+            *cached = Some((m.clone(), now));
+            Ok(m)
+        })
+        .await
     }
 
     async fn forget_metadata(&self) {
