@@ -228,6 +228,22 @@ async fn submit(browser: &Browser, r: &str, csrf: &str, ceremony: &str, token: &
     browser.post("/login/certificate", &[("r", r), ("csrf", csrf), ("ceremony", ceremony), ("token", token)]).await
 }
 
+/// After the token is accepted: consent if asked, then the portal redeems its code; the tokens.
+async fn tokens_after(server: &TestServer, browser: &Browser, page: Page, verifier: &str) -> Value {
+    let mut page = browser.follow(page).await;
+    if page.url.contains("/consent?r=") {
+        page = browser.consent(&page, "approve").await;
+    }
+    if page.location.is_none() {
+        let log = server.app.store.audit_entries(0, 1000).await.unwrap();
+        panic!("expected the redirect to the portal, got {}: {:?}", page.status, log.iter().map(|e| &e.detail).collect::<Vec<_>>());
+    }
+    let code = page.query("code").unwrap_or_else(|| panic!("no code: {:?} {}", page.location, page.body));
+    let (status, tokens) = redeem(server, &code, verifier).await;
+    assert_eq!(status, 200, "{tokens}");
+    tokens
+}
+
 fn error_key(page: &Page) -> String {
     let marker = "data-error=\"";
     let start = page.body.find(marker).unwrap_or_else(|| panic!("no error on page ({}):\n{}", page.status, page.body)) + marker.len();
@@ -267,17 +283,7 @@ async fn certificate_sign_in_end_to_end_with_ocsp() {
     assert_eq!(c["origin"], origin.as_str());
     assert_eq!(c["nonce"].as_str().unwrap().len(), 44, "32 random bytes in base64");
     let token = token_for(&good, &origin, c["nonce"].as_str().unwrap());
-    let mut page = browser.follow(submit(&browser, &r, &csrf, c["ceremony"].as_str().unwrap(), &token).await).await;
-    if page.url.contains("/consent?r=") {
-        page = browser.consent(&page, "approve").await;
-    }
-    if page.location.is_none() {
-        let log = server.app.store.audit_entries(0, 1000).await.unwrap();
-        panic!("expected the redirect to the portal, got {}: {:?}", page.status, log.iter().map(|e| &e.detail).collect::<Vec<_>>());
-    }
-    let code = page.query("code").unwrap_or_else(|| panic!("no code: {:?} {}", page.location, page.body));
-    let (status, tokens) = redeem(&server, &code, &verifier).await;
-    assert_eq!(status, 200, "{tokens}");
+    let tokens = tokens_after(&server, &browser, submit(&browser, &r, &csrf, c["ceremony"].as_str().unwrap(), &token).await, &verifier).await;
     let claims = id_token_claims(&tokens);
     let amr: Vec<&str> = claims["amr"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
     assert!(amr.contains(&"hwk") && amr.contains(&"sc"), "amr {amr:?}");
@@ -362,12 +368,8 @@ async fn certificate_sign_in_end_to_end_with_ocsp() {
     let login = browser.follow(browser.get(&authorize_url(&server, DVC, DVC_REDIRECT, &challenge_s, &[("prompt", "login")])).await).await;
     let (r, csrf) = (login.field("r"), login.field("csrf"));
     let c = challenge(&browser, &r, &csrf).await;
-    let mut page = browser.follow(submit(&browser, &r, &csrf, c["ceremony"].as_str().unwrap(), &token_for(&software, &origin, c["nonce"].as_str().unwrap())).await).await;
-    if page.url.contains("/consent?r=") {
-        page = browser.consent(&page, "approve").await;
-    }
-    let code = page.query("code").expect("code");
-    let (_, tokens) = redeem(&server, &code, &verifier).await;
+    let page = submit(&browser, &r, &csrf, c["ceremony"].as_str().unwrap(), &token_for(&software, &origin, c["nonce"].as_str().unwrap())).await;
+    let tokens = tokens_after(&server, &browser, page, &verifier).await;
     let claims = id_token_claims(&tokens);
     assert_eq!(claims["amr"], serde_json::json!(["swk"]));
     assert_eq!(claims["acr"], "urn:vn:eid:loa:1");
@@ -463,17 +465,7 @@ async fn designated_responder_map_and_pkcs12_keys() {
     assert_eq!((code, err.contains("does not belong")), (2, true), "{err}");
     let (code, token, err) = sign_challenge(&["--key", p12_path, "--origin", &server.issuer, "--nonce", nonce], &[("NIXA_P12_PASSWORD", "mật-khẩu-p12")]);
     assert_eq!(code, 0, "{err}");
-    let mut page = browser.follow(submit(&browser, &r, &csrf, c["ceremony"].as_str().unwrap(), &token).await).await;
-    if page.url.contains("/consent?r=") {
-        page = browser.consent(&page, "approve").await;
-    }
-    if page.location.is_none() {
-        let log = server.app.store.audit_entries(0, 1000).await.unwrap();
-        panic!("expected the redirect to the portal, got {}: {:?}", page.status, log.iter().map(|e| &e.detail).collect::<Vec<_>>());
-    }
-    let code = page.query("code").unwrap_or_else(|| panic!("no code: {:?} {}", page.location, page.body));
-    let (status, tokens) = redeem(&server, &code, &verifier).await;
-    assert_eq!(status, 200, "{tokens}");
+    let tokens = tokens_after(&server, &browser, submit(&browser, &r, &csrf, c["ceremony"].as_str().unwrap(), &token).await, &verifier).await;
     let amr = id_token_claims(&tokens)["amr"].clone();
     assert!(amr.as_array().unwrap().iter().any(|v| v == "sc"), "{amr}");
     // The library signer and a DER key give the same kind of token.

@@ -114,26 +114,16 @@ fn binding(pending: &Pending) -> String {
     token_hash(&format!("webeid-login:{}:{}", pending.row.id, pending.browser))
 }
 
-fn json_error(status: StatusCode, error: &str) -> Response {
-    (status, Json(json!({ "error": error }))).into_response()
-}
-
 /// `POST /login/certificate/challenge` (form: `r`, `csrf`): a fresh nonce for this sign-in.
 pub async fn challenge(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, RawQuery(q): RawQuery, body: Bytes) -> Response {
-    let q = Params::parse_lenient(q.as_deref().unwrap_or_default().as_bytes()).unwrap_or_default();
-    let f = Params::parse(&body).unwrap_or_default();
-    let r = q.get("r").or_else(|| f.get("r"));
-    let pending = match flow::load(&app, &headers, &jar, r, STAGE_LOGIN, None).await {
+    let pending = match flow::load_for_script(&app, &headers, &jar, q.as_deref(), &body).await {
         Ok(p) => p,
-        Err(e) => return json_error(e.status, "request_expired"),
+        Err(r) => return r,
     };
-    if pending.check_csrf(&app, f.get("csrf").unwrap_or_default()).is_err() {
-        return json_error(StatusCode::FORBIDDEN, "csrf");
-    }
     // 32 random bytes in standard base64: 44 characters, as Web eID requires.
     let mut raw = [0u8; 32];
     if aws_lc_rs::rand::fill(&mut raw).is_err() {
-        return json_error(StatusCode::INTERNAL_SERVER_ERROR, "server_error");
+        return (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({ "error": "server_error" }))).into_response();
     }
     let nonce = base64::engine::general_purpose::STANDARD.encode(raw);
     let id = random_token();

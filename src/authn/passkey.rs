@@ -243,22 +243,12 @@ fn login_binding(pending: &Pending) -> String {
     token_hash(&format!("passkey-login:{}:{}", pending.row.id, pending.browser))
 }
 
-fn json_error(status: StatusCode, error: &str) -> Response {
-    (status, Json(json!({ "error": error }))).into_response()
-}
-
 /// `POST /login/passkey/options?r=…` (form: `csrf`): a challenge for a usernameless sign-in.
 pub async fn options(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, RawQuery(q): RawQuery, body: Bytes) -> Response {
-    let q = Params::parse_lenient(q.as_deref().unwrap_or_default().as_bytes()).unwrap_or_default();
-    let f = Params::parse(&body).unwrap_or_default();
-    let r = q.get("r").or_else(|| f.get("r"));
-    let pending = match flow::load(&app, &headers, &jar, r, STAGE_LOGIN, None).await {
+    let pending = match flow::load_for_script(&app, &headers, &jar, q.as_deref(), &body).await {
         Ok(p) => p,
-        Err(e) => return json_error(e.status, "request_expired"),
+        Err(r) => return r,
     };
-    if pending.check_csrf(&app, f.get("csrf").unwrap_or_default()).is_err() {
-        return json_error(StatusCode::FORBIDDEN, "csrf");
-    }
     match start_login(&app, &pending).await {
         Ok((id, rcr)) => Json(json!({ "ceremony": id, "options": rcr })).into_response(),
         Err(e) => {

@@ -137,6 +137,20 @@ pub async fn load_form(app: &App, headers: &HeaderMap, jar: &CookieJar, form: &c
     Ok(pending)
 }
 
+/// For a login page's script (`POST …?r=…`, form `csrf`): the sign-in and its CSRF check, with
+/// failures as the JSON `{"error": …}` the script reads.
+pub async fn load_for_script(app: &App, headers: &HeaderMap, jar: &CookieJar, query: Option<&str>, body: &[u8]) -> Result<Pending, Response> {
+    let json_error = |status: StatusCode, error: &str| (status, axum::Json(serde_json::json!({ "error": error }))).into_response();
+    let q = crate::web::form::Params::parse_lenient(query.unwrap_or_default().as_bytes()).unwrap_or_default();
+    let f = crate::web::form::Params::parse(body).unwrap_or_default();
+    let r = q.get("r").or_else(|| f.get("r"));
+    let pending = load(app, headers, jar, r, STAGE_LOGIN, None).await.map_err(|e| json_error(e.status, "request_expired"))?;
+    if pending.check_csrf(app, f.get("csrf").unwrap_or_default()).is_err() {
+        return Err(json_error(StatusCode::FORBIDDEN, "csrf"));
+    }
+    Ok(pending)
+}
+
 /// Parks a request while the person signs in or consents, and sends the browser to that page.
 pub async fn park(
     app: &App,

@@ -10,11 +10,10 @@ use x509_ocsp::{CertId, OcspRequest, Request, TbsRequest, Version};
 use super::cert::Cert;
 use super::config::PkiSettings;
 use super::fetch::{CrlCache, read_capped};
-use super::revocation::{self, OcspRules, Status};
+use super::revocation::{self, OcspRules, SHA1, Status, digest};
 use super::{Mode, Revocation};
 
 const OCSP_NONCE: O = O::new_unwrap("1.3.6.1.5.5.7.48.1.2");
-const SHA1: O = O::new_unwrap("1.3.14.3.2.26");
 /// An OCSP answer is a few kilobytes; anything far larger is not one.
 const MAX_OCSP_RESPONSE: usize = 256 * 1024;
 
@@ -38,16 +37,12 @@ impl OcspEvidence {
     }
 }
 
-fn sha1(data: &[u8]) -> Vec<u8> {
-    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, data).as_ref().to_vec()
-}
-
 /// A DER OCSP request about `cert` (CertID with SHA-1, as RFC 5019 responders expect).
 pub fn request_der(cert: &Cert, issuer: &Cert, nonce: Option<&[u8]>) -> Result<Vec<u8>, der::Error> {
     let req_cert = CertId {
         hash_algorithm: AlgorithmIdentifierOwned { oid: SHA1, parameters: Some(der::asn1::Null.into()) },
-        issuer_name_hash: OctetString::new(sha1(&issuer.subject_der))?,
-        issuer_key_hash: OctetString::new(sha1(issuer.public_key_bits()))?,
+        issuer_name_hash: OctetString::new(digest(SHA1, &issuer.subject_der).unwrap_or_default())?,
+        issuer_key_hash: OctetString::new(digest(SHA1, issuer.public_key_bits()).unwrap_or_default())?,
         serial_number: cert.cert.tbs_certificate.serial_number.clone(),
     };
     let request_extensions = match nonce {

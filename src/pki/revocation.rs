@@ -17,7 +17,7 @@ const DELTA_CRL: O = O::new_unwrap("2.5.29.27");
 const ISSUING_DP: O = O::new_unwrap("2.5.29.28");
 const OCSP_BASIC: O = O::new_unwrap("1.3.6.1.5.5.7.48.1.1");
 const OCSP_NONCE: O = O::new_unwrap("1.3.6.1.5.5.7.48.1.2");
-const SHA1: O = O::new_unwrap("1.3.14.3.2.26");
+pub(super) const SHA1: O = O::new_unwrap("1.3.14.3.2.26");
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -153,7 +153,7 @@ fn gt(t: &x509_ocsp::OcspGeneralizedTime) -> i64 {
     i64::try_from(t.0.to_unix_duration().as_secs()).unwrap_or(i64::MAX)
 }
 
-fn digest(alg: O, data: &[u8]) -> Option<Vec<u8>> {
+pub(super) fn digest(alg: O, data: &[u8]) -> Option<Vec<u8>> {
     let a = match alg {
         SHA1 => &aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY,
         sig::SHA256 => &aws_lc_rs::digest::SHA256,
