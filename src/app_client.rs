@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use crate::authn::app_device::{APP_CLIENT_ID, PROOF_TYP};
 use crate::keys::secret::{b64url, b64url_decode, random_token, sha256};
 use crate::keys::signing::{Alg, SigningKey};
-use crate::oidc::client::GRANT_DEVICE_CODE;
+use crate::client::GRANT_DEVICE_CODE;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppClientError {

@@ -8,7 +8,7 @@ use crate::identity::person::parse_date;
 use crate::identity::{AccountLevel, Organisation, Person, PersonStatus, PersonalId, Sex, TaxCode};
 use crate::keys::{Alg, MasterKey};
 use crate::keys::secret::token_hash;
-use crate::oidc::client::{AuthMethod, ClaimsProfile, Client, ClientId, validate_redirect_uris};
+use crate::client::{AuthMethod, ClaimsProfile, Client, ClientId, validate_redirect_uris};
 use crate::oidc::scopes;
 use crate::store::{Store, StoreError};
 
@@ -109,7 +109,7 @@ pub fn demo_client(c: &DemoClient) -> Client {
         first_party: false,
         claims_profile: ClaimsProfile::Standard,
         // Where a portal sends people after RP-initiated logout: the origin of its redirect URI.
-        options: crate::oidc::client::ClientOptions {
+        options: crate::client::ClientOptions {
             post_logout_redirect_uris: vec![c.redirect_uri.replace("/callback", "/logged-out")],
             ..Default::default()
         },
@@ -199,7 +199,7 @@ pub async fn seed(store: &Store, master: &MasterKey, now: i64) -> Result<Value, 
             "name": c.name,
         }));
     }
-    let app_client = crate::authn::app_device::demo_app_client();
+    let app_client = demo_app_client();
     store.put_client(&app_client, now).await?;
     clients.push(json!({"client_id": app_client.id.as_str(), "token_endpoint_auth_method": "none", "grant_types": app_client.options.grant_types, "name": app_client.name}));
     Ok(json!({
@@ -208,4 +208,13 @@ pub async fn seed(store: &Store, master: &MasterKey, now: i64) -> Result<Value, 
         "agency": {"agency_code": AGENCY_CODE, "name": agency.name, "official": PEOPLE[0].personal_id},
         "clients": clients,
     }))
+}
+
+/// The demo registration of the national app: a public client allowed only the device grant.
+pub fn demo_app_client() -> crate::client::Client {
+    use crate::client::{ClientOptions, GRANT_DEVICE_CODE};
+    let demo = DemoClient { id: crate::authn::app_device::APP_CLIENT_ID, name: "Ứng dụng định danh quốc gia (demo)", secret: None, redirect_uri: "http://localhost:9002/callback" };
+    let mut client = demo_client(&demo);
+    client.options = ClientOptions { grant_types: vec![GRANT_DEVICE_CODE.to_string()], ..Default::default() };
+    client
 }

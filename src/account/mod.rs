@@ -1,9 +1,10 @@
 //! The person's own account page (`/account`) and the passkeys managed from it.
 //!
 //! Signing in to the account page reuses the ordinary sign-in: without a session, `/account`
-//! parks a sign-in for the built-in first-party client `nixa-account` (created on first use)
-//! whose completion comes back here instead of issuing a code ([`after_sign_in`]). So every
-//! login method, throttling and audit rule applies unchanged, and no code or token is minted.
+//! starts a sign-in whose purpose is the account page (`signin::Purpose::AccountPage`), for the
+//! built-in first-party client `nixa-account` (created on first use); it ends back here instead
+//! of issuing a code. So every login method, throttling and audit rule applies unchanged, and
+//! no code or token is minted.
 //!
 //! Adding a passkey asks for a recent sign-in (`auth_time` within [`RECENT_SECS`]) that was
 //! multi-factor (acr ≥ loa:2). A level-1 person without TOTP cannot reach loa:2 by password, so
@@ -22,17 +23,18 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use serde_json::json;
 
-use crate::app::App;
+use crate::state::App;
 use crate::assurance::Acr;
 use crate::audit::{self, Event};
 use crate::authn::passkey::{self, NAME_MAX, PasskeyError};
-use crate::authn::session::{self, BrowserSession};
+use crate::client::{AuthMethod, Client, ClientId, ClientOptions};
 use crate::identity::{AccountLevel, Person};
-use crate::oidc::client::{AuthMethod, Client, ClientId, ClientOptions};
-use crate::oidc::flow::{self, Pending, PendingParams, STAGE_LOGIN};
-use crate::oidc::request::{AuthorizationRequest, Prompt};
+use crate::signin::session::{self, BrowserSession};
+use crate::signin::{Purpose, journey};
 use crate::store::StoreError;
-use crate::web::error::PageError;
+use crate::web::lang::{page_locale, remember_lang};
+use crate::web::error::{PageError, ScriptError};
+use crate::web::incident::Incident;
 use crate::web::form::Params;
 use crate::web::i18n::Locale;
 use crate::web::pages::render;
@@ -91,10 +93,9 @@ impl AccountError {
 
     fn json(&self) -> Response {
         if self.status() == StatusCode::INTERNAL_SERVER_ERROR {
-            let id = crate::web::error::log_incident(self);
-            return (self.status(), Json(json!({"error": self.code(), "incident": id}))).into_response();
+            return ScriptError { status: self.status(), code: self.code(), incident: Some(Incident::new(self)) }.into_response();
         }
-        (self.status(), Json(json!({"error": self.code()}))).into_response()
+        ScriptError::new(self.status(), self.code()).into_response()
     }
 
     fn page(&self, locale: Locale) -> Response {
@@ -135,7 +136,7 @@ impl Ctx {
 }
 
 async fn context(app: &App, headers: &HeaderMap, jar: &CookieJar, lang: Option<&str>) -> Result<Ctx, (AccountError, Locale)> {
-    let locale = flow::page_locale(app, headers, jar, None, lang);
+    let locale = page_locale(app, headers, jar, None, lang);
     let fail = |e: AccountError| (e, locale);
     let s = session::current(app, jar, app.now()).await.map_err(|e| fail(e.into()))?.ok_or(fail(AccountError::NoSession))?;
     let (person, state) = app
@@ -159,7 +160,7 @@ async fn account_client(app: &App) -> Result<Client, StoreError> {
         return Ok(c);
     }
     let redirect_uris = vec![app.settings.url("/account")];
-    let sector = crate::oidc::client::validate_redirect_uris(&redirect_uris)
+    let sector = crate::client::validate_redirect_uris(&redirect_uris)
         .unwrap_or_else(|_| app.settings.issuer.host_str().unwrap_or_default().to_string());
     let client = Client {
         id,
@@ -171,14 +172,14 @@ async fn account_client(app: &App) -> Result<Client, StoreError> {
         id_token_alg: crate::keys::Alg::ES256,
         sector,
         first_party: true,
-        claims_profile: crate::oidc::client::ClaimsProfile::Standard,
+        claims_profile: crate::client::ClaimsProfile::Standard,
         options: ClientOptions::default(),
     };
     app.store.put_client(&client, app.now()).await?;
     Ok(client)
 }
 
-/// Parks a sign-in that returns to the account page, and sends the browser to the login page.
+/// Starts a sign-in that returns to the account page: the browser goes to the login page.
 async fn start_sign_in(app: &App, jar: CookieJar, locale: Locale) -> Response {
     start_sign_in_with(app, jar, locale, None).await
 }
@@ -189,44 +190,15 @@ async fn start_sign_in_with(app: &App, jar: CookieJar, locale: Locale, idp_hint:
         Ok(c) => c,
         Err(e) => return PageError::internal(locale, e).into_response(),
     };
-    let request = AuthorizationRequest {
-        client_id: client.id.as_str().to_string(),
-        redirect_uri: app.settings.url("/account"),
-        scopes: vec!["openid".into()],
-        state: None,
-        nonce: None,
-        // No code is ever issued for this sign-in (see `after_sign_in`).
-        code_challenge: String::new(),
-        prompt: Prompt::default(),
-        max_age: None,
-        login_hint: None,
-        ui_locales: Some(locale.as_str().into()),
-        acr_values: None,
-        claims: None,
-        dpop_jkt: None,
-        idp_hint,
-    };
-    let mut params = PendingParams::new(request, false);
-    params.account_page = true;
-    match flow::park(app, jar, &client, params, STAGE_LOGIN, None, locale).await {
-        Ok(r) => r,
-        Err(e) => e.into_response(),
-    }
-}
-
-/// The sign-in parked by the account page succeeded: consume it and show the account.
-pub async fn after_sign_in(app: &App, jar: CookieJar, pending: &Pending) -> Result<Response, PageError> {
-    if !app.store.take_pending(&pending.row.id).await.map_err(|e| PageError::internal(pending.locale, e))? {
-        return Err(PageError::expired(pending.locale));
-    }
-    Ok((jar, Redirect::to("/account")).into_response())
+    let purpose = Purpose::AccountPage { idp_hint, ui_locales: Some(locale.as_str().into()) };
+    journey::start(app, jar, &client, purpose, locale).await.unwrap_or_else(IntoResponse::into_response)
 }
 
 /// `GET /account/signin`: sign in (again), e.g. to make the session recent enough for adding a
 /// passkey.
 pub async fn sign_in(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, RawQuery(q): RawQuery) -> Response {
     let q = query(&q);
-    let locale = flow::page_locale(&app, &headers, &jar, None, q.get("lang"));
+    let locale = page_locale(&app, &headers, &jar, None, q.get("lang"));
     start_sign_in(&app, jar, locale).await
 }
 
@@ -338,11 +310,11 @@ pub async fn page(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJa
     let q = query(&q);
     match context(&app, &headers, &jar, q.get("lang")).await {
         Ok(ctx) => {
-            let jar = flow::remember_lang(jar, q.get("lang"));
+            let jar = remember_lang(jar, q.get("lang"));
             (jar, render_page_with(&app, &ctx, StatusCode::OK, None, Some(&q)).await).into_response()
         }
         Err((AccountError::NoSession | AccountError::PersonGone, locale)) => {
-            start_sign_in(&app, flow::remember_lang(jar, q.get("lang")), locale).await
+            start_sign_in(&app, remember_lang(jar, q.get("lang")), locale).await
         }
         Err((e, locale)) => e.page(locale),
     }

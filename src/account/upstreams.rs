@@ -11,7 +11,7 @@ use axum_extra::extract::CookieJar;
 use serde_json::json;
 
 use super::{context, format_time, render_page};
-use crate::app::App;
+use crate::state::App;
 use crate::audit::{self, Event};
 use crate::store::StoreError;
 use crate::web::error::PageError;

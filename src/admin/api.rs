@@ -15,11 +15,11 @@ use utoipa::ToSchema;
 
 use super::auth::require;
 use super::problem::Problem;
-use crate::app::App;
+use crate::state::App;
 use crate::audit::{self, Event};
 use crate::identity::import::{PersonRecord, validate};
 use crate::identity::{AccountLevel, AgencyCode, Organisation, Person, PersonStatus, PersonalId, TaxCode};
-use crate::oidc::client::ClientId;
+use crate::client::ClientId;
 use crate::oidc::registration::{self, ClientSpec};
 
 /// Parses a JSON body strictly: wrong media type 415, malformed 400.
@@ -407,7 +407,7 @@ pub struct ClientIn {
     pub claims_profile: Option<String>,
     /// Further registration metadata (RFC 7591 names).
     #[serde(default)]
-    pub options: crate::oidc::client::ClientOptions,
+    pub options: crate::client::ClientOptions,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -420,13 +420,13 @@ pub struct ClientOut {
     pub id_token_signed_response_alg: String,
     pub subject_type: String,
     pub claims_profile: String,
-    pub options: crate::oidc::client::ClientOptions,
+    pub options: crate::client::ClientOptions,
     /// Present once, in the registration response.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_secret: Option<String>,
 }
 
-fn client_out(c: &crate::oidc::client::Client, secret: Option<String>) -> ClientOut {
+fn client_out(c: &crate::client::Client, secret: Option<String>) -> ClientOut {
     ClientOut {
         client_id: c.id.to_string(),
         client_name: c.name.clone(),

@@ -15,7 +15,7 @@ use axum::routing::{get, post, put};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::app::App;
+use crate::state::App;
 
 #[derive(OpenApi)]
 #[openapi(

@@ -5,6 +5,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::web::incident::Incident;
+
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Problem {
     /// A URI naming the kind of problem.
@@ -13,11 +15,15 @@ pub struct Problem {
     pub title: String,
     pub status: u16,
     pub detail: String,
+    /// For an internal error: what the log records under the id in `detail`.
+    #[serde(skip)]
+    #[schema(ignore)]
+    pub incident: Option<Incident>,
 }
 
 impl Problem {
     pub fn new(status: StatusCode, kind: &str, title: &str, detail: impl Into<String>) -> Self {
-        Self { kind: format!("urn:nixa:problem:{kind}"), title: title.into(), status: status.as_u16(), detail: detail.into() }
+        Self { kind: format!("urn:nixa:problem:{kind}"), title: title.into(), status: status.as_u16(), detail: detail.into(), incident: None }
     }
 
     pub fn bad_request(detail: impl Into<String>) -> Self {
@@ -45,8 +51,8 @@ impl Problem {
     }
 
     pub fn internal(err: impl std::fmt::Display) -> Self {
-        let id = crate::web::error::log_incident(&err);
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error", format!("incident {id}"))
+        let incident = Incident::new(err);
+        Self { incident: Some(incident.clone()), ..Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error", format!("incident {}", incident.id)) }
     }
 }
 
@@ -54,13 +60,17 @@ impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let unauthorized = status == StatusCode::UNAUTHORIZED;
+        let incident = self.incident.clone();
         let mut res = (status, axum::Json(self)).into_response();
         let h = res.headers_mut();
         h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
         if unauthorized {
             h.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"nixa-admin\""));
         }
-        res
+        match incident {
+            Some(i) => i.attach(res),
+            None => res,
+        }
     }
 }
 

@@ -16,7 +16,7 @@ use utoipa::ToSchema;
 use super::api::json_body;
 use super::auth::require;
 use super::problem::Problem;
-use crate::app::App;
+use crate::state::App;
 use crate::audit::{self, Event};
 use crate::authn::upstream::config::{Upstream, UpstreamConfig};
 

@@ -22,8 +22,8 @@ use jsonwebtoken::Algorithm;
 use jsonwebtoken::jwk::Jwk;
 use serde_json::{Map, Value, json};
 
-use super::session;
-use crate::app::App;
+use crate::signin::session;
+use crate::state::App;
 use crate::assurance::Acr;
 use crate::audit::{self, Event};
 use crate::identity::{Person, PersonStatus};
@@ -31,6 +31,7 @@ use crate::keys::secret::{b64url, sha256, token_hash};
 use crate::oidc::jose::{self, JoseError};
 use crate::store::StoreError;
 use crate::store::app_devices::AppDevice;
+use crate::web::incident::Incident;
 use crate::web::error::PageError;
 use crate::web::form::Params;
 use crate::web::i18n::Locale;
@@ -56,11 +57,13 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub description: String,
+    /// For `server_error`: what the log records under the id the app sees.
+    pub incident: Option<Incident>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, description: impl Into<String>) -> Self {
-        Self { status, code, description: description.into() }
+        Self { status, code, description: description.into(), incident: None }
     }
     pub fn invalid_request(d: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "invalid_request", d)
@@ -76,8 +79,8 @@ impl ApiError {
         Self::new(StatusCode::CONFLICT, "invalid_request", d)
     }
     pub fn internal(e: impl std::fmt::Display) -> Self {
-        let id = crate::web::error::log_incident(&e);
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", format!("internal error, incident {id}"))
+        let incident = Incident::new(e);
+        Self { incident: Some(incident.clone()), ..Self::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", format!("internal error, incident {}", incident.id)) }
     }
 }
 
@@ -98,7 +101,10 @@ impl IntoResponse for ApiError {
                 h.insert(header::WWW_AUTHENTICATE, v);
             }
         }
-        res
+        match self.incident {
+            Some(i) => i.attach(res),
+            None => res,
+        }
     }
 }
 
@@ -368,8 +374,8 @@ fn date(ts: i64) -> String {
 /// `GET /account/devices`.
 pub async fn account_page(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, RawQuery(q): RawQuery) -> Response {
     let q = Params::parse_lenient(q.as_deref().unwrap_or_default().as_bytes()).unwrap_or_default();
-    let locale = crate::oidc::flow::page_locale(&app, &headers, &jar, None, q.get("lang"));
-    let jar = crate::oidc::flow::remember_lang(jar, q.get("lang"));
+    let locale = crate::web::lang::page_locale(&app, &headers, &jar, None, q.get("lang"));
+    let jar = crate::web::lang::remember_lang(jar, q.get("lang"));
     let notice = match q.get("done") {
         Some("revoked") => Some("devices.revoked"),
         _ => None,
@@ -416,7 +422,7 @@ async fn account_view(app: &App, jar: CookieJar, locale: Locale, notice: Option<
 /// `POST /account/devices/revoke`.
 pub async fn account_revoke(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, body: Bytes) -> Response {
     let f = Params::parse(&body).unwrap_or_default();
-    let locale = crate::oidc::flow::page_locale(&app, &headers, &jar, None, None);
+    let locale = crate::web::lang::page_locale(&app, &headers, &jar, None, None);
     let presented = f.get("csrf").unwrap_or_default();
     let csrf_ok = jar.get(cookies::BROWSER).is_some_and(|b| csrf::verify(&app.secrets.csrf, b.value(), CSRF_PURPOSE, presented));
     if !csrf_ok {
@@ -441,11 +447,3 @@ pub async fn account_revoke(State(app): State<Arc<App>>, headers: HeaderMap, jar
     (StatusCode::SEE_OTHER, [(header::LOCATION, HeaderValue::from_static("/account/devices?done=revoked"))]).into_response()
 }
 
-/// The demo registration of the national app: a public client allowed only the device grant.
-pub fn demo_app_client() -> crate::oidc::client::Client {
-    use crate::oidc::client::{ClientOptions, GRANT_DEVICE_CODE};
-    let demo = crate::demo::DemoClient { id: APP_CLIENT_ID, name: "Ứng dụng định danh quốc gia (demo)", secret: None, redirect_uri: "http://localhost:9002/callback" };
-    let mut client = crate::demo::demo_client(&demo);
-    client.options = ClientOptions { grant_types: vec![GRANT_DEVICE_CODE.to_string()], ..Default::default() };
-    client
-}

@@ -11,19 +11,22 @@ use std::sync::Arc;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 use base64::Engine;
 use serde_json::json;
 
 use super::login;
-use crate::app::App;
+use crate::state::App;
 use crate::assurance::Amr;
 use crate::audit::{self, Event};
 use crate::identity::{Person, PersonStatus, PersonalId};
 use crate::keys::secret::{random_token, token_hash};
-use crate::oidc::flow::{self, Pending, STAGE_LOGIN};
+use crate::signin::journey::{self, Authentication};
+use crate::signin::pending::{load_for_script, load_form};
+use crate::signin::{Pending, Stage};
+use crate::web::error::ScriptError;
 use crate::pki::webeid::{self, AuthToken, Rules, WebEidError};
 use crate::pki::{Policy, online};
 use crate::store::StoreError;
@@ -116,22 +119,21 @@ fn binding(pending: &Pending) -> String {
 
 /// `POST /login/certificate/challenge` (form: `r`, `csrf`): a fresh nonce for this sign-in.
 pub async fn challenge(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, RawQuery(q): RawQuery, body: Bytes) -> Response {
-    let pending = match flow::load_for_script(&app, &headers, &jar, q.as_deref(), &body).await {
+    let pending = match load_for_script(&app, &headers, &jar, q.as_deref(), &body).await {
         Ok(p) => p,
         Err(r) => return r,
     };
     // 32 random bytes in standard base64: 44 characters, as Web eID requires.
     let mut raw = [0u8; 32];
     if aws_lc_rs::rand::fill(&mut raw).is_err() {
-        return (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({ "error": "server_error" }))).into_response();
+        return ScriptError::internal("the random number generator failed").into_response();
     }
     let nonce = base64::engine::general_purpose::STANDARD.encode(raw);
     let id = random_token();
     let expires = app.now() + CHALLENGE_TTL;
     // One live challenge per sign-in: asking again replaces it, so rows stay bounded.
     if let Err(e) = app.store.replace_ceremony(&id, KIND, &binding(&pending), &nonce, expires).await {
-        let incident = crate::web::error::log_incident(&e);
-        return (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({ "error": "server_error", "incident": incident }))).into_response();
+        return ScriptError::internal(e).into_response();
     }
     Json(json!({ "ceremony": id, "nonce": nonce, "origin": origin(&app), "expires_in": CHALLENGE_TTL })).into_response()
 }
@@ -139,7 +141,7 @@ pub async fn challenge(State(app): State<Arc<App>>, headers: HeaderMap, jar: Coo
 /// `POST /login/certificate` (form: `r`, `csrf`, `ceremony`, `token` = the Web eID token JSON).
 pub async fn submit(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, body: Bytes) -> Response {
     let f = Params::parse(&body).unwrap_or_default();
-    let pending = match flow::load_form(&app, &headers, &jar, &f, STAGE_LOGIN).await {
+    let pending = match load_form(&app, &headers, &jar, &f, Stage::Login).await {
         Ok(p) => p,
         Err(e) => return e.into_response(),
     };
@@ -149,9 +151,7 @@ pub async fn submit(State(app): State<Arc<App>>, headers: HeaderMap, jar: Cookie
             if let Err(e) = audit::record(&app.store, app.now(), Event::CertificateUsed, Some(&person.id), client, detail).await {
                 return PageError::internal(pending.locale, e).into_response();
             }
-            match login::complete(&app, jar, pending, &person, methods).await {
-                Ok(r) | Err(r) => r,
-            }
+            journey::authenticated(&app, jar, pending, Authentication::by_methods(&person, methods)).await.unwrap_or_else(IntoResponse::into_response)
         }
         Err((CertLoginError::Store(e), _)) => PageError::internal(pending.locale, e).into_response(),
         Err((e, person_id)) => {

@@ -6,19 +6,22 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 use serde_json::json;
 
-use super::{password, session, totp};
-use crate::app::App;
-use crate::assurance::{self, Amr};
+use super::{password, totp};
+use crate::assurance::Amr;
 use crate::audit::{self, Event};
 use crate::identity::{Person, PersonStatus, PersonalId};
-use crate::oidc::flow::{self, Pending, STAGE_LOGIN, STAGE_TOTP};
+use crate::signin::journey::{self, Authentication};
+use crate::signin::pending::{load, load_form};
+use crate::signin::{Pending, Stage};
+use crate::state::App;
 use crate::store::persons::LoginState;
 use crate::web::error::PageError;
 use crate::web::form::Params;
+use crate::web::lang::remember_lang;
 use crate::web::pages::{CERTIFICATE_METHOD, LoginPage, PASSKEY_METHOD, PASSWORD_METHOD, TotpPage, render};
 
 fn query(q: &Option<String>) -> Params {
@@ -40,7 +43,7 @@ pub(super) fn render_login(app: &App, p: &Pending, error: Option<&'static str>, 
         methods: vec![PASSWORD_METHOD, PASSKEY_METHOD, CERTIFICATE_METHOD, super::qr_login::APP_METHOD],
         login_hint: hint.to_string(),
         error,
-        step_up: p.params.step_up,
+        step_up: p.sign_in.step_up,
         certificate_paste: app.settings.pki.allow_pasted_tokens,
         upstreams: app.federation.buttons(),
     };
@@ -62,21 +65,21 @@ fn render_totp(app: &App, p: &Pending, error: Option<&'static str>) -> Response 
 
 pub async fn page(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, RawQuery(q): RawQuery) -> Response {
     let q = query(&q);
-    let pending = match flow::load(&app, &headers, &jar, q.get("r"), STAGE_LOGIN, q.get("lang")).await {
+    let pending = match load(&app, &headers, &jar, q.get("r"), Stage::Login, q.get("lang")).await {
         Ok(p) => p,
         Err(e) => return e.into_response(),
     };
     // Pre-fill only something that looks like an identification number.
     let hint = pending
-        .request()
-        .login_hint
-        .as_deref()
+        .sign_in
+        .purpose
+        .login_hint()
         .filter(|h| PersonalId::parse(h).is_ok())
         .unwrap_or_default()
         .to_string();
-    let jar = flow::remember_lang(jar, q.get("lang"));
+    let jar = remember_lang(jar, q.get("lang"));
     // `idp_hint`: the portal already knows which upstream the person uses.
-    if let Some(hint) = pending.request().idp_hint.as_deref().filter(|h| app.federation.knows(h)) {
+    if let Some(hint) = pending.sign_in.purpose.idp_hint().filter(|h| app.federation.knows(h)) {
         return (jar, super::upstream::redirect_to(&app, &pending, hint).await).into_response();
     }
     (jar, render_login(&app, &pending, None, &hint)).into_response()
@@ -84,7 +87,7 @@ pub async fn page(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJa
 
 pub async fn submit(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, body: Bytes) -> Response {
     let f = form(&body);
-    let pending = match flow::load_form(&app, &headers, &jar, &f, STAGE_LOGIN).await {
+    let pending = match load_form(&app, &headers, &jar, &f, Stage::Login).await {
         Ok(p) => p,
         Err(e) => return e.into_response(),
     };
@@ -122,15 +125,7 @@ async fn password_step(app: &App, jar: CookieJar, pending: Pending, f: &Params) 
         return Err(render_login(app, &pending, Some("login.error.inactive"), pid.as_str()));
     }
     if state.totp_secret_sealed.is_some() {
-        let moved = app
-            .store
-            .advance_pending(&pending.row.id, STAGE_LOGIN, STAGE_TOTP, Some(&person.id))
-            .await
-            .map_err(|e| internal(&e))?;
-        if !moved {
-            return Err(PageError::expired(locale).into_response());
-        }
-        return Ok((jar, Redirect::to(&format!("/login/totp?r={}", pending.row.id))).into_response());
+        return journey::move_to(app, jar, &pending, Stage::Totp, &person.id).await.map_err(IntoResponse::into_response);
     }
     app.store.reset_login_failures(&person.id).await.map_err(|e| internal(&e))?;
     complete(app, jar, pending, &person, &[Amr::Pwd]).await
@@ -154,32 +149,22 @@ async fn record_failure(app: &App, p: &Pending, person: &Person, state: &LoginSt
     Ok(if factor == "otp" { "totp.error.invalid" } else { "login.error.invalid" })
 }
 
-/// The person is authenticated: start the session and carry on with the sign-in.
-pub(super) async fn complete(app: &App, jar: CookieJar, pending: Pending, person: &Person, methods: &[Amr]) -> Result<Response, Response> {
-    let locale = pending.locale;
-    let now = app.now();
-    let (acr, amr) = assurance::evaluate(person.account_level, methods);
-    let (jar, s) = session::start(app, jar, &person.id, acr, &amr, now)
-        .await
-        .map_err(|e| PageError::internal(locale, e).into_response())?;
-    let detail = json!({"acr": acr.as_uri(), "amr": s.record.amr, "sid": s.record.sid});
-    audit::record(&app.store, now, Event::LoginSucceeded, Some(&person.id), Some(pending.client.id.as_str()), detail)
-        .await
-        .map_err(|e| PageError::internal(locale, e).into_response())?;
-    flow::after_authentication(app, jar, pending, &s).await.map_err(IntoResponse::into_response)
+/// The person is authenticated by these methods: on with the sign-in.
+async fn complete(app: &App, jar: CookieJar, pending: Pending, person: &Person, methods: &[Amr]) -> Result<Response, Response> {
+    journey::authenticated(app, jar, pending, Authentication::by_methods(person, methods)).await.map_err(IntoResponse::into_response)
 }
 
 pub async fn totp_page(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, RawQuery(q): RawQuery) -> Response {
     let q = query(&q);
-    match flow::load(&app, &headers, &jar, q.get("r"), STAGE_TOTP, q.get("lang")).await {
-        Ok(p) => (flow::remember_lang(jar, q.get("lang")), render_totp(&app, &p, None)).into_response(),
+    match load(&app, &headers, &jar, q.get("r"), Stage::Totp, q.get("lang")).await {
+        Ok(p) => (remember_lang(jar, q.get("lang")), render_totp(&app, &p, None)).into_response(),
         Err(e) => e.into_response(),
     }
 }
 
 pub async fn totp_submit(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, body: Bytes) -> Response {
     let f = form(&body);
-    let pending = match flow::load_form(&app, &headers, &jar, &f, STAGE_TOTP).await {
+    let pending = match load_form(&app, &headers, &jar, &f, Stage::Totp).await {
         Ok(p) => p,
         Err(e) => return e.into_response(),
     };

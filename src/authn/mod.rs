@@ -1,4 +1,5 @@
-//! Authentication methods, one module each, and the browser session they produce.
+//! Authentication methods, one module each. Each proves who the person is and hands over to
+//! `signin::journey::authenticated`, which starts the session and carries the sign-in on.
 
 pub mod app_device;
 pub mod certificate;
@@ -6,6 +7,5 @@ pub mod login;
 pub mod passkey;
 pub mod password;
 pub mod qr_login;
-pub mod session;
 pub mod totp;
 pub mod upstream;

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 use serde_json::json;
@@ -21,12 +21,15 @@ use webauthn_rs::prelude::{
 };
 
 use super::login;
-use crate::app::App;
+use crate::state::App;
 use crate::assurance::Amr;
 use crate::audit::{self, Event};
 use crate::identity::{Person, PersonStatus};
 use crate::keys::secret::{b64url, b64url_decode, ct_eq, random_token, sha256, token_hash};
-use crate::oidc::flow::{self, Pending, STAGE_LOGIN};
+use crate::signin::journey::{self, Authentication};
+use crate::signin::pending::{load_for_script, load_form};
+use crate::signin::{Pending, Stage};
+use crate::web::error::ScriptError;
 use crate::store::StoreError;
 use crate::store::passkeys::PasskeyRecord;
 use crate::web::form::Params;
@@ -245,16 +248,13 @@ fn login_binding(pending: &Pending) -> String {
 
 /// `POST /login/passkey/options?r=…` (form: `csrf`): a challenge for a usernameless sign-in.
 pub async fn options(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, RawQuery(q): RawQuery, body: Bytes) -> Response {
-    let pending = match flow::load_for_script(&app, &headers, &jar, q.as_deref(), &body).await {
+    let pending = match load_for_script(&app, &headers, &jar, q.as_deref(), &body).await {
         Ok(p) => p,
         Err(r) => return r,
     };
     match start_login(&app, &pending).await {
         Ok((id, rcr)) => Json(json!({ "ceremony": id, "options": rcr })).into_response(),
-        Err(e) => {
-            let id = crate::web::error::log_incident(&e);
-            (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({ "error": "server_error", "incident": id }))).into_response()
-        }
+        Err(e) => ScriptError::internal(e).into_response(),
     }
 }
 
@@ -270,7 +270,7 @@ async fn start_login(app: &App, pending: &Pending) -> Result<(String, webauthn_r
 /// `POST /login/passkey` (form: `r`, `csrf`, `ceremony`, `credential` = the assertion as JSON).
 pub async fn submit(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, body: Bytes) -> Response {
     let f = Params::parse(&body).unwrap_or_default();
-    let pending = match flow::load_form(&app, &headers, &jar, &f, STAGE_LOGIN).await {
+    let pending = match load_form(&app, &headers, &jar, &f, Stage::Login).await {
         Ok(p) => p,
         Err(e) => return e.into_response(),
     };
@@ -283,9 +283,8 @@ pub async fn submit(State(app): State<Arc<App>>, headers: HeaderMap, jar: Cookie
             if let Err(e) = audit::record(&app.store, app.now(), Event::PasskeyUsed, Some(&person.id), client, detail).await {
                 return crate::web::error::PageError::internal(pending.locale, e).into_response();
             }
-            match login::complete(&app, jar, pending, &person, &methods(backup_eligible)).await {
-                Ok(r) | Err(r) => r,
-            }
+            let auth = Authentication::by_methods(&person, &methods(backup_eligible));
+            journey::authenticated(&app, jar, pending, auth).await.unwrap_or_else(IntoResponse::into_response)
         }
         Err((e, person_id)) if !e.is_internal() => {
             let detail = json!({"factor": "passkey", "reason": e.code()});

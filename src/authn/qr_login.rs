@@ -1,7 +1,7 @@
 //! Cross-device sign-in: the desktop login page shows a QR code, the person's app approves.
 //!
 //! `/login/qr?r=…` creates a *login request* for the sign-in in progress `r`, which is bound to
-//! the browser that started it (`flow::load` checks the browser cookie). The QR carries
+//! the browser that started it (`signin::pending::load` checks the browser cookie). The QR carries
 //! `nixa-login:1:<secret>:<issuer>` — a 256-bit secret, stored only hashed; the page also shows
 //! an 8-letter short code for people who type it instead. The app shows the portal's name and
 //! the data it asks for, then approves with a device proof (`app_device`). The page polls
@@ -29,15 +29,16 @@ use axum_extra::extract::CookieJar;
 use serde_json::{Value, json};
 
 use super::app_device::{self, ApiError, DeviceCaller, json_response};
-use super::session;
-use crate::app::App;
+use crate::state::App;
 use crate::assurance::Acr;
 use crate::audit::{self, Event};
 use crate::identity::{PersonStatus, acting_for};
 use crate::keys::secret::{random_token, token_hash};
-use crate::oidc::client::{Client, ClientId};
-use crate::oidc::device::{display_user_code, new_user_code, normalise_user_code};
-use crate::oidc::flow::{self, Pending, STAGE_LOGIN};
+use crate::client::{Client, ClientId};
+use crate::oidc::user_code::{display_user_code, new_user_code, normalise_user_code};
+use crate::signin::journey::{self, Authentication};
+use crate::signin::pending::{load, load_form};
+use crate::signin::{Pending, SignIn, Stage};
 use crate::oidc::scopes;
 use crate::store::app_devices::{LOGIN_APPROVED, LOGIN_DENIED, LOGIN_PENDING, LOGIN_USED, LoginApproval, LoginRequest};
 use crate::store::devices::DeviceApproval;
@@ -101,11 +102,11 @@ pub async fn script() -> impl IntoResponse {
 /// `GET /login/qr?r=…`: a fresh login request (a reload replaces the previous one).
 pub async fn page(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, RawQuery(q): RawQuery) -> Response {
     let q = query(&q);
-    let pending = match flow::load(&app, &headers, &jar, q.get("r"), STAGE_LOGIN, q.get("lang")).await {
+    let pending = match load(&app, &headers, &jar, q.get("r"), Stage::Login, q.get("lang")).await {
         Ok(p) => p,
         Err(e) => return e.into_response(),
     };
-    let jar = flow::remember_lang(jar, q.get("lang"));
+    let jar = crate::web::lang::remember_lang(jar, q.get("lang"));
     match show(&app, &pending, StatusCode::OK, None).await {
         Ok(r) => (jar, r).into_response(),
         Err(e) => e.into_response(),
@@ -161,7 +162,7 @@ fn status_json(status: StatusCode, body: Value) -> Response {
 pub async fn status(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, RawQuery(q): RawQuery) -> Response {
     let q = query(&q);
     let unknown = || status_json(StatusCode::NOT_FOUND, json!({"status": "unknown"}));
-    let Ok(pending) = flow::load(&app, &headers, &jar, q.get("r"), STAGE_LOGIN, None).await else { return unknown() };
+    let Ok(pending) = load(&app, &headers, &jar, q.get("r"), Stage::Login, None).await else { return unknown() };
     let row = match app.store.login_request_of_pending(&pending.row.id).await {
         Ok(Some(r)) => r,
         Ok(None) => return unknown(),
@@ -184,7 +185,7 @@ pub async fn status(State(app): State<Arc<App>>, headers: HeaderMap, jar: Cookie
 /// `POST /login/qr/continue`: spends the approval in the browser that asked, and signs in.
 pub async fn continue_submit(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, body: Bytes) -> Response {
     let f = Params::parse(&body).unwrap_or_default();
-    let pending = match flow::load_form(&app, &headers, &jar, &f, STAGE_LOGIN).await {
+    let pending = match load_form(&app, &headers, &jar, &f, Stage::Login).await {
         Ok(p) => p,
         Err(e) => return e.into_response(),
     };
@@ -219,13 +220,14 @@ async fn proceed(app: &App, jar: CookieJar, pending: Pending) -> Result<Response
     }
     let acr = row.acr.as_deref().and_then(Acr::parse).ok_or_else(|| internal(&"an approved login request lacks its acr"))?;
     let amr: Vec<crate::assurance::Amr> = row.amr.iter().filter_map(|a| amr_of(a)).collect();
-    let now = app.now();
-    let (jar, s) = session::start(app, jar, &person.id, acr, &amr, now).await.map_err(|e| internal(&e))?;
-    let detail = json!({"acr": acr.as_uri(), "amr": s.record.amr, "sid": s.record.sid, "method": "app", "device_id": row.device_id});
-    audit::record(&app.store, now, Event::LoginSucceeded, Some(&person.id), Some(pending.client.id.as_str()), detail)
-        .await
-        .map_err(|e| internal(&e))?;
-    flow::after_authentication(app, jar, pending, &s).await.map_err(IntoResponse::into_response)
+    let auth = Authentication {
+        person_id: &person.id,
+        acr,
+        amr,
+        detail: json!({"method": "app", "device_id": row.device_id}),
+        upstream_session: None,
+    };
+    journey::authenticated(app, jar, pending, auth).await.map_err(IntoResponse::into_response)
 }
 
 fn amr_of(s: &str) -> Option<crate::assurance::Amr> {
@@ -291,21 +293,14 @@ async fn client_of(app: &App, client_id: &str) -> Result<Client, ApiError> {
 
 /// What a portal will receive, as label keys with both languages' text.
 fn data_labels(scopes_: &[String]) -> Vec<Value> {
-    let mut keys: Vec<&'static str> = Vec::new();
-    for s in scopes_ {
-        for k in scopes::labels(s) {
-            if !keys.contains(k) {
-                keys.push(k);
-            }
-        }
-    }
-    keys.iter().map(|k| json!({"key": k, "vi": Locale::Vi.t(k), "en": Locale::En.t(k)})).collect()
+    scopes::claim_labels(scopes_)
+        .iter().map(|k| json!({"key": k, "vi": Locale::Vi.t(k), "en": Locale::En.t(k)})).collect()
 }
 
 async fn scopes_of_pending(app: &App, pending_id: &str) -> Result<Vec<String>, ApiError> {
     let row = app.store.pending(pending_id, app.now()).await?.ok_or_else(|| ApiError::not_found("the sign-in on the computer has ended"))?;
-    let params: flow::PendingParams = serde_json::from_str(&row.params).map_err(ApiError::internal)?;
-    Ok(params.request.scopes)
+    let sign_in: SignIn = serde_json::from_str(&row.params).map_err(ApiError::internal)?;
+    Ok(sign_in.purpose.scopes().to_vec())
 }
 
 fn run_json(r: Result<Response, ApiError>) -> Response {

@@ -7,9 +7,9 @@
 
 pub mod acr;
 pub mod config;
+pub mod federation;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -17,60 +17,30 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreIdToken};
 use openidconnect::{
-    AccessTokenHash, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse,
-    PkceCodeChallenge, PkceCodeVerifier, ProviderMetadataWithLogout, RedirectUrl, Scope, TokenResponse,
+    AccessTokenHash, AuthorizationCode, ClientId, ClientSecret, CsrfToken, Nonce, OAuth2TokenResponse,
+    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenResponse,
 };
 use serde_json::{Map, Value, json};
-use tokio::sync::Mutex;
 
 use self::config::{FirstSignIn, Upstream};
-use super::session;
-use crate::app::App;
+pub use self::federation::{Federation, UpstreamError};
+use self::federation::{Provider, error_chain};
+use crate::state::App;
 use crate::assurance::Amr;
 use crate::audit::{self, Event};
 use crate::identity::person::parse_date;
 use crate::identity::{AccountLevel, Person, PersonStatus, PersonalId};
 use crate::keys::secret::{ct_eq, random_token, token_hash};
-use crate::oidc::flow::{self, Pending, STAGE_LOGIN};
-use crate::store::StoreError;
+use crate::signin::journey::{self, Authentication};
+use crate::signin::pending::load;
+use crate::signin::{Pending, Stage, session};
+use crate::web::lang::page_locale;
 use crate::store::upstream::UpstreamLogin;
 use crate::web::cookies;
 use crate::web::error::PageError;
 use crate::web::form::Params;
 
 pub const CALLBACK_PATH: &str = "/login/upstream/callback";
-/// Discovered metadata and keys are fetched again after this long.
-const METADATA_TTL: i64 = 600;
-
-#[derive(Debug, thiserror::Error)]
-pub enum UpstreamError {
-    #[error("unknown upstream")]
-    Unknown,
-    #[error("upstream unreachable: {0}")]
-    Unreachable(String),
-    #[error("upstream answered with an error: {0}")]
-    Refused(String),
-    #[error("upstream ID token rejected: {0}")]
-    BadToken(String),
-    #[error("the upstream did not assert a personal ID")]
-    NoPersonalId,
-    #[error("the upstream's personal ID is not verified")]
-    Unverified,
-    #[error("no account with this personal ID, and this upstream may not create one")]
-    NoAccount,
-    #[error("this upstream is not trusted to identify people by personal ID")]
-    NotTrusted,
-    #[error("the account cannot sign in")]
-    Inactive,
-    #[error("linking from the account page: the upstream identified another person")]
-    OtherAccount,
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error("sealing: {0}")]
-    Seal(#[from] crate::keys::master::MasterKeyError),
-    #[error("http client: {0}")]
-    Http(String),
-}
 
 impl UpstreamError {
     /// The reason recorded in the audit log and the message shown to the person.
@@ -93,145 +63,6 @@ impl UpstreamError {
     }
 }
 
-struct Provider {
-    cfg: Upstream,
-    http: openidconnect::reqwest::Client,
-    metadata: Mutex<Option<(ProviderMetadataWithLogout, i64)>>,
-}
-
-/// The configured upstreams, each with its own HTTP client (its own timeouts, no redirects):
-/// those of nixa.toml, then those added through the admin API.
-pub struct Federation {
-    providers: std::sync::RwLock<Vec<Arc<Provider>>>,
-    /// Ids from nixa.toml: the admin API neither replaces nor removes them.
-    from_config: Vec<String>,
-}
-
-fn provider(u: &Upstream) -> Result<Arc<Provider>, UpstreamError> {
-    let http = openidconnect::reqwest::Client::builder()
-        // A redirect from a token or metadata endpoint is never followed (SSRF, credentials sent
-        // elsewhere).
-        .redirect(openidconnect::reqwest::redirect::Policy::none())
-        .connect_timeout(u.timeout)
-        .timeout(u.timeout)
-        .build()
-        .map_err(|e| UpstreamError::Http(e.to_string()))?;
-    Ok(Arc::new(Provider { cfg: u.clone(), http, metadata: Mutex::new(None) }))
-}
-
-impl Federation {
-    pub fn new(upstreams: &[Upstream]) -> Result<Self, UpstreamError> {
-        let providers = upstreams.iter().map(provider).collect::<Result<_, UpstreamError>>()?;
-        Ok(Self { providers: std::sync::RwLock::new(providers), from_config: upstreams.iter().map(|u| u.id.clone()).collect() })
-    }
-
-    fn list(&self) -> Vec<Arc<Provider>> {
-        // A poisoned lock only means a panic elsewhere while swapping an Arc: the list is whole.
-        self.providers.read().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-
-    fn get(&self, id: &str) -> Option<Arc<Provider>> {
-        self.list().into_iter().find(|p| p.cfg.id == id)
-    }
-
-    pub fn is_from_config(&self, id: &str) -> bool {
-        self.from_config.iter().any(|c| c == id)
-    }
-
-    /// Adds or replaces an upstream managed through the admin API.
-    pub fn put(&self, u: &Upstream) -> Result<(), UpstreamError> {
-        let p = provider(u)?;
-        let mut list = self.providers.write().unwrap_or_else(|e| e.into_inner());
-        list.retain(|q| q.cfg.id != u.id);
-        list.push(p);
-        Ok(())
-    }
-
-    pub fn remove(&self, id: &str) {
-        self.providers.write().unwrap_or_else(|e| e.into_inner()).retain(|q| q.cfg.id != id);
-    }
-
-    /// The configurations (for the admin API; secrets are left out by the caller).
-    pub fn configs(&self) -> Vec<Upstream> {
-        self.list().iter().map(|p| p.cfg.clone()).collect()
-    }
-
-    /// Loads the upstreams stored through the admin API (at start-up).
-    pub async fn load_stored(&self, store: &crate::store::Store, master: &crate::keys::MasterKey) -> Result<(), UpstreamError> {
-        for (id, sealed) in store.upstream_providers().await? {
-            let plain = master.open(&format!("upstream:{id}"), &sealed)?;
-            let cfg: config::UpstreamConfig = serde_json::from_slice(&plain).map_err(|e| UpstreamError::Http(format!("stored upstream {id}: {e}")))?;
-            let u = Upstream::from_config(&cfg).map_err(|e| UpstreamError::Http(e.to_string()))?;
-            if !self.is_from_config(&u.id) {
-                self.put(&u)?;
-            }
-        }
-        Ok(())
-    }
-
-    /// What the login page shows: one button per upstream.
-    pub fn buttons(&self) -> Vec<crate::web::pages::UpstreamButton> {
-        self.list()
-            .iter()
-            .map(|p| crate::web::pages::UpstreamButton {
-                id: p.cfg.id.clone(),
-                name: p.cfg.display_name.clone(),
-                logo: p.cfg.logo_url.as_ref().map(|u| u.to_string()),
-            })
-            .collect()
-    }
-
-    pub fn knows(&self, id: &str) -> bool {
-        self.get(id).is_some()
-    }
-}
-
-impl Provider {
-    /// Every call is bounded by the upstream's timeout, also as a whole: a slow upstream that
-    /// trickles bytes cannot hold the person's page.
-    async fn bounded<T, F: std::future::Future<Output = Result<T, UpstreamError>>>(&self, f: F) -> Result<T, UpstreamError> {
-        tokio::time::timeout(self.cfg.timeout + Duration::from_millis(500), f)
-            .await
-            .map_err(|_| UpstreamError::Unreachable("timed out".into()))?
-    }
-
-    /// The waiting for the lock counts against the timeout too: with the upstream down, callers
-    /// queued behind a fetch must not wait one timeout each.
-    async fn metadata(&self, now: i64) -> Result<ProviderMetadataWithLogout, UpstreamError> {
-        self.bounded(async {
-            let mut cached = self.metadata.lock().await;
-            if let Some((m, at)) = cached.as_ref()
-                && now - at < METADATA_TTL
-            {
-                return Ok(m.clone());
-            }
-            let issuer = IssuerUrl::new(self.cfg.issuer_str()).map_err(|e| UpstreamError::Unreachable(e.to_string()))?;
-            // Discovery checks that the document's issuer is exactly the configured one.
-            let m = ProviderMetadataWithLogout::discover_async(issuer, &self.http)
-                .await
-                .map_err(|e| UpstreamError::Unreachable(error_chain(&e)))?;
-            *cached = Some((m.clone(), now));
-            Ok(m)
-        })
-        .await
-    }
-
-    async fn forget_metadata(&self) {
-        *self.metadata.lock().await = None;
-    }
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut src = e.source();
-    while let Some(inner) = src {
-        s.push_str(": ");
-        s.push_str(&inner.to_string());
-        src = inner.source();
-    }
-    s
-}
-
 fn callback_url(app: &App) -> String {
     app.settings.url(CALLBACK_PATH)
 }
@@ -250,7 +81,7 @@ async fn failed(app: &App, locale: crate::web::i18n::Locale, upstream: &str, cli
 /// `GET /login/upstream/{id}?r=…`: sends the browser to the upstream's authorization endpoint.
 pub async fn start(State(app): State<Arc<App>>, Path(id): Path<String>, headers: HeaderMap, jar: CookieJar, RawQuery(q): RawQuery) -> Response {
     let q = Params::parse_lenient(q.as_deref().unwrap_or_default().as_bytes()).unwrap_or_default();
-    let pending = match flow::load(&app, &headers, &jar, q.get("r"), STAGE_LOGIN, q.get("lang")).await {
+    let pending = match load(&app, &headers, &jar, q.get("r"), Stage::Login, q.get("lang")).await {
         Ok(p) => p,
         Err(e) => return e.into_response(),
     };
@@ -290,14 +121,14 @@ async fn begin(app: &App, pending: &Pending, upstream_id: &str) -> Result<String
     );
     // A fresh authentication upstream when the portal asked for one here, and when linking from
     // the account page (the upstream session may belong to someone else).
-    if pending.request().prompt.login || pending.params.account_page {
+    if pending.sign_in.purpose.forces_login() {
         req = req.add_prompt(openidconnect::core::CoreAuthPrompt::Login);
     }
     if ask_acr {
         req = req.add_extra_param("claims", r#"{"id_token":{"acr":null,"amr":null}}"#);
     }
     // The portal's required level is passed on; whatever comes back is still capped.
-    if let Some(required) = pending.request().required_acr() {
+    if let Some(required) = pending.sign_in.purpose.required_acr() {
         req = req.add_extra_param("acr_values", required.as_uri());
     }
     for s in p.cfg.scopes.iter().filter(|s| *s != "openid") {
@@ -338,7 +169,7 @@ struct Asserted {
 /// `GET /login/upstream/callback?state=…&code=…` (or `error=…`).
 pub async fn callback(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, RawQuery(q): RawQuery) -> Response {
     let q = Params::parse_lenient(q.as_deref().unwrap_or_default().as_bytes()).unwrap_or_default();
-    let fallback = flow::page_locale(&app, &headers, &jar, None, None);
+    let fallback = page_locale(&app, &headers, &jar, None, None);
     let Some(state) = q.get("state").filter(|s| s.len() <= 128) else {
         return PageError::expired(fallback).into_response();
     };
@@ -351,7 +182,7 @@ pub async fn callback(State(app): State<Arc<App>>, headers: HeaderMap, jar: Cook
     if !ct_eq(token_hash(&browser).as_bytes(), login.browser_hash.as_bytes()) {
         return PageError::expired(fallback).into_response();
     }
-    let pending = match flow::load(&app, &headers, &jar, Some(&login.pending_id), STAGE_LOGIN, None).await {
+    let pending = match load(&app, &headers, &jar, Some(&login.pending_id), Stage::Login, None).await {
         Ok(p) => p,
         Err(e) => return e.into_response(),
     };
@@ -573,7 +404,7 @@ type SignInError = (crate::web::i18n::Locale, UpstreamError);
 async fn sign_in(app: &App, jar: CookieJar, pending: Pending, cfg: &Upstream, a: Asserted) -> Result<Response, SignInError> {
     let locale = pending.locale;
     let client_id = pending.client.id.as_str().to_string();
-    let expected = if pending.params.account_page {
+    let expected = if pending.sign_in.purpose.is_account_page() {
         // Linking needs the session that asked for it: without it this is no sign-in.
         let s = session::current(app, &jar, app.now()).await.map_err(|e| (locale, e.into()))?;
         Some(s.map(|s| s.record.person_id).ok_or((locale, UpstreamError::OtherAccount))?)
@@ -586,20 +417,14 @@ async fn sign_in(app: &App, jar: CookieJar, pending: Pending, cfg: &Upstream, a:
     }
     let acr = acr::for_account(a.acr.as_deref(), cfg.trust_level, person.account_level);
     let amr: Vec<Amr> = acr::amr_of(&a.amr);
-    let now = app.now();
-    let (jar, s) = session::start(app, jar, &person.id, acr, &amr, now).await.map_err(|e| (locale, e.into()))?;
-    app.store
-        .put_upstream_session(&s.record.sid, &cfg.id, &a.id_token, s.record.expires_at)
-        .await
-        .map_err(|e| (locale, e.into()))?;
-    let detail = json!({
-        "acr": acr.as_uri(), "amr": s.record.amr, "sid": s.record.sid,
-        "upstream": cfg.id, "upstream_acr": a.acr,
-    });
-    audit::record(&app.store, now, Event::LoginSucceeded, Some(&person.id), Some(&client_id), detail)
-        .await
-        .map_err(|e| (locale, e.into()))?;
-    Ok(flow::after_authentication(app, jar, pending, &s).await.into_response())
+    let auth = Authentication {
+        person_id: &person.id,
+        acr,
+        amr,
+        detail: json!({"upstream": cfg.id, "upstream_acr": a.acr}),
+        upstream_session: Some((&cfg.id, &a.id_token)),
+    };
+    Ok(journey::authenticated(app, jar, pending, auth).await.into_response())
 }
 
 pub const LOGOUT_DONE_PATH: &str = "/logout/upstream/done";
@@ -628,7 +453,7 @@ pub async fn logout_redirect(app: &App, sid: &str, then: Option<&str>, locale: c
 /// `GET /logout/upstream/done?state=…`: back from the upstream's logout.
 pub async fn logout_done(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, RawQuery(q): RawQuery) -> Response {
     let q = Params::parse_lenient(q.as_deref().unwrap_or_default().as_bytes()).unwrap_or_default();
-    let fallback = flow::page_locale(&app, &headers, &jar, None, None);
+    let fallback = page_locale(&app, &headers, &jar, None, None);
     let mut parts = q.get("state").unwrap_or_default().splitn(3, '.');
     let (Some(lang), Some(then), Some(mac)) = (parts.next(), parts.next(), parts.next()) else {
         return PageError::expired(fallback).into_response();

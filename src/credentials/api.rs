@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::verify::{self, Options, StatusOutcome};
 use crate::admin::problem::Problem;
-use crate::app::App;
+use crate::state::App;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -94,7 +94,7 @@ async fn caller(app: &App, headers: &axum::http::HeaderMap, jar: &axum_extra::ex
     if headers.contains_key(header::AUTHORIZATION) {
         return Ok(app_device::authenticate(app, headers, method, path).await?.person);
     }
-    let s = crate::authn::session::current(app, jar, app.now()).await?.ok_or_else(|| ApiError::invalid_token("sign in, or send a device proof: Authorization: Device <jws>"))?;
+    let s = crate::signin::session::current(app, jar, app.now()).await?.ok_or_else(|| ApiError::invalid_token("sign in, or send a device proof: Authorization: Device <jws>"))?;
     let p = app.store.person(&s.record.person_id).await?.ok_or_else(|| ApiError::invalid_token("unknown person"))?;
     if p.status != crate::identity::PersonStatus::Active {
         return Err(ApiError::invalid_token("this account cannot sign in"));

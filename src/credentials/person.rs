@@ -2,7 +2,7 @@
 //! credential (every field) or a presentation credential (the fields the person chose, a nonce,
 //! a lifetime of minutes).
 
-use crate::app::App;
+use crate::state::App;
 use crate::identity::person::{Person, Sex};
 
 use super::issue::{self, PersonIdentity, Request, Subject};

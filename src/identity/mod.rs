@@ -4,7 +4,6 @@ pub mod acting_for;
 pub mod agency_code;
 pub mod cccd_qr;
 pub mod import;
-pub mod org_page;
 pub mod organisation;
 pub mod person;
 pub mod personal_id;

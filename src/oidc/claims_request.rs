@@ -5,8 +5,8 @@
 use serde_json::{Map, Value};
 
 use super::error::OAuthError;
-use super::token::Issuance;
-use crate::app::App;
+use super::mint::Issuance;
+use crate::state::App;
 use crate::assurance::Acr;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -79,7 +79,7 @@ pub async fn add_id_token_claims(app: &App, g: &Issuance<'_>, stored: &str, out:
         return Ok(());
     }
     let Some(person) = app.store.person(g.person_id).await.map_err(OAuthError::server_error)? else { return Ok(()) };
-    let released = super::scopes::userinfo(g.subject, &person, g.scopes, Map::new(), super::client::ClaimsProfile::Standard);
+    let released = super::scopes::userinfo(g.subject, &person, g.scopes, Map::new(), crate::client::ClaimsProfile::Standard);
     for name in names {
         if let Some(v) = released.get(name.as_str()) {
             out.insert(name.clone(), v.clone());

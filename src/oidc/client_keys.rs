@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use jsonwebtoken::jwk::JwkSet;
 
-use super::client::Client;
+use crate::client::Client;
 use super::jose::parse_key_set;
 
 const TTL: i64 = 300;

@@ -10,12 +10,13 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::client::{Client, GRANT_DEVICE_CODE};
+use crate::client::{Client, GRANT_DEVICE_CODE};
 use super::client_auth;
 use super::error::{ErrorCode, OAuthError};
 use super::scopes;
-use crate::app::App;
-use crate::keys::secret::{random_bytes, random_token, token_hash};
+use crate::state::App;
+use super::user_code::{display_user_code, new_user_code};
+use crate::keys::secret::{random_token, token_hash};
 use crate::store::devices::{DeviceCode, STATUS_APPROVED, STATUS_DENIED, STATUS_ISSUED, STATUS_PENDING};
 use crate::web::form::Params;
 
@@ -23,40 +24,6 @@ use crate::web::form::Params;
 pub const INTERVAL_SECS: i64 = 5;
 pub const SLOW_DOWN_SECS: i64 = 5;
 
-/// Consonants only (RFC 8628 §6.1): no vowels to spell words, no 0/O or 1/I to confuse.
-const ALPHABET: &[u8; 20] = b"BCDFGHJKLMNPQRSTVWXZ";
-const USER_CODE_LEN: usize = 8;
-
-/// A fresh user code, normalised (no dash). 20^8 ≈ 2^34.6 codes; guessing is held back by the
-/// attempt limit on the verification page (RFC 8628 §5.1).
-pub fn new_user_code() -> String {
-    let mut out = String::with_capacity(USER_CODE_LEN);
-    while out.len() < USER_CODE_LEN {
-        for b in random_bytes::<16>() {
-            // Rejection sampling: 240 is the largest multiple of 20 below 256, so every
-            // letter is equally likely.
-            if b < 240 && out.len() < USER_CODE_LEN {
-                out.push(char::from(ALPHABET[usize::from(b % 20)]));
-            }
-        }
-    }
-    out
-}
-
-/// What people type: any case, with or without the dash or spaces. `None` if it cannot be a
-/// user code at all.
-pub fn normalise_user_code(typed: &str) -> Option<String> {
-    let code: String = typed.chars().filter(|c| *c != '-' && !c.is_whitespace()).map(|c| c.to_ascii_uppercase()).collect();
-    (code.len() == USER_CODE_LEN && code.bytes().all(|b| ALPHABET.contains(&b))).then_some(code)
-}
-
-/// How a user code is shown: XXXX-XXXX.
-pub fn display_user_code(code: &str) -> String {
-    match (code.get(..4), code.get(4..)) {
-        (Some(a), Some(b)) if !b.is_empty() => format!("{a}-{b}"),
-        _ => code.to_string(),
-    }
-}
 
 fn no_store(mut res: Response) -> Response {
     let h = res.headers_mut();
@@ -156,7 +123,7 @@ fn requested_scopes(client: &Client, raw: Option<&str>) -> Result<Vec<String>, O
 }
 
 /// The token endpoint's `urn:ietf:params:oauth:grant-type:device_code` grant.
-pub async fn redeem(app: &App, client: &Client, p: &Params, proof: Option<&super::dpop::Proof>) -> Result<Response, OAuthError> {
+pub async fn redeem(app: &App, client: &Client, p: &Params, proof: Option<&super::dpop::Proof>) -> Result<super::mint::Minted, OAuthError> {
     if !client.options.allows_grant(GRANT_DEVICE_CODE) {
         return Err(OAuthError::new(ErrorCode::UnauthorizedClient, "this client is not registered for the device authorization grant"));
     }
@@ -190,7 +157,7 @@ pub async fn redeem(app: &App, client: &Client, p: &Params, proof: Option<&super
                 return Err(OAuthError::invalid_grant("the device code was already used"));
             }
             let grant_id = random_token();
-            let issuance = super::token::Issuance {
+            let issuance = super::mint::Issuance {
                 grant_id: &grant_id,
                 person_id: &approval.person_id,
                 subject: &approval.subject,
@@ -204,30 +171,9 @@ pub async fn redeem(app: &App, client: &Client, p: &Params, proof: Option<&super
                 claims_request: None,
             };
             // Refresh tokens follow the same rule as for codes: only with consented offline_access.
-            let refresh = super::token::wants_refresh(client, &row.scopes).then_some(super::token::RefreshPlan::Start);
-            super::token::issue(app, client, &issuance, now, proof, refresh).await
+            let refresh = super::mint::wants_refresh(client, &row.scopes).then_some(super::mint::RefreshPlan::Start);
+            super::mint::mint(app, client, &issuance, now, proof.map(|p| p.jkt.as_str()), refresh).await
         }
         _ => Err(OAuthError::server_error(format!("device code in unknown status {:?}", row.status))),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn user_codes_are_unambiguous_and_typed_loosely() {
-        for _ in 0..100 {
-            let c = new_user_code();
-            assert_eq!(c.len(), 8);
-            assert!(c.bytes().all(|b| ALPHABET.contains(&b)));
-            assert_eq!(normalise_user_code(&display_user_code(&c)).as_deref(), Some(c.as_str()));
-            assert_eq!(normalise_user_code(&display_user_code(&c).to_lowercase()).as_deref(), Some(c.as_str()));
-        }
-        assert_eq!(display_user_code("BCDFGHJK"), "BCDF-GHJK");
-        assert_eq!(normalise_user_code(" bcdf ghjk ").as_deref(), Some("BCDFGHJK"));
-        assert_eq!(normalise_user_code("BCDF-GHJ"), None);
-        assert_eq!(normalise_user_code("BCDF-GHJA"), None, "vowels are not in the alphabet");
-        assert_eq!(normalise_user_code("BCDF-GHJKL"), None);
     }
 }

@@ -6,14 +6,14 @@ use jsonwebtoken::Algorithm;
 
 use super::error::{ErrorCode, OAuthError};
 use super::jose::{self, JoseError};
-use crate::app::App;
+use crate::state::App;
 use crate::keys::secret::{b64url, ct_eq, hmac_sha256, sha256, token_hash};
 
 /// Asymmetric algorithms accepted in proofs.
 pub const ALGS: [Algorithm; 5] = [Algorithm::ES256, Algorithm::ES384, Algorithm::PS256, Algorithm::RS256, Algorithm::EdDSA];
 
 /// The proof algorithms a client may use: FAPI 2.0 §5.4 narrows them to PS256, ES256, EdDSA.
-pub fn algs_for(client: &super::client::Client) -> &'static [Algorithm] {
+pub fn algs_for(client: &crate::client::Client) -> &'static [Algorithm] {
     if client.is_fapi() { &super::jose::FAPI_ALGS } else { &ALGS }
 }
 const NONCE_WINDOW: i64 = 300;

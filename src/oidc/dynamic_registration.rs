@@ -18,9 +18,9 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::client::{AuthMethod, Client, ClientId, GRANT_AUTHORIZATION_CODE, GRANT_DEVICE_CODE, GRANT_REFRESH_TOKEN};
+use crate::client::{AuthMethod, Client, ClientId, GRANT_AUTHORIZATION_CODE, GRANT_DEVICE_CODE, GRANT_REFRESH_TOKEN};
 use super::registration::{self, ClientSpec, RegistrationError};
-use crate::app::App;
+use crate::state::App;
 use crate::audit::{self, Event};
 use crate::keys::secret::{ct_eq, random_token, token_hash};
 use crate::privacy::sector;
@@ -92,11 +92,11 @@ impl IntoResponse for DcrError {
             DcrError::InvalidRedirectUri(_) => (StatusCode::BAD_REQUEST, "invalid_redirect_uri", None),
             DcrError::InvalidClientMetadata(_) => (StatusCode::BAD_REQUEST, "invalid_client_metadata", None),
             DcrError::Store(e) => {
-                let id = crate::web::error::log_incident(e);
-                let body = json!({"error": "server_error", "error_description": format!("internal error, incident {id}")});
+                let incident = crate::web::incident::Incident::new(e);
+                let body = json!({"error": "server_error", "error_description": format!("internal error, incident {}", incident.id)});
                 let mut res = (StatusCode::INTERNAL_SERVER_ERROR, Json(body)).into_response();
                 no_store(&mut res);
-                return res;
+                return incident.attach(res);
             }
         };
         let mut res = (status, Json(json!({"error": code, "error_description": self.to_string()}))).into_response();
@@ -204,7 +204,7 @@ fn to_spec(m: &MetadataIn, first_party: bool) -> Result<(ClientSpec, Extra), Dcr
         // The name is optional in RFC 7591 but shown on the consent page: the host stands in.
         None => redirect_uris.first().and_then(|u| url::Url::parse(u).ok()).and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_else(|| "portal".into()),
     };
-    let options = super::client::ClientOptions {
+    let options = crate::client::ClientOptions {
         jwks: m.jwks.clone(),
         jwks_uri: m.jwks_uri.clone(),
         require_pushed_authorization_requests: m.require_pushed_authorization_requests.unwrap_or(false),
@@ -422,7 +422,7 @@ pub async fn delete(State(app): State<Arc<App>>, headers: HeaderMap, Path(id): P
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::oidc::client::RedirectUriError;
+    use crate::client::RedirectUriError;
 
     fn meta(v: Value) -> MetadataIn {
         serde_json::from_value(v).unwrap()
@@ -447,7 +447,7 @@ mod tests {
         assert!(err(json!({"token_endpoint_auth_signing_alg": "ES256"}), false).contains("private_key_jwt"));
         let pkj = json!({"token_endpoint_auth_method": "private_key_jwt", "token_endpoint_auth_signing_alg": "HS256"});
         assert!(err(pkj, false).contains("not supported"));
-        let device = meta(json!({"grant_types": [super::super::client::GRANT_DEVICE_CODE]}));
+        let device = meta(json!({"grant_types": [crate::client::GRANT_DEVICE_CODE]}));
         assert!(to_spec(&device, false).is_ok());
     }
 

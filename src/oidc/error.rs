@@ -1,7 +1,14 @@
 //! OAuth 2.0 / OpenID Connect error codes (RFC 6749 §4.1.2.1, §5.2; OIDC Core §3.1.2.6;
-//! RFC 6750 §3.1). Their HTTP form is decided in `web::error`.
+//! RFC 6750 §3.1), and their HTTP form beside them: one mapping from an error to status, body
+//! and challenge.
 
 use std::borrow::Cow;
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::web::incident::Incident;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorCode {
@@ -79,11 +86,13 @@ pub struct OAuthError {
     pub dpop_nonce: Option<String>,
     /// A protected resource error for a DPoP-bound token: the challenge uses the DPoP scheme.
     pub dpop_challenge: bool,
+    /// For `server_error`: what the log records under the id the client sees.
+    pub incident: Option<Incident>,
 }
 
 impl OAuthError {
     pub fn new(code: ErrorCode, description: impl Into<Cow<'static, str>>) -> Self {
-        Self { code, description: description.into(), basic_challenge: false, dpop_nonce: None, dpop_challenge: false }
+        Self { code, description: description.into(), basic_challenge: false, dpop_nonce: None, dpop_challenge: false, incident: None }
     }
 
     pub fn invalid_request(d: impl Into<Cow<'static, str>>) -> Self {
@@ -108,9 +117,74 @@ impl OAuthError {
         self
     }
 
-    /// Logs the cause under an incident id; the client sees only the id.
+    /// The cause goes to the log under an incident id; the client sees only the id.
     pub fn server_error(err: impl std::fmt::Display) -> Self {
-        let id = crate::web::error::log_incident(&err);
-        Self::new(ErrorCode::ServerError, format!("internal error, incident {id}"))
+        let incident = Incident::new(err);
+        Self { incident: Some(incident.clone()), ..Self::new(ErrorCode::ServerError, format!("internal error, incident {}", incident.id)) }
     }
+
+    /// Hands a server error's incident to the logging layer with the response that reports it.
+    pub fn attach_incident(&self, res: Response) -> Response {
+        match &self.incident {
+            Some(i) => i.clone().attach(res),
+            None => res,
+        }
+    }
+}
+
+impl ErrorCode {
+    fn status(self, at_resource: bool) -> StatusCode {
+        match self {
+            ErrorCode::InvalidClient | ErrorCode::InvalidToken => StatusCode::UNAUTHORIZED,
+            // RFC 9449 §7.1: at a protected resource these are 401s.
+            ErrorCode::InvalidDpopProof | ErrorCode::UseDpopNonce if at_resource => StatusCode::UNAUTHORIZED,
+            ErrorCode::InsufficientScope => StatusCode::FORBIDDEN,
+            ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+}
+
+/// Token-endpoint style: JSON body (RFC 6749 §5.2); `invalid_client` after HTTP Basic gets a
+/// 401 with a Basic challenge, bearer-token errors a Bearer challenge (RFC 6750 §3).
+impl IntoResponse for OAuthError {
+    fn into_response(self) -> Response {
+        let status = self.code.status(self.dpop_challenge);
+        let body = json!({ "error": self.code.as_str(), "error_description": self.description });
+        let mut res = (status, axum::Json(body)).into_response();
+        let h = res.headers_mut();
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+        let scheme = if self.dpop_challenge { "DPoP" } else { "Bearer" };
+        let challenge = match self.code {
+            ErrorCode::InvalidToken | ErrorCode::InsufficientScope => Some(format!(
+                "{scheme} realm=\"nixa\", error=\"{}\", error_description=\"{}\"",
+                self.code.as_str(),
+                self.description.replace(['"', '\\'], "'")
+            )),
+            // RFC 9449 §7.1: a resource server asks for a proof (or a fresh one) with a DPoP
+            // challenge.
+            ErrorCode::InvalidDpopProof | ErrorCode::UseDpopNonce if self.dpop_challenge => Some(format!(
+                "DPoP realm=\"nixa\", error=\"{}\", algs=\"ES256 ES384 PS256 RS256 EdDSA\"",
+                self.code.as_str()
+            )),
+            ErrorCode::InvalidClient if self.basic_challenge => Some("Basic realm=\"nixa\"".to_string()),
+            _ => None,
+        };
+        if let Some(c) = challenge.and_then(|c| HeaderValue::from_str(&c).ok()) {
+            h.insert(header::WWW_AUTHENTICATE, c);
+        }
+        if let Some(n) = self.dpop_nonce.as_deref().and_then(|n| HeaderValue::from_str(n).ok()) {
+            h.insert("dpop-nonce", n);
+        }
+        self.attach_incident(res)
+    }
+}
+
+/// For a bearer request without any token (RFC 6750 §3.1: no error code in the challenge).
+pub fn bearer_missing() -> Response {
+    let mut res = (StatusCode::UNAUTHORIZED, axum::Json(json!({"error": "invalid_token", "error_description": "no access token"}))).into_response();
+    res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"nixa\""));
+    res
 }

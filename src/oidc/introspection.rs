@@ -10,10 +10,10 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::client::Client;
+use crate::client::Client;
 use super::client_auth;
 use super::error::{ErrorCode, OAuthError};
-use crate::app::App;
+use crate::state::App;
 use crate::audit::{self, Event};
 use crate::keys::secret::{random_token, token_hash};
 use crate::web::form::Params;

@@ -23,12 +23,12 @@ use jsonwebtoken::jwk::JwkSet;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::client::{Client, ClientId};
-use super::flow;
+use crate::client::{Client, ClientId};
+
 use super::jose;
-use crate::app::App;
+use crate::state::App;
 use crate::audit::{self, Event};
-use crate::authn::session;
+use crate::signin::session;
 use crate::keys::secret::random_token;
 use crate::store::StoreError;
 use crate::store::logout::{DELIVERY_DELIVERED, DELIVERY_FAILED, DELIVERY_PENDING, Delivery};
@@ -460,7 +460,7 @@ fn bad(locale: Locale, key: &'static str) -> PageError {
 }
 
 async fn validate(app: &App, headers: &HeaderMap, jar: &CookieJar, p: &Params) -> Result<LogoutRequest, PageError> {
-    let locale = flow::page_locale(app, headers, jar, p.get("ui_locales"), p.get("lang"));
+    let locale = crate::web::lang::page_locale(app, headers, jar, p.get("ui_locales"), p.get("lang"));
     if p.duplicate().is_some() {
         return Err(bad(locale, "logout.error.malformed"));
     }
@@ -535,14 +535,14 @@ fn form(headers: &HeaderMap, body: &[u8]) -> Option<Params> {
 
 async fn handle(app: &Arc<App>, headers: &HeaderMap, jar: CookieJar, params: Option<Params>) -> Response {
     let Some(p) = params else {
-        let locale = flow::page_locale(app, headers, &jar, None, None);
+        let locale = crate::web::lang::page_locale(app, headers, &jar, None, None);
         return bad(locale, "logout.error.malformed").into_response();
     };
     let req = match validate(app, headers, &jar, &p).await {
         Ok(r) => r,
         Err(e) => return e.into_response(),
     };
-    let jar = flow::remember_lang(jar, p.get("lang"));
+    let jar = crate::web::lang::remember_lang(jar, p.get("lang"));
     let current = match session::current(app, &jar, app.now()).await {
         Ok(s) => s,
         Err(e) => return PageError::internal(req.locale, e).into_response(),
@@ -576,7 +576,7 @@ async fn handle(app: &Arc<App>, headers: &HeaderMap, jar: CookieJar, params: Opt
 /// The confirmation form's submission.
 pub async fn confirm(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, body: Bytes) -> Response {
     let Some(p) = form(&headers, &body) else {
-        let locale = flow::page_locale(&app, &headers, &jar, None, None);
+        let locale = crate::web::lang::page_locale(&app, &headers, &jar, None, None);
         return bad(locale, "logout.error.malformed").into_response();
     };
     let req = match validate(&app, &headers, &jar, &p).await {

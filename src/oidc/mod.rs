@@ -2,24 +2,24 @@
 
 pub mod authorize;
 pub mod claims_request;
-pub mod client;
 pub mod client_auth;
 pub mod client_keys;
 pub mod device;
-pub mod device_page;
 pub mod discovery;
 pub mod dpop;
 pub mod dynamic_registration;
 pub mod error;
-pub mod flow;
 pub mod jose;
 pub mod par;
 pub mod id_token;
 pub mod introspection;
 pub mod logout;
+pub mod mint;
+pub mod metadata;
 pub mod registration;
 pub mod request;
 pub mod request_object;
 pub mod scopes;
 pub mod token;
+pub mod user_code;
 pub mod userinfo;

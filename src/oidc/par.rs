@@ -14,7 +14,7 @@ use super::dpop::{self, Place};
 use super::error::{ErrorCode, OAuthError};
 use super::request::{self, Rejection};
 use super::request_object;
-use crate::app::App;
+use crate::state::App;
 use crate::keys::secret::{random_token, token_hash};
 use crate::web::form::Params;
 

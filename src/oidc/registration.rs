@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use super::client::{
+use crate::client::{
     AuthMethod, ClaimsProfile, Client, ClientId, ClientOptions, GRANT_AUTHORIZATION_CODE, GRANT_DEVICE_CODE, GRANT_REFRESH_TOKEN,
     RedirectUriError, validate_redirect_uris,
 };
@@ -173,7 +173,7 @@ fn check_options(o: &mut ClientOptions, method: AuthMethod, alg: Alg) -> Result<
         }
     }
     o.grant_types = grants;
-    if o.profile == super::client::Profile::Fapi2 && (method != AuthMethod::PrivateKeyJwt || alg != Alg::ES256) {
+    if o.profile == crate::client::Profile::Fapi2 && (method != AuthMethod::PrivateKeyJwt || alg != Alg::ES256) {
         return Err(RegistrationError::Fapi);
     }
     Ok(())

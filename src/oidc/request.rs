@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::client::{Client, ClientId};
+use crate::client::{Client, ClientId};
 use super::error::{ErrorCode, OAuthError};
 use super::scopes;
 use crate::web::form::{FormError, Params};
@@ -17,7 +17,7 @@ pub struct Prompt {
     pub consent: bool,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuthorizationRequest {
     pub client_id: ClientIdText,
     pub redirect_uri: String,

@@ -6,9 +6,9 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use super::client::Client;
+use crate::client::Client;
 use super::jose::{self, CLIENT_ALGS, FAPI_ALGS, JoseError};
-use crate::app::App;
+use crate::state::App;
 use crate::keys::secret::token_hash;
 use crate::web::form::Params;
 

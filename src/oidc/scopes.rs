@@ -4,7 +4,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::identity::Person;
-use crate::oidc::client::ClaimsProfile;
+use crate::client::ClaimsProfile;
 
 pub const SUPPORTED: [&str; 9] =
     ["openid", "profile", "email", "phone", "address", "vn_identity", "vn_org", "vn_official", "offline_access"];
@@ -21,6 +21,18 @@ pub const CLAIMS: [&str; 32] = [
     "vn_account_level", "vn_tax_code", "nationalities", "vn_org", "vn_agency_code", "vn_agency_name", "vn_title",
     "SoDinhDanh", "HoVaTen",
 ];
+
+/// The labels of everything these scopes release, each once, in scope order: what the consent,
+/// device and app approval screens list.
+pub fn claim_labels(scopes: &[String]) -> Vec<&'static str> {
+    let mut keys: Vec<&'static str> = Vec::new();
+    for key in scopes.iter().flat_map(|s| labels(s)) {
+        if !keys.contains(key) {
+            keys.push(key);
+        }
+    }
+    keys
+}
 
 /// The consent-page labels (i18n keys) for a scope.
 pub fn labels(scope: &str) -> &'static [&'static str] {

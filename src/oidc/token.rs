@@ -7,17 +7,17 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use serde_json::json;
 
-use super::client::{AccessTokenFormat, Client, GRANT_AUTHORIZATION_CODE, GRANT_DEVICE_CODE, GRANT_REFRESH_TOKEN};
+use crate::client::{Client, GRANT_AUTHORIZATION_CODE, GRANT_DEVICE_CODE, GRANT_REFRESH_TOKEN};
 use super::client_auth;
 use super::dpop::{self, Place, Proof};
 use super::error::{ErrorCode, OAuthError};
-use super::id_token::{IdTokenClaims, at_hash};
-use crate::app::App;
+use super::mint::{self, Issuance, Minted, RefreshPlan, wants_refresh};
+use crate::state::App;
 use crate::audit::{self, Event};
-use crate::keys::secret::{b64url, ct_eq, random_token, sha256, token_hash};
-use crate::store::grants::{AccessGrant, CodeGrant};
+use crate::keys::secret::{b64url, ct_eq, sha256, token_hash};
+use crate::store::grants::CodeGrant;
 use crate::store::refresh::RefreshGrant;
 use crate::web::form::Params;
 
@@ -56,7 +56,7 @@ async fn exchange(app: &App, headers: &HeaderMap, body: &[u8]) -> Result<Respons
     match grant_type {
         GRANT_AUTHORIZATION_CODE => authorization_code(app, &client, &p, proof.as_ref()).await,
         GRANT_REFRESH_TOKEN => refresh_token(app, &client, &p, proof.as_ref()).await,
-        _ => super::device::redeem(app, &client, &p, proof.as_ref()).await,
+        _ => super::device::redeem(app, &client, &p, proof.as_ref()).await.map(|m| respond(app, &m, proof.is_some())),
     }
 }
 
@@ -123,12 +123,6 @@ fn check_binding(proof: Option<&Proof>, bound: &str, what: &str) -> Result<(), O
         Some(p) if p.jkt != bound => Err(OAuthError::new(ErrorCode::InvalidDpopProof, format!("{what} is bound to another DPoP key"))),
         Some(_) => Ok(()),
     }
-}
-
-/// OIDC Core §11: a refresh token only for `offline_access`, granted with consent, to a client
-/// registered for the refresh grant.
-pub fn wants_refresh(client: &Client, scopes: &[String]) -> bool {
-    scopes.iter().any(|s| s == "offline_access") && client.options.allows_grant(GRANT_REFRESH_TOKEN)
 }
 
 /// RFC 6749 §4.1.2: a code used twice revokes every token it produced.
@@ -220,151 +214,24 @@ fn refreshed<'a>(rt: &'a RefreshGrant, scopes: &'a [String]) -> Issuance<'a> {
     }
 }
 
-/// What a grant issues tokens for.
-pub struct Issuance<'a> {
-    /// The grant id; refresh tokens of this grant form one family with this id.
-    pub grant_id: &'a str,
-    pub person_id: &'a str,
-    pub subject: &'a str,
-    pub scopes: &'a [String],
-    pub auth_time: i64,
-    pub acr: &'a str,
-    pub amr: &'a [String],
-    pub sid: &'a str,
-    pub extra_claims: Option<&'a str>,
-    pub nonce: Option<&'a str>,
-    pub claims_request: Option<&'a str>,
+/// Mints the tokens and writes the token response.
+async fn issue(app: &App, client: &Client, g: &Issuance<'_>, now: i64, proof: Option<&Proof>, refresh: Option<RefreshPlan<'_>>) -> Result<Response, OAuthError> {
+    let minted = mint::mint(app, client, g, now, proof.map(|p| p.jkt.as_str()), refresh).await?;
+    Ok(respond(app, &minted, proof.is_some()))
 }
 
-pub enum RefreshPlan<'a> {
-    /// The first refresh token of a family.
-    Start,
-    /// The successor of a presented token (keeps its family and original scopes).
-    Rotate(&'a RefreshGrant),
-}
-
-/// Issues the access token (opaque or RFC 9068 JWT, DPoP-bound when a proof came), the ID token
-/// and, when planned, the next refresh token.
-pub async fn issue(app: &App, client: &Client, g: &Issuance<'_>, now: i64, proof: Option<&Proof>, refresh: Option<RefreshPlan<'_>>) -> Result<Response, OAuthError> {
-    let s = &app.settings;
-    let jkt = proof.map(|p| p.jkt.clone());
-    let access_token = match client.options.access_token_format {
-        AccessTokenFormat::Opaque => random_token(),
-        AccessTokenFormat::Jwt => jwt_access_token(app, client, g, now, jkt.as_deref())?,
-    };
-    let signer = app.keys.signer(client.id_token_alg).map_err(OAuthError::server_error)?;
-    let mut extra = crate::identity::acting_for::parse_extra(g.extra_claims);
-    if let Some(cr) = g.claims_request {
-        super::claims_request::add_id_token_claims(app, g, cr, &mut extra).await?;
-    }
-    let claims = IdTokenClaims {
-        iss: &s.issuer_str,
-        sub: g.subject,
-        aud: client.id.as_str(),
-        exp: now + s.id_token_ttl,
-        iat: now,
-        auth_time: g.auth_time,
-        nonce: g.nonce,
-        acr: g.acr,
-        amr: g.amr,
-        sid: g.sid,
-        at_hash: at_hash(&access_token),
-        extra,
-    };
-    let id_token = signer.sign_jwt("JWT", &claims).map_err(OAuthError::server_error)?;
-    app.store
-        .insert_access_token(&AccessGrant {
-            token_hash: token_hash(&access_token),
-            grant_id: g.grant_id.to_string(),
-            client_id: client.id.as_str().to_string(),
-            person_id: g.person_id.to_string(),
-            subject: g.subject.to_string(),
-            scopes: g.scopes.to_vec(),
-            expires_at: now + s.access_token_ttl,
-            extra_claims: g.extra_claims.map(str::to_owned),
-            jkt: jkt.clone(),
-            sid: Some(g.sid.to_string()),
-            issued_at: now,
-        })
-        .await
-        .map_err(OAuthError::server_error)?;
-    let refresh_token = match refresh {
-        None => None,
-        Some(plan) => {
-            let token = random_token();
-            let (family, scopes) = match plan {
-                RefreshPlan::Start => (g.grant_id.to_string(), g.scopes.to_vec()),
-                RefreshPlan::Rotate(prev) => (prev.family_id.clone(), prev.scopes.clone()),
-            };
-            app.store
-                .insert_refresh(&RefreshGrant {
-                    token_hash: token_hash(&token),
-                    family_id: family,
-                    client_id: client.id.as_str().to_string(),
-                    person_id: g.person_id.to_string(),
-                    subject: g.subject.to_string(),
-                    scopes,
-                    auth_time: g.auth_time,
-                    acr: g.acr.to_string(),
-                    amr: g.amr.to_vec(),
-                    sid: g.sid.to_string(),
-                    extra_claims: g.extra_claims.map(str::to_owned),
-                    // Confidential clients are already sender-constrained by authentication.
-                    jkt: if client.is_public() { jkt.clone() } else { None },
-                    created_at: now,
-                    expires_at: now + s.refresh_token_ttl,
-                    rotated_at: None,
-                    revoked_at: None,
-                })
-                .await
-                .map_err(OAuthError::server_error)?;
-            Some(token)
-        }
-    };
-    let mut body = json!({
-        "access_token": access_token,
-        "token_type": if jkt.is_some() { "DPoP" } else { "Bearer" },
-        "expires_in": s.access_token_ttl,
-        "id_token": id_token,
-        "scope": g.scopes.join(" "),
-    });
-    if let Some(rt) = refresh_token {
-        body["refresh_token"] = Value::String(rt);
-    }
-    let mut res = axum::Json(body).into_response();
+/// The successful token response (RFC 6749 §5.1): never cached; a fresh DPoP nonce when a proof
+/// came.
+pub fn respond(app: &App, minted: &Minted, dpop_used: bool) -> Response {
+    let mut res = axum::Json(minted).into_response();
     let h = res.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
-    if proof.is_some()
-        && let Ok(n) = HeaderValue::from_str(&dpop::current_nonce(app))
-    {
+    if dpop_used && let Ok(n) = HeaderValue::from_str(&dpop::current_nonce(app)) {
         h.insert("dpop-nonce", n);
     }
-    Ok(res)
-}
-
-/// RFC 9068 §2.2. The audience is the client itself unless resource indicators are added: the
-/// portal's own API is the resource it calls with the token.
-fn jwt_access_token(app: &App, client: &Client, g: &Issuance<'_>, now: i64, jkt: Option<&str>) -> Result<String, OAuthError> {
-    let signer = app.keys.signer(client.id_token_alg).map_err(OAuthError::server_error)?;
-    let mut claims = json!({
-        "iss": app.settings.issuer_str,
-        "sub": g.subject,
-        "aud": client.id.as_str(),
-        "client_id": client.id.as_str(),
-        "exp": now + app.settings.access_token_ttl,
-        "iat": now,
-        "jti": random_token(),
-        "scope": g.scopes.join(" "),
-        "auth_time": g.auth_time,
-        "acr": g.acr,
-        "amr": g.amr,
-    });
-    if let Some(k) = jkt {
-        claims["cnf"] = json!({ "jkt": k });
-    }
-    signer.sign_jwt("at+jwt", &claims).map_err(OAuthError::server_error)
+    res
 }
 
 #[cfg(test)]

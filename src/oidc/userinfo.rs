@@ -9,13 +9,13 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
 use super::error::{ErrorCode, OAuthError};
-use super::client::ClientId;
+use crate::client::ClientId;
 use super::dpop;
 use super::scopes;
-use crate::app::App;
+use crate::state::App;
 use crate::identity::PersonStatus;
 use crate::keys::secret::token_hash;
-use crate::web::error::bearer_missing;
+use super::error::bearer_missing;
 use crate::web::form::Params;
 
 /// How the token was presented (RFC 6750 Bearer, RFC 9449 §7 DPoP).

@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::{Cert, Mode, Policy, Revocation};
 use crate::admin::problem::Problem;
-use crate::app::App;
+use crate::state::App;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::oidc::client::Client;
+use crate::client::Client;
 use crate::oidc::registration::check_https_url;
 
 /// The document is a short list of URIs; anything larger is a mistake or an attack on our memory.

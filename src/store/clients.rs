@@ -5,7 +5,7 @@ use sqlx::any::AnyRow;
 
 use super::{Result, Store, StoreError, flag};
 use crate::keys::Alg;
-use crate::oidc::client::{AuthMethod, ClaimsProfile, Client, ClientId};
+use crate::client::{AuthMethod, ClaimsProfile, Client, ClientId};
 
 fn client_from_row(row: &AnyRow) -> Result<Client> {
     let corrupt = |what: &str| StoreError::Corrupt(format!("clients.{what}"));

@@ -130,24 +130,15 @@ impl Store {
         .transpose()
     }
 
-    /// Moves a sign-in to its next stage; false if it was already moved on (a double submit).
-    pub async fn advance_pending(&self, id: &str, from_stage: &str, to_stage: &str, person_id: Option<&str>) -> Result<bool> {
-        let r = sqlx::query("UPDATE auth_requests SET stage=$3, person_id=$4 WHERE id=$1 AND stage=$2")
+    /// Moves a sign-in to its next stage, with its person and its parameters as they are now
+    /// (what the person chose or agreed to so far); false if it was already moved on (a double
+    /// submit).
+    pub async fn advance_pending(&self, id: &str, from_stage: &str, to_stage: &str, person_id: Option<&str>, params: &str) -> Result<bool> {
+        let r = sqlx::query("UPDATE auth_requests SET stage=$3, person_id=$4, params=$5 WHERE id=$1 AND stage=$2")
             .bind(id)
             .bind(from_stage)
             .bind(to_stage)
             .bind(person_id)
-            .execute(self.pool())
-            .await?;
-        Ok(r.rows_affected() == 1)
-    }
-
-    /// Moves a sign-in to its next stage with updated parameters (a choice made on a page).
-    pub async fn advance_pending_with(&self, id: &str, from_stage: &str, to_stage: &str, params: &str) -> Result<bool> {
-        let r = sqlx::query("UPDATE auth_requests SET stage=$3, params=$4 WHERE id=$1 AND stage=$2")
-            .bind(id)
-            .bind(from_stage)
-            .bind(to_stage)
             .bind(params)
             .execute(self.pool())
             .await?;

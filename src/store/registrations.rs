@@ -5,7 +5,7 @@
 use sqlx::Row;
 
 use super::{Result, Store};
-use crate::oidc::client::ClientId;
+use crate::client::ClientId;
 
 #[derive(Debug, Clone)]
 pub struct Registration {

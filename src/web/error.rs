@@ -1,21 +1,15 @@
-//! Every error becomes a response here, in one place: protocol errors as the OAuth/OIDC specs
-//! say (JSON body, redirect, or `WWW-Authenticate`), people-facing errors as a page in their
-//! language. Internal details go to the log under an incident id, never to the client.
+//! Errors shown to people: a page in their language. Each kind of error keeps its wire mapping
+//! beside it, as this one does: protocol errors in `oidc::error` (JSON body, redirect or
+//! `WWW-Authenticate`), the admin API's RFC 9457 problems in `admin::problem`, the app API's in
+//! `authn::app_device`. Internal details go to the log under an incident id (`web::incident`),
+//! never to the client.
 
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 
 use super::i18n::Locale;
+use super::incident::Incident;
 use super::pages::{ErrorPage, render};
-use crate::oidc::error::{ErrorCode, OAuthError};
-
-/// Logs an internal error under a fresh incident id and returns the id.
-pub fn log_incident(err: &dyn std::fmt::Display) -> String {
-    let id = crate::keys::secret::random_token()[..12].to_string();
-    tracing::error!(incident = %id, error = %err, "internal error");
-    id
-}
 
 /// An error shown to a person as a page.
 #[derive(Debug)]
@@ -23,7 +17,7 @@ pub struct PageError {
     pub status: StatusCode,
     pub locale: Locale,
     pub message_key: &'static str,
-    pub incident: Option<String>,
+    pub incident: Option<Incident>,
 }
 
 impl PageError {
@@ -36,7 +30,7 @@ impl PageError {
             status: StatusCode::INTERNAL_SERVER_ERROR,
             locale,
             message_key: "error.internal",
-            incident: Some(log_incident(&err)),
+            incident: Some(Incident::new(err)),
         }
     }
 
@@ -47,64 +41,43 @@ impl PageError {
 
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
-        let page = ErrorPage { locale: self.locale, switch_href: None, message_key: self.message_key, incident: self.incident };
-        render(self.status, &page)
-    }
-}
-
-impl ErrorCode {
-    fn status(self, at_resource: bool) -> StatusCode {
-        match self {
-            ErrorCode::InvalidClient | ErrorCode::InvalidToken => StatusCode::UNAUTHORIZED,
-            // RFC 9449 §7.1: at a protected resource these are 401s.
-            ErrorCode::InvalidDpopProof | ErrorCode::UseDpopNonce if at_resource => StatusCode::UNAUTHORIZED,
-            ErrorCode::InsufficientScope => StatusCode::FORBIDDEN,
-            ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
-            ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-            _ => StatusCode::BAD_REQUEST,
+        let page = ErrorPage { locale: self.locale, switch_href: None, message_key: self.message_key, incident: self.incident.as_ref().map(|i| i.id.clone()) };
+        let res = render(self.status, &page);
+        match self.incident {
+            Some(i) => i.attach(res),
+            None => res,
         }
     }
 }
 
-/// Token-endpoint style: JSON body (RFC 6749 §5.2); `invalid_client` after HTTP Basic gets a
-/// 401 with a Basic challenge, bearer-token errors a Bearer challenge (RFC 6750 §3).
-impl IntoResponse for OAuthError {
+
+/// An error for a page's own script (the login and account pages `fetch` JSON): `{"error":
+/// code}`, with the incident id for an internal one.
+#[derive(Debug)]
+pub struct ScriptError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub incident: Option<Incident>,
+}
+
+impl ScriptError {
+    pub fn new(status: StatusCode, code: &'static str) -> Self {
+        Self { status, code, incident: None }
+    }
+
+    pub fn internal(err: impl std::fmt::Display) -> Self {
+        Self { status: StatusCode::INTERNAL_SERVER_ERROR, code: "server_error", incident: Some(Incident::new(err)) }
+    }
+}
+
+impl IntoResponse for ScriptError {
     fn into_response(self) -> Response {
-        let status = self.code.status(self.dpop_challenge);
-        let body = json!({ "error": self.code.as_str(), "error_description": self.description });
-        let mut res = (status, axum::Json(body)).into_response();
-        let h = res.headers_mut();
-        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-        let scheme = if self.dpop_challenge { "DPoP" } else { "Bearer" };
-        let challenge = match self.code {
-            ErrorCode::InvalidToken | ErrorCode::InsufficientScope => Some(format!(
-                "{scheme} realm=\"nixa\", error=\"{}\", error_description=\"{}\"",
-                self.code.as_str(),
-                self.description.replace(['"', '\\'], "'")
-            )),
-            // RFC 9449 §7.1: a resource server asks for a proof (or a fresh one) with a DPoP
-            // challenge.
-            ErrorCode::InvalidDpopProof | ErrorCode::UseDpopNonce if self.dpop_challenge => Some(format!(
-                "DPoP realm=\"nixa\", error=\"{}\", algs=\"ES256 ES384 PS256 RS256 EdDSA\"",
-                self.code.as_str()
-            )),
-            ErrorCode::InvalidClient if self.basic_challenge => Some("Basic realm=\"nixa\"".to_string()),
-            _ => None,
-        };
-        if let Some(c) = challenge.and_then(|c| HeaderValue::from_str(&c).ok()) {
-            h.insert(header::WWW_AUTHENTICATE, c);
+        match self.incident {
+            Some(i) => {
+                let body = serde_json::json!({ "error": self.code, "incident": i.id });
+                i.attach((self.status, axum::Json(body)).into_response())
+            }
+            None => (self.status, axum::Json(serde_json::json!({ "error": self.code }))).into_response(),
         }
-        if let Some(n) = self.dpop_nonce.as_deref().and_then(|n| HeaderValue::from_str(n).ok()) {
-            h.insert("dpop-nonce", n);
-        }
-        res
     }
-}
-
-/// For a bearer request without any token (RFC 6750 §3.1: no error code in the challenge).
-pub fn bearer_missing() -> Response {
-    let mut res = (StatusCode::UNAUTHORIZED, axum::Json(json!({"error": "invalid_token", "error_description": "no access token"}))).into_response();
-    res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"nixa\""));
-    res
 }

@@ -5,5 +5,7 @@ pub mod csrf;
 pub mod error;
 pub mod form;
 pub mod i18n;
+pub mod incident;
+pub mod lang;
 pub mod pages;
 pub mod security;

@@ -80,8 +80,9 @@ pub fn render<T: Template>(status: StatusCode, page: &T) -> Response {
     match page.render() {
         Ok(html) => (status, Html(html)).into_response(),
         Err(e) => {
-            let id = super::error::log_incident(&e);
-            (StatusCode::INTERNAL_SERVER_ERROR, format!("internal error, incident {id}")).into_response()
+            let incident = super::incident::Incident::new(e);
+            let body = format!("internal error, incident {}", incident.id);
+            incident.attach((StatusCode::INTERNAL_SERVER_ERROR, body).into_response())
         }
     }
 }

@@ -5,7 +5,8 @@
 
 use std::sync::Arc;
 
-use nixa::app::{App, router};
+use nixa::routes::router;
+use nixa::state::App;
 use nixa::config::{Config, Settings};
 use nixa::keys::MasterKey;
 use reqwest::header::LOCATION;
@@ -250,4 +251,21 @@ pub async fn code_for(server: &TestServer, browser: &Browser, who: (&str, &str))
     }
     let code = page.query("code").unwrap_or_else(|| panic!("no code in {:?}: {}", page.location, page.body));
     (code, verifier)
+}
+
+/// The payload of a JWT, without checking its signature (the tests that need the signature
+/// checked verify it with the JWKS).
+pub fn jwt_payload(jwt: &str) -> serde_json::Value {
+    let part = jwt.split('.').nth(1).unwrap();
+    serde_json::from_slice(&nixa::keys::secret::b64url_decode(part).unwrap()).unwrap()
+}
+
+/// The claims of the ID token in a token response.
+pub fn id_token_claims(tokens: &serde_json::Value) -> serde_json::Value {
+    jwt_payload(tokens["id_token"].as_str().expect("id_token"))
+}
+
+/// The demo level-2 citizen's current TOTP code.
+pub fn totp_now(server: &TestServer) -> String {
+    nixa::authn::totp::current_code(nixa::demo::DEMO_TOTP_SECRET, server.app.now()).unwrap()
 }

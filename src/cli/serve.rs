@@ -1,0 +1,41 @@
+//! `nixa serve`: run the provider until SIGINT or SIGTERM.
+
+use nixa::routes::router;
+use nixa::state::App;
+use nixa::config::Settings;
+
+pub async fn run(settings: Settings) -> anyhow::Result<()> {
+    let listen = settings.listen;
+    let demo = settings.demo;
+    let app = App::start(settings).await?;
+    if demo {
+        tracing::warn!("DEMO MODE: example master key and demo accounts; never use in production");
+        let summary = nixa::demo::seed(&app.store, &app.settings.master_key, app.now()).await?;
+        println!("nixa demo data (development only):\n{}", serde_json::to_string_pretty(&summary)?);
+    }
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    println!("discovery: {}", app.settings.url("/.well-known/openid-configuration"));
+    tracing::info!(%listen, issuer = %app.settings.issuer_str, "nixa listening");
+    let janitor = nixa::janitor::spawn(&app);
+    axum::serve(listener, router(app)).with_graceful_shutdown(shutdown_signal()).await?;
+    janitor.abort();
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}

@@ -1,0 +1,46 @@
+//! Background upkeep: picks up rotated keys, purges expired rows and retries back-channel
+//! logout deliveries that are due.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::keys::KeyError;
+use crate::oidc;
+use crate::state::App;
+
+/// Rotates the signing keys when the rotation period has passed (and records it).
+pub async fn rotate_keys_if_due(app: &App, now: i64) -> Result<bool, KeyError> {
+    let s = &app.settings;
+    let rotated =
+        crate::keys::rotate_if_due(&app.store, &s.master_key, now, s.key_rotation, s.key_publish_lead, s.max_token_lifetime()).await?;
+    if rotated {
+        let detail = serde_json::json!({"automatic": true, "lead_secs": s.key_publish_lead});
+        crate::audit::record(&app.store, now, crate::audit::Event::KeysRotated, None, None, detail).await.map_err(KeyError::Store)?;
+        app.keys.reload(now).await?;
+    }
+    Ok(rotated)
+}
+
+/// Runs the upkeep every 30 seconds until the task is dropped.
+pub fn spawn(app: &Arc<App>) -> tokio::task::JoinHandle<()> {
+    let app = app.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(30));
+        loop {
+            tick.tick().await;
+            let now = app.now();
+            if let Err(e) = rotate_keys_if_due(&app, now).await {
+                tracing::warn!(error = %e, "automatic key rotation failed");
+            }
+            if let Err(e) = app.keys.reload(now).await {
+                tracing::warn!(error = %e, "reloading signing keys failed");
+            }
+            if let Err(e) = app.store.purge_expired(now).await {
+                tracing::warn!(error = %e, "purging expired rows failed");
+            }
+            if let Err(e) = oidc::logout::run_deliveries(&app).await {
+                tracing::warn!(error = %e, "back-channel logout deliveries failed");
+            }
+        }
+    })
+}

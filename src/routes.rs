@@ -1,0 +1,116 @@
+//! The route table: every path the server answers, on one screen, and the layers around it.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+
+use crate::state::App;
+use crate::web::error::PageError;
+use crate::web::i18n::Locale;
+use crate::{account, authn, oidc, signin, web};
+
+pub fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/.well-known/openid-configuration", get(oidc::discovery::configuration))
+        .route("/jwks", get(oidc::discovery::jwks))
+        .route("/authorize", get(oidc::authorize::get).post(oidc::authorize::post))
+        .route("/token", post(oidc::token::token))
+        .route("/par", post(oidc::par::push))
+        .route("/introspect", post(oidc::introspection::introspect))
+        .route("/revoke", post(oidc::introspection::revoke))
+        .route("/device_authorization", post(oidc::device::authorization))
+        .route("/device", get(signin::device::page).post(signin::device::submit))
+        .route("/device/confirm", get(signin::device::confirm_page).post(signin::device::confirm_submit))
+        .route("/userinfo", get(oidc::userinfo::get).post(oidc::userinfo::post))
+        .route("/logout", get(oidc::logout::get).post(oidc::logout::post))
+        .route("/logout/confirm", post(oidc::logout::confirm))
+        .route("/register", post(oidc::dynamic_registration::register))
+        .route(
+            "/register/{client_id}",
+            get(oidc::dynamic_registration::read).put(oidc::dynamic_registration::update).delete(oidc::dynamic_registration::delete),
+        )
+        .route("/login", get(authn::login::page).post(authn::login::submit))
+        .route("/login/totp", get(authn::login::totp_page).post(authn::login::totp_submit))
+        .route(authn::upstream::CALLBACK_PATH, get(authn::upstream::callback))
+        .route("/login/upstream/{id}", get(authn::upstream::start))
+        .route(authn::upstream::LOGOUT_DONE_PATH, get(authn::upstream::logout_done))
+        .route("/consent", get(signin::consent::page).post(signin::consent::submit))
+        .route("/organisation", get(signin::organisation::page).post(signin::organisation::submit))
+        .route("/login/qr", get(authn::qr_login::page))
+        .route("/login/qr/status", get(authn::qr_login::status))
+        .route("/login/qr/continue", post(authn::qr_login::continue_submit))
+        .route("/account/devices", get(authn::app_device::account_page))
+        .route("/account/devices/revoke", post(authn::app_device::account_revoke))
+        .route("/api/v1/devices", get(authn::app_device::list).post(authn::app_device::register))
+        .route("/api/v1/devices/{id}", axum::routing::delete(authn::app_device::revoke))
+        .route("/api/v1/login-requests/show", post(authn::qr_login::api_show))
+        .route("/api/v1/login-requests/approve", post(authn::qr_login::api_approve))
+        .route("/api/v1/device-approvals/show", post(authn::qr_login::api_device_show))
+        .route("/api/v1/device-approvals/approve", post(authn::qr_login::api_device_approve))
+        .route("/static/qr-login.js", get(authn::qr_login::script))
+        .route("/login/certificate", post(authn::certificate::submit))
+        .route("/login/certificate/challenge", post(authn::certificate::challenge))
+        .route("/static/webeid.js", get(authn::certificate::script))
+        .route("/login/passkey", post(authn::passkey::submit))
+        .route("/login/passkey/options", post(authn::passkey::options))
+        .route("/account", get(account::page))
+        .route("/account/signin", get(account::sign_in))
+        .route("/account/passkeys", post(account::register))
+        .route("/account/passkeys/options", post(account::register_options))
+        .route("/account/passkeys/remove", post(account::remove))
+        .route("/account/upstreams/link/{id}", get(account::upstreams::link))
+        .route("/account/upstreams/unlink", post(account::upstreams::unlink))
+        .route("/static/nixa.css", get(stylesheet))
+        .route("/static/passkey.js", get(passkey_script))
+        .route("/api/v1/certificates/verify", post(crate::pki::api::verify))
+        .route("/api/v1/credentials/verify", post(crate::credentials::api::verify))
+        .route("/api/v1/credentials/qr", get(crate::credentials::api::own_qr))
+        .route("/api/v1/credentials/revoke", post(crate::credentials::api::owner_revoke))
+        .route("/.well-known/nixa-credential-keys.json", get(crate::credentials::api::jwks))
+        .route("/.well-known/nixa-credential-keys.cbor", get(crate::credentials::api::cose_keys))
+        .route("/credentials/status/{list}", get(crate::credentials::api::status_list))
+        .route("/healthz", get(|| async { "ok" }))
+        .merge(crate::admin::routes())
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(64 * 1024))
+        .layer(axum::middleware::from_fn(web::security::headers))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(on_panic))
+        // Outermost, so that it also sees the incidents of panics.
+        .layer(axum::middleware::from_fn(web::incident::log_incidents))
+        .with_state(app)
+}
+
+/// A panic is a bug: answer 500 with an incident id instead of dropping the connection.
+fn on_panic(_: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    let incident = web::incident::Incident::new("a request handler panicked");
+    let body = format!("internal error, incident {}", incident.id);
+    incident.attach((StatusCode::INTERNAL_SERVER_ERROR, body).into_response())
+}
+
+async fn stylesheet() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8")),
+            (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600")),
+        ],
+        web::pages::STYLESHEET,
+    )
+}
+
+async fn passkey_script() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("text/javascript; charset=utf-8")),
+            (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600")),
+        ],
+        web::pages::PASSKEY_SCRIPT,
+    )
+}
+
+async fn not_found() -> PageError {
+    PageError::new(StatusCode::NOT_FOUND, Locale::Vi, "error.not_found")
+}

@@ -1,0 +1,90 @@
+//! The consent page (`/consent`): exactly the claims the portal asks for, approve or deny.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum_extra::extract::CookieJar;
+use serde_json::json;
+
+use super::finish::{Refusal, refuse};
+use super::journey::advance;
+use super::pending::{Pending, load_with_session};
+use super::session::BrowserSession;
+use super::stage::Stage;
+use crate::audit::{self, Event};
+use crate::oidc::scopes;
+use crate::state::App;
+use crate::web::error::PageError;
+use crate::web::form::Params;
+use crate::web::lang::remember_lang;
+use crate::web::pages::{ConsentPage, render};
+
+async fn load(app: &App, headers: &HeaderMap, jar: &CookieJar, r: Option<&str>, lang: Option<&str>) -> Result<(Pending, BrowserSession), PageError> {
+    load_with_session(app, headers, jar, r, Stage::Consent, lang).await
+}
+
+pub async fn page(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, RawQuery(q): RawQuery) -> Response {
+    let q = Params::parse_lenient(q.as_deref().unwrap_or_default().as_bytes()).unwrap_or_default();
+    let (pending, s) = match load(&app, &headers, &jar, q.get("r"), q.get("lang")).await {
+        Ok(v) => v,
+        Err(e) => return e.into_response(),
+    };
+    let person = match app.store.person(&s.record.person_id).await {
+        Ok(Some(p)) => p,
+        Ok(None) => return PageError::expired(pending.locale).into_response(),
+        Err(e) => return PageError::internal(pending.locale, e).into_response(),
+    };
+    let page = ConsentPage {
+        locale: pending.locale,
+        switch_href: pending.switch_href("/consent"),
+        portal: &pending.client.name,
+        request_id: &pending.row.id,
+        csrf: pending.csrf(&app),
+        claim_keys: scopes::claim_labels(pending.sign_in.purpose.scopes()),
+        person_name: person.full_name(),
+    };
+    (remember_lang(jar, q.get("lang")), render(StatusCode::OK, &page)).into_response()
+}
+
+pub async fn submit(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, body: Bytes) -> Response {
+    let f = Params::parse(&body).unwrap_or_default();
+    let (mut pending, s) = match load(&app, &headers, &jar, f.get("r"), None).await {
+        Ok(v) => v,
+        Err(e) => return e.into_response(),
+    };
+    if let Err(e) = pending.check_csrf(&app, f.get("csrf").unwrap_or_default()) {
+        return e.into_response();
+    }
+    let locale = pending.locale;
+    let now = app.now();
+    let person_id = s.record.person_id.clone();
+    let client_id = pending.client.id.as_str().to_string();
+    let scopes = pending.sign_in.purpose.scopes().to_vec();
+    let result = match f.get("decision") {
+        Some("approve") => async {
+            let granted = app.store.consented_scopes(&person_id, &client_id).await?.unwrap_or_default();
+            let merged = crate::privacy::consent::merge(&granted, &scopes);
+            app.store.put_consent(&person_id, &client_id, &merged, now).await?;
+            audit::record(&app.store, now, Event::ConsentGranted, Some(&person_id), Some(&client_id), json!({"scopes": scopes})).await?;
+            Ok::<_, crate::store::StoreError>(true)
+        }
+        .await,
+        Some("deny") => async {
+            audit::record(&app.store, now, Event::ConsentDenied, Some(&person_id), Some(&client_id), json!({"scopes": scopes})).await?;
+            Ok(false)
+        }
+        .await,
+        _ => return PageError::new(StatusCode::BAD_REQUEST, locale, "error.malformed").into_response(),
+    };
+    match result {
+        Ok(true) => {
+            pending.sign_in.consented = true;
+            advance(&app, jar, pending, &s).await.unwrap_or_else(IntoResponse::into_response)
+        }
+        Ok(false) => refuse(&app, jar, &pending, Refusal::Declined).await.unwrap_or_else(IntoResponse::into_response),
+        Err(e) => PageError::internal(locale, e).into_response(),
+    }
+}

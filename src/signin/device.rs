@@ -1,0 +1,274 @@
+//! The person's side of the device authorization grant (RFC 8628 §3.3): `/device`, where the
+//! user code shown on the device is entered, and `/device/confirm`, where the person approves or
+//! denies after signing in through the ordinary login pages.
+//!
+//! Entering a valid code starts a sign-in whose purpose is the device (`Purpose::Device`); the
+//! login pages run unchanged, the policy asks for this page instead of the consent page, and
+//! the end of the sign-in is [`approve`] instead of a code sent to a portal.
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum_extra::extract::CookieJar;
+use serde_json::json;
+
+use super::finish::{Refusal, refuse as refuse_sign_in};
+use super::journey::{advance, start};
+use super::pending::{Pending, load_with_session};
+use super::purpose::Purpose;
+use super::session::{BrowserSession, browser_id};
+use super::stage::Stage;
+use crate::audit::{self, Event};
+use crate::client::{Client, ClientId};
+use crate::identity::acting_for::{self, ActingFor};
+use crate::keys::secret::token_hash;
+use crate::oidc::user_code::{display_user_code, normalise_user_code};
+use crate::oidc::scopes;
+use crate::state::App;
+use crate::store::devices::DeviceApproval;
+use crate::web::error::PageError;
+use crate::web::form::Params;
+use crate::web::i18n::Locale;
+use crate::web::lang::{page_locale, remember_lang};
+use crate::web::pages::render;
+use crate::web::{cookies, csrf};
+
+/// RFC 8628 §5.1: wrong user codes one browser may enter per window. Five tries against 20^8
+/// codes leave an attacker a negligible chance per window.
+pub const MAX_FAILURES: i64 = 5;
+pub const FAILURE_WINDOW_SECS: i64 = 600;
+
+/// The code-entry form has no sign-in yet to bind its CSRF token to; it is bound to the browser
+/// and to this purpose.
+const CSRF_PURPOSE: &str = "device-code-entry";
+
+#[derive(Template)]
+#[template(path = "device.html")]
+pub struct DeviceCodePage {
+    pub locale: Locale,
+    pub switch_href: Option<String>,
+    pub csrf: String,
+    pub user_code: String,
+    pub error: Option<&'static str>,
+}
+
+#[derive(Template)]
+#[template(path = "device_confirm.html")]
+pub struct DeviceConfirmPage<'a> {
+    pub locale: Locale,
+    pub switch_href: Option<String>,
+    pub portal: &'a str,
+    pub request_id: &'a str,
+    pub csrf: String,
+    pub user_code: String,
+    pub claim_keys: Vec<&'static str>,
+    pub person_name: String,
+}
+
+#[derive(Template)]
+#[template(path = "device_done.html")]
+pub struct DeviceDonePage<'a> {
+    pub locale: Locale,
+    pub switch_href: Option<String>,
+    pub portal: &'a str,
+    pub approved: bool,
+    pub message_key: &'static str,
+}
+
+fn query(q: &Option<String>) -> Params {
+    Params::parse_lenient(q.as_deref().unwrap_or_default().as_bytes()).unwrap_or_default()
+}
+
+fn code_form(app: &App, status: StatusCode, locale: Locale, browser: &str, typed: &str, error: Option<&'static str>) -> Response {
+    let typed: String = typed.chars().take(32).collect();
+    let other = if locale == Locale::Vi { Locale::En } else { Locale::Vi };
+    let encoded: String = url::form_urlencoded::byte_serialize(typed.as_bytes()).collect();
+    let page = DeviceCodePage {
+        locale,
+        switch_href: Some(format!("/device?lang={}&user_code={encoded}", other.as_str())),
+        csrf: csrf::token(&app.secrets.csrf, browser, CSRF_PURPOSE),
+        user_code: typed,
+        error,
+    };
+    render(status, &page)
+}
+
+/// `GET /device`, optionally prefilled from `verification_uri_complete`.
+pub async fn page(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, RawQuery(q): RawQuery) -> Response {
+    let q = query(&q);
+    let locale = page_locale(&app, &headers, &jar, None, q.get("lang"));
+    let jar = remember_lang(jar, q.get("lang"));
+    let (jar, browser) = browser_id(jar);
+    let typed = q.get("user_code").unwrap_or_default();
+    (jar, code_form(&app, StatusCode::OK, locale, &browser, typed, None)).into_response()
+}
+
+/// `POST /device`: the code typed by the person.
+pub async fn submit(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, body: Bytes) -> Response {
+    let f = Params::parse(&body).unwrap_or_default();
+    let locale = page_locale(&app, &headers, &jar, None, None);
+    let presented = f.get("csrf").unwrap_or_default();
+    let browser = jar
+        .get(cookies::BROWSER)
+        .map(|c| c.value().to_string())
+        .filter(|b| csrf::verify(&app.secrets.csrf, b, CSRF_PURPOSE, presented));
+    let Some(browser) = browser else {
+        return PageError::new(StatusCode::FORBIDDEN, locale, "error.csrf").into_response();
+    };
+    match enter_code(&app, jar, &browser, f.get("user_code").unwrap_or_default(), locale).await {
+        Ok(r) | Err(r) => r,
+    }
+}
+
+async fn enter_code(app: &App, jar: CookieJar, browser: &str, typed: &str, locale: Locale) -> Result<Response, Response> {
+    let internal = |e: crate::store::StoreError| PageError::internal(locale, e).into_response();
+    let now = app.now();
+    let browser_hash = token_hash(browser);
+    // Checked before the lookup, so that a blocked browser learns nothing, not even from a
+    // right guess.
+    if app.store.device_code_failures(&browser_hash, now).await.map_err(internal)? >= MAX_FAILURES {
+        return Err(code_form(app, StatusCode::TOO_MANY_REQUESTS, locale, browser, typed, Some("device.error.too_many")));
+    }
+    let found = match normalise_user_code(typed) {
+        Some(code) => app.store.pending_device_code(&code, now).await.map_err(internal)?,
+        None => None,
+    };
+    let Some(row) = found else {
+        app.store.record_device_code_failure(&browser_hash, now, FAILURE_WINDOW_SECS).await.map_err(internal)?;
+        return Err(code_form(app, StatusCode::BAD_REQUEST, locale, browser, typed, Some("device.error.invalid_code")));
+    };
+    let unknown = || PageError::new(StatusCode::BAD_REQUEST, locale, "error.unknown_client").into_response();
+    let client_id = ClientId::parse(&row.client_id).ok_or_else(unknown)?;
+    let client = app.store.client(&client_id).await.map_err(internal)?.ok_or_else(unknown)?;
+    // The device's scopes and acr_values; no redirect URI, state, nonce or PKCE, which belong to
+    // the code grant.
+    let purpose = Purpose::Device { user_code: row.user_code, scopes: row.scopes, acr_values: row.acr_values };
+    start(app, jar, &client, purpose, locale).await.map_err(IntoResponse::into_response)
+}
+
+async fn load(app: &App, headers: &HeaderMap, jar: &CookieJar, r: Option<&str>, lang: Option<&str>) -> Result<(Pending, BrowserSession, String), PageError> {
+    let (pending, s) = load_with_session(app, headers, jar, r, Stage::Device, lang).await?;
+    let Purpose::Device { user_code, .. } = &pending.sign_in.purpose else {
+        return Err(PageError::expired(pending.locale));
+    };
+    let user_code = user_code.clone();
+    Ok((pending, s, user_code))
+}
+
+fn gone(locale: Locale) -> PageError {
+    PageError::new(StatusCode::BAD_REQUEST, locale, "device.error.gone")
+}
+
+/// `GET /device/confirm`: which portal, which data, approve or deny.
+pub async fn confirm_page(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, RawQuery(q): RawQuery) -> Response {
+    let q = query(&q);
+    let (pending, s, user_code) = match load(&app, &headers, &jar, q.get("r"), q.get("lang")).await {
+        Ok(v) => v,
+        Err(e) => return e.into_response(),
+    };
+    let locale = pending.locale;
+    match app.store.pending_device_code(&user_code, app.now()).await {
+        Ok(Some(_)) => {}
+        Ok(None) => return gone(locale).into_response(),
+        Err(e) => return PageError::internal(locale, e).into_response(),
+    }
+    let person = match app.store.person(&s.record.person_id).await {
+        Ok(Some(p)) => p,
+        Ok(None) => return PageError::expired(locale).into_response(),
+        Err(e) => return PageError::internal(locale, e).into_response(),
+    };
+    let page = DeviceConfirmPage {
+        locale,
+        switch_href: pending.switch_href("/device/confirm"),
+        portal: &pending.client.name,
+        request_id: &pending.row.id,
+        csrf: pending.csrf(&app),
+        user_code: display_user_code(&user_code),
+        claim_keys: scopes::claim_labels(pending.sign_in.purpose.scopes()),
+        person_name: person.full_name(),
+    };
+    (remember_lang(jar, q.get("lang")), render(StatusCode::OK, &page)).into_response()
+}
+
+/// `POST /device/confirm`.
+pub async fn confirm_submit(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, body: Bytes) -> Response {
+    let f = Params::parse(&body).unwrap_or_default();
+    let (mut pending, s, _) = match load(&app, &headers, &jar, f.get("r"), None).await {
+        Ok(v) => v,
+        Err(e) => return e.into_response(),
+    };
+    if let Err(e) = pending.check_csrf(&app, f.get("csrf").unwrap_or_default()) {
+        return e.into_response();
+    }
+    let locale = pending.locale;
+    match f.get("decision") {
+        // An organisation may still have to be chosen; the end of the sign-in is `approve`.
+        Some("approve") => {
+            pending.sign_in.consented = true;
+            advance(&app, jar, pending, &s).await.unwrap_or_else(IntoResponse::into_response)
+        }
+        Some("deny") => refuse_sign_in(&app, jar, &pending, Refusal::Declined).await.unwrap_or_else(IntoResponse::into_response),
+        _ => PageError::new(StatusCode::BAD_REQUEST, locale, "error.malformed").into_response(),
+    }
+}
+
+/// A device sign-in that ends without approval (the device has no redirect URI to be told
+/// through): the device code is denied, so its next poll gets `access_denied`.
+pub(super) async fn refuse(app: &App, jar: CookieJar, pending: &Pending, person_id: &str, user_code: &str, why: Refusal) -> Result<Response, PageError> {
+    let locale = pending.locale;
+    let internal = |e: crate::store::StoreError| PageError::internal(locale, e);
+    if !app.store.take_pending(&pending.row.id).await.map_err(internal)? {
+        return Err(PageError::expired(locale));
+    }
+    let now = app.now();
+    let client_id = pending.client.id.as_str();
+    if !app.store.deny_device_code(user_code, client_id, now).await.map_err(internal)? {
+        return Err(gone(locale));
+    }
+    let reason = if why == Refusal::Declined { "denied" } else { "no_organisation" };
+    let detail = json!({ "scopes": pending.sign_in.purpose.scopes(), "reason": reason });
+    audit::record(&app.store, now, Event::DeviceDenied, Some(person_id), Some(client_id), detail).await.map_err(internal)?;
+    let message_key = if why == Refusal::Declined { "device.done.denied" } else { "device.done.no_organisation" };
+    let page = DeviceDonePage { locale, switch_href: None, portal: &pending.client.name, approved: false, message_key };
+    Ok((jar, render(StatusCode::OK, &page)).into_response())
+}
+
+/// The end of a device sign-in (once the parked sign-in is consumed): the device code records
+/// who approved, from which session, and the device's next poll receives the tokens.
+#[allow(clippy::too_many_arguments)]
+pub async fn approve(
+    app: &App,
+    jar: CookieJar,
+    client: &Client,
+    scopes: &[String],
+    acting_for: Option<&ActingFor>,
+    session: &BrowserSession,
+    user_code: &str,
+    locale: Locale,
+) -> Result<Response, PageError> {
+    let internal = |e: crate::store::StoreError| PageError::internal(locale, e);
+    let person_id = &session.record.person_id;
+    let extra_claims = acting_for::extra_claims(&app.store, person_id, scopes, acting_for).await.map_err(internal)?;
+    let approval = DeviceApproval {
+        person_id: person_id.clone(),
+        subject: crate::privacy::pairwise::subject(&app.secrets.pairwise, client, person_id),
+        auth_time: session.record.auth_time,
+        acr: session.record.acr.clone(),
+        amr: session.record.amr.clone(),
+        sid: session.record.sid.clone(),
+        extra_claims,
+    };
+    let now = app.now();
+    let client_id = client.id.as_str();
+    if !app.store.approve_device_code(user_code, client_id, &approval, now).await.map_err(internal)? {
+        return Err(gone(locale));
+    }
+    let detail = json!({ "scopes": scopes, "acr": approval.acr, "sid": approval.sid });
+    audit::record(&app.store, now, Event::DeviceApproved, Some(person_id), Some(client_id), detail).await.map_err(internal)?;
+    let page = DeviceDonePage { locale, switch_href: None, portal: &client.name, approved: true, message_key: "device.done.approved" };
+    Ok((jar, render(StatusCode::OK, &page)).into_response())
+}

@@ -1,0 +1,143 @@
+//! The end of a sign-in, by purpose: a portal receives a code (or an error) at its redirect
+//! URI, a device code is approved (or denied), the account page is shown again.
+
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::CookieJar;
+
+use super::pending::Pending;
+use super::purpose::{Purpose, SignIn};
+use super::session::BrowserSession;
+use crate::client::Client;
+use crate::identity::acting_for::{self, ActingFor};
+use crate::keys::secret::{random_token, token_hash};
+use crate::oidc::claims_request::EssentialAcr;
+use crate::oidc::error::{ErrorCode, OAuthError};
+use crate::oidc::request::{AuthorizationRequest, redirect_with};
+use crate::state::App;
+use crate::store::StoreError;
+use crate::store::grants::CodeGrant;
+use crate::web::error::PageError;
+use crate::web::i18n::Locale;
+
+/// Why the person ends a sign-in without what it asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// Denied on the consent or device page.
+    Declined,
+    /// The portal asked for an organisation and the person represents none.
+    NoOrganisation,
+}
+
+impl Refusal {
+    fn description(self) -> &'static str {
+        match self {
+            Refusal::Declined => "the person declined to share the requested information",
+            Refusal::NoOrganisation => "the person does not represent any organisation",
+        }
+    }
+}
+
+/// Ends a parked sign-in: it is consumed (once) and reaches its end.
+pub async fn finish(app: &App, jar: CookieJar, pending: Pending, session: &BrowserSession) -> Result<Response, PageError> {
+    let locale = pending.locale;
+    if !app.store.take_pending(&pending.row.id).await.map_err(|e| PageError::internal(locale, e))? {
+        return Err(PageError::expired(locale));
+    }
+    complete(app, jar, &pending.client, &pending.sign_in, session, locale).await
+}
+
+/// The end itself, for a sign-in that was parked (and is consumed) or never needed to be.
+pub async fn complete(app: &App, jar: CookieJar, client: &Client, sign_in: &SignIn, session: &BrowserSession, locale: Locale) -> Result<Response, PageError> {
+    match &sign_in.purpose {
+        Purpose::Portal(req) => {
+            let url = issue_code(app, client, req, session, sign_in.acting_for.as_ref()).await.map_err(|e| PageError::internal(locale, e))?;
+            Ok((jar, Redirect::to(&url)).into_response())
+        }
+        Purpose::Device { user_code, scopes, .. } => {
+            super::device::approve(app, jar, client, scopes, sign_in.acting_for.as_ref(), session, user_code, locale).await
+        }
+        Purpose::AccountPage { .. } => Ok((jar, Redirect::to("/account")).into_response()),
+    }
+}
+
+/// Ends a parked sign-in that the person refused (or cannot complete): the portal receives
+/// `access_denied`, a device code is denied.
+pub async fn refuse(app: &App, jar: CookieJar, pending: &Pending, why: Refusal) -> Result<Response, PageError> {
+    let locale = pending.locale;
+    match &pending.sign_in.purpose {
+        Purpose::Portal(req) => {
+            if !app.store.take_pending(&pending.row.id).await.map_err(|e| PageError::internal(locale, e))? {
+                return Err(PageError::expired(locale));
+            }
+            let err = OAuthError::new(ErrorCode::AccessDenied, why.description());
+            Ok((jar, error_redirect(app, &req.redirect_uri, req.state.as_deref(), &err)).into_response())
+        }
+        Purpose::Device { user_code, .. } => {
+            let person_id = pending.row.person_id.as_deref().ok_or_else(|| PageError::expired(locale))?;
+            super::device::refuse(app, jar, pending, person_id, user_code, why).await
+        }
+        // The account page asks for no consent and no organisation.
+        Purpose::AccountPage { .. } => Err(PageError::expired(locale)),
+    }
+}
+
+/// Stores a fresh single-use code and returns the redirect URL that carries it — or, when the
+/// request made an acr essential that this session does not reach, the `access_denied` redirect
+/// (OIDC Core §5.5.1.1: never a silent downgrade).
+pub async fn issue_code(
+    app: &App,
+    client: &Client,
+    req: &AuthorizationRequest,
+    session: &BrowserSession,
+    acting_for: Option<&ActingFor>,
+) -> Result<String, StoreError> {
+    if let Some(essential) = req.essential_acr() {
+        let met = matches!(essential, EssentialAcr::AtLeast(a) if session.acr >= a);
+        if !met {
+            let e = OAuthError::new(ErrorCode::AccessDenied, "the essential acr was not reached");
+            return Ok(redirect_with(
+                &req.redirect_uri,
+                &app.settings.issuer_str,
+                req.state.as_deref(),
+                &[("error", e.code.as_str()), ("error_description", &e.description)],
+            ));
+        }
+    }
+    let extra_claims = acting_for::extra_claims(&app.store, &session.record.person_id, &req.scopes, acting_for).await?;
+    let code = random_token();
+    let now = app.now();
+    let grant = CodeGrant {
+        code_hash: token_hash(&code),
+        grant_id: random_token(),
+        client_id: client.id.as_str().to_string(),
+        redirect_uri: req.redirect_uri.clone(),
+        code_challenge: req.code_challenge.clone(),
+        person_id: session.record.person_id.clone(),
+        subject: crate::privacy::pairwise::subject(&app.secrets.pairwise, client, &session.record.person_id),
+        scopes: req.scopes.clone(),
+        nonce: req.nonce.clone(),
+        auth_time: session.record.auth_time,
+        acr: session.record.acr.clone(),
+        amr: session.record.amr.clone(),
+        sid: session.record.sid.clone(),
+        // FAPI 2.0 §5.3.2.1: codes live at most 60 seconds (the configured default already is).
+        expires_at: now + app.settings.code_ttl.min(60),
+        used_at: None,
+        extra_claims,
+        jkt: req.dpop_jkt.clone(),
+        claims_request: req.claims.clone(),
+    };
+    app.store.insert_code(&grant).await?;
+    Ok(redirect_with(&req.redirect_uri, &app.settings.issuer_str, req.state.as_deref(), &[("code", &code)]))
+}
+
+/// An error sent back to the portal (RFC 6749 §4.1.2.1), with `state` and `iss`.
+pub fn error_redirect(app: &App, redirect_uri: &str, state: Option<&str>, error: &OAuthError) -> Response {
+    let url = redirect_with(
+        redirect_uri,
+        &app.settings.issuer_str,
+        state,
+        &[("error", error.code.as_str()), ("error_description", &error.description)],
+    );
+    error.attach_incident(Redirect::to(&url).into_response())
+}

@@ -1,0 +1,174 @@
+//! Moving a sign-in along: [`start`] when a portal, a device or the account page asks for one,
+//! [`authenticated`] when any method has proved who the person is, [`advance`] after every
+//! other step. Each asks the policy (`policy::next`) what is still needed and goes there: a
+//! page (the sign-in is parked, or moved to that stage) or the end (`finish`).
+
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::CookieJar;
+use serde_json::{Value, json};
+
+use super::finish::{self, complete, error_redirect};
+use super::pending::Pending;
+use super::policy::{Facts, Next, next};
+use super::purpose::{Purpose, SignIn};
+use super::session::{self, BrowserSession, browser_id};
+use super::stage::Stage;
+use crate::assurance::{Acr, Amr, SessionFit, session_fit};
+use crate::audit::{self, Event};
+use crate::client::Client;
+use crate::identity::{Person, PersonStatus};
+use crate::keys::secret::{random_token, token_hash};
+use crate::oidc::error::OAuthError;
+use crate::state::App;
+use crate::store::StoreError;
+use crate::store::grants::PendingRequest;
+use crate::web::error::PageError;
+use crate::web::i18n::Locale;
+
+/// Starts a sign-in: reuses the browser's session when it fits (SSO), and either ends at once
+/// or parks the sign-in at the first page it needs.
+pub async fn start(app: &App, jar: CookieJar, client: &Client, purpose: Purpose, locale: Locale) -> Result<Response, PageError> {
+    let internal = |e: StoreError| PageError::internal(locale, e);
+    let now = app.now();
+    let mut sign_in = SignIn::new(purpose);
+    let mut reusable = None;
+    if let Some(s) = session::current(app, &jar, now).await.map_err(internal)? {
+        let active = app.store.person(&s.record.person_id).await.map_err(internal)?.is_some_and(|p| p.status == PersonStatus::Active);
+        let p = &sign_in.purpose;
+        let fit = if active {
+            session_fit(s.acr, s.record.auth_time, now, p.required_acr(), p.max_age(), p.forces_login())
+        } else {
+            SessionFit::Reauthenticate
+        };
+        sign_in.step_up = fit == SessionFit::StepUp;
+        reusable = (fit == SessionFit::Reuse).then_some(s);
+    }
+    let facts = facts(app, client, &sign_in, reusable.as_ref()).await.map_err(internal)?;
+    sign_in.consented |= facts.consent_on_record;
+    match (next(&sign_in, facts), reusable) {
+        (Next::Done, Some(s)) => complete(app, jar, client, &sign_in, &s, locale).await,
+        (Next::Refuse(code, why), _) => Ok(refuse_silently(app, &sign_in, code, why)),
+        (Next::Ask(stage), s) => park(app, jar, client, &sign_in, stage, s.as_ref().map(|s| s.record.person_id.as_str()), locale).await,
+        // The policy ends only an authenticated sign-in.
+        (Next::Done, None) => park(app, jar, client, &sign_in, Stage::Login, None, locale).await,
+    }
+}
+
+/// After a step of a parked sign-in, with the session of the person it belongs to.
+pub async fn advance(app: &App, jar: CookieJar, mut pending: Pending, session: &BrowserSession) -> Result<Response, PageError> {
+    let locale = pending.locale;
+    let facts = facts(app, &pending.client, &pending.sign_in, Some(session)).await.map_err(|e| PageError::internal(locale, e))?;
+    pending.sign_in.consented |= facts.consent_on_record;
+    match next(&pending.sign_in, facts) {
+        Next::Done => finish::finish(app, jar, pending, session).await,
+        Next::Ask(stage) => move_to(app, jar, &pending, stage, &session.record.person_id).await,
+        Next::Refuse(code, why) => {
+            if !app.store.take_pending(&pending.row.id).await.map_err(|e| PageError::internal(locale, e))? {
+                return Err(PageError::expired(locale));
+            }
+            Ok((jar, refuse_silently(app, &pending.sign_in, code, why)).into_response())
+        }
+    }
+}
+
+/// What a method proved: who, how strongly, and what its audit record adds.
+pub struct Authentication<'a> {
+    pub person_id: &'a str,
+    pub acr: Acr,
+    pub amr: Vec<Amr>,
+    /// The method's own facts for the audit record (`method`, `device_id`, `upstream`, …).
+    pub detail: Value,
+    /// A brokered sign-in: the upstream and its ID token, kept to log out there too.
+    pub upstream_session: Option<(&'a str, &'a str)>,
+}
+
+impl<'a> Authentication<'a> {
+    /// The acr and amr that these methods give this person (`assurance::evaluate`).
+    pub fn by_methods(person: &'a Person, methods: &[Amr]) -> Self {
+        let (acr, amr) = crate::assurance::evaluate(person.account_level, methods);
+        Self { person_id: &person.id, acr, amr, detail: json!({}), upstream_session: None }
+    }
+}
+
+/// The person is authenticated, by whichever method: the session starts (a new one, no
+/// fixation), the sign-in is recorded, and the sign-in carries on.
+pub async fn authenticated(app: &App, jar: CookieJar, pending: Pending, auth: Authentication<'_>) -> Result<Response, PageError> {
+    let locale = pending.locale;
+    let internal = |e: StoreError| PageError::internal(locale, e);
+    let now = app.now();
+    let (jar, s) = session::start(app, jar, auth.person_id, auth.acr, &auth.amr, now).await.map_err(internal)?;
+    if let Some((upstream, id_token)) = auth.upstream_session {
+        app.store.put_upstream_session(&s.record.sid, upstream, id_token, s.record.expires_at).await.map_err(internal)?;
+    }
+    let mut detail = json!({"acr": auth.acr.as_uri(), "amr": s.record.amr, "sid": s.record.sid});
+    if let (Some(all), Value::Object(extra)) = (detail.as_object_mut(), auth.detail) {
+        all.extend(extra);
+    }
+    audit::record(&app.store, now, Event::LoginSucceeded, Some(auth.person_id), Some(pending.client.id.as_str()), detail)
+        .await
+        .map_err(internal)?;
+    advance(app, jar, pending, &s).await
+}
+
+/// Moves a parked sign-in to `stage` for `person_id` (also within a method: password → TOTP)
+/// and sends the browser there.
+pub async fn move_to(app: &App, jar: CookieJar, pending: &Pending, stage: Stage, person_id: &str) -> Result<Response, PageError> {
+    let locale = pending.locale;
+    let params = serde_json::to_string(&pending.sign_in).map_err(|e| PageError::internal(locale, e))?;
+    let moved = app
+        .store
+        .advance_pending(&pending.row.id, pending.stage.as_str(), stage.as_str(), Some(person_id), &params)
+        .await
+        .map_err(|e| PageError::internal(locale, e))?;
+    if !moved {
+        return Err(PageError::expired(locale));
+    }
+    Ok((jar, Redirect::to(&stage.url(&pending.row.id))).into_response())
+}
+
+/// What the policy needs to know beyond the parked parameters. The stored consent is read only
+/// for a portal whose authenticated sign-in has not settled it yet.
+async fn facts(app: &App, client: &Client, sign_in: &SignIn, session: Option<&BrowserSession>) -> Result<Facts, StoreError> {
+    let consent_on_record = match (&sign_in.purpose, session) {
+        (Purpose::Portal(req), Some(s)) if !sign_in.consented && !req.prompt.consent => {
+            let granted = app.store.consented_scopes(&s.record.person_id, client.id.as_str()).await?;
+            granted.is_some_and(|g| crate::privacy::consent::covers(&g, &req.scopes))
+        }
+        _ => false,
+    };
+    Ok(Facts { authenticated: session.is_some(), consent_on_record })
+}
+
+/// Parks a new sign-in at `stage` and sends the browser to that page.
+async fn park(
+    app: &App,
+    jar: CookieJar,
+    client: &Client,
+    sign_in: &SignIn,
+    stage: Stage,
+    person_id: Option<&str>,
+    locale: Locale,
+) -> Result<Response, PageError> {
+    let (jar, browser) = browser_id(jar);
+    let now = app.now();
+    let row = PendingRequest {
+        id: random_token(),
+        browser_hash: token_hash(&browser),
+        client_id: client.id.as_str().to_string(),
+        params: serde_json::to_string(sign_in).map_err(|e| PageError::internal(locale, e))?,
+        person_id: person_id.map(str::to_owned),
+        stage: stage.as_str().to_string(),
+        expires_at: now + app.settings.sign_in_ttl,
+    };
+    app.store.insert_pending(&row, now).await.map_err(|e| PageError::internal(locale, e))?;
+    Ok((jar, Redirect::to(&stage.url(&row.id))).into_response())
+}
+
+/// A portal told that its sign-in cannot go on (`prompt=none`, an unmeetable essential acr).
+/// Only a portal's request can be silent or carry an essential acr.
+fn refuse_silently(app: &App, sign_in: &SignIn, code: crate::oidc::error::ErrorCode, why: &'static str) -> Response {
+    match &sign_in.purpose {
+        Purpose::Portal(req) => error_redirect(app, &req.redirect_uri, req.state.as_deref(), &OAuthError::new(code, why)),
+        _ => PageError::expired(app.settings.default_locale).into_response(),
+    }
+}

@@ -1,0 +1,102 @@
+//! The shared state every handler builds on: the settings, the store, the keys, the server
+//! secrets and the clock. The ground floor: it imports no handler (the route table is in
+//! `routes`, the periodic upkeep in `janitor`).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use crate::config::Settings;
+use crate::keys::{KeyError, KeyRing, MasterKey};
+use crate::store::{Store, StoreError};
+
+/// Secrets the server derives values from; generated once per deployment, sealed in the database.
+pub struct ServerSecrets {
+    pub csrf: Vec<u8>,
+    pub pairwise: Vec<u8>,
+    /// Keys the stateless DPoP server nonces.
+    pub dpop: Vec<u8>,
+}
+
+impl ServerSecrets {
+    async fn load(store: &Store, master: &MasterKey, now: i64) -> Result<Self, KeyError> {
+        let get = async |name: &str| -> Result<Vec<u8>, KeyError> {
+            let candidate = master.seal(name, &crate::keys::secret::random_bytes::<32>())?;
+            let sealed = store.server_secret(name, &candidate, now).await?;
+            Ok(master.open(name, &sealed)?)
+        };
+        Ok(Self { csrf: get("csrf").await?, pairwise: get("pairwise").await?, dpop: get("dpop").await? })
+    }
+}
+
+/// Wall-clock seconds, with an offset that tests move forward to expire codes and sessions.
+#[derive(Default)]
+pub struct Clock {
+    offset: AtomicI64,
+}
+
+impl Clock {
+    pub fn now(&self) -> i64 {
+        time::OffsetDateTime::now_utc().unix_timestamp() + self.offset.load(Ordering::Relaxed)
+    }
+    pub fn advance(&self, secs: i64) {
+        self.offset.fetch_add(secs, Ordering::Relaxed);
+    }
+}
+
+pub struct App {
+    pub settings: Arc<Settings>,
+    pub store: Store,
+    pub keys: KeyRing,
+    pub secrets: ServerSecrets,
+    pub discovery: String,
+    pub clock: Clock,
+    /// For calls the server makes itself: client keys, sector documents, logout delivery.
+    pub http: reqwest::Client,
+    pub client_keys: crate::oidc::client_keys::ClientKeys,
+    /// Trust store for signature certificates, and the CRLs downloaded for them.
+    pub pki: crate::pki::TrustStore,
+    pub crls: crate::pki::fetch::CrlCache,
+    /// Upstream identity providers (the federation hub).
+    pub federation: crate::authn::upstream::federation::Federation,
+    /// QR credentials: the credential-signing key and the verification key set.
+    pub credentials: crate::credentials::service::Credentials,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Keys(#[from] KeyError),
+    #[error(transparent)]
+    Pki(#[from] crate::pki::PkiError),
+    #[error(transparent)]
+    Upstream(#[from] crate::authn::upstream::federation::UpstreamError),
+    #[error(transparent)]
+    Credentials(#[from] crate::credentials::service::ServiceError),
+}
+
+impl App {
+    /// Connects, migrates, and loads keys and secrets (generating them on first start).
+    pub async fn start(settings: Settings) -> Result<Arc<Self>, StartError> {
+        let store = Store::connect(&settings.database_url).await?;
+        store.migrate().await?;
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let keys = KeyRing::load(store.clone(), settings.master_key.clone(), now).await?;
+        let secrets = ServerSecrets::load(&store, &settings.master_key, now).await?;
+        let discovery = crate::oidc::metadata::document(&settings);
+        let http = crate::oidc::client_keys::http_client();
+        let client_keys = crate::oidc::client_keys::ClientKeys::new(http.clone());
+        // Checks the compiled-in certificates' fingerprints: a tampered store stops the start.
+        let pki = settings.pki.trust.clone();
+        let crls = crate::pki::fetch::CrlCache::default();
+        let federation = crate::authn::upstream::federation::Federation::new(&settings.upstreams)?;
+        federation.load_stored(&store, &settings.master_key).await?;
+        let credentials = crate::credentials::service::Credentials::load(&store, &settings.master_key, &settings.issuer_str, now).await?;
+        Ok(Arc::new(Self { settings: Arc::new(settings), store, keys, secrets, discovery, clock: Clock::default(), http, client_keys, pki, crls, federation, credentials }))
+    }
+
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+}

@@ -1,0 +1,166 @@
+//! QR credentials over HTTP and the command line: issue with `nixa qr issue`, verify with
+//! `nixa qr verify` (text, PNG image, published keys) and `POST /api/v1/credentials/verify`.
+
+use crate::common;
+use crate::vectors;
+
+use std::process::Command;
+
+use common::{TestServer, backchannel};
+use nixa::credentials::issue::{self, PersonIdentity, Request, Subject};
+use serde_json::{Value, json};
+
+fn nixa(dir: &std::path::Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_nixa"));
+    c.current_dir(dir).env_remove("DATABASE_URL").env("RUST_LOG", "warn");
+    for (k, _) in std::env::vars() {
+        if k.starts_with("NIXA_") {
+            c.env_remove(k);
+        }
+    }
+    c
+}
+
+#[tokio::test]
+async fn verify_endpoint_and_published_keys() {
+    let server = TestServer::start().await;
+    let http = backchannel();
+    let app = &server.app;
+    let now = app.now();
+    let p = PersonIdentity { id: "001204012345".into(), full_name: "Trần Văn An".into(), date_of_birth: Some("19850704".into()), ..Default::default() };
+    let req = Request { issuer: &app.credentials.issuer, subject_id: "p", subject: Subject::Person(p.claim169(None)), iat: now, exp: now + 600, nonce: None, status: None };
+    let text = issue::issue(&app.credentials.signer, &req).unwrap();
+    let verify = async |body: Value| -> (u16, Value) {
+        let r = http.post(server.url("/api/v1/credentials/verify")).json(&body).send().await.unwrap();
+        (r.status().as_u16(), r.json().await.unwrap())
+    };
+    let (st, report) = verify(json!({"text": text})).await;
+    assert_eq!(st, 200);
+    assert_eq!(report["valid"], true, "{report:#}");
+    assert_eq!(report["claims"]["claim169"]["fullName"], "Trần Văn An");
+    assert!(report["checks"].as_array().unwrap().len() >= 8);
+    // Later than its expiry (and the skew): invalid, with the reason.
+    let later = time::OffsetDateTime::from_unix_timestamp(now + 3600).unwrap().format(&time::format_description::well_known::Rfc3339).unwrap();
+    let (st, report) = verify(json!({"text": text, "at": later})).await;
+    assert_eq!((st, report["valid"].clone(), report["reason"].clone()), (200, json!(false), json!("expired")));
+    // Garbage text is still a report; a body without `text` is a problem.
+    let (st, report) = verify(json!({"text": "NX1:!!!"})).await;
+    assert_eq!((st, report["reason"].clone()), (200, json!("malformed_base45")));
+    let r = http.post(server.url("/api/v1/credentials/verify")).json(&json!({"qr": "x"})).send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("application/problem+json"));
+
+    // Status: a credential with a status reference, revoked by the operator (store), is reported
+    // revoked, and the signed list at the stable URL says so too.
+    let idx = app.credentials.allocate_status(&app.store, "p", "person", now, now + 600).await.unwrap();
+    let uri = app.credentials.status_uri();
+    let with_status = issue::issue(&app.credentials.signer, &Request { status: Some((&uri, idx)), ..Request { issuer: &app.credentials.issuer, subject_id: "p", subject: Subject::Person(p.claim169(None)), iat: now, exp: now + 600, nonce: None, status: None } }).unwrap();
+    assert_eq!(verify(json!({"text": with_status})).await.1["valid"], true);
+    // The owner may revoke only their own credential.
+    assert!(!app.store.revoke_credential(1, idx as i64, Some("someone-else"), "owner", now).await.unwrap());
+    assert!(app.store.revoke_credential(1, idx as i64, Some("p"), "owner", now).await.unwrap());
+    let (_, report) = verify(json!({"text": with_status})).await;
+    assert_eq!(report["reason"], "revoked", "{report:#}");
+    let r = http.get(&uri).send().await;
+    let token = match r {
+        Ok(r) if r.status() == 200 => r.bytes().await.unwrap(),
+        _ => http.get(server.url("/credentials/status/1")).send().await.unwrap().bytes().await.unwrap(),
+    };
+    let list = nixa::credentials::status_list::StatusList::verify(&token, &uri, &app.credentials.keys, now).unwrap();
+    assert!(list.is_revoked(idx).unwrap());
+    assert_eq!(list.ttl, 300);
+    assert_eq!(http.get(server.url("/credentials/status/2")).send().await.unwrap().status(), 404);
+
+    // Published keys: JWKS and COSE key set verify offline.
+    let jwks = http.get(server.url("/.well-known/nixa-credential-keys.json")).send().await.unwrap().text().await.unwrap();
+    let cose = http.get(server.url("/.well-known/nixa-credential-keys.cbor")).send().await.unwrap().bytes().await.unwrap();
+    for ks in [nixa::credentials::keys::KeySet::from_bytes(jwks.as_bytes()).unwrap(), nixa::credentials::keys::KeySet::from_bytes(&cose).unwrap()] {
+        let r = nixa::credentials::verify::verify(&text, &nixa::credentials::verify::Options::new(&ks, now));
+        assert!(r.valid, "{:?}", r.checks);
+    }
+    // The credential key is not an OIDC key.
+    let oidc: Value = http.get(server.url("/jwks")).send().await.unwrap().json().await.unwrap();
+    let cred: Value = serde_json::from_str(&jwks).unwrap();
+    let kid = cred["keys"][0]["kid"].as_str().unwrap();
+    assert!(oidc["keys"].as_array().unwrap().iter().all(|k| k["kid"] != kid));
+}
+
+#[test]
+fn qr_issue_and_verify_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let master = String::from_utf8(nixa(dir.path()).args(["keys", "generate-master"]).output().unwrap().stdout).unwrap();
+    let config = format!("issuer = \"https://id.example.gov.vn\"\ndatabase_url = \"sqlite://{}/n.db\"\nmaster_key = \"{}\"\n", dir.path().display(), master.trim());
+    std::fs::write(dir.path().join("nixa.toml"), config).unwrap();
+    let run = |args: &[&str]| {
+        let out = nixa(dir.path()).arg("--config").arg("nixa.toml").args(args).output().unwrap();
+        (out.status.code().unwrap(), String::from_utf8_lossy(&out.stdout).to_string(), String::from_utf8_lossy(&out.stderr).to_string())
+    };
+    let (code, text, err) = run(&[
+        "qr", "issue", "--id", "001204012345", "--name", "Lê Thị Hoa", "--birth-date", "19920311", "--nationality", "VN",
+        "--png", "q.png", "--svg", "q.svg", "--keys-out", "keys.json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let text = text.trim().to_string();
+    assert!(text.starts_with("NX1:"));
+    assert!(std::fs::read_to_string(dir.path().join("q.svg")).unwrap().contains("<svg"));
+    let (code, out, err) = run(&["qr", "verify", "--image", "q.png", "--keys", "keys.json", "--no-status", "--json"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let report: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["claims"]["claim169"]["fullName"], "Lê Thị Hoa");
+    let (code, out, _) = run(&["qr", "verify", "--text", &text, "--keys", "keys.json", "--no-status"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.trim_end().ends_with("valid"));
+    // Far in the future it has expired: 1; without the key the kid is unknown: 1.
+    let (code, out, _) = run(&["qr", "verify", "--text", &text, "--keys", "keys.json", "--no-status", "--at", "2099-01-01T00:00:00Z"]);
+    assert_eq!(code, 1);
+    assert!(out.contains("invalid: expired"), "{out}");
+    let (code, out, _) = run(&["qr", "verify", "--text", &text]);
+    assert_eq!(code, 1);
+    assert!(out.contains("unknown_kid"), "{out}");
+    assert!(!out.contains(" status "), "no status lookup for an unverified credential: {out}");
+    // Unusable input: 2.
+    assert_eq!(run(&["qr", "verify", "--image", "nope.png"]).0, 2);
+    assert_eq!(run(&["qr", "verify", "--text", &text, "--keys", "nixa.toml"]).0, 2);
+    assert_eq!(run(&["qr", "verify", "--text", &text, "--at", "yesterday"]).0, 2);
+    // A presentation QR: ticked fields, nonce, minutes.
+    let (code, p, err) = run(&["qr", "issue", "--id", "001204012345", "--name", "Lê Thị Hoa", "--birth-date", "19920311", "--field", "fullName", "--nonce", "abc123", "--minutes", "3"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, _) = run(&["qr", "verify", "--text", p.trim(), "--keys", "keys.json", "--no-status", "--json"]);
+    assert_eq!(code, 0, "{out}");
+    let report: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["nonce"], "abc123");
+    assert!(report["claims"]["claim169"].get("dateOfBirth").is_none());
+
+    // Operator revocation: the published list marks it, and the list is signed.
+    let report: Value = serde_json::from_str(&run(&["qr", "verify", "--text", &text, "--keys", "keys.json", "--no-status", "--json"]).1).unwrap();
+    let idx = report["status"]["idx"].as_u64().unwrap();
+    assert!(report["status"]["uri"].as_str().unwrap().ends_with("/credentials/status/1"));
+    let (code, _, err) = run(&["qr", "revoke", "--idx", &idx.to_string()]);
+    assert_eq!(code, 0, "{err}");
+    assert_ne!(run(&["qr", "revoke", "--idx", &idx.to_string()]).0, 0, "revoking twice fails");
+
+    // An EU DCC vector with its certificate as the key file.
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(format!("{}CO3.json", vectors::dir("eu-dcc/common/2DCode/raw"))).unwrap()).unwrap();
+    let der = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, v["TESTCTX"]["CERTIFICATE"].as_str().unwrap()).unwrap();
+    std::fs::write(dir.path().join("dcc.der"), der).unwrap();
+    let (code, out, _) = run(&["qr", "verify", "--text", v["PREFIX"].as_str().unwrap(), "--keys", "dcc.der", "--at", "2021-05-03T18:00:00Z"]);
+    assert_eq!(code, 0, "{out}");
+}
+
+#[tokio::test]
+async fn account_page_shows_identity_qr_and_builds_a_presentation_qr() {
+    let server = TestServer::start().await;
+    let browser = server.browser();
+    let mut page = browser.sign_in("/account/signin", common::BINH).await;
+    if page.body.contains("action=\"/login/totp\"") {
+        let code = nixa::authn::totp::current_code(nixa::demo::DEMO_TOTP_SECRET, server.app.now()).unwrap();
+        page = browser.submit_totp(&page, &code).await;
+    }
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("id=\"identity-qr\" src=\"data:image/svg+xml;base64,"), "{}", page.body);
+    assert!(page.body.contains("id=\"presentation-form\""));
+    assert!(!page.body.contains("id=\"presentation-qr\""));
+    let p = browser.get(&server.url("/account?present=1&f_fullName=1&f_nationality=1&minutes=3")).await;
+    assert_eq!(p.status, 200);
+    assert!(p.body.contains("id=\"presentation-qr\" src=\"data:image/svg+xml;base64,"), "{}", p.body);
+}

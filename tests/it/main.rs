@@ -1,0 +1,30 @@
+//! The integration tests, one binary (every file in `tests/` would be linked on its own): a
+//! module per area, the harness in `tests/common`, shared vectors in `tests/vectors`. Add new
+//! areas as modules here.
+
+#[path = "../common/mod.rs"]
+mod common;
+#[path = "../vectors/mod.rs"]
+mod vectors;
+
+mod admin;
+mod certificate_login;
+mod cli;
+mod credential_vectors;
+mod credentials;
+mod credentials_api;
+mod device;
+mod federation;
+mod identity_flow;
+mod import;
+mod logout;
+mod mobile;
+mod oidc_errors;
+mod oidc_flow;
+mod passkeys;
+mod pki;
+mod pki_api;
+mod pki_limbo;
+mod protocol;
+mod registration;
+mod store;

@@ -1,0 +1,168 @@
+//! Storage behaviour that must hold on both backends: schema parity, atomic single use,
+//! the audit chain, and key rotation.
+
+use crate::common;
+
+use common::*;
+use sqlx::Connection;
+
+/// (table, column) pairs declared by one backend's migration files.
+fn declared_columns(backend: &str) -> Vec<(String, String)> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations").join(backend);
+    let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    let mut out = Vec::new();
+    for f in files {
+        let sql = std::fs::read_to_string(f).unwrap();
+        let mut table: Option<String> = None;
+        for line in sql.lines().map(str::trim) {
+            if let Some(rest) = line.strip_prefix("ALTER TABLE ") {
+                let words: Vec<&str> = rest.split_whitespace().collect();
+                if let [t, "ADD", "COLUMN", c, ..] = words.as_slice() {
+                    out.push((t.to_string(), c.to_string()));
+                }
+            } else if let Some(rest) = line.strip_prefix("CREATE TABLE ") {
+                table = Some(rest.split_whitespace().next().unwrap().to_string());
+            } else if line.starts_with(')') {
+                table = None;
+            } else if let Some(t) = &table {
+                let first = line.split_whitespace().next().unwrap_or_default();
+                let is_column = !first.is_empty() && !line.starts_with("--") && !["PRIMARY", "UNIQUE", "FOREIGN", "CHECK", "CONSTRAINT"].contains(&first);
+                if is_column {
+                    out.push((t.clone(), first.to_string()));
+                }
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn migrations_of_both_backends_declare_the_same_schema() {
+    let sqlite = declared_columns("sqlite");
+    let postgres = declared_columns("postgres");
+    assert!(sqlite.len() > 50, "parser found the tables");
+    assert_eq!(sqlite, postgres, "migrations/sqlite and migrations/postgres diverge");
+    // And the live database of this run matches what the files declare.
+    let server = TestServer::start().await;
+    assert_eq!(server.app.store.schema().await.unwrap(), sqlite);
+}
+
+#[tokio::test]
+async fn concurrent_redemptions_of_one_code_yield_exactly_one_token() {
+    let server = TestServer::start().await;
+    let browser = server.browser();
+    let (code, verifier) = code_for(&server, &browser, AN).await;
+    let token_url = server.url("/token");
+    let handles: Vec<_> = (0..8)
+        .map(|_| {
+            let (url, code, verifier) = (token_url.clone(), code.clone(), verifier.clone());
+            tokio::spawn(async move {
+                let res = backchannel()
+                    .post(url)
+                    .basic_auth(DVC, Some(DVC_SECRET))
+                    .form(&[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", DVC_REDIRECT), ("code_verifier", &verifier)])
+                    .send()
+                    .await
+                    .unwrap();
+                (res.status().as_u16(), res.json::<serde_json::Value>().await.unwrap())
+            })
+        })
+        .collect();
+    let mut results = Vec::new();
+    for h in handles {
+        results.push(h.await.unwrap());
+    }
+    let ok = results.iter().filter(|(s, _)| *s == 200).count();
+    assert_eq!(ok, 1, "exactly one redemption wins: {results:?}");
+    assert!(results.iter().filter(|(s, _)| *s != 200).all(|(s, b)| *s == 400 && b["error"] == "invalid_grant"));
+}
+
+#[tokio::test]
+async fn audit_chain_detects_altered_and_removed_entries() {
+    let server = TestServer::start().await;
+    let store = &server.app.store;
+    for i in 0..5 {
+        nixa::audit::record(store, 1000 + i, nixa::audit::Event::LoginFailed, None, Some("c"), serde_json::json!({"i": i})).await.unwrap();
+    }
+    assert_eq!(nixa::audit::verify_chain(store).await.unwrap(), Ok(5));
+    let mut conn = sqlx::AnyConnection::connect(&server.app.settings.database_url).await.unwrap();
+    sqlx::query("UPDATE audit_log SET detail = '{\"i\":9}' WHERE seq = 3").execute(&mut conn).await.unwrap();
+    assert_eq!(nixa::audit::verify_chain(store).await.unwrap(), Err(nixa::audit::ChainError::Altered(3)));
+    sqlx::query("DELETE FROM audit_log WHERE seq = 3").execute(&mut conn).await.unwrap();
+    assert_eq!(nixa::audit::verify_chain(store).await.unwrap(), Err(nixa::audit::ChainError::Broken(4)));
+}
+
+#[tokio::test]
+async fn concurrent_audit_appends_keep_one_chain() {
+    let server = TestServer::start().await;
+    let handles: Vec<_> = (0..16)
+        .map(|i| {
+            let app = server.app.clone();
+            tokio::spawn(async move {
+                nixa::audit::record(&app.store, i, nixa::audit::Event::LoginFailed, None, None, serde_json::json!({})).await
+            })
+        })
+        .collect();
+    for h in handles {
+        h.await.unwrap().unwrap();
+    }
+    assert_eq!(nixa::audit::verify_chain(&server.app.store).await.unwrap(), Ok(16));
+}
+
+#[tokio::test]
+async fn rotated_keys_are_published_before_they_sign_and_kept_until_tokens_expire() {
+    let server = TestServer::start().await;
+    let app = &server.app;
+    let http = backchannel();
+    let jwks = || async { http.get(server.url("/jwks")).send().await.unwrap().json::<serde_json::Value>().await.unwrap() };
+    let kids = |v: &serde_json::Value| v["keys"].as_array().unwrap().iter().map(|k| k["kid"].as_str().unwrap().to_string()).collect::<Vec<_>>();
+    let before = kids(&jwks().await);
+    assert_eq!(before.len(), 2, "one ES256 and one RS256 key");
+    let old_signer = app.keys.signer(nixa::keys::Alg::ES256).unwrap().kid.clone();
+
+    let now = app.now();
+    let added = nixa::keys::rotate(&app.store, &app.settings.master_key, now, 3600, 600).await.unwrap();
+    app.keys.reload(now).await.unwrap();
+    let during = kids(&jwks().await);
+    assert_eq!(during.len(), 4, "new keys are published at once");
+    assert_eq!(app.keys.signer(nixa::keys::Alg::ES256).unwrap().kid, old_signer, "…but do not sign yet");
+
+    app.clock.advance(3600);
+    app.keys.reload(app.now()).await.unwrap();
+    let new_es = added.iter().find(|k| k.alg == "ES256").unwrap();
+    assert_eq!(app.keys.signer(nixa::keys::Alg::ES256).unwrap().kid, new_es.kid, "the new key signs after the lead time");
+    assert!(kids(&jwks().await).contains(&old_signer), "the old key stays published while its tokens live");
+    // A token signed now verifies against the published keys.
+    let browser = server.browser();
+    let (code, verifier) = code_for(&server, &browser, AN).await;
+    let (_, body) = redeem(&server, &code, &verifier).await;
+    let header: serde_json::Value = serde_json::from_slice(
+        &nixa::keys::secret::b64url_decode(body["id_token"].as_str().unwrap().split('.').next().unwrap()).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(header["kid"], new_es.kid.as_str());
+
+    app.clock.advance(601);
+    app.keys.reload(app.now()).await.unwrap();
+    let after = kids(&jwks().await);
+    assert_eq!(after.len(), 2);
+    assert!(!after.contains(&old_signer), "retired once every token it signed has expired");
+}
+
+#[tokio::test]
+async fn private_keys_are_sealed_at_rest() {
+    let server = TestServer::start().await;
+    let rows = server.app.store.keys().await.unwrap();
+    for k in rows {
+        let b64url = k.sealed_private.replace('+', "-").replace('/', "_");
+        let raw = nixa::keys::secret::b64url_decode(b64url.trim_end_matches('=')).expect("base64");
+        // A PKCS#8 document starts with a DER SEQUENCE of long form length (30 81 / 30 82).
+        let looks_like_der = raw[0] == 0x30 && (raw[1] == 0x81 || raw[1] == 0x82);
+        assert!(raw.len() > 28 && !looks_like_der, "private key stored in the clear");
+        let other = nixa::keys::MasterKey::from_base64(&nixa::keys::MasterKey::generate_base64()).unwrap();
+        assert!(other.open(&k.kid, &k.sealed_private).is_err(), "another master key cannot open it");
+        assert!(server.app.settings.master_key.open(&k.kid, &k.sealed_private).is_ok());
+    }
+}
