@@ -1,6 +1,9 @@
 //! Issue and verify throughput of QR credentials, and the presentation QR size of a typical
 //! person. Run: `cargo run --release --example qr_bench`.
 
+// A benchmark run by hand: a failure ends the run with its reason.
+#![allow(clippy::expect_used)]
+
 use std::time::Instant;
 
 use nixa::credentials::issue::{self, PersonIdentity, Request, Subject};
@@ -27,7 +30,15 @@ fn main() {
         let mut keys = KeySet::default();
         keys.insert(signer.verify_key(Some(iss.into())));
         let now = 1_790_000_000;
-        let req = Request { issuer: iss, subject_id: "p-1", subject: Subject::Person(p.claim169(None)), iat: now, exp: now + 5 * 365 * 86400, nonce: None, status };
+        let req = Request {
+            issuer: iss,
+            subject_id: "p-1",
+            subject: Subject::Person(p.claim169(None)),
+            iat: now,
+            exp: now + 5 * 365 * 86400,
+            nonce: None,
+            status,
+        };
         let t0 = Instant::now();
         let mut text = String::new();
         for _ in 0..n {

@@ -10,9 +10,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::authn::app_device::{APP_CLIENT_ID, PROOF_TYP};
+use crate::client::GRANT_DEVICE_CODE;
 use crate::keys::secret::{b64url, b64url_decode, random_token, sha256};
 use crate::keys::signing::{Alg, SigningKey};
-use crate::client::GRANT_DEVICE_CODE;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppClientError {
@@ -87,14 +87,15 @@ pub struct AppClient {
 
 /// A fresh P-256 key: PKCS#8 and its public JWK.
 pub fn generate_key() -> Result<(Vec<u8>, Value)> {
-    let doc = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new()).map_err(|_| AppClientError::Key("generation failed".into()))?;
+    let doc = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new())
+        .map_err(|_| AppClientError::Key("generation failed".into()))?;
     let key = SigningKey::from_pkcs8(Alg::ES256, String::new(), doc.as_ref()).map_err(|e| AppClientError::Key(e.to_string()))?;
     let (_, jwk) = key.public_jwk();
     Ok((doc.as_ref().to_vec(), jwk))
 }
 
 fn now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
+    crate::state::Clock::system_now()
 }
 
 impl AppClient {
@@ -175,7 +176,8 @@ impl AppClient {
             .send()
             .await?;
         let body = Self::answer(res).await?;
-        let device_id = body.get("device_id").and_then(Value::as_str).ok_or_else(|| AppClientError::State("no device_id in the answer".into()))?;
+        let device_id =
+            body.get("device_id").and_then(Value::as_str).ok_or_else(|| AppClientError::State("no device_id in the answer".into()))?;
         Ok(DeviceState { issuer: self.issuer.clone(), device_id: device_id.to_string(), pkcs8: b64url(&pkcs8) })
     }
 
@@ -205,7 +207,13 @@ impl AppClient {
     /// Approves (or denies) a QR sign-in; `uv`: the person passed the phone's biometrics or PIN.
     pub async fn decide_login(&self, state: &DeviceState, request: &str, approve: bool, uv: bool) -> Result<Value> {
         let decision = if approve { "approve" } else { "deny" };
-        self.call(state, reqwest::Method::POST, "/api/v1/login-requests/approve", json!({"request": request, "decision": decision, "uv": uv})).await
+        self.call(
+            state,
+            reqwest::Method::POST,
+            "/api/v1/login-requests/approve",
+            json!({"request": request, "decision": decision, "uv": uv}),
+        )
+        .await
     }
 
     pub async fn show_device_code(&self, state: &DeviceState, user_code: &str) -> Result<Value> {
@@ -214,7 +222,13 @@ impl AppClient {
 
     pub async fn decide_device_code(&self, state: &DeviceState, user_code: &str, approve: bool, uv: bool) -> Result<Value> {
         let decision = if approve { "approve" } else { "deny" };
-        self.call(state, reqwest::Method::POST, "/api/v1/device-approvals/approve", json!({"user_code": user_code, "decision": decision, "uv": uv})).await
+        self.call(
+            state,
+            reqwest::Method::POST,
+            "/api/v1/device-approvals/approve",
+            json!({"user_code": user_code, "decision": decision, "uv": uv}),
+        )
+        .await
     }
 
     pub async fn devices(&self, state: &DeviceState) -> Result<Value> {
@@ -244,7 +258,11 @@ pub mod cli {
         }
         println!("it will receive:");
         for d in v.get("data").and_then(Value::as_array).into_iter().flatten() {
-            println!("  - {} / {}", d.get("vi").and_then(Value::as_str).unwrap_or_default(), d.get("en").and_then(Value::as_str).unwrap_or_default());
+            println!(
+                "  - {} / {}",
+                d.get("vi").and_then(Value::as_str).unwrap_or_default(),
+                d.get("en").and_then(Value::as_str).unwrap_or_default()
+            );
         }
     }
 

@@ -99,10 +99,7 @@ enum Factor {
 pub fn evaluate(level: AccountLevel, methods: &[Amr]) -> (Acr, Vec<Amr>) {
     let mut factors: Vec<Factor> = methods.iter().filter_map(|m| m.factor()).collect();
     factors.dedup();
-    let categories = [Factor::Knowledge, Factor::Possession, Factor::Inherence]
-        .iter()
-        .filter(|f| factors.contains(f))
-        .count();
+    let categories = [Factor::Knowledge, Factor::Possession, Factor::Inherence].iter().filter(|f| factors.contains(f)).count();
     let multi = categories >= 2;
     let hardware_phishing_resistant = methods.contains(&Amr::Hwk) || methods.contains(&Amr::Sc);
     let acr = if level == AccountLevel::Level2 && hardware_phishing_resistant && multi {
@@ -129,7 +126,14 @@ pub enum SessionFit {
     StepUp,
 }
 
-pub fn session_fit(session_acr: Acr, auth_time: i64, now: i64, required: Option<Acr>, max_age: Option<i64>, force_login: bool) -> SessionFit {
+pub fn session_fit(
+    session_acr: Acr,
+    auth_time: i64,
+    now: i64,
+    required: Option<Acr>,
+    max_age: Option<i64>,
+    force_login: bool,
+) -> SessionFit {
     // max_age=0 asks for a fresh authentication even within the same second.
     if force_login || max_age.is_some_and(|m| m == 0 || now - auth_time > m) {
         SessionFit::Reauthenticate

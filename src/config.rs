@@ -109,10 +109,28 @@ pub enum ConfigError {
 
 impl Config {
     const KEYS: [&'static str; 22] = [
-        "issuer", "listen", "database_url", "master_key", "default_locale", "session_ttl_secs", "code_ttl_secs",
-        "access_token_ttl_secs", "id_token_ttl_secs", "sign_in_ttl_secs", "key_publish_lead_secs",
-        "login_max_failures", "login_lock_secs", "refresh_token_ttl_secs", "refresh_grace_secs", "dpop_require_nonce",
-        "par_ttl_secs", "key_rotation_secs", "device_code_ttl_secs", "passkey_official_aaguids", "pki", "upstreams",
+        "issuer",
+        "listen",
+        "database_url",
+        "master_key",
+        "default_locale",
+        "session_ttl_secs",
+        "code_ttl_secs",
+        "access_token_ttl_secs",
+        "id_token_ttl_secs",
+        "sign_in_ttl_secs",
+        "key_publish_lead_secs",
+        "login_max_failures",
+        "login_lock_secs",
+        "refresh_token_ttl_secs",
+        "refresh_grace_secs",
+        "dpop_require_nonce",
+        "par_ttl_secs",
+        "key_rotation_secs",
+        "device_code_ttl_secs",
+        "passkey_official_aaguids",
+        "pki",
+        "upstreams",
     ];
 
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {

@@ -4,11 +4,11 @@
 use serde_json::{Value, json};
 
 use crate::authn::{password, totp};
+use crate::client::{AuthMethod, ClaimsProfile, Client, ClientId, validate_redirect_uris};
 use crate::identity::person::parse_date;
 use crate::identity::{AccountLevel, Organisation, Person, PersonStatus, PersonalId, Sex, TaxCode};
-use crate::keys::{Alg, MasterKey};
 use crate::keys::secret::token_hash;
-use crate::client::{AuthMethod, ClaimsProfile, Client, ClientId, validate_redirect_uris};
+use crate::keys::{Alg, MasterKey};
 use crate::oidc::scopes;
 use crate::store::{Store, StoreError};
 
@@ -94,6 +94,7 @@ pub const ORG_TAX_CODE: &str = "0312345673";
 /// A demo agency; the level-1 person is one of its officials.
 pub const AGENCY_CODE: &str = "000.00.00.G99";
 
+#[allow(clippy::expect_used)] // compiled-in demo data: a bad constant fails the first `--demo` start
 pub fn demo_client(c: &DemoClient) -> Client {
     let redirect_uris = vec![c.redirect_uri.to_string()];
     let sector = validate_redirect_uris(&redirect_uris).expect("demo redirect URIs are valid");
@@ -117,6 +118,7 @@ pub fn demo_client(c: &DemoClient) -> Client {
 }
 
 /// Loads (or refreshes) the demo data; returns a summary to print.
+#[allow(clippy::expect_used)] // compiled-in demo data: a bad constant fails the first `--demo` start
 pub async fn seed(store: &Store, master: &MasterKey, now: i64) -> Result<Value, StoreError> {
     let mut people = Vec::new();
     let mut rep_id = None;
@@ -175,7 +177,7 @@ pub async fn seed(store: &Store, master: &MasterKey, now: i64) -> Result<Value, 
     };
     let org_id = store.upsert_organisation(&org, now).await?;
     if let Some(p) = rep_id {
-        store.add_representative(&org_id, &p, "legal_representative").await?;
+        store.add_representative(&org_id, &p, crate::identity::RepresentativeRole::LegalRepresentative).await?;
     }
     let agency = Organisation {
         id: uuid::Uuid::new_v4().to_string(),
@@ -213,7 +215,12 @@ pub async fn seed(store: &Store, master: &MasterKey, now: i64) -> Result<Value, 
 /// The demo registration of the national app: a public client allowed only the device grant.
 pub fn demo_app_client() -> crate::client::Client {
     use crate::client::{ClientOptions, GRANT_DEVICE_CODE};
-    let demo = DemoClient { id: crate::authn::app_device::APP_CLIENT_ID, name: "Ứng dụng định danh quốc gia (demo)", secret: None, redirect_uri: "http://localhost:9002/callback" };
+    let demo = DemoClient {
+        id: crate::authn::app_device::APP_CLIENT_ID,
+        name: "Ứng dụng định danh quốc gia (demo)",
+        secret: None,
+        redirect_uri: "http://localhost:9002/callback",
+    };
     let mut client = demo_client(&demo);
     client.options = ClientOptions { grant_types: vec![GRANT_DEVICE_CODE.to_string()], ..Default::default() };
     client

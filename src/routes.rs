@@ -87,7 +87,7 @@ pub fn router(app: Arc<App>) -> Router {
 /// A panic is a bug: answer 500 with an incident id instead of dropping the connection.
 fn on_panic(_: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
     let incident = web::incident::Incident::new("a request handler panicked");
-    let body = format!("internal error, incident {}", incident.id);
+    let body = format!("internal error, incident {}", incident.id());
     incident.attach((StatusCode::INTERNAL_SERVER_ERROR, body).into_response())
 }
 

@@ -35,8 +35,15 @@ pub struct Clock {
 }
 
 impl Clock {
+    /// The wall clock itself, in seconds: the one place it is read (`clippy.toml` disallows it
+    /// elsewhere). Request paths take `App::now`; commands read this once and pass it on.
+    #[allow(clippy::disallowed_methods)]
+    pub fn system_now() -> i64 {
+        time::OffsetDateTime::now_utc().unix_timestamp()
+    }
+
     pub fn now(&self) -> i64 {
-        time::OffsetDateTime::now_utc().unix_timestamp() + self.offset.load(Ordering::Relaxed)
+        Self::system_now() + self.offset.load(Ordering::Relaxed)
     }
     pub fn advance(&self, secs: i64) {
         self.offset.fetch_add(secs, Ordering::Relaxed);
@@ -81,7 +88,7 @@ impl App {
     pub async fn start(settings: Settings) -> Result<Arc<Self>, StartError> {
         let store = Store::connect(&settings.database_url).await?;
         store.migrate().await?;
-        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let now = Clock::system_now();
         let keys = KeyRing::load(store.clone(), settings.master_key.clone(), now).await?;
         let secrets = ServerSecrets::load(&store, &settings.master_key, now).await?;
         let discovery = crate::oidc::metadata::document(&settings);
@@ -93,7 +100,20 @@ impl App {
         let federation = crate::authn::upstream::federation::Federation::new(&settings.upstreams)?;
         federation.load_stored(&store, &settings.master_key).await?;
         let credentials = crate::credentials::service::Credentials::load(&store, &settings.master_key, &settings.issuer_str, now).await?;
-        Ok(Arc::new(Self { settings: Arc::new(settings), store, keys, secrets, discovery, clock: Clock::default(), http, client_keys, pki, crls, federation, credentials }))
+        Ok(Arc::new(Self {
+            settings: Arc::new(settings),
+            store,
+            keys,
+            secrets,
+            discovery,
+            clock: Clock::default(),
+            http,
+            client_keys,
+            pki,
+            crls,
+            federation,
+            credentials,
+        }))
     }
 
     pub fn now(&self) -> i64 {

@@ -10,7 +10,6 @@
 //! multi-factor (acr ≥ loa:2). A level-1 person without TOTP cannot reach loa:2 by password, so
 //! for them a recent password sign-in is enough: a passkey is then their first second factor.
 
-
 pub mod upstreams;
 use std::sync::Arc;
 
@@ -23,7 +22,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use serde_json::json;
 
-use crate::state::App;
 use crate::assurance::Acr;
 use crate::audit::{self, Event};
 use crate::authn::passkey::{self, NAME_MAX, PasskeyError};
@@ -31,12 +29,13 @@ use crate::client::{AuthMethod, Client, ClientId, ClientOptions};
 use crate::identity::{AccountLevel, Person};
 use crate::signin::session::{self, BrowserSession};
 use crate::signin::{Purpose, journey};
+use crate::state::App;
 use crate::store::StoreError;
-use crate::web::lang::{page_locale, remember_lang};
 use crate::web::error::{PageError, ScriptError};
-use crate::web::incident::Incident;
 use crate::web::form::Params;
 use crate::web::i18n::Locale;
+use crate::web::incident::Incident;
+use crate::web::lang::{page_locale, remember_lang};
 use crate::web::pages::render;
 
 /// The built-in client the account page signs in through.
@@ -139,12 +138,8 @@ async fn context(app: &App, headers: &HeaderMap, jar: &CookieJar, lang: Option<&
     let locale = page_locale(app, headers, jar, None, lang);
     let fail = |e: AccountError| (e, locale);
     let s = session::current(app, jar, app.now()).await.map_err(|e| fail(e.into()))?.ok_or(fail(AccountError::NoSession))?;
-    let (person, state) = app
-        .store
-        .person_for_login_by_id(&s.record.person_id)
-        .await
-        .map_err(|e| fail(e.into()))?
-        .ok_or(fail(AccountError::PersonGone))?;
+    let (person, state) =
+        app.store.person_for_login_by_id(&s.record.person_id).await.map_err(|e| fail(e.into()))?.ok_or(fail(AccountError::PersonGone))?;
     Ok(Ctx { session: s, person, has_totp: state.totp_secret_sealed.is_some(), locale })
 }
 

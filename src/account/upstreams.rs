@@ -11,8 +11,8 @@ use axum_extra::extract::CookieJar;
 use serde_json::json;
 
 use super::{context, format_time, render_page};
-use crate::state::App;
 use crate::audit::{self, Event};
+use crate::state::App;
 use crate::store::StoreError;
 use crate::web::error::PageError;
 use crate::web::form::Params;
@@ -68,7 +68,9 @@ pub async fn unlink(State(app): State<Arc<App>>, headers: HeaderMap, jar: Cookie
     if !removed {
         return render_page(&app, &ctx, StatusCode::NOT_FOUND, Some("account.upstreams.not_linked")).await;
     }
-    if let Err(e) = audit::record(&app.store, app.now(), Event::UpstreamUnlinked, Some(&ctx.person.id), None, json!({"upstream": upstream})).await {
+    if let Err(e) =
+        audit::record(&app.store, app.now(), Event::UpstreamUnlinked, Some(&ctx.person.id), None, json!({"upstream": upstream})).await
+    {
         return PageError::internal(ctx.locale, e).into_response();
     }
     Redirect::to("/account").into_response()

@@ -15,12 +15,12 @@ use utoipa::ToSchema;
 
 use super::auth::require;
 use super::problem::Problem;
-use crate::state::App;
 use crate::audit::{self, Event};
-use crate::identity::import::{PersonRecord, validate};
-use crate::identity::{AccountLevel, AgencyCode, Organisation, Person, PersonStatus, PersonalId, TaxCode};
 use crate::client::ClientId;
+use crate::identity::import::{PersonRecord, validate};
+use crate::identity::{AccountLevel, AgencyCode, Organisation, Person, PersonStatus, PersonalId, RepresentativeRole, TaxCode};
 use crate::oidc::registration::{self, ClientSpec};
+use crate::state::App;
 
 /// Parses a JSON body strictly: wrong media type 415, malformed 400.
 pub(super) fn json_body<T: DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Result<T, Problem> {
@@ -29,7 +29,12 @@ pub(super) fn json_body<T: DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json")));
     if !is_json {
-        return Err(Problem::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", "Unsupported media type", "send application/json"));
+        return Err(Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "Unsupported media type",
+            "send application/json",
+        ));
     }
     serde_json::from_slice(body).map_err(|e| Problem::bad_request(format!("malformed JSON body: {e}")))
 }
@@ -130,7 +135,12 @@ pub async fn get_person(State(app): State<Arc<App>>, headers: HeaderMap, Path(pi
         (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 415, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
     security(("operator" = ["persons:write"])))]
-pub async fn put_person(State(app): State<Arc<App>>, headers: HeaderMap, Path(pid): Path<String>, body: Bytes) -> Result<Response, Problem> {
+pub async fn put_person(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(pid): Path<String>,
+    body: Bytes,
+) -> Result<Response, Problem> {
     let op = require(&app, &headers, "persons:write").await?;
     let pid = personal_id(&pid)?;
     let input: PersonIn = json_body(&headers, &body)?;
@@ -213,7 +223,12 @@ pub struct LevelIn {
     responses((status = 200, body = PersonOut), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 415, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
     security(("operator" = ["persons:write"])))]
-pub async fn set_level(State(app): State<Arc<App>>, headers: HeaderMap, Path(pid): Path<String>, body: Bytes) -> Result<Json<PersonOut>, Problem> {
+pub async fn set_level(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(pid): Path<String>,
+    body: Bytes,
+) -> Result<Json<PersonOut>, Problem> {
     let op = require(&app, &headers, "persons:write").await?;
     let person = person_by(&app, &pid).await?;
     let input: LevelIn = json_body(&headers, &body)?;
@@ -271,7 +286,10 @@ async fn org_out(app: &App, o: Organisation) -> Result<OrgOut, Problem> {
         kind: o.kind,
         name: o.name,
         address: o.address,
-        representatives: reps.into_iter().map(|(personal_id, role)| RepresentativeOut { personal_id, role }).collect(),
+        representatives: reps
+            .into_iter()
+            .map(|(personal_id, role)| RepresentativeOut { personal_id, role: role.as_str().to_string() })
+            .collect(),
     })
 }
 
@@ -292,7 +310,12 @@ pub async fn get_org(State(app): State<Arc<App>>, headers: HeaderMap, Path(code)
     responses((status = 200, body = OrgOut), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"), (status = 415, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
     security(("operator" = ["orgs:write"])))]
-pub async fn put_org(State(app): State<Arc<App>>, headers: HeaderMap, Path(code): Path<String>, body: Bytes) -> Result<Json<OrgOut>, Problem> {
+pub async fn put_org(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(code): Path<String>,
+    body: Bytes,
+) -> Result<Json<OrgOut>, Problem> {
     let op = require(&app, &headers, "orgs:write").await?;
     let (code, kind) = org_code(&code)?;
     let input: OrgIn = json_body(&headers, &body)?;
@@ -337,11 +360,11 @@ pub async fn put_representative(
     let (code, _) = org_code(&code)?;
     let person = person_by(&app, &pid).await?;
     let input: RepresentativeIn = json_body(&headers, &body)?;
-    if !matches!(input.role.as_str(), "legal_representative" | "authorised_staff") {
+    let Some(role) = RepresentativeRole::parse(&input.role) else {
         return Err(Problem::invalid_field("role", "must be legal_representative or authorised_staff"));
-    }
+    };
     let org = app.store.organisation_by_code(&code).await?.ok_or_else(|| Problem::not_found("organisation"))?;
-    app.store.add_representative(&org.id, &person.id, &input.role).await?;
+    app.store.add_representative(&org.id, &person.id, role).await?;
     record(&app, &op.name, "organisation.representative", Some(&person.id), json!({"code": code, "role": input.role})).await?;
     Ok(Json(org_out(&app, org).await?))
 }
@@ -369,7 +392,12 @@ pub struct OfficialOut {
     responses((status = 200, body = OfficialOut), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 415, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
     security(("operator" = ["persons:write"])))]
-pub async fn put_official(State(app): State<Arc<App>>, headers: HeaderMap, Path(pid): Path<String>, body: Bytes) -> Result<Json<OfficialOut>, Problem> {
+pub async fn put_official(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(pid): Path<String>,
+    body: Bytes,
+) -> Result<Json<OfficialOut>, Problem> {
     let op = require(&app, &headers, "persons:write").await?;
     let person = person_by(&app, &pid).await?;
     let input: OfficialIn = json_body(&headers, &body)?;
@@ -381,7 +409,12 @@ pub async fn put_official(State(app): State<Arc<App>>, headers: HeaderMap, Path(
     let agency = app.store.organisation_by_code(code.as_str()).await?.ok_or_else(|| Problem::not_found("agency"))?;
     app.store.put_official(&person.id, &agency.id, title, app.now()).await?;
     record(&app, &op.name, "official.put", Some(&person.id), json!({"agency_code": agency.code})).await?;
-    Ok(Json(OfficialOut { personal_id: person.personal_id.to_string(), agency_code: agency.code, agency_name: agency.name, title: title.into() }))
+    Ok(Json(OfficialOut {
+        personal_id: person.personal_id.to_string(),
+        agency_code: agency.code,
+        agency_name: agency.name,
+        title: title.into(),
+    }))
 }
 
 // ---------------------------------------------------------------- clients

@@ -3,8 +3,8 @@
 use axum::http::{HeaderMap, header};
 
 use super::problem::Problem;
-use crate::state::App;
 use crate::keys::secret::token_hash;
+use crate::state::App;
 use crate::store::operators::OperatorToken;
 
 /// `clients:register` makes a token an initial access token for `/register` (RFC 7591 §3), and

@@ -23,7 +23,13 @@ pub struct Problem {
 
 impl Problem {
     pub fn new(status: StatusCode, kind: &str, title: &str, detail: impl Into<String>) -> Self {
-        Self { kind: format!("urn:nixa:problem:{kind}"), title: title.into(), status: status.as_u16(), detail: detail.into(), incident: None }
+        Self {
+            kind: format!("urn:nixa:problem:{kind}"),
+            title: title.into(),
+            status: status.as_u16(),
+            detail: detail.into(),
+            incident: None,
+        }
     }
 
     pub fn bad_request(detail: impl Into<String>) -> Self {
@@ -43,16 +49,29 @@ impl Problem {
     }
 
     pub fn unauthorized() -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", "Operator authentication required", "send a valid operator token as a Bearer token")
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "Operator authentication required",
+            "send a valid operator token as a Bearer token",
+        )
     }
 
     pub fn forbidden(scope: &str) -> Self {
-        Self::new(StatusCode::FORBIDDEN, "insufficient-scope", "The operator token lacks a scope", format!("this operation needs the scope {scope}"))
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "insufficient-scope",
+            "The operator token lacks a scope",
+            format!("this operation needs the scope {scope}"),
+        )
     }
 
     pub fn internal(err: impl std::fmt::Display) -> Self {
         let incident = Incident::new(err);
-        Self { incident: Some(incident.clone()), ..Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error", format!("incident {}", incident.id)) }
+        Self {
+            incident: Some(incident.clone()),
+            ..Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error", format!("incident {}", incident.id()))
+        }
     }
 }
 

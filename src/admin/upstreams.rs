@@ -16,9 +16,9 @@ use utoipa::ToSchema;
 use super::api::json_body;
 use super::auth::require;
 use super::problem::Problem;
-use crate::state::App;
 use crate::audit::{self, Event};
 use crate::authn::upstream::config::{Upstream, UpstreamConfig};
+use crate::state::App;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct UpstreamOut {

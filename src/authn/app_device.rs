@@ -22,19 +22,19 @@ use jsonwebtoken::Algorithm;
 use jsonwebtoken::jwk::Jwk;
 use serde_json::{Map, Value, json};
 
-use crate::signin::session;
-use crate::state::App;
 use crate::assurance::Acr;
 use crate::audit::{self, Event};
 use crate::identity::{Person, PersonStatus};
 use crate::keys::secret::{b64url, sha256, token_hash};
 use crate::oidc::jose::{self, JoseError};
+use crate::signin::session;
+use crate::state::App;
 use crate::store::StoreError;
 use crate::store::app_devices::AppDevice;
-use crate::web::incident::Incident;
 use crate::web::error::PageError;
 use crate::web::form::Params;
 use crate::web::i18n::Locale;
+use crate::web::incident::Incident;
 use crate::web::pages::render;
 use crate::web::{cookies, csrf};
 
@@ -80,7 +80,10 @@ impl ApiError {
     }
     pub fn internal(e: impl std::fmt::Display) -> Self {
         let incident = Incident::new(e);
-        Self { incident: Some(incident.clone()), ..Self::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", format!("internal error, incident {}", incident.id)) }
+        Self {
+            incident: Some(incident.clone()),
+            ..Self::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", format!("internal error, incident {}", incident.id()))
+        }
     }
 }
 
@@ -172,7 +175,8 @@ pub async fn authenticate(app: &App, headers: &HeaderMap, method: &str, path: &s
     if token.len() > 8192 {
         return Err(ApiError::invalid_token("the device proof is too large"));
     }
-    let h = jose::header(token, &[Algorithm::ES256]).map_err(|e| ApiError::invalid_token(format!("the device proof is not acceptable: {e}")))?;
+    let h = jose::header(token, &[Algorithm::ES256])
+        .map_err(|e| ApiError::invalid_token(format!("the device proof is not acceptable: {e}")))?;
     let kid = h.kid.filter(|k| k.len() <= 64).ok_or_else(|| ApiError::invalid_token("the device proof has no kid (device id)"))?;
     let device = app.store.app_device(&kid).await?.ok_or_else(|| ApiError::invalid_token("unknown device"))?;
     if device.revoked_at.is_some() {
@@ -254,7 +258,8 @@ async fn bind(app: &App, headers: &HeaderMap, body: &[u8]) -> Result<Response, A
         Some(sid) => app.store.session_by_sid(sid).await?,
         None => None,
     };
-    let signed_in = signed_in.filter(|s| s.expires_at > now).ok_or_else(|| ApiError::invalid_token("the sign-in behind this token has ended"))?;
+    let signed_in =
+        signed_in.filter(|s| s.expires_at > now).ok_or_else(|| ApiError::invalid_token("the sign-in behind this token has ended"))?;
     let body: Value = serde_json::from_slice(body).map_err(|_| ApiError::invalid_request("the body must be a JSON object"))?;
     let name = device_name(body.get("name"))?;
     let (jwk, clean) = public_p256(body.get("public_jwk").unwrap_or(&Value::Null))?;
@@ -390,10 +395,19 @@ async fn account_view(app: &App, jar: CookieJar, locale: Locale, notice: Option<
     let other = if locale == Locale::Vi { Locale::En } else { Locale::Vi };
     let switch_href = Some(format!("/account/devices?lang={}", other.as_str()));
     let Some(s) = session::current(app, &jar, app.now()).await.map_err(internal)? else {
-        let page = AccountDevicesPage { locale, switch_href, signed_in: false, person_name: String::new(), devices: vec![], csrf: String::new(), notice: None };
+        let page = AccountDevicesPage {
+            locale,
+            switch_href,
+            signed_in: false,
+            person_name: String::new(),
+            devices: vec![],
+            csrf: String::new(),
+            notice: None,
+        };
         return Ok((jar, render(StatusCode::UNAUTHORIZED, &page)).into_response());
     };
-    let person = app.store.person(&s.record.person_id).await.map_err(internal)?.ok_or_else(|| PageError::expired(locale).into_response())?;
+    let person =
+        app.store.person(&s.record.person_id).await.map_err(internal)?.ok_or_else(|| PageError::expired(locale).into_response())?;
     let devices = app.store.app_devices_of(&person.id).await.map_err(internal)?;
     let (jar, browser) = session::browser_id(jar);
     let rows = devices
@@ -446,4 +460,3 @@ pub async fn account_revoke(State(app): State<Arc<App>>, headers: HeaderMap, jar
     }
     (StatusCode::SEE_OTHER, [(header::LOCATION, HeaderValue::from_static("/account/devices?done=revoked"))]).into_response()
 }
-

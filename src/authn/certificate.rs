@@ -18,19 +18,19 @@ use base64::Engine;
 use serde_json::json;
 
 use super::login;
-use crate::state::App;
 use crate::assurance::Amr;
 use crate::audit::{self, Event};
 use crate::identity::{Person, PersonStatus, PersonalId};
 use crate::keys::secret::{random_token, token_hash};
+use crate::pki::webeid::{self, AuthToken, Rules, WebEidError};
+use crate::pki::{Policy, online};
 use crate::signin::journey::{self, Authentication};
 use crate::signin::pending::{load_for_script, load_form};
 use crate::signin::{Pending, Stage};
-use crate::web::error::ScriptError;
-use crate::pki::webeid::{self, AuthToken, Rules, WebEidError};
-use crate::pki::{Policy, online};
+use crate::state::App;
 use crate::store::StoreError;
 use crate::web::error::PageError;
+use crate::web::error::ScriptError;
 use crate::web::form::Params;
 
 /// How long a challenge may be answered (the Web eID default).
@@ -151,7 +151,9 @@ pub async fn submit(State(app): State<Arc<App>>, headers: HeaderMap, jar: Cookie
             if let Err(e) = audit::record(&app.store, app.now(), Event::CertificateUsed, Some(&person.id), client, detail).await {
                 return PageError::internal(pending.locale, e).into_response();
             }
-            journey::authenticated(&app, jar, pending, Authentication::by_methods(&person, methods)).await.unwrap_or_else(IntoResponse::into_response)
+            journey::authenticated(&app, jar, pending, Authentication::by_methods(&person, methods))
+                .await
+                .unwrap_or_else(IntoResponse::into_response)
         }
         Err((CertLoginError::Store(e), _)) => PageError::internal(pending.locale, e).into_response(),
         Err((e, person_id)) => {
@@ -167,11 +169,21 @@ pub async fn submit(State(app): State<Arc<App>>, headers: HeaderMap, jar: Cookie
 
 /// Checks the token against the challenge of this sign-in and finds its holder; on failure
 /// also says whose account it named, when known.
-async fn verify(app: &App, pending: &Pending, ceremony: &str, token: &str) -> Result<(Person, serde_json::Value, &'static [Amr]), (CertLoginError, Option<String>)> {
+async fn verify(
+    app: &App,
+    pending: &Pending,
+    ceremony: &str,
+    token: &str,
+) -> Result<(Person, serde_json::Value, &'static [Amr]), (CertLoginError, Option<String>)> {
     let anon = |e: CertLoginError| (e, None);
     let now = app.now();
     // The challenge is spent whatever follows.
-    let taken = app.store.take_ceremony(ceremony, KIND, &binding(pending), now).await.map_err(|e| anon(e.into()))?.ok_or(anon(CertLoginError::ChallengeGone))?;
+    let taken = app
+        .store
+        .take_ceremony(ceremony, KIND, &binding(pending), now)
+        .await
+        .map_err(|e| anon(e.into()))?
+        .ok_or(anon(CertLoginError::ChallengeGone))?;
     if token.len() > MAX_TOKEN {
         return Err(anon(CertLoginError::Malformed("too large".into())));
     }
@@ -191,7 +203,14 @@ async fn verify(app: &App, pending: &Pending, ceremony: &str, token: &str) -> Re
     } else {
         crate::pki::Revocation::new(if signed { pki.revocation } else { crate::pki::Mode::Off })
     };
-    let rules = Rules { origin: &origin, nonce: &taken.state, trust: &app.pki, policy, revocation, disallowed_policies: pki.disallowed_policies.clone() };
+    let rules = Rules {
+        origin: &origin,
+        nonce: &taken.state,
+        trust: &app.pki,
+        policy,
+        revocation,
+        disallowed_policies: pki.disallowed_policies.clone(),
+    };
     let verified = webeid::validate(&token, &rules).map_err(|e| anon(e.into()))?;
     let identity = &verified.report.identity;
     if !identity.problems.is_empty() {

@@ -70,13 +70,7 @@ pub async fn page(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJa
         Err(e) => return e.into_response(),
     };
     // Pre-fill only something that looks like an identification number.
-    let hint = pending
-        .sign_in
-        .purpose
-        .login_hint()
-        .filter(|h| PersonalId::parse(h).is_ok())
-        .unwrap_or_default()
-        .to_string();
+    let hint = pending.sign_in.purpose.login_hint().filter(|h| PersonalId::parse(h).is_ok()).unwrap_or_default().to_string();
     let jar = remember_lang(jar, q.get("lang"));
     // `idp_hint`: the portal already knows which upstream the person uses.
     if let Some(hint) = pending.sign_in.purpose.idp_hint().filter(|h| app.federation.knows(h)) {
@@ -133,7 +127,13 @@ async fn password_step(app: &App, jar: CookieJar, pending: Pending, f: &Params) 
 
 /// Counts a failed attempt; from `login_max_failures` on, the account is locked for a period
 /// that doubles with each further failure. Returns the message to show.
-async fn record_failure(app: &App, p: &Pending, person: &Person, state: &LoginState, factor: &str) -> Result<&'static str, crate::store::StoreError> {
+async fn record_failure(
+    app: &App,
+    p: &Pending,
+    person: &Person,
+    state: &LoginState,
+    factor: &str,
+) -> Result<&'static str, crate::store::StoreError> {
     let s = &app.settings;
     let now = app.now();
     let failed = state.failed_logins + 1;

@@ -21,7 +21,6 @@ use webauthn_rs::prelude::{
 };
 
 use super::login;
-use crate::state::App;
 use crate::assurance::Amr;
 use crate::audit::{self, Event};
 use crate::identity::{Person, PersonStatus};
@@ -29,9 +28,10 @@ use crate::keys::secret::{b64url, b64url_decode, ct_eq, random_token, sha256, to
 use crate::signin::journey::{self, Authentication};
 use crate::signin::pending::{load_for_script, load_form};
 use crate::signin::{Pending, Stage};
-use crate::web::error::ScriptError;
+use crate::state::App;
 use crate::store::StoreError;
 use crate::store::passkeys::PasskeyRecord;
+use crate::web::error::ScriptError;
 use crate::web::form::Params;
 
 /// How long a challenge may be answered.
@@ -114,9 +114,7 @@ pub fn relying_party(app: &App) -> Result<Webauthn, PasskeyError> {
     let issuer = &app.settings.issuer;
     let host = issuer.host_str().ok_or(PasskeyError::Config(WebauthnError::Configuration))?;
     let origin = Url::parse(&issuer.origin().ascii_serialization()).map_err(|_| PasskeyError::Config(WebauthnError::Configuration))?;
-    WebauthnBuilder::new(host, &origin)
-        .and_then(|b| b.rp_name("nixa").build())
-        .map_err(PasskeyError::Config)
+    WebauthnBuilder::new(host, &origin).and_then(|b| b.rp_name("nixa").build()).map_err(PasskeyError::Config)
 }
 
 /// The WebAuthn user handle of a person: derived from the internal id (never the personal ID,
@@ -155,11 +153,8 @@ pub async fn start_registration(
 ) -> Result<(String, CreationChallengeResponse), PasskeyError> {
     let rp = relying_party(app)?;
     let existing = app.store.passkeys_of(&person.id).await?;
-    let exclude = existing
-        .iter()
-        .filter_map(|p| serde_json::from_str::<Passkey>(&p.passkey).ok())
-        .map(|p| p.cred_id().clone())
-        .collect::<Vec<_>>();
+    let exclude =
+        existing.iter().filter_map(|p| serde_json::from_str::<Passkey>(&p.passkey).ok()).map(|p| p.cred_id().clone()).collect::<Vec<_>>();
     let display = format!("{} {} {}", person.family_name, person.middle_name, person.given_name);
     let display = display.split_whitespace().collect::<Vec<_>>().join(" ");
     let (mut ccr, state) = rp

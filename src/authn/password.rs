@@ -63,7 +63,8 @@ mod tests {
     #[tokio::test]
     async fn concurrent_verifications_are_bounded_and_all_answered() {
         let h = hash("pw").unwrap();
-        let tasks: Vec<_> = (0..8).map(|i| tokio::spawn(verify_blocking(Some(h.clone()), if i % 2 == 0 { "pw".into() } else { "no".into() }))).collect();
+        let tasks: Vec<_> =
+            (0..8).map(|i| tokio::spawn(verify_blocking(Some(h.clone()), if i % 2 == 0 { "pw".into() } else { "no".into() }))).collect();
         let mut results = Vec::new();
         for t in tasks {
             results.push(t.await.unwrap());

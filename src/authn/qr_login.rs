@@ -29,17 +29,17 @@ use axum_extra::extract::CookieJar;
 use serde_json::{Value, json};
 
 use super::app_device::{self, ApiError, DeviceCaller, json_response};
-use crate::state::App;
 use crate::assurance::Acr;
 use crate::audit::{self, Event};
+use crate::client::{Client, ClientId};
 use crate::identity::{PersonStatus, acting_for};
 use crate::keys::secret::{random_token, token_hash};
-use crate::client::{Client, ClientId};
+use crate::oidc::scopes;
 use crate::oidc::user_code::{display_user_code, new_user_code, normalise_user_code};
 use crate::signin::journey::{self, Authentication};
 use crate::signin::pending::{load, load_form};
 use crate::signin::{Pending, SignIn, Stage};
-use crate::oidc::scopes;
+use crate::state::App;
 use crate::store::app_devices::{LOGIN_APPROVED, LOGIN_DENIED, LOGIN_PENDING, LOGIN_USED, LoginApproval, LoginRequest};
 use crate::store::devices::DeviceApproval;
 use crate::web::error::PageError;
@@ -202,7 +202,9 @@ async fn proceed(app: &App, jar: CookieJar, pending: Pending) -> Result<Response
     match row.status.as_str() {
         LOGIN_APPROVED => {}
         // A refused or expired code is spent: a fresh one is shown with the reason.
-        LOGIN_DENIED => return Err(show(app, &pending, StatusCode::FORBIDDEN, Some("qr.error.denied")).await.map_err(IntoResponse::into_response)?),
+        LOGIN_DENIED => {
+            return Err(show(app, &pending, StatusCode::FORBIDDEN, Some("qr.error.denied")).await.map_err(IntoResponse::into_response)?);
+        }
         LOGIN_USED => return Err(PageError::expired(locale).into_response()),
         _ if row.expires_at <= app.now() => {
             return Err(show(app, &pending, StatusCode::GONE, Some("qr.expired")).await.map_err(IntoResponse::into_response)?);
@@ -255,7 +257,9 @@ fn reference(app: &App, text: &str) -> Result<Reference, ApiError> {
     if text.len() == 43 {
         return Ok(Reference::Secret(text.to_string()));
     }
-    normalise_user_code(text).map(Reference::ShortCode).ok_or_else(|| ApiError::invalid_request("request must be the QR text or the short code"))
+    normalise_user_code(text)
+        .map(Reference::ShortCode)
+        .ok_or_else(|| ApiError::invalid_request("request must be the QR text or the short code"))
 }
 
 /// Finds the login request the app refers to. Wrong short codes are counted per device, so that
@@ -293,12 +297,12 @@ async fn client_of(app: &App, client_id: &str) -> Result<Client, ApiError> {
 
 /// What a portal will receive, as label keys with both languages' text.
 fn data_labels(scopes_: &[String]) -> Vec<Value> {
-    scopes::claim_labels(scopes_)
-        .iter().map(|k| json!({"key": k, "vi": Locale::Vi.t(k), "en": Locale::En.t(k)})).collect()
+    scopes::claim_labels(scopes_).iter().map(|k| json!({"key": k, "vi": Locale::Vi.t(k), "en": Locale::En.t(k)})).collect()
 }
 
 async fn scopes_of_pending(app: &App, pending_id: &str) -> Result<Vec<String>, ApiError> {
-    let row = app.store.pending(pending_id, app.now()).await?.ok_or_else(|| ApiError::not_found("the sign-in on the computer has ended"))?;
+    let row =
+        app.store.pending(pending_id, app.now()).await?.ok_or_else(|| ApiError::not_found("the sign-in on the computer has ended"))?;
     let sign_in: SignIn = serde_json::from_str(&row.params).map_err(ApiError::internal)?;
     Ok(sign_in.purpose.scopes().to_vec())
 }
@@ -448,7 +452,9 @@ pub async fn api_device_approve(State(app): State<Arc<App>>, headers: HeaderMap)
                 return Ok(json_response(StatusCode::OK, json!({"status": "denied"})));
             }
             if acting_for::needs_choice(&row.scopes, None) {
-                return Err(ApiError::invalid_request("this service asks for an organisation; approve it in a browser, where one can be chosen"));
+                return Err(ApiError::invalid_request(
+                    "this service asks for an organisation; approve it in a browser, where one can be chosen",
+                ));
             }
             let (acr, amr) = app_device::approval_assurance(&caller.person, &caller.device, uv);
             if row.acr_values.as_deref().and_then(Acr::minimum_of).is_some_and(|required| acr < required) {

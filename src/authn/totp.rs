@@ -37,6 +37,7 @@ pub fn base32(secret: &[u8]) -> String {
 }
 
 /// An `otpauth://` URI (the Key Uri Format) for authenticator apps.
+#[allow(clippy::expect_used)] // a constant URL: parsing it cannot fail
 pub fn provisioning_uri(secret: &[u8], account: &str, issuer: &str) -> String {
     let mut url = url::Url::parse("otpauth://totp/").expect("constant URL parses");
     url.set_path(&format!("{issuer}:{account}"));

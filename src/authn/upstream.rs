@@ -17,15 +17,14 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreIdToken};
 use openidconnect::{
-    AccessTokenHash, AuthorizationCode, ClientId, ClientSecret, CsrfToken, Nonce, OAuth2TokenResponse,
-    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenResponse,
+    AccessTokenHash, AuthorizationCode, ClientId, ClientSecret, CsrfToken, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier,
+    RedirectUrl, Scope, TokenResponse,
 };
 use serde_json::{Map, Value, json};
 
 use self::config::{FirstSignIn, Upstream};
 pub use self::federation::{Federation, UpstreamError};
 use self::federation::{Provider, error_chain};
-use crate::state::App;
 use crate::assurance::Amr;
 use crate::audit::{self, Event};
 use crate::identity::person::parse_date;
@@ -34,11 +33,12 @@ use crate::keys::secret::{ct_eq, random_token, token_hash};
 use crate::signin::journey::{self, Authentication};
 use crate::signin::pending::load;
 use crate::signin::{Pending, Stage, session};
-use crate::web::lang::page_locale;
+use crate::state::App;
 use crate::store::upstream::UpstreamLogin;
 use crate::web::cookies;
 use crate::web::error::PageError;
 use crate::web::form::Params;
+use crate::web::lang::page_locale;
 
 pub const CALLBACK_PATH: &str = "/login/upstream/callback";
 
@@ -79,7 +79,13 @@ async fn failed(app: &App, locale: crate::web::i18n::Locale, upstream: &str, cli
 }
 
 /// `GET /login/upstream/{id}?r=…`: sends the browser to the upstream's authorization endpoint.
-pub async fn start(State(app): State<Arc<App>>, Path(id): Path<String>, headers: HeaderMap, jar: CookieJar, RawQuery(q): RawQuery) -> Response {
+pub async fn start(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    jar: CookieJar,
+    RawQuery(q): RawQuery,
+) -> Response {
     let q = Params::parse_lenient(q.as_deref().unwrap_or_default().as_bytes()).unwrap_or_default();
     let pending = match load(&app, &headers, &jar, q.get("r"), Stage::Login, q.get("lang")).await {
         Ok(p) => p,
@@ -104,8 +110,12 @@ async fn begin(app: &App, pending: &Pending, upstream_id: &str) -> Result<String
     // OIDC Core §5.5.1.1: acr and amr are asked for explicitly; some providers (oidc-provider)
     // release them only then.
     let ask_acr = metadata.claims_parameter_supported() == Some(true);
-    let client = CoreClient::from_provider_metadata(metadata, ClientId::new(p.cfg.client_id.clone()), p.cfg.client_secret.clone().map(ClientSecret::new))
-        .set_redirect_uri(redirect);
+    let client = CoreClient::from_provider_metadata(
+        metadata,
+        ClientId::new(p.cfg.client_id.clone()),
+        p.cfg.client_secret.clone().map(ClientSecret::new),
+    )
+    .set_redirect_uri(redirect);
     let state = random_token();
     let nonce = random_token();
     let mut req = client.authorize_url(
@@ -220,8 +230,12 @@ async fn redeem(app: &App, p: &Provider, login: &UpstreamLogin, code: String) ->
     let metadata = p.metadata(app.now()).await?;
     let userinfo_endpoint = metadata.userinfo_endpoint().map(|u| u.url().clone());
     let redirect = RedirectUrl::new(callback_url(app)).map_err(|e| UpstreamError::Http(e.to_string()))?;
-    let client = CoreClient::from_provider_metadata(metadata, ClientId::new(p.cfg.client_id.clone()), p.cfg.client_secret.clone().map(ClientSecret::new))
-        .set_redirect_uri(redirect);
+    let client = CoreClient::from_provider_metadata(
+        metadata,
+        ClientId::new(p.cfg.client_id.clone()),
+        p.cfg.client_secret.clone().map(ClientSecret::new),
+    )
+    .set_redirect_uri(redirect);
     let verifier = app.settings.master_key.open(&format!("upstream-pkce:{}", login.state_hash), &login.pkce_verifier)?;
     let verifier = String::from_utf8(verifier).map_err(|e| UpstreamError::Http(e.to_string()))?;
     let mut req = client.exchange_code(AuthorizationCode::new(code)).map_err(|e| UpstreamError::Refused(e.to_string()))?;

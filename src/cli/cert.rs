@@ -146,13 +146,19 @@ pub fn verify(args: &CertVerifyArgs) -> ExitCode {
         TrustStore::from_certs(anchors)
     };
     let at = match &args.at {
-        None => time::OffsetDateTime::now_utc().unix_timestamp(),
+        None => nixa::state::Clock::system_now(),
         Some(t) => match time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339) {
             Ok(t) => t.unix_timestamp(),
             Err(e) => return unusable(format!("--at {t}: {e}")),
         },
     };
-    let mode = if args.no_revocation { Mode::Off } else if args.soft_fail { Mode::SoftFail } else { Mode::FailClosed };
+    let mode = if args.no_revocation {
+        Mode::Off
+    } else if args.soft_fail {
+        Mode::SoftFail
+    } else {
+        Mode::FailClosed
+    };
     let mut rev = Revocation::new(mode);
     for p in &args.crls {
         match read(p).and_then(|b| Crl::parse(&b, &p.display().to_string()).map_err(|e| format!("{}: {e}", p.display()))) {

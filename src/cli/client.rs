@@ -64,7 +64,7 @@ pub async fn run(cli: &Cli, action: &ClientAction) -> anyhow::Result<()> {
     let s = settings(cli, None)?;
     let store = Store::connect(&s.database_url).await?;
     store.migrate().await?;
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let now = nixa::state::Clock::system_now();
     match action {
         ClientAction::List => {
             let list: Vec<_> = store.clients().await?.iter().map(registration::metadata).collect();
@@ -106,7 +106,8 @@ pub async fn run(cli: &Cli, action: &ClientAction) -> anyhow::Result<()> {
                 anyhow::bail!("a client with id {} exists already", client.id);
             }
             store.put_client(&client, now).await?;
-            nixa::audit::record(&store, now, nixa::audit::Event::ClientRegistered, None, Some(client.id.as_str()), json!({"name": name})).await?;
+            nixa::audit::record(&store, now, nixa::audit::Event::ClientRegistered, None, Some(client.id.as_str()), json!({"name": name}))
+                .await?;
             let mut out = registration::metadata(&client);
             out["client_secret"] = json!(secret);
             println!("{}", serde_json::to_string_pretty(&out)?);

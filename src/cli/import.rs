@@ -59,13 +59,8 @@ pub async fn run(cli: &Cli, args: &ImportArgs, registry: Registry) -> anyhow::Re
         Some(path) => Box::new(std::io::BufWriter::new(std::fs::File::create(path)?)),
         None => Box::new(std::io::stderr()),
     };
-    let importer = Importer {
-        store: &store,
-        batch_size: *batch_size as usize,
-        restart: *restart,
-        progress,
-        now: time::OffsetDateTime::now_utc().unix_timestamp(),
-    };
+    let importer =
+        Importer { store: &store, batch_size: *batch_size as usize, restart: *restart, progress, now: nixa::state::Clock::system_now() };
     let report = match registry {
         Registry::Persons => importer.run(file, format, sink.as_mut()).await?,
         Registry::Orgs => importer.run_orgs(file, format, sink.as_mut()).await?,

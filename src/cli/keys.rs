@@ -29,7 +29,7 @@ pub async fn run(cli: &Cli, action: &KeysAction) -> anyhow::Result<()> {
     let s = settings(cli, None)?;
     let store = Store::connect(&s.database_url).await?;
     store.migrate().await?;
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let now = nixa::state::Clock::system_now();
     nixa::keys::ensure_keys(&store, &s.master_key, now).await?;
     if let KeysAction::Rotate { now: immediately } = action {
         let lead = if *immediately { 0 } else { s.key_publish_lead };

@@ -33,7 +33,7 @@ pub async fn run(cli: &Cli, action: &OperatorAction) -> anyhow::Result<()> {
     let s = settings(cli, None)?;
     let store = Store::connect(&s.database_url).await?;
     store.migrate().await?;
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let now = nixa::state::Clock::system_now();
     match action {
         OperatorAction::Token { name, scopes, days } => {
             if let Some(bad) = scopes.iter().find(|s| !nixa::admin::auth::SCOPES.contains(&s.as_str())) {
@@ -46,7 +46,10 @@ pub async fn run(cli: &Cli, action: &OperatorAction) -> anyhow::Result<()> {
                 expires_at: now + i64::from(*days) * 86_400,
             };
             store.insert_operator_token(&token_hash(&token), &op, now).await?;
-            println!("{}", serde_json::to_string_pretty(&json!({"name": name, "scopes": scopes, "expires_at": op.expires_at, "token": token}))?);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&json!({"name": name, "scopes": scopes, "expires_at": op.expires_at, "token": token}))?
+            );
         }
         OperatorAction::Revoke { name } => {
             let n = store.revoke_operator_tokens(name, now).await?;

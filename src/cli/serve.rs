@@ -1,8 +1,8 @@
 //! `nixa serve`: run the provider until SIGINT or SIGTERM.
 
+use nixa::config::Settings;
 use nixa::routes::router;
 use nixa::state::App;
-use nixa::config::Settings;
 
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let listen = settings.listen;

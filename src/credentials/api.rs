@@ -70,7 +70,14 @@ pub async fn status_list(State(app): State<Arc<App>>, axum::extract::Path(list):
         Err(e) => return Problem::internal(e).into_response(),
     };
     match token {
-        Ok(t) => ([(header::CONTENT_TYPE, HeaderValue::from_static("application/statuslist+cwt")), (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"))], t).into_response(),
+        Ok(t) => (
+            [
+                (header::CONTENT_TYPE, HeaderValue::from_static("application/statuslist+cwt")),
+                (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300")),
+            ],
+            t,
+        )
+            .into_response(),
         Err(e) => Problem::internal(e).into_response(),
     }
 }
@@ -80,21 +87,43 @@ const CACHE: &str = "public, max-age=3600";
 /// `GET /.well-known/nixa-credential-keys.json`: the verification keys as a JWKS.
 pub async fn jwks(State(app): State<Arc<App>>) -> Response {
     let body = app.credentials.keys.to_jwks().to_string();
-    ([(header::CONTENT_TYPE, HeaderValue::from_static("application/jwk-set+json")), (header::CACHE_CONTROL, HeaderValue::from_static(CACHE))], body).into_response()
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("application/jwk-set+json")),
+            (header::CACHE_CONTROL, HeaderValue::from_static(CACHE)),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 /// `GET /.well-known/nixa-credential-keys.cbor`: the same keys as a COSE_KeySet.
 pub async fn cose_keys(State(app): State<Arc<App>>) -> Response {
     let body = app.credentials.keys.to_cose_key_set();
-    ([(header::CONTENT_TYPE, HeaderValue::from_static("application/cose-key-set")), (header::CACHE_CONTROL, HeaderValue::from_static(CACHE))], body).into_response()
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("application/cose-key-set")),
+            (header::CACHE_CONTROL, HeaderValue::from_static(CACHE)),
+        ],
+        body,
+    )
+        .into_response()
 }
 
-async fn caller(app: &App, headers: &axum::http::HeaderMap, jar: &axum_extra::extract::CookieJar, method: &str, path: &str) -> Result<crate::identity::person::Person, crate::authn::app_device::ApiError> {
+async fn caller(
+    app: &App,
+    headers: &axum::http::HeaderMap,
+    jar: &axum_extra::extract::CookieJar,
+    method: &str,
+    path: &str,
+) -> Result<crate::identity::person::Person, crate::authn::app_device::ApiError> {
     use crate::authn::app_device::{self, ApiError};
     if headers.contains_key(header::AUTHORIZATION) {
         return Ok(app_device::authenticate(app, headers, method, path).await?.person);
     }
-    let s = crate::signin::session::current(app, jar, app.now()).await?.ok_or_else(|| ApiError::invalid_token("sign in, or send a device proof: Authorization: Device <jws>"))?;
+    let s = crate::signin::session::current(app, jar, app.now())
+        .await?
+        .ok_or_else(|| ApiError::invalid_token("sign in, or send a device proof: Authorization: Device <jws>"))?;
     let p = app.store.person(&s.record.person_id).await?.ok_or_else(|| ApiError::invalid_token("unknown person"))?;
     if p.status != crate::identity::PersonStatus::Active {
         return Err(ApiError::invalid_token("this account cannot sign in"));
@@ -146,7 +175,8 @@ pub async fn own_qr(
     use crate::authn::app_device::{ApiError, json_response};
     let run = async {
         let q = crate::web::form::Params::parse_lenient(q.as_deref().unwrap_or_default().as_bytes()).unwrap_or_default();
-        let fields: Option<Vec<String>> = q.get("fields").map(|f| f.split(',').map(str::trim).filter(|f| !f.is_empty()).map(str::to_string).collect());
+        let fields: Option<Vec<String>> =
+            q.get("fields").map(|f| f.split(',').map(str::trim).filter(|f| !f.is_empty()).map(str::to_string).collect());
         if let Some(f) = &fields {
             if f.is_empty() {
                 return Err(ApiError::invalid_request("fields names no field"));
@@ -159,7 +189,11 @@ pub async fn own_qr(
             (None, None) => super::person::IDENTITY_MINUTES,
             (None, Some(_)) => 5,
             (Some(_), None) => return Err(ApiError::invalid_request("minutes applies to a presentation credential (with fields)")),
-            (Some(m), Some(_)) => m.parse::<i64>().ok().filter(|m| (1..=60).contains(m)).ok_or_else(|| ApiError::invalid_request("minutes must be 1 to 60"))?,
+            (Some(m), Some(_)) => m
+                .parse::<i64>()
+                .ok()
+                .filter(|m| (1..=60).contains(m))
+                .ok_or_else(|| ApiError::invalid_request("minutes must be 1 to 60"))?,
         };
         let person = caller(&app, &headers, &jar, "GET", "/api/v1/credentials/qr").await?;
         // The app keeps its identity credential: it gets a status reference, so the owner or an
@@ -168,7 +202,11 @@ pub async fn own_qr(
         let status = match fields {
             None => {
                 let now = app.now();
-                let idx = app.credentials.allocate_status(&app.store, person.personal_id.as_str(), "person", now, now + minutes * 60).await.map_err(ApiError::internal)?;
+                let idx = app
+                    .credentials
+                    .allocate_status(&app.store, person.personal_id.as_str(), "person", now, now + minutes * 60)
+                    .await
+                    .map_err(ApiError::internal)?;
                 Some((uri.as_str(), idx))
             }
             Some(_) => None,

@@ -93,7 +93,9 @@ impl Cwt {
             None => None,
             Some(Value::Map(m)) => match m.get(&Value::Text("status_list".into())) {
                 Some(Value::Map(sl)) => match (sl.get(&Value::Text("uri".into())), sl.get(&Value::Text("idx".into()))) {
-                    (Some(Value::Text(u)), Some(Value::Integer(i))) => Some((u.clone(), u64::try_from(*i).map_err(|_| ClaimsError::BadType(STATUS))?)),
+                    (Some(Value::Text(u)), Some(Value::Integer(i))) => {
+                        Some((u.clone(), u64::try_from(*i).map_err(|_| ClaimsError::BadType(STATUS))?))
+                    }
                     _ => return Err(ClaimsError::BadType(STATUS)),
                 },
                 _ => return Err(ClaimsError::BadType(STATUS)),

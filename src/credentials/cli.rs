@@ -51,7 +51,8 @@ fn cached_or_fetched(dir: &std::path::Path, uri: &str, keys: &KeySet, now: i64) 
     use super::status_list::StatusList;
     let file = dir.join(format!("{}.cwt", crate::keys::secret::b64url(&crate::keys::secret::sha256(uri.as_bytes()))));
     if let (Ok(token), Ok(meta)) = (std::fs::read(&file), std::fs::metadata(&file)) {
-        let age = meta.modified().ok().and_then(|m| m.elapsed().ok()).map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)).unwrap_or(i64::MAX);
+        let age =
+            meta.modified().ok().and_then(|m| m.elapsed().ok()).map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)).unwrap_or(i64::MAX);
         if let Ok(l) = StatusList::verify(&token, uri, keys, now) {
             let ttl = if l.ttl > 0 { l.ttl } else { DEFAULT_STATUS_TTL };
             if age < ttl {
@@ -59,7 +60,10 @@ fn cached_or_fetched(dir: &std::path::Path, uri: &str, keys: &KeySet, now: i64) 
             }
         }
     }
-    let url = url::Url::parse(uri).ok().filter(|u| matches!(u.scheme(), "https" | "http")).ok_or_else(|| format!("status list URI {uri} is not an http(s) URL"))?;
+    let url = url::Url::parse(uri)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "https" | "http"))
+        .ok_or_else(|| format!("status list URI {uri} is not an http(s) URL"))?;
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
     let token = rt.block_on(async {
         let http = crate::oidc::client_keys::http_client();
@@ -93,14 +97,16 @@ pub fn verify_command(args: &VerifyArgs) -> ExitCode {
     }
     let text = match (&args.text, &args.image) {
         (Some(t), _) => t.clone(),
-        (None, Some(p)) => match std::fs::read(p).map_err(|e| e.to_string()).and_then(|b| render::decode_png(&b).map_err(|e| e.to_string())) {
-            Ok(t) => t,
-            Err(e) => return unusable(format!("{}: {e}", p.display())),
-        },
+        (None, Some(p)) => {
+            match std::fs::read(p).map_err(|e| e.to_string()).and_then(|b| render::decode_png(&b).map_err(|e| e.to_string())) {
+                Ok(t) => t,
+                Err(e) => return unusable(format!("{}: {e}", p.display())),
+            }
+        }
         (None, None) => return unusable("give --text or --image".into()),
     };
     let now = match &args.at {
-        None => time::OffsetDateTime::now_utc().unix_timestamp(),
+        None => crate::state::Clock::system_now(),
         Some(t) => match time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339) {
             Ok(t) => t.unix_timestamp(),
             Err(e) => return unusable(format!("--at: {e}")),
@@ -147,7 +153,9 @@ pub fn verify_command(args: &VerifyArgs) -> ExitCode {
         }
         match report.reason {
             None => println!("valid"),
-            Some(r) => println!("invalid: {}", serde_json::to_value(r).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()),
+            Some(r) => {
+                println!("invalid: {}", serde_json::to_value(r).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default())
+            }
         }
     }
     if report.valid { ExitCode::SUCCESS } else { ExitCode::from(1) }
@@ -197,13 +205,15 @@ pub struct IssueArgs {
 pub async fn issue_command(settings: &crate::config::Settings, args: &IssueArgs) -> anyhow::Result<()> {
     let store = crate::store::Store::connect(&settings.database_url).await?;
     store.migrate().await?;
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let now = crate::state::Clock::system_now();
     let creds = service::Credentials::load(&store, &settings.master_key, &settings.issuer_str, now).await?;
     let presentation = !args.fields.is_empty();
     let minutes = args.minutes.unwrap_or(if presentation { 5 } else { 5 * 365 * 24 * 60 });
     anyhow::ensure!(minutes > 0, "--minutes must be positive");
     let subject = match &args.org_kind {
-        Some(kind) => Subject::Organisation(OrgIdentity { code: args.id.clone(), kind: kind.clone(), name: args.name.clone(), address: args.address.clone() }.claim()),
+        Some(kind) => Subject::Organisation(
+            OrgIdentity { code: args.id.clone(), kind: kind.clone(), name: args.name.clone(), address: args.address.clone() }.claim(),
+        ),
         None => {
             let p = PersonIdentity {
                 id: args.id.clone(),
@@ -217,11 +227,25 @@ pub async fn issue_command(settings: &crate::config::Settings, args: &IssueArgs)
         }
     };
     let exp = now + minutes * 60;
-    let kind = if args.org_kind.is_some() { "organisation" } else if presentation { "presentation" } else { "person" };
+    let kind = if args.org_kind.is_some() {
+        "organisation"
+    } else if presentation {
+        "presentation"
+    } else {
+        "person"
+    };
     let idx = creds.allocate_status(&store, &args.id, kind, now, exp).await?;
     let uri = creds.status_uri();
     eprintln!("status index {idx} in {uri}");
-    let req = Request { issuer: &creds.issuer, subject_id: if presentation { "" } else { &args.id }, subject, iat: now, exp, nonce: args.nonce.as_deref(), status: Some((&uri, idx)) };
+    let req = Request {
+        issuer: &creds.issuer,
+        subject_id: if presentation { "" } else { &args.id },
+        subject,
+        iat: now,
+        exp,
+        nonce: args.nonce.as_deref(),
+        status: Some((&uri, idx)),
+    };
     let text = issue::issue(&creds.signer, &req)?;
     if let Some(p) = &args.png {
         std::fs::write(p, render::png(&text, 4)?)?;
@@ -247,11 +271,19 @@ pub struct RevokeArgs {
 pub async fn revoke_command(settings: &crate::config::Settings, args: &RevokeArgs) -> anyhow::Result<()> {
     let store = crate::store::Store::connect(&settings.database_url).await?;
     store.migrate().await?;
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let now = crate::state::Clock::system_now();
     let idx = i64::try_from(args.idx)?;
     let done = store.revoke_credential(service::LIST_ID, idx, None, "operator", now).await?;
     anyhow::ensure!(done, "no unrevoked credential at index {}", args.idx);
-    crate::audit::record(&store, now, crate::audit::Event::CredentialRevoked, None, None, serde_json::json!({"idx": args.idx, "by": "operator"})).await?;
+    crate::audit::record(
+        &store,
+        now,
+        crate::audit::Event::CredentialRevoked,
+        None,
+        None,
+        serde_json::json!({"idx": args.idx, "by": "operator"}),
+    )
+    .await?;
     println!("revoked {}", args.idx);
     Ok(())
 }

@@ -71,8 +71,9 @@ pub fn decrypt0(bytes: &[u8], key: Option<&[u8]>) -> Result<Option<Vec<u8>>, Cos
         32 => &AES_256_GCM,
         _ => return Err(CoseError::Decrypt),
     };
-    let aad = serde_cbor_2::to_vec(&Value::Array(vec![Value::Text("Encrypt0".into()), Value::Bytes(prot.clone()), Value::Bytes(Vec::new())]))
-        .map_err(|_| CoseError::Decrypt)?;
+    let aad =
+        serde_cbor_2::to_vec(&Value::Array(vec![Value::Text("Encrypt0".into()), Value::Bytes(prot.clone()), Value::Bytes(Vec::new())]))
+            .map_err(|_| CoseError::Decrypt)?;
     let k = LessSafeKey::new(UnboundKey::new(alg, key).map_err(|_| CoseError::Decrypt)?);
     let nonce = Nonce::try_assume_unique_for_key(&iv).map_err(|_| CoseError::Decrypt)?;
     let mut buf = ct.clone();
@@ -136,7 +137,8 @@ pub fn sign1(signer: &CredentialSigner, payload: &[u8]) -> Result<Vec<u8>, KeysE
     prot.insert(Value::Integer(LABEL_KID), Value::Bytes(signer.kid.clone()));
     let protected_raw = serde_cbor_2::to_vec(&Value::Map(prot)).map_err(|_| KeysError::Crypto)?;
     let sig = signer.sign(&sig_structure(&protected_raw, payload))?;
-    let body = Value::Array(vec![Value::Bytes(protected_raw), Value::Map(Header::new()), Value::Bytes(payload.to_vec()), Value::Bytes(sig)]);
+    let body =
+        Value::Array(vec![Value::Bytes(protected_raw), Value::Map(Header::new()), Value::Bytes(payload.to_vec()), Value::Bytes(sig)]);
     let mut out = vec![TAG_SIGN1];
     out.extend(serde_cbor_2::to_vec(&body).map_err(|_| KeysError::Crypto)?);
     Ok(out)

@@ -71,7 +71,10 @@ pub enum PublicKey {
     P256(Vec<u8>),
     P384(Vec<u8>),
     Ed25519(Vec<u8>),
-    Rsa { n: Vec<u8>, e: Vec<u8> },
+    Rsa {
+        n: Vec<u8>,
+        e: Vec<u8>,
+    },
 }
 
 impl PublicKey {
@@ -209,7 +212,8 @@ impl KeySet {
         let mut ks = KeySet::default();
         for jwk in list {
             let s = |n: &str| jwk.get(n).and_then(|x| x.as_str());
-            let b = |n: &str| s(n).and_then(|x| URL_SAFE_NO_PAD.decode(x).ok()).ok_or_else(|| KeysError::Unreadable(format!("JWK member {n}")));
+            let b =
+                |n: &str| s(n).and_then(|x| URL_SAFE_NO_PAD.decode(x).ok()).ok_or_else(|| KeysError::Unreadable(format!("JWK member {n}")));
             let key = match (s("kty"), s("crv")) {
                 (Some("EC"), Some("P-256")) => PublicKey::P256([vec![4], b("x")?, b("y")?].concat()),
                 (Some("EC"), Some("P-384")) => PublicKey::P384([vec![4], b("x")?, b("y")?].concat()),
@@ -327,7 +331,10 @@ impl CredentialSigner {
     pub fn generate_pkcs8(alg: CoseAlg) -> Result<Vec<u8>, KeysError> {
         let rng = SystemRandom::new();
         match alg {
-            CoseAlg::ES256 => Ok(EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &rng).map_err(|_| KeysError::Crypto)?.as_ref().to_vec()),
+            CoseAlg::ES256 => Ok(EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
+                .map_err(|_| KeysError::Crypto)?
+                .as_ref()
+                .to_vec()),
             CoseAlg::EdDSA => Ok(Ed25519KeyPair::generate_pkcs8(&rng).map_err(|_| KeysError::Crypto)?.as_ref().to_vec()),
             other => Err(KeysError::Unsupported(format!("credential signing with {other:?}"))),
         }
@@ -335,7 +342,9 @@ impl CredentialSigner {
 
     pub fn from_pkcs8(alg: CoseAlg, pkcs8: &[u8]) -> Result<Self, KeysError> {
         let inner = match alg {
-            CoseAlg::ES256 => SignerImpl::Es256(EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8).map_err(|_| KeysError::Crypto)?),
+            CoseAlg::ES256 => SignerImpl::Es256(
+                EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8).map_err(|_| KeysError::Crypto)?,
+            ),
             CoseAlg::EdDSA => SignerImpl::Ed25519(Ed25519KeyPair::from_pkcs8(pkcs8).map_err(|_| KeysError::Crypto)?),
             other => return Err(KeysError::Unsupported(format!("credential signing with {other:?}"))),
         };
@@ -355,11 +364,9 @@ impl CredentialSigner {
     pub fn spki_der(&self) -> Vec<u8> {
         use x509_cert::spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
         let (oid, params, bits) = match &self.inner {
-            SignerImpl::Es256(k) => (
-                crate::pki::sig::EC_PUBLIC_KEY,
-                der::Any::encode_from(&crate::pki::sig::P256).ok(),
-                k.public_key().as_ref().to_vec(),
-            ),
+            SignerImpl::Es256(k) => {
+                (crate::pki::sig::EC_PUBLIC_KEY, der::Any::encode_from(&crate::pki::sig::P256).ok(), k.public_key().as_ref().to_vec())
+            }
             SignerImpl::Ed25519(k) => (der::asn1::ObjectIdentifier::new_unwrap("1.3.101.112"), None, k.public_key().as_ref().to_vec()),
         };
         let Ok(subject_public_key) = der::asn1::BitString::from_bytes(&bits) else { return Vec::new() };

@@ -2,8 +2,8 @@
 //! credential (every field) or a presentation credential (the fields the person chose, a nonce,
 //! a lifetime of minutes).
 
-use crate::state::App;
 use crate::identity::person::{Person, Sex};
+use crate::state::App;
 
 use super::issue::{self, PersonIdentity, Request, Subject};
 use super::keys::KeysError;

@@ -166,7 +166,9 @@ pub fn verify(text: &str, opts: &Options<'_>) -> Report {
         (Profile::Nixa, rest)
     } else if let Some(rest) = text.strip_prefix(DCC_PREFIX) {
         (Profile::EuDcc, rest)
-    } else if is_prefix_like(text) && encoding::base45_decode(text).ok().and_then(|z| encoding::decompress(&z, opts.max_decompressed).ok()).is_none() {
+    } else if is_prefix_like(text)
+        && encoding::base45_decode(text).ok().and_then(|z| encoding::decompress(&z, opts.max_decompressed).ok()).is_none()
+    {
         b.fail("prefix", Reason::UnknownPrefix, format!("unknown context identifier {}", &text[..4]));
         return b.report(None);
     } else {

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use super::RepresentativeRole;
 use crate::store::{Store, StoreError};
 
 /// The organisation a representative chose to act for in this sign-in.
@@ -12,8 +13,7 @@ pub struct ActingFor {
     /// Tax code (enterprise) or agency code.
     pub code: String,
     pub name: String,
-    /// `legal_representative` or `authorised_staff`.
-    pub role: String,
+    pub role: RepresentativeRole,
     pub kind: String,
 }
 
@@ -23,7 +23,12 @@ pub fn needs_choice(scopes: &[String], chosen: Option<&ActingFor>) -> bool {
 }
 
 /// The extra claims of a grant, as a JSON object, or `None` when there are none.
-pub async fn extra_claims(store: &Store, person_id: &str, scopes: &[String], acting_for: Option<&ActingFor>) -> Result<Option<String>, StoreError> {
+pub async fn extra_claims(
+    store: &Store,
+    person_id: &str,
+    scopes: &[String],
+    acting_for: Option<&ActingFor>,
+) -> Result<Option<String>, StoreError> {
     let mut out = Map::new();
     if let Some(org) = acting_for.filter(|_| scopes.iter().any(|s| s == "vn_org")) {
         out.insert("vn_org".into(), json!(org));

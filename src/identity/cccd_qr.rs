@@ -105,15 +105,7 @@ impl CccdQr {
         }
         personal_id.check_against(Some(sex), Some(birth_date.year())).map_err(CccdQrError::Mismatch)?;
 
-        Ok(Self {
-            personal_id,
-            old_id,
-            full_name: full_name.to_string(),
-            birth_date,
-            sex,
-            address: address.to_string(),
-            issue_date,
-        })
+        Ok(Self { personal_id, old_id, full_name: full_name.to_string(), birth_date, sex, address: address.to_string(), issue_date })
     }
 }
 
@@ -133,11 +125,7 @@ fn parse_old_id(field: &str) -> Result<Option<String>, CccdQrError> {
     if s.is_empty() {
         return Ok(None);
     }
-    if matches!(s.len(), 9 | 12) && s.bytes().all(|b| b.is_ascii_digit()) {
-        Ok(Some(s.to_string()))
-    } else {
-        Err(CccdQrError::OldId)
-    }
+    if matches!(s.len(), 9 | 12) && s.bytes().all(|b| b.is_ascii_digit()) { Ok(Some(s.to_string())) } else { Err(CccdQrError::OldId) }
 }
 
 /// Exactly `width` ASCII digits; `str::parse` alone would also accept a sign.
@@ -192,8 +180,7 @@ mod tests {
     use CccdQrError as E;
     use time::macros::date;
 
-    const REFERENCE_EXAMPLE: &str =
-        "001090123456|012345678|NGUYEN VAN A|01011990|Nam|Phường Bến Nghé, Quận 1, TP. Hồ Chí Minh|15042021";
+    const REFERENCE_EXAMPLE: &str = "001090123456|012345678|NGUYEN VAN A|01011990|Nam|Phường Bến Nghé, Quận 1, TP. Hồ Chí Minh|15042021";
     const NU_DECOMPOSED: &str = "Nu\u{31B}\u{303}";
 
     fn parse(s: &str) -> CccdQr {
@@ -224,7 +211,8 @@ mod tests {
         let cases: Vec<(String, Case)> = vec![
             // 7 fields, slashed dates, empty old ID, name with diacritics.
             (
-                "079195001234||Nguyễn Thị Minh Khai|23/11/1995|Nữ|Số 12 Lê Lợi, Phường Bến Thành, Quận 1, TP. Hồ Chí Minh|01/07/2021".into(),
+                "079195001234||Nguyễn Thị Minh Khai|23/11/1995|Nữ|Số 12 Lê Lợi, Phường Bến Thành, Quận 1, TP. Hồ Chí Minh|01/07/2021"
+                    .into(),
                 ("079195001234", None, "Nguyễn Thị Minh Khai", date!(1995 - 11 - 23), Sex::Female, Some(date!(2021 - 07 - 01))),
             ),
             // 6 fields, no old-ID field.
@@ -436,7 +424,8 @@ mod tests {
             assert_eq!(qr.issue_date, want_issue.then_some(issue), "{text}");
 
             // The same record with the other sex must be caught by the cross-check.
-            let flipped = if sex == Sex::Male { text.replacen("|Nam|", "|Nữ|", 1) } else { text.replacen(&format!("|{sex_text}|"), "|Nam|", 1) };
+            let flipped =
+                if sex == Sex::Male { text.replacen("|Nam|", "|Nữ|", 1) } else { text.replacen(&format!("|{sex_text}|"), "|Nam|", 1) };
             assert!(matches!(CccdQr::parse(&flipped), Err(E::Mismatch(_))), "{flipped}");
         }
     }

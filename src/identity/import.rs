@@ -70,9 +70,7 @@ pub fn validate(r: &PersonRecord) -> Result<Person, String> {
         Some(s) => Some(Sex::parse(s).ok_or_else(|| format!("sex: {s:?} must be male or female"))?),
         None => None,
     };
-    personal_id
-        .check_against(sex, birthdate.map(|d| d.year()))
-        .map_err(|e| format!("personal_id: {e}"))?;
+    personal_id.check_against(sex, birthdate.map(|d| d.year())).map_err(|e| format!("personal_id: {e}"))?;
     let nationality = present(&r.nationality).unwrap_or("VN");
     if !(nationality.len() == 2 && nationality.bytes().all(|b| b.is_ascii_uppercase())) {
         return Err(format!("nationality: {nationality:?} is not an ISO 3166-1 alpha-2 code"));
@@ -171,9 +169,7 @@ fn org_code(s: &str) -> Result<(String, &'static str), String> {
         return AgencyCode::parse(s).map(|c| (c.as_str().to_string(), "agency")).map_err(|e| e.to_string());
     }
     if !s.bytes().all(|b| b.is_ascii_digit() || b == b'-') {
-        return Err(format!(
-            "{s:?} is neither a tax code (10 digits, with -NNN for a branch) nor an agency code (AAA.BB.CC.Xnn)"
-        ));
+        return Err(format!("{s:?} is neither a tax code (10 digits, with -NNN for a branch) nor an agency code (AAA.BB.CC.Xnn)"));
     }
     let tax_code = TaxCode::parse(s).map_err(|e| e.to_string())?;
     // TaxCode also takes 12-digit personal tax codes, which are a person's identification number:
@@ -222,7 +218,14 @@ trait ImportKind {
     /// Writes a batch and the checkpoint in one transaction. Returns how many of the rows the
     /// store found wanting (they are in `rejects` already, and the checkpoint written counts them
     /// as rejected, not imported).
-    async fn store(store: &Store, rows: &[Self::Row], source: &str, checkpoint: &Checkpoint, now: i64, rejects: &mut dyn Write) -> Result<i64, ImportError>;
+    async fn store(
+        store: &Store,
+        rows: &[Self::Row],
+        source: &str,
+        checkpoint: &Checkpoint,
+        now: i64,
+        rejects: &mut dyn Write,
+    ) -> Result<i64, ImportError>;
 }
 
 /// `nixa person import`: upserts keyed by personal ID.
@@ -243,7 +246,14 @@ impl ImportKind for Persons {
         Some(p.personal_id.as_str())
     }
 
-    async fn store(store: &Store, rows: &[Person], source: &str, checkpoint: &Checkpoint, now: i64, _rejects: &mut dyn Write) -> Result<i64, ImportError> {
+    async fn store(
+        store: &Store,
+        rows: &[Person],
+        source: &str,
+        checkpoint: &Checkpoint,
+        now: i64,
+        _rejects: &mut dyn Write,
+    ) -> Result<i64, ImportError> {
         store.import_persons(rows, source, checkpoint, now).await?;
         Ok(0)
     }
@@ -273,7 +283,14 @@ impl ImportKind for Orgs {
     /// while its organisation is still imported: the organisation's own data is valid, and the
     /// link can follow once the person is imported (run with `--restart`). The report lines are
     /// written before the batch commits, so a failure to write them keeps nothing of the batch.
-    async fn store(store: &Store, rows: &[OrgImportRow], source: &str, checkpoint: &Checkpoint, now: i64, rejects: &mut dyn Write) -> Result<i64, ImportError> {
+    async fn store(
+        store: &Store,
+        rows: &[OrgImportRow],
+        source: &str,
+        checkpoint: &Checkpoint,
+        now: i64,
+        rejects: &mut dyn Write,
+    ) -> Result<i64, ImportError> {
         let unknown = store
             .import_orgs(rows, source, checkpoint, now, |unknown: &[UnknownRepresentative]| {
                 for u in unknown {
@@ -407,7 +424,13 @@ impl Importer<'_> {
         Ok(())
     }
 
-    async fn json_lines<K: ImportKind>(&self, mut file: File, source: &str, batch: &mut Batch<K::Row>, rejects: &mut dyn Write) -> Result<(), ImportError> {
+    async fn json_lines<K: ImportKind>(
+        &self,
+        mut file: File,
+        source: &str,
+        batch: &mut Batch<K::Row>,
+        rejects: &mut dyn Write,
+    ) -> Result<(), ImportError> {
         let io = |e| ImportError::Io(source.into(), e);
         let mut offset = batch.checkpoint.byte_offset as u64;
         file.seek(SeekFrom::Start(offset)).map_err(io)?;
@@ -430,7 +453,13 @@ impl Importer<'_> {
         }
     }
 
-    async fn csv<K: ImportKind>(&self, mut file: File, source: &str, batch: &mut Batch<K::Row>, rejects: &mut dyn Write) -> Result<(), ImportError> {
+    async fn csv<K: ImportKind>(
+        &self,
+        mut file: File,
+        source: &str,
+        batch: &mut Batch<K::Row>,
+        rejects: &mut dyn Write,
+    ) -> Result<(), ImportError> {
         // The csv crate counts lines one short in files with CRLF line ends (as Python's csv
         // module writes them), so the reported line numbers are corrected by one for those.
         let crlf = {
@@ -542,7 +571,10 @@ mod tests {
     fn organisation_codes_are_canonical_with_their_kind() {
         let row = validate_org(&org(|r| r.code = Some(" 0314409058002 ".into())), 7).unwrap();
         assert_eq!((row.line, row.org.code.as_str(), row.org.kind.as_str()), (7, "0314409058-002", "enterprise"));
-        assert_eq!(row.representative.map(|(p, role)| (p.as_str().to_string(), role)), Some(("001190012345".into(), RepresentativeRole::LegalRepresentative)));
+        assert_eq!(
+            row.representative.map(|(p, role)| (p.as_str().to_string(), role)),
+            Some(("001190012345".into(), RepresentativeRole::LegalRepresentative))
+        );
         let row = validate_org(&org(|r| r.code = Some("000.00.18.G12".into())), 1).unwrap();
         assert_eq!((row.org.code.as_str(), row.org.kind.as_str()), ("000.00.18.G12", "agency"));
         let row = validate_org(&org(|r| (r.representative_personal_id, r.representative_role) = (None, None)), 1).unwrap();

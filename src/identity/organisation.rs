@@ -104,7 +104,8 @@ pub struct Organisation {
 }
 
 /// What a person may do for an organisation (`org_representatives.role`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum RepresentativeRole {
     /// Người đại diện theo pháp luật.
     LegalRepresentative,

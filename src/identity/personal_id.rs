@@ -20,9 +20,8 @@ pub enum PersonalIdError {
 
 /// The 63 province codes in use before the 2025 merger; numbers never change, so these stay valid.
 const PROVINCE_CODES: [u16; 63] = [
-    1, 2, 4, 6, 8, 10, 11, 12, 14, 15, 17, 19, 20, 22, 24, 25, 26, 27, 30, 31, 33, 34, 35, 36, 37,
-    38, 40, 42, 44, 45, 46, 48, 49, 51, 52, 54, 56, 58, 60, 62, 64, 66, 67, 68, 70, 72, 74, 75, 77,
-    79, 80, 82, 83, 84, 86, 87, 89, 91, 92, 93, 94, 95, 96,
+    1, 2, 4, 6, 8, 10, 11, 12, 14, 15, 17, 19, 20, 22, 24, 25, 26, 27, 30, 31, 33, 34, 35, 36, 37, 38, 40, 42, 44, 45, 46, 48, 49, 51, 52,
+    54, 56, 58, 60, 62, 64, 66, 67, 68, 70, 72, 74, 75, 77, 79, 80, 82, 83, 84, 86, 87, 89, 91, 92, 93, 94, 95, 96,
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -79,12 +78,7 @@ impl PersonalId {
         if sex_ok && year_ok {
             Ok(())
         } else {
-            Err(PersonalIdError::Mismatch {
-                id_sex,
-                id_year,
-                sex: sex.unwrap_or(id_sex),
-                year: birth_year.unwrap_or(id_year),
-            })
+            Err(PersonalIdError::Mismatch { id_sex, id_year, sex: sex.unwrap_or(id_sex), year: birth_year.unwrap_or(id_year) })
         }
     }
 }
@@ -158,11 +152,11 @@ mod tests {
             ("079215000001", 79, Sex::Male, 2015, false), // the documented example (TP. Hồ Chí Minh)
             ("001090123456", 1, Sex::Male, 1990, false),  // Hà Nội
             ("001190012345", 1, Sex::Female, 1990, false),
-            ("002099999999", 2, Sex::Male, 1999, false), // Hà Giang
+            ("002099999999", 2, Sex::Male, 1999, false),    // Hà Giang
             ("046100000001", 46, Sex::Female, 1900, false), // Thừa Thiên Huế
-            ("048088000555", 48, Sex::Male, 1988, false), // Đà Nẵng
+            ("048088000555", 48, Sex::Male, 1988, false),   // Đà Nẵng
             ("036163000123", 36, Sex::Female, 1963, false), // Nam Định
-            ("077200000000", 77, Sex::Male, 2000, false), // Bà Rịa–Vũng Tàu
+            ("077200000000", 77, Sex::Male, 2000, false),   // Bà Rịa–Vũng Tàu
             ("092301112233", 92, Sex::Female, 2001, false), // Cần Thơ
             ("096399000000", 96, Sex::Female, 2099, false), // Cà Mau, highest province code
             ("001224000001", 1, Sex::Male, 2024, false),
@@ -172,11 +166,11 @@ mod tests {
             ("001799000000", 1, Sex::Female, 2299, false),
             ("001800000000", 1, Sex::Male, 2300, false),
             ("001999000000", 1, Sex::Female, 2399, false),
-            ("175305000042", 175, Sex::Female, 2005, true), // born in the USA
-            ("232087123456", 232, Sex::Male, 1987, true), // born in Japan
-            ("240201000007", 240, Sex::Male, 2001, true), // born in France
-            ("100000000000", 100, Sex::Male, 1900, true), // lowest country code accepted
-            ("299999999999", 299, Sex::Female, 2399, true), // highest
+            ("175305000042", 175, Sex::Female, 2005, true),  // born in the USA
+            ("232087123456", 232, Sex::Male, 1987, true),    // born in Japan
+            ("240201000007", 240, Sex::Male, 2001, true),    // born in France
+            ("100000000000", 100, Sex::Male, 1900, true),    // lowest country code accepted
+            ("299999999999", 299, Sex::Female, 2399, true),  // highest
             (" 079215000001\n", 79, Sex::Male, 2015, false), // surrounding whitespace is trimmed
         ];
         for (input, place, sex, year, abroad) in cases {

@@ -39,6 +39,7 @@ impl MasterKey {
         Ok(Self { key: LessSafeKey::new(key), is_demo: text == DEMO_MASTER_KEY.trim() })
     }
 
+    #[allow(clippy::expect_used)] // the key is compiled in: a bad one fails the first `--demo` start
     pub fn demo() -> Self {
         Self::from_base64(DEMO_MASTER_KEY).expect("the shipped demo master key is well-formed")
     }
@@ -72,10 +73,7 @@ impl MasterKey {
         let (nonce, ct) = raw.split_at(NONCE_LEN);
         let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| MasterKeyError::Unseal)?;
         let mut buf = ct.to_vec();
-        let plain = self
-            .key
-            .open_in_place(nonce, Aad::from(context.as_bytes()), &mut buf)
-            .map_err(|_| MasterKeyError::Unseal)?;
+        let plain = self.key.open_in_place(nonce, Aad::from(context.as_bytes()), &mut buf).map_err(|_| MasterKeyError::Unseal)?;
         Ok(plain.to_vec())
     }
 }

@@ -135,7 +135,14 @@ pub async fn rotate(store: &Store, master: &MasterKey, now: i64, lead: i64, max_
 /// Automatic rotation: when the newest key of an algorithm started signing more than `period`
 /// ago and no successor is waiting, rotate. The successor is published `lead` seconds before it
 /// signs, so a verifier caching JWKS for less than `lead` never meets an unknown `kid`.
-pub async fn rotate_if_due(store: &Store, master: &MasterKey, now: i64, period: i64, lead: i64, max_token_lifetime: i64) -> Result<bool, KeyError> {
+pub async fn rotate_if_due(
+    store: &Store,
+    master: &MasterKey,
+    now: i64,
+    period: i64,
+    lead: i64,
+    max_token_lifetime: i64,
+) -> Result<bool, KeyError> {
     if period <= 0 {
         return Ok(false);
     }

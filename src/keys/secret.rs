@@ -14,6 +14,7 @@ pub fn random_token() -> String {
 /// Bytes from the operating system's CSPRNG. The one deliberate panic on a request path: if the
 /// kernel cannot supply randomness the host is broken, and issuing predictable credentials
 /// instead would be far worse than failing the request (`CatchPanicLayer` turns it into a 500).
+#[allow(clippy::expect_used)]
 pub fn random_bytes<const N: usize>() -> [u8; N] {
     let mut buf = [0u8; N];
     aws_lc_rs::rand::fill(&mut buf).expect("the operating system's random number generator failed");

@@ -78,16 +78,12 @@ pub struct GeneratedKey {
 
 pub fn generate(alg: Alg) -> Result<GeneratedKey, SigningError> {
     let pkcs8 = match alg {
-        Alg::ES256 => EcdsaKeyPair::generate_pkcs8(
-            &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
-            &SystemRandom::new(),
-        )
-        .map_err(|_| SigningError::Generate)?
-        .as_ref()
-        .to_vec(),
+        Alg::ES256 => EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new())
+            .map_err(|_| SigningError::Generate)?
+            .as_ref()
+            .to_vec(),
         Alg::RS256 => {
-            let kp = RsaKeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048)
-                .map_err(|_| SigningError::Generate)?;
+            let kp = RsaKeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).map_err(|_| SigningError::Generate)?;
             let der: aws_lc_rs::encoding::Pkcs8V1Der = kp.as_der().map_err(|_| SigningError::Generate)?;
             der.as_ref().to_vec()
         }
@@ -101,12 +97,9 @@ impl SigningKey {
     pub fn from_pkcs8(alg: Alg, kid: String, pkcs8: &[u8]) -> Result<Self, SigningError> {
         let inner = match alg {
             Alg::ES256 => KeyImpl::Ec(
-                EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8)
-                    .map_err(|_| SigningError::BadKey(alg))?,
+                EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8).map_err(|_| SigningError::BadKey(alg))?,
             ),
-            Alg::RS256 => {
-                KeyImpl::Rsa(RsaKeyPair::from_pkcs8(pkcs8).map_err(|_| SigningError::BadKey(alg))?)
-            }
+            Alg::RS256 => KeyImpl::Rsa(RsaKeyPair::from_pkcs8(pkcs8).map_err(|_| SigningError::BadKey(alg))?),
         };
         Ok(Self { kid, alg, inner })
     }

@@ -26,10 +26,8 @@ pub async fn get(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar
 }
 
 pub async fn post(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, body: Bytes) -> Response {
-    let is_form = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    let is_form =
+        headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
     if !is_form {
         let locale = page_locale(&app, &headers, &jar, None, None);
         return PageError::new(StatusCode::BAD_REQUEST, locale, "error.malformed").into_response();
@@ -59,7 +57,7 @@ async fn handle(app: &App, headers: &HeaderMap, jar: CookieJar, raw: &[u8]) -> R
             return error_redirect(app, &redirect_uri, state.as_deref(), &error);
         }
     };
-    journey::start(app, jar, &client, Purpose::Portal(req), locale).await.unwrap_or_else(IntoResponse::into_response)
+    journey::start(app, jar, &client, Purpose::Portal(Box::new(req)), locale).await.unwrap_or_else(IntoResponse::into_response)
 }
 
 /// The request itself: pushed (RFC 9126), signed (RFC 9101), or plain query parameters.

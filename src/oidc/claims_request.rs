@@ -6,8 +6,8 @@ use serde_json::{Map, Value};
 
 use super::error::OAuthError;
 use super::mint::Issuance;
-use crate::state::App;
 use crate::assurance::Acr;
+use crate::state::App;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ClaimsRequestError {
@@ -23,6 +23,44 @@ pub enum ClaimsRequestError {
 pub enum EssentialAcr {
     AtLeast(Acr),
     Unmeetable,
+}
+
+/// A validated `claims` parameter, parsed once: its canonical text (what travels with the
+/// request, the parked sign-in and the code) and the essential `acr` it asks for. It is stored
+/// and read back as that text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClaimsRequest {
+    text: String,
+    essential_acr: Option<EssentialAcr>,
+}
+
+impl ClaimsRequest {
+    pub fn parse(raw: &str) -> Result<Self, ClaimsRequestError> {
+        let v = parse(raw)?;
+        Ok(Self { text: v.to_string(), essential_acr: essential_acr(&v) })
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    pub fn essential_acr(&self) -> Option<EssentialAcr> {
+        self.essential_acr
+    }
+}
+
+impl serde::Serialize for ClaimsRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.text)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ClaimsRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        let v: Value = serde_json::from_str(&text).map_err(serde::de::Error::custom)?;
+        Ok(Self { essential_acr: essential_acr(&v), text })
+    }
 }
 
 /// Validates the parameter and returns it re-serialised (canonical, bounded).
@@ -78,7 +116,7 @@ pub async fn add_id_token_claims(app: &App, g: &Issuance<'_>, stored: &str, out:
     if names.is_empty() {
         return Ok(());
     }
-    let Some(person) = app.store.person(g.person_id).await.map_err(OAuthError::server_error)? else { return Ok(()) };
+    let Some(person) = app.store.person(g.person_id).await? else { return Ok(()) };
     let released = super::scopes::userinfo(g.subject, &person, g.scopes, Map::new(), crate::client::ClaimsProfile::Standard);
     for name in names {
         if let Some(v) = released.get(name.as_str()) {

@@ -6,11 +6,11 @@ use axum::http::{HeaderMap, header};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
-use crate::client::{AuthMethod, Client, ClientId};
 use super::error::OAuthError;
 use super::jose::{self, CLIENT_ALGS, FAPI_ALGS, JoseError};
-use crate::state::App;
+use crate::client::{AuthMethod, Client, ClientId};
 use crate::keys::secret::{ct_eq, token_hash};
+use crate::state::App;
 use crate::web::form::Params;
 
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -50,7 +50,12 @@ fn presented(headers: &HeaderMap, p: &Params) -> Result<Presented, OAuthError> {
         if p.get("client_id").is_some_and(|body_id| body_id != id) {
             return Err(OAuthError::invalid_client("client_id differs from the assertion's subject", false));
         }
-        return Ok(Presented { client_id: id.to_string(), secret: None, assertion: Some(assertion.to_string()), method: AuthMethod::PrivateKeyJwt });
+        return Ok(Presented {
+            client_id: id.to_string(),
+            secret: None,
+            assertion: Some(assertion.to_string()),
+            method: AuthMethod::PrivateKeyJwt,
+        });
     }
     match (basic, p.get("client_secret")) {
         (Some(_), Some(_)) => Err(OAuthError::invalid_request("use one client authentication method, not several")),
@@ -69,7 +74,12 @@ fn presented(headers: &HeaderMap, p: &Params) -> Result<Presented, OAuthError> {
         }
         (None, Some(secret)) => {
             let id = p.get("client_id").ok_or_else(|| OAuthError::invalid_request("client_id is required"))?;
-            Ok(Presented { client_id: id.to_string(), secret: Some(secret.to_string()), assertion: None, method: AuthMethod::ClientSecretPost })
+            Ok(Presented {
+                client_id: id.to_string(),
+                secret: Some(secret.to_string()),
+                assertion: None,
+                method: AuthMethod::ClientSecretPost,
+            })
         }
         (None, None) => {
             let id = p.get("client_id").ok_or_else(|| OAuthError::invalid_client("client authentication is required", false))?;
@@ -88,12 +98,9 @@ pub async fn authenticate(app: &App, headers: &HeaderMap, p: &Params) -> Result<
     let basic = pr.method == AuthMethod::ClientSecretBasic;
     let unknown = || OAuthError::invalid_client("client authentication failed", basic);
     let id = ClientId::parse(&pr.client_id).ok_or_else(unknown)?;
-    let client = app.store.client(&id).await.map_err(OAuthError::server_error)?.ok_or_else(unknown)?;
+    let client = app.store.client(&id).await?.ok_or_else(unknown)?;
     if client.auth_method != pr.method {
-        return Err(OAuthError::invalid_client(
-            format!("this client is registered for {}", client.auth_method.as_str()),
-            basic,
-        ));
+        return Err(OAuthError::invalid_client(format!("this client is registered for {}", client.auth_method.as_str()), basic));
     }
     if let Some(assertion) = &pr.assertion {
         verify_assertion(app, &client, assertion).await?;
@@ -153,9 +160,10 @@ async fn verify_assertion(app: &App, client: &Client, assertion: &str) -> Result
     if jose::int_claim(c, "nbf").is_some_and(|nbf| nbf > now + SKEW) {
         return Err(fail("client_assertion is not yet valid"));
     }
-    let jti = jose::str_claim(c, "jti").filter(|j| !j.is_empty() && j.len() <= 256).ok_or_else(|| fail("client_assertion jti is required"))?;
+    let jti =
+        jose::str_claim(c, "jti").filter(|j| !j.is_empty() && j.len() <= 256).ok_or_else(|| fail("client_assertion jti is required"))?;
     let key = token_hash(&format!("client_assertion\n{id}\n{jti}"));
-    if !app.store.use_once(&key, exp + SKEW).await.map_err(OAuthError::server_error)? {
+    if !app.store.use_once(&key, exp + SKEW).await? {
         return Err(fail("client_assertion was already used"));
     }
     Ok(())

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use jsonwebtoken::jwk::JwkSet;
 
-use crate::client::Client;
 use super::jose::parse_key_set;
+use crate::client::Client;
 
 const TTL: i64 = 300;
 const MIN_REFETCH: i64 = 60;
@@ -54,13 +54,8 @@ impl ClientKeys {
     }
 
     async fn fetch(&self, uri: &str) -> Result<JwkSet, KeysError> {
-        let res = self
-            .http
-            .get(uri)
-            .timeout(Duration::from_secs(5))
-            .send()
-            .await
-            .map_err(|e| KeysError::Fetch(e.without_url().to_string()))?;
+        let res =
+            self.http.get(uri).timeout(Duration::from_secs(5)).send().await.map_err(|e| KeysError::Fetch(e.without_url().to_string()))?;
         if !res.status().is_success() {
             return Err(KeysError::Fetch(format!("HTTP {}", res.status().as_u16())));
         }

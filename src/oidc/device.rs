@@ -10,20 +10,19 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::client::{Client, GRANT_DEVICE_CODE};
 use super::client_auth;
 use super::error::{ErrorCode, OAuthError};
 use super::scopes;
-use crate::state::App;
 use super::user_code::{display_user_code, new_user_code};
+use crate::client::{Client, GRANT_DEVICE_CODE};
 use crate::keys::secret::{random_token, token_hash};
+use crate::state::App;
 use crate::store::devices::{DeviceCode, STATUS_APPROVED, STATUS_DENIED, STATUS_ISSUED, STATUS_PENDING};
 use crate::web::form::Params;
 
 /// RFC 8628 §3.2: the polling interval a device starts with, and §3.5: what `slow_down` adds.
 pub const INTERVAL_SECS: i64 = 5;
 pub const SLOW_DOWN_SECS: i64 = 5;
-
 
 fn no_store(mut res: Response) -> Response {
     let h = res.headers_mut();
@@ -41,10 +40,8 @@ pub async fn authorization(State(app): State<Arc<App>>, headers: HeaderMap, body
 }
 
 async fn authorize_device(app: &App, headers: &HeaderMap, body: &[u8]) -> Result<Response, OAuthError> {
-    let is_form = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    let is_form =
+        headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
     if !is_form {
         return Err(OAuthError::invalid_request("the body must be application/x-www-form-urlencoded"));
     }
@@ -80,7 +77,7 @@ async fn authorize_device(app: &App, headers: &HeaderMap, body: &[u8]) -> Result
             created_at: now,
             expires_at: now + ttl,
         };
-        if app.store.insert_device_code(&row).await.map_err(OAuthError::server_error)? {
+        if app.store.insert_device_code(&row).await? {
             let shown = display_user_code(&user_code);
             let verification_uri = app.settings.url("/device");
             let mut complete = url::Url::parse(&verification_uri).map_err(OAuthError::server_error)?;
@@ -130,7 +127,7 @@ pub async fn redeem(app: &App, client: &Client, p: &Params, proof: Option<&super
     let device_code = p.get("device_code").ok_or_else(|| OAuthError::invalid_request("device_code is required"))?;
     let invalid = || OAuthError::invalid_grant("the device code is invalid or was issued to another client");
     let hash = token_hash(device_code);
-    let row = app.store.device_code(&hash).await.map_err(OAuthError::server_error)?.ok_or_else(invalid)?;
+    let row = app.store.device_code(&hash).await?.ok_or_else(invalid)?;
     // Looked up by its hash, so the comparison leaks nothing about the code itself.
     if row.client_id != client.id.as_str() {
         return Err(invalid());
@@ -144,7 +141,7 @@ pub async fn redeem(app: &App, client: &Client, p: &Params, proof: Option<&super
     }
     match row.status.as_str() {
         STATUS_PENDING => {
-            if app.store.poll_device_code(&hash, now, SLOW_DOWN_SECS).await.map_err(OAuthError::server_error)? {
+            if app.store.poll_device_code(&hash, now, SLOW_DOWN_SECS).await? {
                 Err(OAuthError::new(ErrorCode::AuthorizationPending, "the person has not approved the request yet"))
             } else {
                 Err(OAuthError::new(ErrorCode::SlowDown, "polling too fast; the interval is increased by 5 seconds"))
@@ -153,7 +150,7 @@ pub async fn redeem(app: &App, client: &Client, p: &Params, proof: Option<&super
         STATUS_DENIED => Err(OAuthError::new(ErrorCode::AccessDenied, "the person denied the request")),
         STATUS_APPROVED => {
             let approval = row.approval.ok_or_else(|| OAuthError::server_error("an approved device code lacks its sign-in"))?;
-            if !app.store.take_approved_device_code(&hash).await.map_err(OAuthError::server_error)? {
+            if !app.store.take_approved_device_code(&hash).await? {
                 return Err(OAuthError::invalid_grant("the device code was already used"));
             }
             let grant_id = random_token();

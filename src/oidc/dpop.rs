@@ -6,8 +6,8 @@ use jsonwebtoken::Algorithm;
 
 use super::error::{ErrorCode, OAuthError};
 use super::jose::{self, JoseError};
-use crate::state::App;
 use crate::keys::secret::{b64url, ct_eq, hmac_sha256, sha256, token_hash};
+use crate::state::App;
 
 /// Asymmetric algorithms accepted in proofs.
 pub const ALGS: [Algorithm; 5] = [Algorithm::ES256, Algorithm::ES384, Algorithm::PS256, Algorithm::RS256, Algorithm::EdDSA];
@@ -123,7 +123,7 @@ pub async fn check(
     }
     let jkt = jose::thumbprint(&jwk).map_err(|_| bad("the DPoP proof key is not usable"))?;
     let jti = jose::str_claim(c, "jti").filter(|j| !j.is_empty() && j.len() <= 256).ok_or_else(|| bad("the DPoP proof has no jti"))?;
-    if !app.store.use_once(&token_hash(&format!("dpop\n{jkt}\n{jti}")), iat + MAX_AGE + SKEW).await.map_err(OAuthError::server_error)? {
+    if !app.store.use_once(&token_hash(&format!("dpop\n{jkt}\n{jti}")), iat + MAX_AGE + SKEW).await? {
         return Err(bad("the DPoP proof was already used"));
     }
     Ok(Some(Proof { jkt }))

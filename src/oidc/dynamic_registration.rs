@@ -18,12 +18,12 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::client::{AuthMethod, Client, ClientId, GRANT_AUTHORIZATION_CODE, GRANT_DEVICE_CODE, GRANT_REFRESH_TOKEN};
 use super::registration::{self, ClientSpec, RegistrationError};
-use crate::state::App;
 use crate::audit::{self, Event};
+use crate::client::{AuthMethod, Client, ClientId, GRANT_AUTHORIZATION_CODE, GRANT_DEVICE_CODE, GRANT_REFRESH_TOKEN};
 use crate::keys::secret::{ct_eq, random_token, token_hash};
 use crate::privacy::sector;
+use crate::state::App;
 use crate::store::StoreError;
 use crate::store::registrations::Registration;
 
@@ -93,7 +93,7 @@ impl IntoResponse for DcrError {
             DcrError::InvalidClientMetadata(_) => (StatusCode::BAD_REQUEST, "invalid_client_metadata", None),
             DcrError::Store(e) => {
                 let incident = crate::web::incident::Incident::new(e);
-                let body = json!({"error": "server_error", "error_description": format!("internal error, incident {}", incident.id)});
+                let body = json!({"error": "server_error", "error_description": format!("internal error, incident {}", incident.id())});
                 let mut res = (StatusCode::INTERNAL_SERVER_ERROR, Json(body)).into_response();
                 no_store(&mut res);
                 return incident.attach(res);
@@ -202,7 +202,11 @@ fn to_spec(m: &MetadataIn, first_party: bool) -> Result<(ClientSpec, Extra), Dcr
     let name = match m.client_name.as_deref() {
         Some(n) => n.to_string(),
         // The name is optional in RFC 7591 but shown on the consent page: the host stands in.
-        None => redirect_uris.first().and_then(|u| url::Url::parse(u).ok()).and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_else(|| "portal".into()),
+        None => redirect_uris
+            .first()
+            .and_then(|u| url::Url::parse(u).ok())
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .unwrap_or_else(|| "portal".into()),
     };
     let options = crate::client::ClientOptions {
         jwks: m.jwks.clone(),
@@ -227,15 +231,19 @@ fn to_spec(m: &MetadataIn, first_party: bool) -> Result<(ClientSpec, Extra), Dcr
         claims_profile: None,
         options,
     };
-    let extra = Extra { application_type: application_type.into(), token_endpoint_auth_signing_alg: m.token_endpoint_auth_signing_alg.clone() };
+    let extra =
+        Extra { application_type: application_type.into(), token_endpoint_auth_signing_alg: m.token_endpoint_auth_signing_alg.clone() };
     Ok((spec, extra))
 }
 
 /// The client information response (RFC 7591 §3.2.1, RFC 7592 §3).
 fn information(app: &App, c: &Client, extra: &Extra, issued_at: i64, secret: Option<&str>, token: &str) -> Value {
     let o = &c.options;
-    let grants: Vec<&str> =
-        if o.grant_types.is_empty() { vec![GRANT_AUTHORIZATION_CODE, GRANT_REFRESH_TOKEN] } else { o.grant_types.iter().map(String::as_str).collect() };
+    let grants: Vec<&str> = if o.grant_types.is_empty() {
+        vec![GRANT_AUTHORIZATION_CODE, GRANT_REFRESH_TOKEN]
+    } else {
+        o.grant_types.iter().map(String::as_str).collect()
+    };
     let response_types: Vec<&str> = if grants.contains(&GRANT_AUTHORIZATION_CODE) { vec!["code"] } else { vec![] };
     let mut v = json!({
         "client_id": c.id,

@@ -120,7 +120,10 @@ impl OAuthError {
     /// The cause goes to the log under an incident id; the client sees only the id.
     pub fn server_error(err: impl std::fmt::Display) -> Self {
         let incident = Incident::new(err);
-        Self { incident: Some(incident.clone()), ..Self::new(ErrorCode::ServerError, format!("internal error, incident {}", incident.id)) }
+        Self {
+            incident: Some(incident.clone()),
+            ..Self::new(ErrorCode::ServerError, format!("internal error, incident {}", incident.id()))
+        }
     }
 
     /// Hands a server error's incident to the logging layer with the response that reports it.
@@ -129,6 +132,13 @@ impl OAuthError {
             Some(i) => i.clone().attach(res),
             None => res,
         }
+    }
+}
+
+/// Storage failures are internal: an incident, never a detail the client sees.
+impl From<crate::store::StoreError> for OAuthError {
+    fn from(e: crate::store::StoreError) -> Self {
+        Self::server_error(e)
     }
 }
 
@@ -165,10 +175,9 @@ impl IntoResponse for OAuthError {
             )),
             // RFC 9449 §7.1: a resource server asks for a proof (or a fresh one) with a DPoP
             // challenge.
-            ErrorCode::InvalidDpopProof | ErrorCode::UseDpopNonce if self.dpop_challenge => Some(format!(
-                "DPoP realm=\"nixa\", error=\"{}\", algs=\"ES256 ES384 PS256 RS256 EdDSA\"",
-                self.code.as_str()
-            )),
+            ErrorCode::InvalidDpopProof | ErrorCode::UseDpopNonce if self.dpop_challenge => {
+                Some(format!("DPoP realm=\"nixa\", error=\"{}\", algs=\"ES256 ES384 PS256 RS256 EdDSA\"", self.code.as_str()))
+            }
             ErrorCode::InvalidClient if self.basic_challenge => Some("Basic realm=\"nixa\"".to_string()),
             _ => None,
         };
@@ -184,7 +193,8 @@ impl IntoResponse for OAuthError {
 
 /// For a bearer request without any token (RFC 6750 §3.1: no error code in the challenge).
 pub fn bearer_missing() -> Response {
-    let mut res = (StatusCode::UNAUTHORIZED, axum::Json(json!({"error": "invalid_token", "error_description": "no access token"}))).into_response();
+    let mut res =
+        (StatusCode::UNAUTHORIZED, axum::Json(json!({"error": "invalid_token", "error_description": "no access token"}))).into_response();
     res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"nixa\""));
     res
 }

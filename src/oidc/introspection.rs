@@ -10,12 +10,12 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use crate::client::Client;
 use super::client_auth;
 use super::error::{ErrorCode, OAuthError};
-use crate::state::App;
 use crate::audit::{self, Event};
+use crate::client::Client;
 use crate::keys::secret::{random_token, token_hash};
+use crate::state::App;
 use crate::web::form::Params;
 
 const JWT_MEDIA_TYPE: &str = "application/token-introspection+jwt";
@@ -52,7 +52,7 @@ async fn describe(app: &App, client: &Client, token: &str) -> Result<Value, OAut
     }
     let now = app.now();
     let hash = token_hash(token);
-    if let Some((t, person)) = app.store.access_token_with_person(&hash, now).await.map_err(OAuthError::server_error)? {
+    if let Some((t, person)) = app.store.access_token_with_person(&hash, now).await? {
         if t.client_id != client.id.as_str() || person.status != crate::identity::PersonStatus::Active {
             return Ok(inactive);
         }
@@ -72,7 +72,7 @@ async fn describe(app: &App, client: &Client, token: &str) -> Result<Value, OAut
         }
         return Ok(out);
     }
-    if let Some(r) = app.store.refresh(&hash).await.map_err(OAuthError::server_error)? {
+    if let Some(r) = app.store.refresh(&hash).await? {
         let live = r.revoked_at.is_none() && r.rotated_at.is_none() && r.expires_at > now;
         if !live || r.client_id != client.id.as_str() {
             return Ok(inactive);
@@ -126,13 +126,13 @@ async fn revoke_inner(app: &App, headers: &HeaderMap, body: &[u8]) -> Result<Res
     }
     let now = app.now();
     let hash = token_hash(&token);
-    let mut revoked = app.store.revoke_access_token(&hash, client.id.as_str()).await.map_err(OAuthError::server_error)?;
+    let mut revoked = app.store.revoke_access_token(&hash, client.id.as_str()).await?;
     if revoked == 0
-        && let Some(r) = app.store.refresh(&hash).await.map_err(OAuthError::server_error)?
+        && let Some(r) = app.store.refresh(&hash).await?
         && r.client_id == client.id.as_str()
     {
         // §2.1: revoking a refresh token ends the grant, its access tokens included.
-        revoked = app.store.revoke_family(&r.family_id, now).await.map_err(OAuthError::server_error)?;
+        revoked = app.store.revoke_family(&r.family_id, now).await?;
     }
     if revoked > 0 {
         audit::record(&app.store, now, Event::TokenRevoked, None, Some(client.id.as_str()), json!({"revoked": revoked}))

@@ -26,10 +26,10 @@ use serde_json::{Value, json};
 use crate::client::{Client, ClientId};
 
 use super::jose;
-use crate::state::App;
 use crate::audit::{self, Event};
-use crate::signin::session;
 use crate::keys::secret::random_token;
+use crate::signin::session;
+use crate::state::App;
 use crate::store::StoreError;
 use crate::store::logout::{DELIVERY_DELIVERED, DELIVERY_FAILED, DELIVERY_PENDING, Delivery};
 use crate::web::cookies;
@@ -340,8 +340,10 @@ async fn send(app: &App, d: &Delivery, now: i64, token: &mut String) -> Result<u
         .map_err(|e| Failure { error: format!("loading the portal: {e}"), permanent: false })?
         .ok_or_else(|| permanent("the portal is no longer registered"))?;
     // The portal's current registration decides where (and whether) it is notified.
-    let uri = client.options.backchannel_logout_uri.clone().ok_or_else(|| permanent("the portal no longer has a backchannel_logout_uri"))?;
-    *token = logout_token(app, &client, &d.subject, &d.sid, now).map_err(|e| Failure { error: format!("signing: {e}"), permanent: false })?;
+    let uri =
+        client.options.backchannel_logout_uri.clone().ok_or_else(|| permanent("the portal no longer has a backchannel_logout_uri"))?;
+    *token =
+        logout_token(app, &client, &d.subject, &d.sid, now).map_err(|e| Failure { error: format!("signing: {e}"), permanent: false })?;
     let http = http().map_err(|error| Failure { error, permanent: false })?;
     let res = http
         .post(&uri)
@@ -523,10 +525,8 @@ pub async fn post(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJa
 }
 
 fn form(headers: &HeaderMap, body: &[u8]) -> Option<Params> {
-    let is_form = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    let is_form =
+        headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
     if !is_form {
         return None;
     }
@@ -584,9 +584,8 @@ pub async fn confirm(State(app): State<Arc<App>>, headers: HeaderMap, jar: Cooki
         Err(e) => return e.into_response(),
     };
     let presented = p.get("csrf").unwrap_or_default();
-    let valid = jar
-        .get(cookies::BROWSER)
-        .is_some_and(|b| crate::web::csrf::verify(&app.secrets.csrf, b.value(), &req.binding(), presented));
+    let valid =
+        jar.get(cookies::BROWSER).is_some_and(|b| crate::web::csrf::verify(&app.secrets.csrf, b.value(), &req.binding(), presented));
     if !valid {
         return PageError::new(StatusCode::FORBIDDEN, req.locale, "error.csrf").into_response();
     }

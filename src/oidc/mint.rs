@@ -55,7 +55,14 @@ pub enum RefreshPlan<'a> {
 
 /// Mints the access token (opaque or RFC 9068 JWT, DPoP-bound to `jkt`), the ID token and, when
 /// planned, the next refresh token, and stores what must be stored.
-pub async fn mint(app: &App, client: &Client, g: &Issuance<'_>, now: i64, jkt: Option<&str>, refresh: Option<RefreshPlan<'_>>) -> Result<Minted, OAuthError> {
+pub async fn mint(
+    app: &App,
+    client: &Client,
+    g: &Issuance<'_>,
+    now: i64,
+    jkt: Option<&str>,
+    refresh: Option<RefreshPlan<'_>>,
+) -> Result<Minted, OAuthError> {
     let s = &app.settings;
     let jkt = jkt.map(str::to_owned);
     let access_token = match client.options.access_token_format {

@@ -14,8 +14,8 @@ use super::dpop::{self, Place};
 use super::error::{ErrorCode, OAuthError};
 use super::request::{self, Rejection};
 use super::request_object;
-use crate::state::App;
 use crate::keys::secret::{random_token, token_hash};
+use crate::state::App;
 use crate::web::form::Params;
 
 pub const URI_PREFIX: &str = "urn:ietf:params:oauth:request_uri:";
@@ -38,9 +38,9 @@ async fn handle(app: &App, headers: &HeaderMap, body: &[u8]) -> Result<Response,
     }
     let proof = dpop::check(app, headers, "POST", &app.settings.url("/par"), Place::AuthorizationServer, dpop::algs_for(&client)).await?;
     let params = match outer.get("request") {
-        Some(jwt) => request_object::params(app, &client, jwt)
-            .await
-            .map_err(|e| OAuthError::new(ErrorCode::InvalidRequestObject, e.to_string()))?,
+        Some(jwt) => {
+            request_object::params(app, &client, jwt).await.map_err(|e| OAuthError::new(ErrorCode::InvalidRequestObject, e.to_string()))?
+        }
         None => outer,
     };
     let mut req = request::validate(&params, &client).map_err(|r| match r {
@@ -60,10 +60,7 @@ async fn handle(app: &App, headers: &HeaderMap, body: &[u8]) -> Result<Response,
     let uri = format!("{URI_PREFIX}{}", random_token());
     let json = serde_json::to_string(&req).map_err(OAuthError::server_error)?;
     let ttl = app.settings.par_ttl;
-    app.store
-        .insert_pushed(&token_hash(&uri), client.id.as_str(), &json, app.now() + ttl)
-        .await
-        .map_err(OAuthError::server_error)?;
+    app.store.insert_pushed(&token_hash(&uri), client.id.as_str(), &json, app.now() + ttl).await.map_err(OAuthError::server_error)?;
     let mut res = (StatusCode::CREATED, axum::Json(json!({ "request_uri": uri, "expires_in": ttl }))).into_response();
     res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(res)

@@ -3,11 +3,11 @@
 
 use serde_json::{Value, json};
 
+use super::scopes;
 use crate::client::{
     AuthMethod, ClaimsProfile, Client, ClientId, ClientOptions, GRANT_AUTHORIZATION_CODE, GRANT_DEVICE_CODE, GRANT_REFRESH_TOKEN,
     RedirectUriError, validate_redirect_uris,
 };
-use super::scopes;
 use crate::keys::Alg;
 use crate::keys::secret::{random_token, token_hash};
 
@@ -107,7 +107,9 @@ pub fn build(spec: &ClientSpec) -> Result<(Client, Option<String>), Registration
     let sector = match &options.sector_identifier_uri {
         // OIDC Core §8.1: the sector is the host of the sector identifier URI; that the document
         // lists every redirect URI is checked by `sector::verify` before the client is stored.
-        Some(u) => url::Url::parse(u).ok().and_then(|u| u.host_str().map(str::to_owned)).ok_or(RegistrationError::Url("sector_identifier_uri"))?,
+        Some(u) => {
+            url::Url::parse(u).ok().and_then(|u| u.host_str().map(str::to_owned)).ok_or(RegistrationError::Url("sector_identifier_uri"))?
+        }
         None => sector,
     };
     let has_secret = matches!(auth_method, AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost);
@@ -220,7 +222,8 @@ mod tests {
         let several = ClientSpec { redirect_uris: hosts.clone(), ..spec() };
         assert!(matches!(build(&several), Err(RegistrationError::RedirectUri(RedirectUriError::SeveralHosts(..)))));
         let sector_uri = Some("https://sector.gov.vn/s.json".to_string());
-        let with_sector = ClientSpec { options: ClientOptions { sector_identifier_uri: sector_uri.clone(), ..Default::default() }, ..several };
+        let with_sector =
+            ClientSpec { options: ClientOptions { sector_identifier_uri: sector_uri.clone(), ..Default::default() }, ..several };
         assert_eq!(build(&with_sector).unwrap().0.sector, "sector.gov.vn");
         let insecure = ClientSpec { redirect_uris: vec![hosts[0].clone(), "http://b.gov.vn/cb".into()], ..with_sector };
         assert!(matches!(build(&insecure), Err(RegistrationError::RedirectUri(RedirectUriError::Insecure(_)))));

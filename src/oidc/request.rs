@@ -5,9 +5,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::client::{Client, ClientId};
 use super::error::{ErrorCode, OAuthError};
 use super::scopes;
+use crate::client::{Client, ClientId};
 use crate::web::form::{FormError, Params};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,7 +32,7 @@ pub struct AuthorizationRequest {
     pub acr_values: Option<String>,
     /// The `claims` parameter, validated (OIDC Core §5.5).
     #[serde(default)]
-    pub claims: Option<String>,
+    pub claims: Option<super::claims_request::ClaimsRequest>,
     /// RFC 9449 §10: the DPoP key the code will be bound to.
     #[serde(default)]
     pub dpop_jkt: Option<String>,
@@ -44,8 +44,7 @@ pub struct AuthorizationRequest {
 
 impl AuthorizationRequest {
     pub fn essential_acr(&self) -> Option<super::claims_request::EssentialAcr> {
-        let v: serde_json::Value = serde_json::from_str(self.claims.as_deref()?).ok()?;
-        super::claims_request::essential_acr(&v)
+        self.claims.as_ref()?.essential_acr()
     }
 
     /// The level a session must reach: the stronger of `acr_values` (voluntary, OIDC Core
@@ -161,17 +160,15 @@ pub fn validate(p: &Params, client: &Client) -> Result<AuthorizationRequest, Rej
         }
         out
     };
-    let code_challenge = p
-        .get("code_challenge")
-        .ok_or_else(|| fail(ErrorCode::InvalidRequest, "code_challenge is required (PKCE with S256)"))?;
+    let code_challenge =
+        p.get("code_challenge").ok_or_else(|| fail(ErrorCode::InvalidRequest, "code_challenge is required (PKCE with S256)"))?;
     match p.get("code_challenge_method") {
         Some("S256") => {}
         None => return Err(fail(ErrorCode::InvalidRequest, "code_challenge_method is required and must be S256")),
         Some(_) => return Err(fail(ErrorCode::InvalidRequest, "code_challenge_method must be S256")),
     }
     // base64url of a SHA-256 digest: exactly 43 characters.
-    let challenge_ok = code_challenge.len() == 43
-        && code_challenge.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    let challenge_ok = code_challenge.len() == 43 && code_challenge.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     if !challenge_ok {
         return Err(fail(ErrorCode::InvalidRequest, "code_challenge is not a base64url SHA-256 digest"));
     }
@@ -197,19 +194,16 @@ pub fn validate(p: &Params, client: &Client) -> Result<AuthorizationRequest, Rej
     }
     let max_age = match p.get("max_age") {
         None => None,
-        Some(v) => Some(
-            v.parse::<u32>()
-                .map(i64::from)
-                .map_err(|_| fail(ErrorCode::InvalidRequest, "max_age must be a non-negative integer"))?,
-        ),
+        Some(v) => {
+            Some(v.parse::<u32>().map(i64::from).map_err(|_| fail(ErrorCode::InvalidRequest, "max_age must be a non-negative integer"))?)
+        }
     };
     let claims = match p.get("claims") {
         None => None,
         Some(raw) if raw.len() > 4096 => return Err(fail(ErrorCode::InvalidRequest, "claims is too long")),
         Some(raw) => Some(
-            super::claims_request::parse(raw)
-                .map_err(|_| fail(ErrorCode::InvalidRequest, "claims is not a valid claims request (OIDC Core 5.5)"))?
-                .to_string(),
+            super::claims_request::ClaimsRequest::parse(raw)
+                .map_err(|_| fail(ErrorCode::InvalidRequest, "claims is not a valid claims request (OIDC Core 5.5)"))?,
         ),
     };
     let dpop_jkt = match p.get("dpop_jkt") {

@@ -6,10 +6,10 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use crate::client::Client;
 use super::jose::{self, CLIENT_ALGS, FAPI_ALGS, JoseError};
-use crate::state::App;
+use crate::client::Client;
 use crate::keys::secret::token_hash;
+use crate::state::App;
 use crate::web::form::Params;
 
 /// FAPI 2.0 (Message Signing §5.3.1): `exp` − `nbf` at most 60 minutes.

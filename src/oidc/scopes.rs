@@ -3,8 +3,8 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::identity::Person;
 use crate::client::ClaimsProfile;
+use crate::identity::Person;
 
 pub const SUPPORTED: [&str; 9] =
     ["openid", "profile", "email", "phone", "address", "vn_identity", "vn_org", "vn_official", "offline_access"];
@@ -15,11 +15,38 @@ pub fn is_supported(scope: &str) -> bool {
 
 /// Claim names advertised in discovery.
 pub const CLAIMS: [&str; 32] = [
-    "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", "at_hash",
-    "name", "family_name", "middle_name", "given_name", "birthdate", "gender", "email",
-    "email_verified", "phone_number", "phone_number_verified", "address", "vn_personal_id",
-    "vn_account_level", "vn_tax_code", "nationalities", "vn_org", "vn_agency_code", "vn_agency_name", "vn_title",
-    "SoDinhDanh", "HoVaTen",
+    "sub",
+    "iss",
+    "aud",
+    "exp",
+    "iat",
+    "auth_time",
+    "nonce",
+    "acr",
+    "amr",
+    "sid",
+    "at_hash",
+    "name",
+    "family_name",
+    "middle_name",
+    "given_name",
+    "birthdate",
+    "gender",
+    "email",
+    "email_verified",
+    "phone_number",
+    "phone_number_verified",
+    "address",
+    "vn_personal_id",
+    "vn_account_level",
+    "vn_tax_code",
+    "nationalities",
+    "vn_org",
+    "vn_agency_code",
+    "vn_agency_name",
+    "vn_title",
+    "SoDinhDanh",
+    "HoVaTen",
 ];
 
 /// The labels of everything these scopes release, each once, in scope order: what the consent,

@@ -9,14 +9,14 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::client::{Client, GRANT_AUTHORIZATION_CODE, GRANT_DEVICE_CODE, GRANT_REFRESH_TOKEN};
 use super::client_auth;
 use super::dpop::{self, Place, Proof};
 use super::error::{ErrorCode, OAuthError};
 use super::mint::{self, Issuance, Minted, RefreshPlan, wants_refresh};
-use crate::state::App;
 use crate::audit::{self, Event};
+use crate::client::{Client, GRANT_AUTHORIZATION_CODE, GRANT_DEVICE_CODE, GRANT_REFRESH_TOKEN};
 use crate::keys::secret::{b64url, ct_eq, sha256, token_hash};
+use crate::state::App;
 use crate::store::grants::CodeGrant;
 use crate::store::refresh::RefreshGrant;
 use crate::web::form::Params;
@@ -29,10 +29,7 @@ pub async fn token(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes)
 }
 
 pub fn is_form(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"))
+    headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"))
 }
 
 async fn exchange(app: &App, headers: &HeaderMap, body: &[u8]) -> Result<Response, OAuthError> {
@@ -68,13 +65,11 @@ fn verifier_well_formed(v: &str) -> bool {
 async fn authorization_code(app: &App, client: &Client, p: &Params, proof: Option<&Proof>) -> Result<Response, OAuthError> {
     let code = p.get("code").ok_or_else(|| OAuthError::invalid_request("code is required"))?;
     let redirect_uri = p.get("redirect_uri").ok_or_else(|| OAuthError::invalid_request("redirect_uri is required"))?;
-    let verifier = p
-        .get("code_verifier")
-        .ok_or_else(|| OAuthError::invalid_request("code_verifier is required (PKCE)"))?;
+    let verifier = p.get("code_verifier").ok_or_else(|| OAuthError::invalid_request("code_verifier is required (PKCE)"))?;
     let now = app.now();
     let invalid = || OAuthError::invalid_grant("the authorization code is invalid, expired, or was issued to another client");
     let hash = token_hash(code);
-    let grant = app.store.code(&hash).await.map_err(OAuthError::server_error)?.ok_or_else(invalid)?;
+    let grant = app.store.code(&hash).await?.ok_or_else(invalid)?;
     if grant.client_id != client.id.as_str() {
         return Err(invalid());
     }
@@ -95,7 +90,7 @@ async fn authorization_code(app: &App, client: &Client, p: &Params, proof: Optio
     if let Some(bound) = &grant.jkt {
         check_binding(proof, bound, "the code")?;
     }
-    if !app.store.use_code(&hash, now).await.map_err(OAuthError::server_error)? {
+    if !app.store.use_code(&hash, now).await? {
         // A concurrent redemption won the race: this is a replay too.
         return Err(replayed(app, &grant, now).await);
     }
@@ -146,7 +141,7 @@ async fn refresh_token(app: &App, client: &Client, p: &Params, proof: Option<&Pr
     let now = app.now();
     let invalid = || OAuthError::invalid_grant("the refresh token is invalid, expired or revoked");
     let hash = token_hash(presented);
-    let rt = app.store.refresh(&hash).await.map_err(OAuthError::server_error)?.ok_or_else(invalid)?;
+    let rt = app.store.refresh(&hash).await?.ok_or_else(invalid)?;
     if rt.client_id != client.id.as_str() || rt.revoked_at.is_some() || rt.expires_at <= now {
         return Err(invalid());
     }
@@ -164,7 +159,7 @@ async fn refresh_token(app: &App, client: &Client, p: &Params, proof: Option<&Pr
             wanted
         }
     };
-    let active = app.store.person(&rt.person_id).await.map_err(OAuthError::server_error)?.is_some_and(|x| x.status == crate::identity::PersonStatus::Active);
+    let active = app.store.person(&rt.person_id).await?.is_some_and(|x| x.status == crate::identity::PersonStatus::Active);
     if !active {
         return Err(invalid());
     }
@@ -176,7 +171,7 @@ async fn refresh_token(app: &App, client: &Client, p: &Params, proof: Option<&Pr
         }
         return issue(app, client, &refreshed(&rt, &scopes), now, proof, None).await;
     }
-    let fresh_rotation = rt.rotated_at.is_none() && app.store.rotate_refresh(&hash, now).await.map_err(OAuthError::server_error)?;
+    let fresh_rotation = rt.rotated_at.is_none() && app.store.rotate_refresh(&hash, now).await?;
     if !fresh_rotation {
         let rotated_at = match rt.rotated_at {
             Some(t) => t,
@@ -184,7 +179,7 @@ async fn refresh_token(app: &App, client: &Client, p: &Params, proof: Option<&Pr
             None => now,
         };
         if now - rotated_at >= app.settings.refresh_grace {
-            let revoked = app.store.revoke_family(&rt.family_id, now).await.map_err(OAuthError::server_error)?;
+            let revoked = app.store.revoke_family(&rt.family_id, now).await?;
             let detail = json!({"family": rt.family_id, "revoked_tokens": revoked});
             audit::record(&app.store, now, Event::RefreshReused, Some(&rt.person_id), Some(&rt.client_id), detail)
                 .await
@@ -192,7 +187,7 @@ async fn refresh_token(app: &App, client: &Client, p: &Params, proof: Option<&Pr
             return Err(OAuthError::invalid_grant("the refresh token was already used; its family is revoked"));
         }
         // Within the grace period: the successor whose response was lost dies, a new one is issued.
-        app.store.revoke_live_refresh(&rt.family_id, now).await.map_err(OAuthError::server_error)?;
+        app.store.revoke_live_refresh(&rt.family_id, now).await?;
     }
     issue(app, client, &refreshed(&rt, &scopes), now, proof, Some(RefreshPlan::Rotate(&rt))).await
 }
@@ -215,7 +210,14 @@ fn refreshed<'a>(rt: &'a RefreshGrant, scopes: &'a [String]) -> Issuance<'a> {
 }
 
 /// Mints the tokens and writes the token response.
-async fn issue(app: &App, client: &Client, g: &Issuance<'_>, now: i64, proof: Option<&Proof>, refresh: Option<RefreshPlan<'_>>) -> Result<Response, OAuthError> {
+async fn issue(
+    app: &App,
+    client: &Client,
+    g: &Issuance<'_>,
+    now: i64,
+    proof: Option<&Proof>,
+    refresh: Option<RefreshPlan<'_>>,
+) -> Result<Response, OAuthError> {
     let minted = mint::mint(app, client, g, now, proof.map(|p| p.jkt.as_str()), refresh).await?;
     Ok(respond(app, &minted, proof.is_some()))
 }

@@ -8,14 +8,14 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
-use super::error::{ErrorCode, OAuthError};
-use crate::client::ClientId;
 use super::dpop;
+use super::error::bearer_missing;
+use super::error::{ErrorCode, OAuthError};
 use super::scopes;
-use crate::state::App;
+use crate::client::ClientId;
 use crate::identity::PersonStatus;
 use crate::keys::secret::token_hash;
-use super::error::bearer_missing;
+use crate::state::App;
 use crate::web::form::Params;
 
 /// How the token was presented (RFC 6750 Bearer, RFC 9449 §7 DPoP).
@@ -96,7 +96,9 @@ async fn respond(app: &App, headers: &HeaderMap, method: &str, scheme: Scheme, t
             match dpop::check(app, headers, method, &app.settings.url("/userinfo"), place, &dpop::ALGS).await {
                 Ok(Some(p)) if p.jkt == *jkt => {}
                 Ok(Some(_)) => {
-                    return OAuthError::new(ErrorCode::InvalidDpopProof, "the DPoP proof is signed by another key").dpop_scheme().into_response();
+                    return OAuthError::new(ErrorCode::InvalidDpopProof, "the DPoP proof is signed by another key")
+                        .dpop_scheme()
+                        .into_response();
                 }
                 Ok(None) => return OAuthError::new(ErrorCode::InvalidDpopProof, "a DPoP proof is required").dpop_scheme().into_response(),
                 Err(e) => return e.into_response(),

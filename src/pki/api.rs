@@ -55,7 +55,9 @@ async fn run(app: &App, body: Result<Json<VerifyRequest>, JsonRejection>) -> Res
     }
     let at = match &req.at {
         None => app.now(),
-        Some(t) => time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).map_err(|e| Problem::invalid_field("at", e))?.unix_timestamp(),
+        Some(t) => time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+            .map_err(|e| Problem::invalid_field("at", e))?
+            .unix_timestamp(),
     };
     let policy = if req.ca { Policy::ca(at) } else { Policy::signature(at) };
     let mode = req.revocation.unwrap_or(app.settings.pki.revocation);

@@ -270,7 +270,8 @@ fn decode_extensions(cert: &Certificate) -> Extensions {
                 match AuthorityInfoAccessSyntax::from_der(v) {
                     Ok(a) => {
                         for d in a.0 {
-                            if let (true, GeneralName::UniformResourceIdentifier(u)) = (d.access_method == oid::AD_OCSP, d.access_location) {
+                            if let (true, GeneralName::UniformResourceIdentifier(u)) = (d.access_method == oid::AD_OCSP, d.access_location)
+                            {
                                 x.ocsp_urls.push(u.to_string());
                             }
                         }
@@ -304,7 +305,8 @@ fn general_name_problem(n: &GeneralName) -> Option<String> {
         }
         GeneralName::Rfc822Name(m) => {
             let s = m.as_str();
-            let ok = s.split_once('@').is_some_and(|(local, host)| !local.is_empty() && !local.contains('@') && valid_dns_name(host, false));
+            let ok =
+                s.split_once('@').is_some_and(|(local, host)| !local.is_empty() && !local.contains('@') && valid_dns_name(host, false));
             (!ok).then(|| format!("invalid rfc822Name {s:?}"))
         }
         _ => None,

@@ -118,7 +118,8 @@ pub struct OcspResponder {
 
 fn parse_fingerprint(text: &str) -> Option<[u8; 32]> {
     let hex = text.replace(':', "").to_ascii_lowercase();
-    let bytes: Option<Vec<u8>> = (0..hex.len()).step_by(2).map(|i| hex.get(i..i + 2).and_then(|b| u8::from_str_radix(b, 16).ok())).collect();
+    let bytes: Option<Vec<u8>> =
+        (0..hex.len()).step_by(2).map(|i| hex.get(i..i + 2).and_then(|b| u8::from_str_radix(b, 16).ok())).collect();
     bytes.and_then(|b| b.try_into().ok())
 }
 
@@ -167,25 +168,35 @@ impl PkiSettings {
                 return Err(bad(format!("ocsp_responders: host {:?} must be a bare host name", r.host)));
             }
             let url = match &r.url {
-                Some(u) => Some(url::Url::parse(u).ok().filter(|u| matches!(u.scheme(), "http" | "https")).ok_or_else(|| bad(format!("ocsp_responders: url {u:?} is not an http(s) URL")))?),
+                Some(u) => Some(
+                    url::Url::parse(u)
+                        .ok()
+                        .filter(|u| matches!(u.scheme(), "http" | "https"))
+                        .ok_or_else(|| bad(format!("ocsp_responders: url {u:?} is not an http(s) URL")))?,
+                ),
                 None => None,
             };
             let cert = match (&r.cert, &r.issuer_fingerprint) {
                 (None, _) => None,
-                (Some(_), None) => return Err(bad(format!("ocsp_responders: {} names a responder cert without issuer_fingerprint", r.host))),
+                (Some(_), None) => {
+                    return Err(bad(format!("ocsp_responders: {} names a responder cert without issuer_fingerprint", r.host)));
+                }
                 (Some(path), Some(fp)) => {
                     let cert = read_cert(path)?;
                     if !cert.ext.eku.as_ref().is_some_and(|(_, e)| e.contains(&super::cert::oid::EKU_OCSP_SIGNING)) {
                         return Err(bad(format!("ocsp_responders: {} lacks id-kp-OCSPSigning", path.display())));
                     }
-                    let issuer = parse_fingerprint(fp).ok_or_else(|| bad(format!("ocsp_responders: issuer_fingerprint {fp:?} is not a SHA-256 fingerprint")))?;
+                    let issuer = parse_fingerprint(fp)
+                        .ok_or_else(|| bad(format!("ocsp_responders: issuer_fingerprint {fp:?} is not a SHA-256 fingerprint")))?;
                     Some((cert, issuer))
                 }
             };
             responders.push(OcspResponder { host: r.host.to_ascii_lowercase(), url, cert });
         }
         let oids = |name: &str, list: &[String]| {
-            list.iter().map(|p| ObjectIdentifier::new(p).map_err(|_| bad(format!("{name}: {p:?} is not an OID")))).collect::<Result<Vec<_>, _>>()
+            list.iter()
+                .map(|p| ObjectIdentifier::new(p).map_err(|_| bad(format!("{name}: {p:?} is not an OID"))))
+                .collect::<Result<Vec<_>, _>>()
         };
         let disallowed_policies = oids("disallowed_policies", &c.disallowed_policies)?;
         let hardware_policies = oids("hardware_policies", &c.hardware_policies)?;
@@ -239,13 +250,15 @@ mod tests {
         let vnpt = national.intermediates[0].cert.fingerprint;
         let mut c = PkiConfig { national_store: false, ..PkiConfig::default() };
         assert!(PkiSettings::load(&c).unwrap_err().to_string().contains("no trust anchor"));
-        c.anchors = vec![TrustFile { name: "root".into(), file: file.clone(), fingerprint: Some("00".repeat(32)), revocation_exempt: false }];
+        c.anchors =
+            vec![TrustFile { name: "root".into(), file: file.clone(), fingerprint: Some("00".repeat(32)), revocation_exempt: false }];
         assert!(matches!(PkiSettings::load(&c), Err(PkiError::Fingerprint { .. })));
         c.anchors[0].fingerprint = Some(crate::pki::cert::hex(&national.anchors[0].cert.fingerprint).to_uppercase());
         c.pins = vec!["zz".into()];
         assert!(PkiSettings::load(&c).unwrap_err().to_string().contains("pin"));
         c.pins = vec![crate::pki::cert::hex(&vnpt)];
-        c.ocsp_responders = vec![OcspResponderConfig { host: "ocsp.ca.ptc".into(), url: Some("ftp://x".into()), cert: None, issuer_fingerprint: None }];
+        c.ocsp_responders =
+            vec![OcspResponderConfig { host: "ocsp.ca.ptc".into(), url: Some("ftp://x".into()), cert: None, issuer_fingerprint: None }];
         assert!(PkiSettings::load(&c).unwrap_err().to_string().contains("url"));
         c.ocsp_responders[0].url = Some("http://10.0.0.5:8080/ocsp".into());
         c.ocsp_responders[0].cert = Some(file.clone());

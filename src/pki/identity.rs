@@ -36,7 +36,9 @@ pub struct CertIdentity {
 /// A directory string as text, whatever its ASN.1 string type.
 fn text(v: &der::Any) -> Option<String> {
     match v.tag() {
-        Tag::Utf8String | Tag::PrintableString | Tag::Ia5String | Tag::TeletexString => std::str::from_utf8(v.value()).ok().map(str::to_string),
+        Tag::Utf8String | Tag::PrintableString | Tag::Ia5String | Tag::TeletexString => {
+            std::str::from_utf8(v.value()).ok().map(str::to_string)
+        }
         Tag::BmpString => {
             let units: Vec<u16> = v.value().chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]])).collect();
             String::from_utf16(&units).ok()
@@ -89,12 +91,16 @@ fn classify(id: &mut CertIdentity, value: &str) {
     let digits = |n: &[usize]| n.contains(&rest.len()) && rest.bytes().all(|b| b.is_ascii_digit());
     match prefix.trim().to_ascii_uppercase().as_str() {
         "CCCD" => match PersonalId::parse(rest) {
-            Ok(p) if id.personal_id.as_deref().is_some_and(|q| q != p.as_str()) => id.problems.push(format!("two different CCCD values ({rest})")),
+            Ok(p) if id.personal_id.as_deref().is_some_and(|q| q != p.as_str()) => {
+                id.problems.push(format!("two different CCCD values ({rest})"))
+            }
             Ok(p) => id.personal_id = Some(p.as_str().to_string()),
             Err(e) => id.problems.push(format!("CCCD {rest}: {e}")),
         },
         "CMND" if digits(&[9, 12]) => id.old_id_card = Some(rest.to_string()),
-        "HC" if (6..=12).contains(&rest.len()) && rest.bytes().all(|b| b.is_ascii_alphanumeric()) => id.passport = Some(rest.to_ascii_uppercase()),
+        "HC" if (6..=12).contains(&rest.len()) && rest.bytes().all(|b| b.is_ascii_alphanumeric()) => {
+            id.passport = Some(rest.to_ascii_uppercase())
+        }
         "MST" => match TaxCode::parse(rest) {
             Ok(t) => id.tax_code = Some(t.as_str().to_string()),
             Err(e) => id.problems.push(format!("MST {rest}: {e}")),

@@ -101,7 +101,11 @@ pub fn check_revocation(chain: &[Cert], rev: &Revocation, at: i64) -> Vec<Revoca
         let mut status = None;
         // An answer fetched for one certificate says nothing about another.
         for ev in rev.ocsp.iter().filter(|ev| ev.for_cert.is_none_or(|f| f == c.fingerprint)) {
-            let rules = OcspRules { nonce: ev.nonce.clone().or_else(|| rev.rules.nonce.clone()), designated: [rev.rules.designated.as_slice(), ev.designated.as_slice()].concat(), ..rev.rules.clone() };
+            let rules = OcspRules {
+                nonce: ev.nonce.clone().or_else(|| rev.rules.nonce.clone()),
+                designated: [rev.rules.designated.as_slice(), ev.designated.as_slice()].concat(),
+                ..rev.rules.clone()
+            };
             let s = revocation::ocsp_status(&ev.der, serial, issuer, at, &rules, &ev.source);
             let decisive = !matches!(s, Status::Unknown { .. });
             status = Some(s);
@@ -168,7 +172,9 @@ fn summarise(valid: bool, path: &PathResult, rev: &[RevocationEntry], mode: Mode
         let at = f.cert.map(|i| format!(" (#{i})")).unwrap_or_default();
         return both("pki.summary.failed", &[("check", f.check), ("at", &at), ("detail", &f.detail)]);
     }
-    let tolerated = |s: &Status| matches!(s, Status::Good { .. } | Status::NotChecked { .. }) || (matches!(s, Status::Unknown { .. }) && mode != Mode::FailClosed);
+    let tolerated = |s: &Status| {
+        matches!(s, Status::Good { .. } | Status::NotChecked { .. }) || (matches!(s, Status::Unknown { .. }) && mode != Mode::FailClosed)
+    };
     let bad = rev.iter().find(|e| !tolerated(&e.status));
     match bad.map(|e| &e.status) {
         Some(Status::Revoked { source, .. }) => both("pki.summary.revoked", &[("source", source)]),

@@ -143,7 +143,12 @@ pub fn check(c: &Cert, permitted: &[GeneralSubtree], excluded: &[GeneralSubtree]
         let k = kind(name);
         let constrained = permitted.iter().chain(excluded).any(|s| kind(&s.base) == k);
         if k == Kind::Other {
-            if constrained || permitted.iter().chain(excluded).any(|s| matches!(s.base, GeneralName::OtherName(_)) && matches!(name, GeneralName::OtherName(_))) {
+            if constrained
+                || permitted
+                    .iter()
+                    .chain(excluded)
+                    .any(|s| matches!(s.base, GeneralName::OtherName(_)) && matches!(name, GeneralName::OtherName(_)))
+            {
                 return Err("a name form this validator cannot check is constrained".into());
             }
             continue;

@@ -1,8 +1,8 @@
 //! Revocation evidence from the network for a validated chain: OCSP first (a fresh answer,
 //! with a nonce), then the CRLs of whatever OCSP could not decide.
 
-use der::asn1::{ObjectIdentifier as O, OctetString};
 use der::Encode;
+use der::asn1::{ObjectIdentifier as O, OctetString};
 use x509_cert::ext::Extension;
 use x509_cert::spki::AlgorithmIdentifierOwned;
 use x509_ocsp::{CertId, OcspRequest, Request, TbsRequest, Version};
@@ -46,11 +46,18 @@ pub fn request_der(cert: &Cert, issuer: &Cert, nonce: Option<&[u8]>) -> Result<V
         serial_number: cert.cert.tbs_certificate.serial_number.clone(),
     };
     let request_extensions = match nonce {
-        Some(n) => Some(vec![Extension { extn_id: OCSP_NONCE, critical: false, extn_value: OctetString::new(OctetString::new(n)?.to_der()?)? }]),
+        Some(n) => {
+            Some(vec![Extension { extn_id: OCSP_NONCE, critical: false, extn_value: OctetString::new(OctetString::new(n)?.to_der()?)? }])
+        }
         None => None,
     };
     OcspRequest {
-        tbs_request: TbsRequest { version: Version::V1, requestor_name: None, request_list: vec![Request { req_cert, single_request_extensions: None }], request_extensions },
+        tbs_request: TbsRequest {
+            version: Version::V1,
+            requestor_name: None,
+            request_list: vec![Request { req_cert, single_request_extensions: None }],
+            request_extensions,
+        },
         optional_signature: None,
     }
     .to_der()
@@ -86,7 +93,12 @@ pub async fn query_ocsp(http: &reqwest::Client, pki: &PkiSettings, cert: &Cert, 
         }
     }?;
     // The mapped responder is trusted only for the issuer it was configured for.
-    let designated = mapped.and_then(|m| m.cert.as_ref()).filter(|(_, for_issuer)| *for_issuer == issuer.fingerprint).map(|(c, _)| c.clone()).into_iter().collect();
+    let designated = mapped
+        .and_then(|m| m.cert.as_ref())
+        .filter(|(_, for_issuer)| *for_issuer == issuer.fingerprint)
+        .map(|(c, _)| c.clone())
+        .into_iter()
+        .collect();
     Some(OcspEvidence { source: url, der: answer, nonce, designated, for_cert: Some(cert.fingerprint) })
 }
 
@@ -107,7 +119,8 @@ pub async fn revocation_for(http: &reqwest::Client, crls: &CrlCache, pki: &PkiSe
         let decided = match query_ocsp(http, pki, cert, issuer).await {
             Some(ev) => {
                 let rules = OcspRules { nonce: ev.nonce.clone(), designated: ev.designated.clone(), ..rev.rules.clone() };
-                let status = revocation::ocsp_status(&ev.der, cert.cert.tbs_certificate.serial_number.as_bytes(), issuer, at, &rules, &ev.source);
+                let status =
+                    revocation::ocsp_status(&ev.der, cert.cert.tbs_certificate.serial_number.as_bytes(), issuer, at, &rules, &ev.source);
                 rev.ocsp.push(ev);
                 matches!(status, Status::Good { .. } | Status::Revoked { .. })
             }

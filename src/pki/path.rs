@@ -143,7 +143,13 @@ impl PathResult {
             .enumerate()
             .map(|(i, c)| {
                 let anchor = (i + 1 == n && self.anchor_name.is_some()).then(|| self.anchor_name.clone()).flatten();
-                let role = if i == 0 { "leaf" } else if anchor.is_some() { "trust_anchor" } else { "intermediate" };
+                let role = if i == 0 {
+                    "leaf"
+                } else if anchor.is_some() {
+                    "trust_anchor"
+                } else {
+                    "intermediate"
+                };
                 summary(c, role, anchor)
             })
             .collect()
@@ -186,7 +192,10 @@ impl<'a> Builder<'a> {
             if cand.subject_der != cur.issuer_der || cand.fingerprint == cur.fingerprint {
                 continue;
             }
-            if path.iter().any(|p| self.pool[*p].0.fingerprint == cand.fingerprint || (self.pool[*p].0.subject_der == cand.subject_der && self.pool[*p].0.spki_der == cand.spki_der)) {
+            if path.iter().any(|p| {
+                self.pool[*p].0.fingerprint == cand.fingerprint
+                    || (self.pool[*p].0.subject_der == cand.subject_der && self.pool[*p].0.spki_der == cand.spki_der)
+            }) {
                 continue;
             }
             if let (Some(a), Some(s)) = (&aki, &cand.ext.ski)
@@ -209,7 +218,12 @@ impl<'a> Builder<'a> {
 }
 
 pub fn verify_signature(child: &Cert, issuer: &Cert) -> Result<(), sig::SigError> {
-    sig::verify(&issuer.cert.tbs_certificate.subject_public_key_info, &child.cert.signature_algorithm, &child.tbs_der, child.cert.signature.raw_bytes())
+    sig::verify(
+        &issuer.cert.tbs_certificate.subject_public_key_info,
+        &child.cert.signature_algorithm,
+        &child.tbs_der,
+        child.cert.signature.raw_bytes(),
+    )
 }
 
 /// Builds every candidate path from `leaf` through `intermediates` and the store's known
@@ -241,7 +255,12 @@ pub fn validate(leaf: &Cert, intermediates: &[Cert], trust: &TrustStore, policy:
         if let Some(pins) = trust.pinned.as_ref() {
             let pinned = chain[1..chain.len() - 1].iter().any(|c| pins.contains(&c.fingerprint)) || chain.len() == 2;
             if !pinned {
-                let checks = vec![Check { check: "pinned_intermediate", cert: None, ok: false, detail: "the path does not pass through a pinned intermediate".into() }];
+                let checks = vec![Check {
+                    check: "pinned_intermediate",
+                    cert: None,
+                    ok: false,
+                    detail: "the path does not pass through a pinned intermediate".into(),
+                }];
                 best.get_or_insert(PathResult { chain, anchor_name, checks });
                 continue;
             }
@@ -332,7 +351,11 @@ fn structure_checks(c: &Cert, i: usize, leaf: bool, anchor: bool, policy: &Polic
             problems.push("nameConstraints in an end-entity certificate".into());
         }
     }
-    out.push(if problems.is_empty() { ok("structure", at, "well-formed v3 certificate") } else { fail("structure", at, problems.join("; ")) });
+    out.push(if problems.is_empty() {
+        ok("structure", at, "well-formed v3 certificate")
+    } else {
+        fail("structure", at, problems.join("; "))
+    });
     out.push(match sig::key_kind(&tbs.subject_public_key_info) {
         Ok(k) => ok("public_key", at, k.to_string()),
         Err(e) => fail("public_key", at, e.to_string()),
@@ -381,7 +404,11 @@ pub fn check_path(chain: &[Cert], policy: &Policy) -> Vec<Check> {
     // Path length: intermediates that are not self-issued count (RFC 5280 §6.1.4 (l)).
     if let Some(max) = policy.max_intermediates {
         let k = chain[1..n.saturating_sub(1).max(1)].iter().filter(|c| !c.is_self_issued()).count();
-        out.push(if k <= max { ok("chain_depth", None, format!("{k} intermediate(s)")) } else { fail("chain_depth", None, format!("{k} intermediates, at most {max}")) });
+        out.push(if k <= max {
+            ok("chain_depth", None, format!("{k} intermediate(s)"))
+        } else {
+            fail("chain_depth", None, format!("{k} intermediates, at most {max}"))
+        });
     }
     out.extend(name_constraint_checks(chain));
     if !policy.required_policies.is_empty() {
@@ -391,7 +418,11 @@ pub fn check_path(chain: &[Cert], policy: &Policy) -> Vec<Check> {
         out.extend(web_pki_checks(chain));
     }
     if let Some(peer) = &policy.peer_name {
-        out.push(if names::matches_peer(&chain[0], peer) { ok("peer_name", Some(0), format!("{peer:?}")) } else { fail("peer_name", Some(0), format!("{peer:?} not in subjectAltName")) });
+        out.push(if names::matches_peer(&chain[0], peer) {
+            ok("peer_name", Some(0), format!("{peer:?}"))
+        } else {
+            fail("peer_name", Some(0), format!("{peer:?} not in subjectAltName"))
+        });
     }
     out
 }
@@ -427,7 +458,11 @@ fn ca_check(chain: &[Cert], i: usize) -> Check {
     if c.ext.key_usage.as_ref().is_some_and(|k| !k.key_cert_sign()) {
         problems.push("keyUsage lacks keyCertSign".into());
     }
-    if problems.is_empty() { ok("ca_constraints", at, "CA certificate, path length respected") } else { fail("ca_constraints", at, problems.join("; ")) }
+    if problems.is_empty() {
+        ok("ca_constraints", at, "CA certificate, path length respected")
+    } else {
+        fail("ca_constraints", at, problems.join("; "))
+    }
 }
 
 fn leaf_checks(c: &Cert, policy: &Policy, is_anchor: bool) -> Vec<Check> {
@@ -479,7 +514,11 @@ fn name_constraint_checks(chain: &[Cert]) -> Vec<Check> {
                 }
             }
         }
-        out.push(if problems.is_empty() { ok("name_constraints", Some(j), "names within constraints") } else { fail("name_constraints", Some(j), problems.join("; ")) });
+        out.push(if problems.is_empty() {
+            ok("name_constraints", Some(j), "names within constraints")
+        } else {
+            fail("name_constraints", Some(j), problems.join("; "))
+        });
     }
     out
 }

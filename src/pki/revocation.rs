@@ -33,12 +33,24 @@ pub enum Mode {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum Status {
-    Good { source: String },
-    Revoked { source: String, revoked_at: i64 },
-    Unknown { reason: String },
-    Invalid { source: String, reason: String },
+    Good {
+        source: String,
+    },
+    Revoked {
+        source: String,
+        revoked_at: i64,
+    },
+    Unknown {
+        reason: String,
+    },
+    Invalid {
+        source: String,
+        reason: String,
+    },
     /// Deliberately not checked (a configured intermediate marked `revocation_exempt`).
-    NotChecked { reason: String },
+    NotChecked {
+        reason: String,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -103,8 +115,13 @@ impl Crl {
         if issuer.ext.key_usage.as_ref().is_some_and(|k| !k.crl_sign()) {
             return Err("CRL issuer's keyUsage lacks cRLSign".into());
         }
-        sig::verify(&issuer.cert.tbs_certificate.subject_public_key_info, &self.list.signature_algorithm, &self.tbs_der, self.list.signature.raw_bytes())
-            .map_err(|e| format!("CRL signature: {e}"))?;
+        sig::verify(
+            &issuer.cert.tbs_certificate.subject_public_key_info,
+            &self.list.signature_algorithm,
+            &self.tbs_der,
+            self.list.signature.raw_bytes(),
+        )
+        .map_err(|e| format!("CRL signature: {e}"))?;
         if self.this_update > at {
             return Err("CRL thisUpdate is in the future".into());
         }
@@ -115,7 +132,13 @@ impl Crl {
     }
 
     pub fn revoked_at(&self, serial: &[u8]) -> Option<i64> {
-        self.list.tbs_cert_list.revoked_certificates.iter().flatten().find(|r| r.serial_number.as_bytes() == serial).map(|r| secs(r.revocation_date))
+        self.list
+            .tbs_cert_list
+            .revoked_certificates
+            .iter()
+            .flatten()
+            .find(|r| r.serial_number.as_bytes() == serial)
+            .map(|r| secs(r.revocation_date))
     }
 }
 
@@ -194,12 +217,15 @@ fn ocsp_inner(response: &[u8], serial: &[u8], issuer: &Cert, at: i64, rules: &Oc
     let tbs = data.to_der().map_err(|e| inv(e.to_string()))?;
     // Who signed: the issuer itself, a configured (designated) responder, or a responder
     // certificate the issuer delegated to with id-kp-OCSPSigning.
-    let embedded: Vec<Cert> = basic.certs.iter().flatten().filter_map(|c| c.to_der().ok()).filter_map(|d| Cert::from_der(&d).ok()).collect();
+    let embedded: Vec<Cert> =
+        basic.certs.iter().flatten().filter_map(|c| c.to_der().ok()).filter_map(|d| Cert::from_der(&d).ok()).collect();
     let names_signer = |c: &Cert| match &data.responder_id {
         ResponderId::ByName(n) => n.to_der().is_ok_and(|d| d == c.subject_der),
         ResponderId::ByKey(k) => digest(SHA1, c.public_key_bits()).is_some_and(|h| h == k.as_bytes()),
     };
-    let verifies = |c: &Cert| sig::verify(&c.cert.tbs_certificate.subject_public_key_info, &basic.signature_algorithm, &tbs, basic.signature.raw_bytes()).is_ok();
+    let verifies = |c: &Cert| {
+        sig::verify(&c.cert.tbs_certificate.subject_public_key_info, &basic.signature_algorithm, &tbs, basic.signature.raw_bytes()).is_ok()
+    };
     let mut authorised = false;
     let mut last_err = "no certificate named by the responder ID".to_string();
     for c in std::iter::once(issuer).chain(rules.designated.iter()).chain(embedded.iter()) {

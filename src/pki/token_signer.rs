@@ -34,9 +34,13 @@ pub struct KeyMaterial {
 /// Reads a PKCS#8 key (PEM or DER), or a PKCS#12 file when a password is given.
 pub fn load_key(bytes: &[u8], pkcs12_password: Option<&str>) -> Result<KeyMaterial, SignerError> {
     if let Some(password) = pkcs12_password {
-        let store = p12_keystore::KeyStore::from_pkcs12(bytes, password, p12_keystore::Pkcs12ImportPolicy::Relaxed).map_err(|e| SignerError::Pkcs12(e.to_string()))?;
+        let store = p12_keystore::KeyStore::from_pkcs12(bytes, password, p12_keystore::Pkcs12ImportPolicy::Relaxed)
+            .map_err(|e| SignerError::Pkcs12(e.to_string()))?;
         let (_, chain) = store.private_key_chain().ok_or_else(|| SignerError::Pkcs12("no private key in the file".into()))?;
-        return Ok(KeyMaterial { pkcs8: chain.key().as_der().to_vec(), certs: chain.certs().iter().map(|c| c.as_der().to_vec()).collect() });
+        return Ok(KeyMaterial {
+            pkcs8: chain.key().as_der().to_vec(),
+            certs: chain.certs().iter().map(|c| c.as_der().to_vec()).collect(),
+        });
     }
     let der = pem_or_der(bytes, "PRIVATE KEY").map_err(|e| SignerError::Key(e.to_string()))?.remove(0);
     Ok(KeyMaterial { pkcs8: der, certs: Vec::new() })
@@ -53,13 +57,20 @@ pub fn sign_challenge(pkcs8: &[u8], cert_der: &[u8], origin: &str, nonce: &str) 
     let cert = Cert::from_der(cert_der).map_err(|e| SignerError::Cert(e.to_string()))?;
     let kind = sig::key_kind(&cert.cert.tbs_certificate.subject_public_key_info).map_err(|e| SignerError::Cert(e.to_string()))?;
     let (algorithm, signature) = match kind {
-        KeyKind::P256 => ("ES256", sign_ecdsa(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8, &webeid::signed_data(&SHA256, origin, nonce))?),
-        KeyKind::P384 => ("ES384", sign_ecdsa(&signature::ECDSA_P384_SHA384_FIXED_SIGNING, pkcs8, &webeid::signed_data(&SHA384, origin, nonce))?),
-        KeyKind::P521 => ("ES512", sign_ecdsa(&signature::ECDSA_P521_SHA512_FIXED_SIGNING, pkcs8, &webeid::signed_data(&SHA512, origin, nonce))?),
+        KeyKind::P256 => {
+            ("ES256", sign_ecdsa(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8, &webeid::signed_data(&SHA256, origin, nonce))?)
+        }
+        KeyKind::P384 => {
+            ("ES384", sign_ecdsa(&signature::ECDSA_P384_SHA384_FIXED_SIGNING, pkcs8, &webeid::signed_data(&SHA384, origin, nonce))?)
+        }
+        KeyKind::P521 => {
+            ("ES512", sign_ecdsa(&signature::ECDSA_P521_SHA512_FIXED_SIGNING, pkcs8, &webeid::signed_data(&SHA512, origin, nonce))?)
+        }
         KeyKind::Rsa { .. } => {
             let key = RsaKeyPair::from_pkcs8(pkcs8).map_err(|e| SignerError::Key(e.to_string()))?;
             let mut out = vec![0u8; key.public_modulus_len()];
-            key.sign(&signature::RSA_PKCS1_SHA256, &SystemRandom::new(), &webeid::signed_data(&SHA256, origin, nonce), &mut out).map_err(|_| SignerError::Sign)?;
+            key.sign(&signature::RSA_PKCS1_SHA256, &SystemRandom::new(), &webeid::signed_data(&SHA256, origin, nonce), &mut out)
+                .map_err(|_| SignerError::Sign)?;
             ("RS256", out)
         }
     };

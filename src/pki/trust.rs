@@ -22,10 +22,30 @@ pub struct TrustStore {
 
 /// The default store, compiled in from `trust/`, with the fingerprints it must have.
 const NATIONAL: [(&str, &[u8], &str, bool); 4] = [
-    ("Vietnam National Root CA", include_bytes!("../../trust/vnrca256.crt"), "bac8bf609ab420a8ee1780d74f4de5c7f7184959d2a7375b0a75e4c29f0908e7", true),
-    ("RootCA chuyên dùng Chính phủ G2", include_bytes!("../../trust/rootcag2.crt"), "f04ba4b459a7c9a1b971ad9b1cb833e695a80c79aea63b174b66a70edfe2fdb8", true),
-    ("VNPT-CA SHA2", include_bytes!("../../trust/vnpt-ca-sha2.crt"), "7d6ba5245317f9ed5d8bc765a4634d26ac6340d36b9f584df3b52d9c4a81a306", false),
-    ("CA phục vụ các cơ quan Nhà nước G2", include_bytes!("../../trust/cpcag2.crt"), "d8cab7a4aef92e6bb2509d7c61cee7b44f3731b2d21074963530277b366fae4b", false),
+    (
+        "Vietnam National Root CA",
+        include_bytes!("../../trust/vnrca256.crt"),
+        "bac8bf609ab420a8ee1780d74f4de5c7f7184959d2a7375b0a75e4c29f0908e7",
+        true,
+    ),
+    (
+        "RootCA chuyên dùng Chính phủ G2",
+        include_bytes!("../../trust/rootcag2.crt"),
+        "f04ba4b459a7c9a1b971ad9b1cb833e695a80c79aea63b174b66a70edfe2fdb8",
+        true,
+    ),
+    (
+        "VNPT-CA SHA2",
+        include_bytes!("../../trust/vnpt-ca-sha2.crt"),
+        "7d6ba5245317f9ed5d8bc765a4634d26ac6340d36b9f584df3b52d9c4a81a306",
+        false,
+    ),
+    (
+        "CA phục vụ các cơ quan Nhà nước G2",
+        include_bytes!("../../trust/cpcag2.crt"),
+        "d8cab7a4aef92e6bb2509d7c61cee7b44f3731b2d21074963530277b366fae4b",
+        false,
+    ),
 ];
 
 impl TrustStore {
@@ -60,7 +80,11 @@ impl TrustStore {
             }
         }
         let a = Anchor { name: name.to_string(), cert };
-        if anchor { self.anchors.push(a) } else { self.intermediates.push(a) }
+        if anchor {
+            self.anchors.push(a)
+        } else {
+            self.intermediates.push(a)
+        }
         Ok(())
     }
 }

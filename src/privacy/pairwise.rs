@@ -2,8 +2,8 @@
 //! values for the same person, so they cannot join their records on it; first-party portals get
 //! the public subject. The personal ID is never a subject.
 
-use crate::keys::secret::{b64url, hmac_sha256};
 use crate::client::Client;
+use crate::keys::secret::{b64url, hmac_sha256};
 
 pub fn subject(pairwise_key: &[u8], client: &Client, person_id: &str) -> String {
     if client.first_party {

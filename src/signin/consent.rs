@@ -22,23 +22,28 @@ use crate::web::form::Params;
 use crate::web::lang::remember_lang;
 use crate::web::pages::{ConsentPage, render};
 
-async fn load(app: &App, headers: &HeaderMap, jar: &CookieJar, r: Option<&str>, lang: Option<&str>) -> Result<(Pending, BrowserSession), PageError> {
+async fn load(
+    app: &App,
+    headers: &HeaderMap,
+    jar: &CookieJar,
+    r: Option<&str>,
+    lang: Option<&str>,
+) -> Result<(Pending, BrowserSession), PageError> {
     load_with_session(app, headers, jar, r, Stage::Consent, lang).await
 }
 
-pub async fn page(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, RawQuery(q): RawQuery) -> Response {
+pub async fn page(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, RawQuery(q): RawQuery) -> Result<Response, PageError> {
     let q = Params::parse_lenient(q.as_deref().unwrap_or_default().as_bytes()).unwrap_or_default();
-    let (pending, s) = match load(&app, &headers, &jar, q.get("r"), q.get("lang")).await {
-        Ok(v) => v,
-        Err(e) => return e.into_response(),
-    };
-    let person = match app.store.person(&s.record.person_id).await {
-        Ok(Some(p)) => p,
-        Ok(None) => return PageError::expired(pending.locale).into_response(),
-        Err(e) => return PageError::internal(pending.locale, e).into_response(),
-    };
+    let (pending, s) = load(&app, &headers, &jar, q.get("r"), q.get("lang")).await?;
+    let locale = pending.locale;
+    let person = app
+        .store
+        .person(&s.record.person_id)
+        .await
+        .map_err(|e| PageError::internal(locale, e))?
+        .ok_or_else(|| PageError::expired(locale))?;
     let page = ConsentPage {
-        locale: pending.locale,
+        locale,
         switch_href: pending.switch_href("/consent"),
         portal: &pending.client.name,
         request_id: &pending.row.id,
@@ -46,45 +51,34 @@ pub async fn page(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJa
         claim_keys: scopes::claim_labels(pending.sign_in.purpose.scopes()),
         person_name: person.full_name(),
     };
-    (remember_lang(jar, q.get("lang")), render(StatusCode::OK, &page)).into_response()
+    Ok((remember_lang(jar, q.get("lang")), render(StatusCode::OK, &page)).into_response())
 }
 
-pub async fn submit(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, body: Bytes) -> Response {
+pub async fn submit(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, body: Bytes) -> Result<Response, PageError> {
     let f = Params::parse(&body).unwrap_or_default();
-    let (mut pending, s) = match load(&app, &headers, &jar, f.get("r"), None).await {
-        Ok(v) => v,
-        Err(e) => return e.into_response(),
-    };
-    if let Err(e) = pending.check_csrf(&app, f.get("csrf").unwrap_or_default()) {
-        return e.into_response();
-    }
+    let (mut pending, s) = load(&app, &headers, &jar, f.get("r"), None).await?;
+    pending.check_csrf(&app, f.get("csrf").unwrap_or_default())?;
     let locale = pending.locale;
+    let internal = |e: crate::store::StoreError| PageError::internal(locale, e);
     let now = app.now();
     let person_id = s.record.person_id.clone();
     let client_id = pending.client.id.as_str().to_string();
     let scopes = pending.sign_in.purpose.scopes().to_vec();
-    let result = match f.get("decision") {
-        Some("approve") => async {
-            let granted = app.store.consented_scopes(&person_id, &client_id).await?.unwrap_or_default();
+    match f.get("decision") {
+        Some("approve") => {
+            let granted = app.store.consented_scopes(&person_id, &client_id).await.map_err(internal)?.unwrap_or_default();
             let merged = crate::privacy::consent::merge(&granted, &scopes);
-            app.store.put_consent(&person_id, &client_id, &merged, now).await?;
-            audit::record(&app.store, now, Event::ConsentGranted, Some(&person_id), Some(&client_id), json!({"scopes": scopes})).await?;
-            Ok::<_, crate::store::StoreError>(true)
-        }
-        .await,
-        Some("deny") => async {
-            audit::record(&app.store, now, Event::ConsentDenied, Some(&person_id), Some(&client_id), json!({"scopes": scopes})).await?;
-            Ok(false)
-        }
-        .await,
-        _ => return PageError::new(StatusCode::BAD_REQUEST, locale, "error.malformed").into_response(),
-    };
-    match result {
-        Ok(true) => {
+            app.store.put_consent(&person_id, &client_id, &merged, now).await.map_err(internal)?;
+            let detail = json!({"scopes": scopes});
+            audit::record(&app.store, now, Event::ConsentGranted, Some(&person_id), Some(&client_id), detail).await.map_err(internal)?;
             pending.sign_in.consented = true;
-            advance(&app, jar, pending, &s).await.unwrap_or_else(IntoResponse::into_response)
+            advance(&app, jar, pending, &s).await
         }
-        Ok(false) => refuse(&app, jar, &pending, Refusal::Declined).await.unwrap_or_else(IntoResponse::into_response),
-        Err(e) => PageError::internal(locale, e).into_response(),
+        Some("deny") => {
+            let detail = json!({"scopes": scopes});
+            audit::record(&app.store, now, Event::ConsentDenied, Some(&person_id), Some(&client_id), detail).await.map_err(internal)?;
+            refuse(&app, jar, &pending, Refusal::Declined).await
+        }
+        _ => Err(PageError::new(StatusCode::BAD_REQUEST, locale, "error.malformed")),
     }
 }

@@ -26,8 +26,8 @@ use crate::audit::{self, Event};
 use crate::client::{Client, ClientId};
 use crate::identity::acting_for::{self, ActingFor};
 use crate::keys::secret::token_hash;
-use crate::oidc::user_code::{display_user_code, normalise_user_code};
 use crate::oidc::scopes;
+use crate::oidc::user_code::{display_user_code, normalise_user_code};
 use crate::state::App;
 use crate::store::devices::DeviceApproval;
 use crate::web::error::PageError;
@@ -112,10 +112,8 @@ pub async fn submit(State(app): State<Arc<App>>, headers: HeaderMap, jar: Cookie
     let f = Params::parse(&body).unwrap_or_default();
     let locale = page_locale(&app, &headers, &jar, None, None);
     let presented = f.get("csrf").unwrap_or_default();
-    let browser = jar
-        .get(cookies::BROWSER)
-        .map(|c| c.value().to_string())
-        .filter(|b| csrf::verify(&app.secrets.csrf, b, CSRF_PURPOSE, presented));
+    let browser =
+        jar.get(cookies::BROWSER).map(|c| c.value().to_string()).filter(|b| csrf::verify(&app.secrets.csrf, b, CSRF_PURPOSE, presented));
     let Some(browser) = browser else {
         return PageError::new(StatusCode::FORBIDDEN, locale, "error.csrf").into_response();
     };
@@ -150,7 +148,13 @@ async fn enter_code(app: &App, jar: CookieJar, browser: &str, typed: &str, local
     start(app, jar, &client, purpose, locale).await.map_err(IntoResponse::into_response)
 }
 
-async fn load(app: &App, headers: &HeaderMap, jar: &CookieJar, r: Option<&str>, lang: Option<&str>) -> Result<(Pending, BrowserSession, String), PageError> {
+async fn load(
+    app: &App,
+    headers: &HeaderMap,
+    jar: &CookieJar,
+    r: Option<&str>,
+    lang: Option<&str>,
+) -> Result<(Pending, BrowserSession, String), PageError> {
     let (pending, s) = load_with_session(app, headers, jar, r, Stage::Device, lang).await?;
     let Purpose::Device { user_code, .. } = &pending.sign_in.purpose else {
         return Err(PageError::expired(pending.locale));
@@ -164,23 +168,18 @@ fn gone(locale: Locale) -> PageError {
 }
 
 /// `GET /device/confirm`: which portal, which data, approve or deny.
-pub async fn confirm_page(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, RawQuery(q): RawQuery) -> Response {
+pub async fn confirm_page(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    jar: CookieJar,
+    RawQuery(q): RawQuery,
+) -> Result<Response, PageError> {
     let q = query(&q);
-    let (pending, s, user_code) = match load(&app, &headers, &jar, q.get("r"), q.get("lang")).await {
-        Ok(v) => v,
-        Err(e) => return e.into_response(),
-    };
+    let (pending, s, user_code) = load(&app, &headers, &jar, q.get("r"), q.get("lang")).await?;
     let locale = pending.locale;
-    match app.store.pending_device_code(&user_code, app.now()).await {
-        Ok(Some(_)) => {}
-        Ok(None) => return gone(locale).into_response(),
-        Err(e) => return PageError::internal(locale, e).into_response(),
-    }
-    let person = match app.store.person(&s.record.person_id).await {
-        Ok(Some(p)) => p,
-        Ok(None) => return PageError::expired(locale).into_response(),
-        Err(e) => return PageError::internal(locale, e).into_response(),
-    };
+    let internal = |e: crate::store::StoreError| PageError::internal(locale, e);
+    app.store.pending_device_code(&user_code, app.now()).await.map_err(internal)?.ok_or_else(|| gone(locale))?;
+    let person = app.store.person(&s.record.person_id).await.map_err(internal)?.ok_or_else(|| PageError::expired(locale))?;
     let page = DeviceConfirmPage {
         locale,
         switch_href: pending.switch_href("/device/confirm"),
@@ -191,34 +190,35 @@ pub async fn confirm_page(State(app): State<Arc<App>>, headers: HeaderMap, jar: 
         claim_keys: scopes::claim_labels(pending.sign_in.purpose.scopes()),
         person_name: person.full_name(),
     };
-    (remember_lang(jar, q.get("lang")), render(StatusCode::OK, &page)).into_response()
+    Ok((remember_lang(jar, q.get("lang")), render(StatusCode::OK, &page)).into_response())
 }
 
 /// `POST /device/confirm`.
-pub async fn confirm_submit(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, body: Bytes) -> Response {
+pub async fn confirm_submit(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, body: Bytes) -> Result<Response, PageError> {
     let f = Params::parse(&body).unwrap_or_default();
-    let (mut pending, s, _) = match load(&app, &headers, &jar, f.get("r"), None).await {
-        Ok(v) => v,
-        Err(e) => return e.into_response(),
-    };
-    if let Err(e) = pending.check_csrf(&app, f.get("csrf").unwrap_or_default()) {
-        return e.into_response();
-    }
-    let locale = pending.locale;
+    let (mut pending, s, _) = load(&app, &headers, &jar, f.get("r"), None).await?;
+    pending.check_csrf(&app, f.get("csrf").unwrap_or_default())?;
     match f.get("decision") {
         // An organisation may still have to be chosen; the end of the sign-in is `approve`.
         Some("approve") => {
             pending.sign_in.consented = true;
-            advance(&app, jar, pending, &s).await.unwrap_or_else(IntoResponse::into_response)
+            advance(&app, jar, pending, &s).await
         }
-        Some("deny") => refuse_sign_in(&app, jar, &pending, Refusal::Declined).await.unwrap_or_else(IntoResponse::into_response),
-        _ => PageError::new(StatusCode::BAD_REQUEST, locale, "error.malformed").into_response(),
+        Some("deny") => refuse_sign_in(&app, jar, &pending, Refusal::Declined).await,
+        _ => Err(PageError::new(StatusCode::BAD_REQUEST, pending.locale, "error.malformed")),
     }
 }
 
 /// A device sign-in that ends without approval (the device has no redirect URI to be told
 /// through): the device code is denied, so its next poll gets `access_denied`.
-pub(super) async fn refuse(app: &App, jar: CookieJar, pending: &Pending, person_id: &str, user_code: &str, why: Refusal) -> Result<Response, PageError> {
+pub(super) async fn refuse(
+    app: &App,
+    jar: CookieJar,
+    pending: &Pending,
+    person_id: &str,
+    user_code: &str,
+    why: Refusal,
+) -> Result<Response, PageError> {
     let locale = pending.locale;
     let internal = |e: crate::store::StoreError| PageError::internal(locale, e);
     if !app.store.take_pending(&pending.row.id).await.map_err(internal)? {

@@ -47,10 +47,18 @@ pub async fn finish(app: &App, jar: CookieJar, pending: Pending, session: &Brows
 }
 
 /// The end itself, for a sign-in that was parked (and is consumed) or never needed to be.
-pub async fn complete(app: &App, jar: CookieJar, client: &Client, sign_in: &SignIn, session: &BrowserSession, locale: Locale) -> Result<Response, PageError> {
+pub async fn complete(
+    app: &App,
+    jar: CookieJar,
+    client: &Client,
+    sign_in: &SignIn,
+    session: &BrowserSession,
+    locale: Locale,
+) -> Result<Response, PageError> {
     match &sign_in.purpose {
         Purpose::Portal(req) => {
-            let url = issue_code(app, client, req, session, sign_in.acting_for.as_ref()).await.map_err(|e| PageError::internal(locale, e))?;
+            let url =
+                issue_code(app, client, req, session, sign_in.acting_for.as_ref()).await.map_err(|e| PageError::internal(locale, e))?;
             Ok((jar, Redirect::to(&url)).into_response())
         }
         Purpose::Device { user_code, scopes, .. } => {
@@ -125,7 +133,7 @@ pub async fn issue_code(
         used_at: None,
         extra_claims,
         jkt: req.dpop_jkt.clone(),
-        claims_request: req.claims.clone(),
+        claims_request: req.claims.as_ref().map(|c| c.as_str().to_string()),
     };
     app.store.insert_code(&grant).await?;
     Ok(redirect_with(&req.redirect_uri, &app.settings.issuer_str, req.state.as_deref(), &[("code", &code)]))

@@ -48,7 +48,14 @@ impl Pending {
 }
 
 /// Loads a sign-in in progress for this browser at the expected stage.
-pub async fn load(app: &App, headers: &HeaderMap, jar: &CookieJar, request_id: Option<&str>, stage: Stage, lang: Option<&str>) -> Result<Pending, PageError> {
+pub async fn load(
+    app: &App,
+    headers: &HeaderMap,
+    jar: &CookieJar,
+    request_id: Option<&str>,
+    stage: Stage,
+    lang: Option<&str>,
+) -> Result<Pending, PageError> {
     let fallback = page_locale(app, headers, jar, None, lang);
     let expired = || PageError::expired(fallback);
     let id = request_id.filter(|r| r.len() <= 64).ok_or_else(expired)?;
@@ -81,7 +88,13 @@ pub async fn load_form(app: &App, headers: &HeaderMap, jar: &CookieJar, form: &P
 
 /// For a login page's script (`POST …?r=…`, form `csrf`): the sign-in and its CSRF check, with
 /// failures as the JSON `{"error": …}` the script reads.
-pub async fn load_for_script(app: &App, headers: &HeaderMap, jar: &CookieJar, query: Option<&str>, body: &[u8]) -> Result<Pending, Response> {
+pub async fn load_for_script(
+    app: &App,
+    headers: &HeaderMap,
+    jar: &CookieJar,
+    query: Option<&str>,
+    body: &[u8],
+) -> Result<Pending, Response> {
     let json_error = |status: StatusCode, error: &'static str| ScriptError::new(status, error).into_response();
     let q = Params::parse_lenient(query.unwrap_or_default().as_bytes()).unwrap_or_default();
     let f = Params::parse(body).unwrap_or_default();

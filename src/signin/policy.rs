@@ -59,12 +59,13 @@ pub fn next(s: &SignIn, facts: Facts) -> Next {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::identity::RepresentativeRole;
     use crate::identity::acting_for::ActingFor;
     use crate::oidc::request::{AuthorizationRequest, Prompt};
     use crate::signin::Purpose;
 
     fn portal(scopes: &[&str], prompt: Prompt, claims: Option<&str>) -> SignIn {
-        SignIn::new(Purpose::Portal(AuthorizationRequest {
+        SignIn::new(Purpose::Portal(Box::new(AuthorizationRequest {
             client_id: "p".into(),
             redirect_uri: "https://p.example/cb".into(),
             scopes: scopes.iter().map(|s| s.to_string()).collect(),
@@ -76,10 +77,10 @@ mod tests {
             login_hint: None,
             ui_locales: None,
             acr_values: None,
-            claims: claims.map(str::to_owned),
+            claims: claims.map(|c| crate::oidc::claims_request::ClaimsRequest::parse(c).unwrap()),
             dpop_jkt: None,
             idp_hint: None,
-        }))
+        })))
     }
 
     const NOBODY: Facts = Facts { authenticated: false, consent_on_record: false };
@@ -94,7 +95,12 @@ mod tests {
         assert_eq!(next(&s, KNOWN), Next::Ask(Stage::Organisation));
         s.consented = true;
         assert_eq!(next(&s, FRESH), Next::Ask(Stage::Organisation));
-        s.acting_for = Some(ActingFor { code: "0100109106".into(), name: "X".into(), role: "legal_representative".into(), kind: "enterprise".into() });
+        s.acting_for = Some(ActingFor {
+            code: "0100109106".into(),
+            name: "X".into(),
+            role: RepresentativeRole::LegalRepresentative,
+            kind: "enterprise".into(),
+        });
         assert_eq!(next(&s, FRESH), Next::Done);
     }
 
@@ -116,7 +122,10 @@ mod tests {
     #[test]
     fn prompt_none_refuses_instead_of_asking() {
         let none = Prompt { none: true, ..Prompt::default() };
-        assert_eq!(next(&portal(&["openid"], none.clone(), None), NOBODY), Next::Refuse(ErrorCode::LoginRequired, "the person must sign in"));
+        assert_eq!(
+            next(&portal(&["openid"], none.clone(), None), NOBODY),
+            Next::Refuse(ErrorCode::LoginRequired, "the person must sign in")
+        );
         assert_eq!(next(&portal(&["openid"], none.clone(), None), FRESH), Next::Refuse(ErrorCode::ConsentRequired, "consent is required"));
         assert_eq!(
             next(&portal(&["openid", "vn_org"], none, None), KNOWN),
@@ -132,7 +141,8 @@ mod tests {
 
     #[test]
     fn a_device_is_always_confirmed_then_may_choose_an_organisation() {
-        let mut s = SignIn::new(Purpose::Device { user_code: "BCDFGHJK".into(), scopes: vec!["openid".into(), "vn_org".into()], acr_values: None });
+        let mut s =
+            SignIn::new(Purpose::Device { user_code: "BCDFGHJK".into(), scopes: vec!["openid".into(), "vn_org".into()], acr_values: None });
         assert_eq!(next(&s, NOBODY), Next::Ask(Stage::Login));
         assert_eq!(next(&s, KNOWN), Next::Ask(Stage::Device));
         s.consented = true;

@@ -15,13 +15,9 @@ use crate::oidc::request::AuthorizationRequest;
 #[serde(rename_all = "snake_case")]
 pub enum Purpose {
     /// A portal's authorization request: the sign-in ends with a code sent to its redirect URI.
-    Portal(AuthorizationRequest),
+    Portal(Box<AuthorizationRequest>),
     /// RFC 8628: the person approves a device's request; the device polls for its tokens.
-    Device {
-        user_code: String,
-        scopes: Vec<String>,
-        acr_values: Option<String>,
-    },
+    Device { user_code: String, scopes: Vec<String>, acr_values: Option<String> },
     /// The person's own account page: no portal, no code; it ends back on `/account`.
     AccountPage {
         /// Straight to one upstream provider (to link it to the account).
@@ -165,15 +161,16 @@ impl<'de> Deserialize<'de> for SignIn {
         #[serde(untagged)]
         enum Stored {
             Current(Current),
-            Earlier(Earlier),
+            Earlier(Box<Earlier>),
         }
         Ok(match Stored::deserialize(d)? {
             Stored::Current(c) => SignIn { purpose: c.purpose, step_up: c.step_up, acting_for: c.acting_for, consented: c.consented },
             Stored::Earlier(e) => {
+                let e = *e;
                 let purpose = match (e.device_user_code, e.account_page) {
                     (Some(user_code), _) => Purpose::Device { user_code, scopes: e.request.scopes, acr_values: e.request.acr_values },
                     (None, true) => Purpose::AccountPage { idp_hint: e.request.idp_hint, ui_locales: e.request.ui_locales },
-                    (None, false) => Purpose::Portal(e.request),
+                    (None, false) => Purpose::Portal(Box::new(e.request)),
                 };
                 SignIn { purpose, step_up: e.step_up, acting_for: e.acting_for, consented: false }
             }
@@ -198,7 +195,7 @@ mod tests {
     fn round_trips() {
         let req: AuthorizationRequest = serde_json::from_value(request()).unwrap();
         for purpose in [
-            Purpose::Portal(req),
+            Purpose::Portal(Box::new(req)),
             Purpose::Device { user_code: "BCDFGHJK".into(), scopes: vec!["openid".into()], acr_values: None },
             Purpose::AccountPage { idp_hint: Some("vneid".into()), ui_locales: None },
         ] {

@@ -2,9 +2,9 @@
 
 use axum_extra::extract::CookieJar;
 
-use crate::state::App;
 use crate::assurance::{Acr, Amr};
 use crate::keys::secret::{random_token, token_hash};
+use crate::state::App;
 use crate::store::StoreError;
 use crate::store::sessions::SessionRecord;
 use crate::web::cookies;

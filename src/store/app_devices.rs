@@ -119,10 +119,8 @@ impl Store {
 
     /// A device, revoked or not (the caller tells the two apart for exact errors).
     pub async fn app_device(&self, id: &str) -> Result<Option<AppDevice>> {
-        let row = sqlx::query(&format!("SELECT {DEVICE_COLUMNS} FROM app_devices WHERE id=$1"))
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await?;
+        let row =
+            sqlx::query(&format!("SELECT {DEVICE_COLUMNS} FROM app_devices WHERE id=$1")).bind(id).fetch_optional(self.pool()).await?;
         row.as_ref().map(device_from_row).transpose()
     }
 

@@ -29,18 +29,9 @@ pub fn entry_hash(seq: i64, at: i64, event: &str, person: Option<&str>, client: 
 }
 
 impl Store {
-    pub async fn append_audit(
-        &self,
-        at: i64,
-        event: &str,
-        person_id: Option<&str>,
-        client_id: Option<&str>,
-        detail: &str,
-    ) -> Result<i64> {
+    pub async fn append_audit(&self, at: i64, event: &str, person_id: Option<&str>, client_id: Option<&str>, detail: &str) -> Result<i64> {
         for _ in 0..16 {
-            let head = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
-                .fetch_optional(self.pool())
-                .await?;
+            let head = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetch_optional(self.pool()).await?;
             let (seq, prev) = match head {
                 Some(r) => (r.try_get::<i64, _>("seq")? + 1, r.try_get::<String, _>("hash")?),
                 None => (1, GENESIS.to_string()),

@@ -4,8 +4,8 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::{Result, Store, StoreError, flag};
-use crate::keys::Alg;
 use crate::client::{AuthMethod, ClaimsProfile, Client, ClientId};
+use crate::keys::Alg;
 
 fn client_from_row(row: &AnyRow) -> Result<Client> {
     let corrupt = |what: &str| StoreError::Corrupt(format!("clients.{what}"));

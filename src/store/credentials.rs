@@ -6,7 +6,15 @@ use super::{Result, Store};
 
 impl Store {
     /// Records an issued credential at `idx` of list `list_id`; false when the index is taken.
-    pub async fn insert_credential_status(&self, list_id: i64, idx: i64, subject: &str, kind: &str, issued_at: i64, expires_at: i64) -> Result<bool> {
+    pub async fn insert_credential_status(
+        &self,
+        list_id: i64,
+        idx: i64,
+        subject: &str,
+        kind: &str,
+        issued_at: i64,
+        expires_at: i64,
+    ) -> Result<bool> {
         let r = sqlx::query(
             "INSERT INTO credential_status (list_id, idx, subject, kind, issued_at, expires_at) VALUES ($1,$2,$3,$4,$5,$6) \
              ON CONFLICT (list_id, idx) DO NOTHING",

@@ -161,13 +161,12 @@ impl Store {
     /// early is answered false, and the interval grows by `penalty` for every later poll
     /// (RFC 8628 §3.5 `slow_down`).
     pub async fn poll_device_code(&self, device_code_hash: &str, now: i64, penalty: i64) -> Result<bool> {
-        let on_time = sqlx::query(
-            "UPDATE device_codes SET last_polled_at=$2 WHERE device_code_hash=$1 AND last_polled_at + interval_secs <= $2",
-        )
-        .bind(device_code_hash)
-        .bind(now)
-        .execute(self.pool())
-        .await?;
+        let on_time =
+            sqlx::query("UPDATE device_codes SET last_polled_at=$2 WHERE device_code_hash=$1 AND last_polled_at + interval_secs <= $2")
+                .bind(device_code_hash)
+                .bind(now)
+                .execute(self.pool())
+                .await?;
         if on_time.rows_affected() == 1 {
             return Ok(true);
         }

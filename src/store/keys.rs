@@ -84,10 +84,7 @@ impl Store {
             .bind(now)
             .execute(self.pool())
             .await?;
-        let row = sqlx::query("SELECT sealed FROM server_secrets WHERE name=$1")
-            .bind(name)
-            .fetch_one(self.pool())
-            .await?;
+        let row = sqlx::query("SELECT sealed FROM server_secrets WHERE name=$1").bind(name).fetch_one(self.pool()).await?;
         Ok(row.try_get("sealed")?)
     }
 }

@@ -71,13 +71,11 @@ impl Store {
     /// granted `offline_access`, which outlive the session by design. Then removes the session's
     /// codes, so that a code not yet redeemed cannot be. Returns (access, refresh) counts.
     pub async fn revoke_session_tokens(&self, sid: &str, now: i64) -> Result<(u64, u64)> {
-        let access = sqlx::query(
-            "DELETE FROM access_tokens WHERE sid=$1 OR grant_id IN (SELECT grant_id FROM auth_codes WHERE sid=$1)",
-        )
-        .bind(sid)
-        .execute(self.pool())
-        .await?
-        .rows_affected();
+        let access = sqlx::query("DELETE FROM access_tokens WHERE sid=$1 OR grant_id IN (SELECT grant_id FROM auth_codes WHERE sid=$1)")
+            .bind(sid)
+            .execute(self.pool())
+            .await?
+            .rows_affected();
         let refresh = sqlx::query(
             "UPDATE refresh_tokens SET revoked_at=$2 WHERE sid=$1 AND revoked_at IS NULL \
              AND (' ' || scopes || ' ') NOT LIKE '% offline_access %'",

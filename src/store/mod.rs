@@ -19,8 +19,8 @@ pub mod passkeys;
 pub mod persons;
 pub mod pushed;
 pub mod refresh;
-pub mod replay;
 pub mod registrations;
+pub mod replay;
 pub mod sessions;
 pub mod upstream;
 

@@ -13,14 +13,16 @@ pub struct OperatorToken {
 
 impl Store {
     pub async fn insert_operator_token(&self, token_hash: &str, t: &OperatorToken, now: i64) -> Result<()> {
-        sqlx::query("INSERT INTO operator_tokens (token_hash, name, scopes, created_at, expires_at, revoked_at) VALUES ($1,$2,$3,$4,$5,NULL)")
-            .bind(token_hash)
-            .bind(&t.name)
-            .bind(super::join_words(&t.scopes))
-            .bind(now)
-            .bind(t.expires_at)
-            .execute(self.pool())
-            .await?;
+        sqlx::query(
+            "INSERT INTO operator_tokens (token_hash, name, scopes, created_at, expires_at, revoked_at) VALUES ($1,$2,$3,$4,$5,NULL)",
+        )
+        .bind(token_hash)
+        .bind(&t.name)
+        .bind(super::join_words(&t.scopes))
+        .bind(now)
+        .bind(t.expires_at)
+        .execute(self.pool())
+        .await?;
         Ok(())
     }
 

@@ -3,7 +3,7 @@
 use sqlx::Row;
 
 use super::{Result, Store};
-use crate::identity::Organisation;
+use crate::identity::{Organisation, RepresentativeRole};
 
 impl Store {
     pub async fn organisation_by_code(&self, code: &str) -> Result<Option<Organisation>> {
@@ -24,7 +24,7 @@ impl Store {
     }
 
     /// Representatives of an organisation: (personal ID, role).
-    pub async fn representatives(&self, org_id: &str) -> Result<Vec<(String, String)>> {
+    pub async fn representatives(&self, org_id: &str) -> Result<Vec<(String, RepresentativeRole)>> {
         let rows = sqlx::query(
             "SELECT p.personal_id, r.role FROM org_representatives r JOIN persons p ON p.id = r.person_id \
              WHERE r.org_id=$1 ORDER BY p.personal_id",
@@ -32,6 +32,6 @@ impl Store {
         .bind(org_id)
         .fetch_all(self.pool())
         .await?;
-        rows.iter().map(|r| Ok((r.try_get("personal_id")?, r.try_get("role")?))).collect()
+        rows.iter().map(|r| Ok((r.try_get("personal_id")?, super::persons::role_from_row(r)?))).collect()
     }
 }

@@ -51,21 +51,19 @@ fn from_row(r: &AnyRow) -> Result<PasskeyRecord> {
 impl Store {
     /// Stores a new passkey; false if this credential is already registered (to anyone).
     pub async fn insert_passkey(&self, p: &PasskeyRecord) -> Result<bool> {
-        let r = sqlx::query(&format!(
-            "INSERT INTO passkeys ({COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) ON CONFLICT DO NOTHING"
-        ))
-        .bind(&p.id)
-        .bind(&p.person_id)
-        .bind(&p.credential_id)
-        .bind(&p.user_handle)
-        .bind(&p.name)
-        .bind(&p.passkey)
-        .bind(&p.aaguid)
-        .bind(super::flag(p.backup_eligible))
-        .bind(p.created_at)
-        .bind(p.last_used_at)
-        .execute(self.pool())
-        .await?;
+        let r = sqlx::query(&format!("INSERT INTO passkeys ({COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) ON CONFLICT DO NOTHING"))
+            .bind(&p.id)
+            .bind(&p.person_id)
+            .bind(&p.credential_id)
+            .bind(&p.user_handle)
+            .bind(&p.name)
+            .bind(&p.passkey)
+            .bind(&p.aaguid)
+            .bind(super::flag(p.backup_eligible))
+            .bind(p.created_at)
+            .bind(p.last_used_at)
+            .execute(self.pool())
+            .await?;
         Ok(r.rows_affected() == 1)
     }
 
@@ -119,24 +117,26 @@ impl Store {
         state: &str,
         expires_at: i64,
     ) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO webauthn_ceremonies (id, kind, binding_hash, person_id, state, expires_at) VALUES ($1,$2,$3,$4,$5,$6)",
-        )
-        .bind(id)
-        .bind(kind)
-        .bind(binding_hash)
-        .bind(person_id)
-        .bind(state)
-        .bind(expires_at)
-        .execute(self.pool())
-        .await?;
+        sqlx::query("INSERT INTO webauthn_ceremonies (id, kind, binding_hash, person_id, state, expires_at) VALUES ($1,$2,$3,$4,$5,$6)")
+            .bind(id)
+            .bind(kind)
+            .bind(binding_hash)
+            .bind(person_id)
+            .bind(state)
+            .bind(expires_at)
+            .execute(self.pool())
+            .await?;
         Ok(())
     }
 
     /// Stores a ceremony in place of any other of the same kind and binding.
     pub async fn replace_ceremony(&self, id: &str, kind: &str, binding_hash: &str, state: &str, expires_at: i64) -> Result<()> {
         let mut tx = self.pool().begin().await?;
-        sqlx::query("DELETE FROM webauthn_ceremonies WHERE kind=$1 AND binding_hash=$2").bind(kind).bind(binding_hash).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM webauthn_ceremonies WHERE kind=$1 AND binding_hash=$2")
+            .bind(kind)
+            .bind(binding_hash)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("INSERT INTO webauthn_ceremonies (id, kind, binding_hash, person_id, state, expires_at) VALUES ($1,$2,$3,NULL,$4,$5)")
             .bind(id)
             .bind(kind)

@@ -43,6 +43,11 @@ pub(crate) fn person_from_row(row: &AnyRow) -> Result<Person> {
     })
 }
 
+pub(super) fn role_from_row(r: &AnyRow) -> Result<RepresentativeRole> {
+    let role: String = r.try_get("role")?;
+    RepresentativeRole::parse(&role).ok_or_else(|| StoreError::Corrupt("org_representatives.role".into()))
+}
+
 fn org_from_row(r: &AnyRow) -> Result<Organisation> {
     Ok(Organisation {
         id: r.try_get("id")?,
@@ -184,7 +189,7 @@ impl Store {
     }
 
     /// The organisations a person may act for, with their role, by name.
-    pub async fn representations(&self, person_id: &str) -> Result<Vec<(Organisation, String)>> {
+    pub async fn representations(&self, person_id: &str) -> Result<Vec<(Organisation, RepresentativeRole)>> {
         let rows = sqlx::query(
             "SELECT o.id, o.code, o.kind, o.name, o.address, r.role FROM org_representatives r \
              JOIN organisations o ON o.id = r.org_id WHERE r.person_id=$1 ORDER BY o.name",
@@ -192,7 +197,7 @@ impl Store {
         .bind(person_id)
         .fetch_all(self.pool())
         .await?;
-        rows.iter().map(|r| Ok((org_from_row(r)?, r.try_get("role")?))).collect()
+        rows.iter().map(|r| Ok((org_from_row(r)?, role_from_row(r)?))).collect()
     }
 
     /// The agency and title of an official.
@@ -221,14 +226,14 @@ impl Store {
         Ok(())
     }
 
-    pub async fn add_representative(&self, org_id: &str, person_id: &str, role: &str) -> Result<()> {
+    pub async fn add_representative(&self, org_id: &str, person_id: &str, role: RepresentativeRole) -> Result<()> {
         sqlx::query(
             "INSERT INTO org_representatives (org_id, person_id, role) VALUES ($1,$2,$3) \
              ON CONFLICT (org_id, person_id) DO UPDATE SET role=excluded.role",
         )
         .bind(org_id)
         .bind(person_id)
-        .bind(role)
+        .bind(role.as_str())
         .execute(self.pool())
         .await?;
         Ok(())

@@ -35,13 +35,11 @@ impl Store {
     }
 
     pub async fn session(&self, id_hash: &str, now: i64) -> Result<Option<SessionRecord>> {
-        let row = sqlx::query(
-            "SELECT sid, person_id, auth_time, acr, amr, expires_at FROM sessions WHERE id_hash=$1 AND expires_at > $2",
-        )
-        .bind(id_hash)
-        .bind(now)
-        .fetch_optional(self.pool())
-        .await?;
+        let row = sqlx::query("SELECT sid, person_id, auth_time, acr, amr, expires_at FROM sessions WHERE id_hash=$1 AND expires_at > $2")
+            .bind(id_hash)
+            .bind(now)
+            .fetch_optional(self.pool())
+            .await?;
         row.as_ref().map(session_from_row).transpose()
     }
 

@@ -100,12 +100,19 @@ impl Store {
     }
 
     pub async fn upstream_links_of(&self, person_id: &str) -> Result<Vec<UpstreamLink>> {
-        let rows = sqlx::query("SELECT upstream_id, subject, created_at FROM upstream_links WHERE person_id=$1 ORDER BY created_at, upstream_id")
-            .bind(person_id)
-            .fetch_all(self.pool())
-            .await?;
+        let rows =
+            sqlx::query("SELECT upstream_id, subject, created_at FROM upstream_links WHERE person_id=$1 ORDER BY created_at, upstream_id")
+                .bind(person_id)
+                .fetch_all(self.pool())
+                .await?;
         rows.iter()
-            .map(|r| Ok(UpstreamLink { upstream_id: r.try_get("upstream_id")?, subject: r.try_get("subject")?, created_at: r.try_get("created_at")? }))
+            .map(|r| {
+                Ok(UpstreamLink {
+                    upstream_id: r.try_get("upstream_id")?,
+                    subject: r.try_get("subject")?,
+                    created_at: r.try_get("created_at")?,
+                })
+            })
             .collect()
     }
 

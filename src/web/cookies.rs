@@ -13,12 +13,7 @@ pub const SESSION: &str = "__Host-nixa-s";
 pub const LANG: &str = "__Host-nixa-lang";
 
 pub fn build(name: &'static str, value: String, max_age: Option<i64>) -> Cookie<'static> {
-    let mut c = Cookie::build((name, value))
-        .path("/")
-        .secure(true)
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .build();
+    let mut c = Cookie::build((name, value)).path("/").secure(true).http_only(true).same_site(SameSite::Lax).build();
     if let Some(secs) = max_age {
         c.set_max_age(Duration::seconds(secs));
     }

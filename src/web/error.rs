@@ -26,12 +26,7 @@ impl PageError {
     }
 
     pub fn internal(locale: Locale, err: impl std::fmt::Display) -> Self {
-        Self {
-            status: StatusCode::INTERNAL_SERVER_ERROR,
-            locale,
-            message_key: "error.internal",
-            incident: Some(Incident::new(err)),
-        }
+        Self { status: StatusCode::INTERNAL_SERVER_ERROR, locale, message_key: "error.internal", incident: Some(Incident::new(err)) }
     }
 
     pub fn expired(locale: Locale) -> Self {
@@ -41,7 +36,12 @@ impl PageError {
 
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
-        let page = ErrorPage { locale: self.locale, switch_href: None, message_key: self.message_key, incident: self.incident.as_ref().map(|i| i.id.clone()) };
+        let page = ErrorPage {
+            locale: self.locale,
+            switch_href: None,
+            message_key: self.message_key,
+            incident: self.incident.as_ref().map(|i| i.id().to_string()),
+        };
         let res = render(self.status, &page);
         match self.incident {
             Some(i) => i.attach(res),
@@ -49,7 +49,6 @@ impl IntoResponse for PageError {
         }
     }
 }
-
 
 /// An error for a page's own script (the login and account pages `fetch` JSON): `{"error":
 /// code}`, with the incident id for an internal one.
@@ -74,7 +73,7 @@ impl IntoResponse for ScriptError {
     fn into_response(self) -> Response {
         match self.incident {
             Some(i) => {
-                let body = serde_json::json!({ "error": self.code, "incident": i.id });
+                let body = serde_json::json!({ "error": self.code, "incident": i.id() });
                 i.attach((self.status, axum::Json(body)).into_response())
             }
             None => (self.status, axum::Json(serde_json::json!({ "error": self.code }))).into_response(),

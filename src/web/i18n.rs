@@ -39,10 +39,7 @@ impl Locale {
         for part in header.split(',') {
             let mut it = part.split(';');
             let tag = it.next().unwrap_or_default();
-            let q = it
-                .find_map(|p| p.trim().strip_prefix("q="))
-                .and_then(|q| q.parse::<f32>().ok())
-                .unwrap_or(1.0);
+            let q = it.find_map(|p| p.trim().strip_prefix("q=")).and_then(|q| q.parse::<f32>().ok()).unwrap_or(1.0);
             if let Some(l) = Locale::parse(tag)
                 && q > 0.0
                 && best.is_none_or(|(bq, _)| q > bq)

@@ -8,16 +8,25 @@ use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::Response;
 
+/// Boxed, so that the error types that carry one stay small.
 #[derive(Debug, Clone)]
-pub struct Incident {
-    pub id: String,
+pub struct Incident(Box<Inner>);
+
+#[derive(Debug, Clone)]
+struct Inner {
+    id: String,
     cause: String,
 }
 
 impl Incident {
     pub fn new(cause: impl Display) -> Self {
         let id = crate::keys::secret::random_token()[..12].to_string();
-        Self { id, cause: cause.to_string() }
+        Self(Box::new(Inner { id, cause: cause.to_string() }))
+    }
+
+    /// What the client is shown and the log is searched for.
+    pub fn id(&self) -> &str {
+        &self.0.id
     }
 
     /// Hands the incident to the logging layer with the response that reports it.
@@ -31,7 +40,7 @@ impl Incident {
 pub async fn log_incidents(req: Request, next: Next) -> Response {
     let res = next.run(req).await;
     if let Some(i) = res.extensions().get::<Incident>() {
-        tracing::error!(incident = %i.id, error = %i.cause, "internal error");
+        tracing::error!(incident = %i.0.id, error = %i.0.cause, "internal error");
     }
     res
 }

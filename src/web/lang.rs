@@ -13,9 +13,7 @@ pub fn page_locale(app: &App, headers: &HeaderMap, jar: &CookieJar, ui_locales: 
     lang.and_then(Locale::parse)
         .or_else(|| jar.get(cookies::LANG).and_then(|c| Locale::parse(c.value())))
         .or_else(|| ui_locales.and_then(Locale::from_ui_locales))
-        .or_else(|| {
-            headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).and_then(Locale::from_accept_language)
-        })
+        .or_else(|| headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).and_then(Locale::from_accept_language))
         .unwrap_or(app.settings.default_locale)
 }
 

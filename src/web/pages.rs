@@ -81,7 +81,7 @@ pub fn render<T: Template>(status: StatusCode, page: &T) -> Response {
         Ok(html) => (status, Html(html)).into_response(),
         Err(e) => {
             let incident = super::incident::Incident::new(e);
-            let body = format!("internal error, incident {}", incident.id);
+            let body = format!("internal error, incident {}", incident.id());
             incident.attach((StatusCode::INTERNAL_SERVER_ERROR, body).into_response())
         }
     }

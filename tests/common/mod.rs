@@ -5,10 +5,10 @@
 
 use std::sync::Arc;
 
-use nixa::routes::router;
-use nixa::state::App;
 use nixa::config::{Config, Settings};
 use nixa::keys::MasterKey;
+use nixa::routes::router;
+use nixa::state::App;
 use reqwest::header::LOCATION;
 use url::Url;
 
@@ -42,8 +42,8 @@ pub fn backend() -> String {
 
 async fn database_url(dir: &std::path::Path) -> String {
     if backend() == "postgres" {
-        let admin = std::env::var("NIXA_TEST_POSTGRES_URL")
-            .expect("NIXA_TEST_DATABASE=postgres needs NIXA_TEST_POSTGRES_URL (tests/run sets it)");
+        let admin =
+            std::env::var("NIXA_TEST_POSTGRES_URL").expect("NIXA_TEST_DATABASE=postgres needs NIXA_TEST_POSTGRES_URL (tests/run sets it)");
         let name = format!("nixa_t_{}", uuid::Uuid::new_v4().simple());
         sqlx::any::install_default_drivers();
         let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin)
@@ -94,11 +94,7 @@ impl TestServer {
     /// A new browser: its own cookie jar, no automatic redirects.
     pub fn browser(&self) -> Browser {
         Browser {
-            http: reqwest::Client::builder()
-                .cookie_store(true)
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .expect("client"),
+            http: reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().expect("client"),
             base: self.issuer.clone(),
         }
     }

@@ -49,7 +49,9 @@ async fn openapi_document_describes_every_operation() {
     assert_eq!(status, 200);
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     let paths = doc["paths"].as_object().unwrap();
-    for p in ["/admin/v1/persons/{personal_id}", "/admin/v1/persons/{personal_id}/lock", "/admin/v1/organisations/{code}", "/admin/v1/clients"] {
+    for p in
+        ["/admin/v1/persons/{personal_id}", "/admin/v1/persons/{personal_id}/lock", "/admin/v1/organisations/{code}", "/admin/v1/clients"]
+    {
         assert!(paths.contains_key(p), "{p} missing");
     }
     assert_eq!(doc["components"]["securitySchemes"]["operator"]["scheme"], "bearer");
@@ -85,20 +87,48 @@ async fn persons_are_created_updated_locked_and_levelled() {
     let r = call(&server, "PUT", "/admin/v1/persons/048192000123", Some(&t), Some(body.clone())).await;
     assert_eq!(r.0, 201, "{:?}", r.2);
     assert_eq!(r.2["status"], "active");
-    let r = call(&server, "PUT", "/admin/v1/persons/048192000123", Some(&t), Some(json!({"family_name": "Võ", "given_name": "Sáu", "account_level": 2}))).await;
+    let r = call(
+        &server,
+        "PUT",
+        "/admin/v1/persons/048192000123",
+        Some(&t),
+        Some(json!({"family_name": "Võ", "given_name": "Sáu", "account_level": 2})),
+    )
+    .await;
     assert_eq!(r.0, 200);
     assert_eq!(r.2["account_level"], 2);
 
     assert_problem(&call(&server, "GET", "/admin/v1/persons/12345", Some(&t), None).await, 400, "invalid-request");
     assert_problem(&call(&server, "GET", "/admin/v1/persons/048192000999", Some(&t), None).await, 404, "not-found");
-    let r = call(&server, "PUT", "/admin/v1/persons/048192000123", Some(&t), Some(json!({"family_name": "Võ", "given_name": "Sáu", "account_level": 2, "sex": "male"}))).await;
+    let r = call(
+        &server,
+        "PUT",
+        "/admin/v1/persons/048192000123",
+        Some(&t),
+        Some(json!({"family_name": "Võ", "given_name": "Sáu", "account_level": 2, "sex": "male"})),
+    )
+    .await;
     assert_problem(&r, 422, "invalid-field");
     assert!(r.2["detail"].as_str().unwrap().starts_with("personal_id:"), "{:?}", r.2);
-    let r = call(&server, "PUT", "/admin/v1/persons/048192000123", Some(&t), Some(json!({"family_name": "Võ", "given_name": "Sáu", "account_level": 2, "colour": "red"}))).await;
+    let r = call(
+        &server,
+        "PUT",
+        "/admin/v1/persons/048192000123",
+        Some(&t),
+        Some(json!({"family_name": "Võ", "given_name": "Sáu", "account_level": 2, "colour": "red"})),
+    )
+    .await;
     assert_problem(&r, 400, "invalid-request");
     let res = backchannel().put(server.url("/admin/v1/persons/048192000123")).bearer_auth(&t).body("family_name=x").send().await.unwrap();
     assert_eq!(res.status(), 415);
-    let res = backchannel().put(server.url("/admin/v1/persons/048192000123")).bearer_auth(&t).header("content-type", "application/json").body("{").send().await.unwrap();
+    let res = backchannel()
+        .put(server.url("/admin/v1/persons/048192000123"))
+        .bearer_auth(&t)
+        .header("content-type", "application/json")
+        .body("{")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 400);
 
     let r = call(&server, "PUT", "/admin/v1/persons/048192000123/level", Some(&t), Some(json!({"account_level": 3}))).await;
@@ -124,23 +154,65 @@ async fn persons_are_created_updated_locked_and_levelled() {
 async fn organisations_representatives_officials_and_clients() {
     let server = TestServer::start().await;
     let t = token(&server, ALL).await;
-    let r = call(&server, "PUT", "/admin/v1/organisations/0100233488", Some(&t), Some(json!({"name": "Công ty Thử nghiệm", "address": "Hà Nội"}))).await;
+    let r = call(
+        &server,
+        "PUT",
+        "/admin/v1/organisations/0100233488",
+        Some(&t),
+        Some(json!({"name": "Công ty Thử nghiệm", "address": "Hà Nội"})),
+    )
+    .await;
     assert_eq!(r.0, 200, "{:?}", r.2);
     assert_eq!(r.2["kind"], "enterprise");
-    let r = call(&server, "PUT", &format!("/admin/v1/organisations/0100233488/representatives/{}", AN.0), Some(&t), Some(json!({"role": "authorised_staff"}))).await;
+    let r = call(
+        &server,
+        "PUT",
+        &format!("/admin/v1/organisations/0100233488/representatives/{}", AN.0),
+        Some(&t),
+        Some(json!({"role": "authorised_staff"})),
+    )
+    .await;
     assert_eq!(r.2["representatives"], json!([{"personal_id": AN.0, "role": "authorised_staff"}]));
-    let r = call(&server, "PUT", &format!("/admin/v1/organisations/0100233488/representatives/{}", AN.0), Some(&t), Some(json!({"role": "boss"}))).await;
+    let r = call(
+        &server,
+        "PUT",
+        &format!("/admin/v1/organisations/0100233488/representatives/{}", AN.0),
+        Some(&t),
+        Some(json!({"role": "boss"})),
+    )
+    .await;
     assert_problem(&r, 422, "invalid-field");
     assert_problem(&call(&server, "GET", "/admin/v1/organisations/0100233489", Some(&t), None).await, 400, "invalid-request");
     let r = call(&server, "PUT", "/admin/v1/organisations/000.00.18.G12", Some(&t), Some(json!({"name": "Bộ Thử nghiệm"}))).await;
     assert_eq!(r.2["kind"], "agency");
-    let r = call(&server, "PUT", &format!("/admin/v1/officials/{}", BINH.0), Some(&t), Some(json!({"agency_code": "000.00.18.G12", "title": "Chuyên viên chính"}))).await;
+    let r = call(
+        &server,
+        "PUT",
+        &format!("/admin/v1/officials/{}", BINH.0),
+        Some(&t),
+        Some(json!({"agency_code": "000.00.18.G12", "title": "Chuyên viên chính"})),
+    )
+    .await;
     assert_eq!(r.0, 200, "{:?}", r.2);
     assert_eq!(r.2["agency_name"], "Bộ Thử nghiệm");
-    let r = call(&server, "PUT", &format!("/admin/v1/officials/{}", BINH.0), Some(&t), Some(json!({"agency_code": "000.00.19.G12", "title": "x"}))).await;
+    let r = call(
+        &server,
+        "PUT",
+        &format!("/admin/v1/officials/{}", BINH.0),
+        Some(&t),
+        Some(json!({"agency_code": "000.00.19.G12", "title": "x"})),
+    )
+    .await;
     assert_problem(&r, 404, "not-found");
 
-    let r = call(&server, "POST", "/admin/v1/clients", Some(&t), Some(json!({"client_name": "Cổng B", "redirect_uris": ["https://b.gov.vn/cb"], "claims_profile": "vn_hub"}))).await;
+    let r = call(
+        &server,
+        "POST",
+        "/admin/v1/clients",
+        Some(&t),
+        Some(json!({"client_name": "Cổng B", "redirect_uris": ["https://b.gov.vn/cb"], "claims_profile": "vn_hub"})),
+    )
+    .await;
     assert_eq!(r.0, 201, "{:?}", r.2);
     let id = r.2["client_id"].as_str().unwrap().to_string();
     let secret = r.2["client_secret"].as_str().unwrap().to_string();
@@ -150,7 +222,9 @@ async fn organisations_representatives_officials_and_clients() {
     assert!(!list.to_string().contains(&secret), "secrets are shown once only");
     let (s, _, one) = call(&server, "GET", &format!("/admin/v1/clients/{id}"), Some(&t), None).await;
     assert_eq!((s, one["claims_profile"].as_str()), (200, Some("vn_hub")));
-    let r = call(&server, "POST", "/admin/v1/clients", Some(&t), Some(json!({"client_name": "Bad", "redirect_uris": ["http://b.gov.vn/cb"]}))).await;
+    let r =
+        call(&server, "POST", "/admin/v1/clients", Some(&t), Some(json!({"client_name": "Bad", "redirect_uris": ["http://b.gov.vn/cb"]})))
+            .await;
     assert_problem(&r, 422, "invalid-field");
     // Protocol options: a FAPI 2.0 portal needs private_key_jwt and its keys.
     let fapi = |method: &str, options: serde_json::Value| json!({"client_name": "Cổng FAPI", "redirect_uris": ["https://f.gov.vn/cb"], "token_endpoint_auth_method": method, "options": options});
@@ -159,7 +233,14 @@ async fn organisations_representatives_officials_and_clients() {
     let r = call(&server, "POST", "/admin/v1/clients", Some(&t), Some(fapi("private_key_jwt", json!({"profile": "fapi2"})))).await;
     assert_problem(&r, 422, "invalid-field");
     let jwk = nixa::keys::signing::generate(nixa::keys::Alg::ES256).unwrap().public_jwk;
-    let r = call(&server, "POST", "/admin/v1/clients", Some(&t), Some(fapi("private_key_jwt", json!({"profile": "fapi2", "jwks": {"keys": [jwk]}})))).await;
+    let r = call(
+        &server,
+        "POST",
+        "/admin/v1/clients",
+        Some(&t),
+        Some(fapi("private_key_jwt", json!({"profile": "fapi2", "jwks": {"keys": [jwk]}}))),
+    )
+    .await;
     assert_eq!(r.0, 201, "{:?}", r.2);
     assert_eq!(r.2["options"]["profile"], "fapi2");
     assert!(r.2.get("client_secret").is_none());

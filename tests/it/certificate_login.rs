@@ -13,8 +13,8 @@ use der::Encode;
 use nixa::pki::Mode;
 use nixa::pki::config::{OcspResponderConfig, PkiConfig, TrustFile};
 use rcgen::{
-    BasicConstraints, CertificateParams, CustomExtension, DnType, DnValue, ExtendedKeyUsagePurpose, IsCa, KeyIdMethod, KeyPair, KeyUsagePurpose,
-    SerialNumber, date_time_ymd,
+    BasicConstraints, CertificateParams, CustomExtension, DnType, DnValue, ExtendedKeyUsagePurpose, IsCa, KeyIdMethod, KeyPair,
+    KeyUsagePurpose, SerialNumber, date_time_ymd,
 };
 use serde_json::Value;
 use x509_cert::ext::pkix::AuthorityInfoAccessSyntax;
@@ -82,7 +82,10 @@ fn aia(url: &str) -> CustomExtension {
 }
 
 fn policies(oid: &str) -> CustomExtension {
-    let info = x509_cert::ext::pkix::certpolicy::PolicyInformation { policy_identifier: der::asn1::ObjectIdentifier::new_unwrap(oid), policy_qualifiers: None };
+    let info = x509_cert::ext::pkix::certpolicy::PolicyInformation {
+        policy_identifier: der::asn1::ObjectIdentifier::new_unwrap(oid),
+        policy_qualifiers: None,
+    };
     CustomExtension::from_oid_content(CERT_POLICIES, x509_cert::ext::pkix::CertificatePolicies(vec![info]).to_der().unwrap())
 }
 
@@ -214,12 +217,20 @@ async fn challenge(browser: &Browser, r: &str, csrf: &str) -> Value {
 
 /// Runs `nixa cert sign-challenge`; returns (exit code, stdout, stderr).
 fn sign_challenge(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_nixa")).args(["cert", "sign-challenge"]).args(args).envs(env.iter().copied()).output().unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).trim().to_string(), String::from_utf8_lossy(&out.stderr).into_owned())
+    let out =
+        Command::new(env!("CARGO_BIN_EXE_nixa")).args(["cert", "sign-challenge"]).args(args).envs(env.iter().copied()).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).trim().to_string(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 fn token_for(leaf: &Leaf, origin: &str, nonce: &str) -> String {
-    let (code, out, err) = sign_challenge(&["--key", leaf.key.to_str().unwrap(), "--cert", leaf.cert.to_str().unwrap(), "--origin", origin, "--nonce", nonce], &[]);
+    let (code, out, err) = sign_challenge(
+        &["--key", leaf.key.to_str().unwrap(), "--cert", leaf.cert.to_str().unwrap(), "--origin", origin, "--nonce", nonce],
+        &[],
+    );
     assert_eq!(code, 0, "sign-challenge failed: {err}");
     out
 }
@@ -250,10 +261,13 @@ fn error_key(page: &Page) -> String {
     page.body[start..].split('"').next().unwrap().to_string()
 }
 
-
 async fn audit_reasons(server: &TestServer) -> Vec<String> {
     let rows = server.app.store.audit_entries(0, 1000).await.unwrap();
-    rows.iter().filter(|e| e.event == "login.failed").filter_map(|e| serde_json::from_str::<Value>(&e.detail).ok()).filter_map(|d| d["reason"].as_str().map(str::to_string)).collect()
+    rows.iter()
+        .filter(|e| e.event == "login.failed")
+        .filter_map(|e| serde_json::from_str::<Value>(&e.detail).ok())
+        .filter_map(|d| d["reason"].as_str().map(str::to_string))
+        .collect()
 }
 
 #[tokio::test]
@@ -279,7 +293,8 @@ async fn certificate_sign_in_end_to_end_with_ocsp() {
     assert_eq!(c["origin"], origin.as_str());
     assert_eq!(c["nonce"].as_str().unwrap().len(), 44, "32 random bytes in base64");
     let token = token_for(&good, &origin, c["nonce"].as_str().unwrap());
-    let tokens = tokens_after(&server, &browser, submit(&browser, &r, &csrf, c["ceremony"].as_str().unwrap(), &token).await, &verifier).await;
+    let tokens =
+        tokens_after(&server, &browser, submit(&browser, &r, &csrf, c["ceremony"].as_str().unwrap(), &token).await, &verifier).await;
     let claims = id_token_claims(&tokens);
     let amr: Vec<&str> = claims["amr"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
     assert!(amr.contains(&"hwk") && amr.contains(&"sc"), "amr {amr:?}");
@@ -303,17 +318,26 @@ async fn certificate_sign_in_end_to_end_with_ocsp() {
     let browser = server.browser();
     let (_, r, csrf) = login_page(&server, &browser).await;
     let c = challenge(&browser, &r, &csrf).await;
-    let page = submit(&browser, &r, &csrf, c["ceremony"].as_str().unwrap(), &token_for(&revoked, &origin, c["nonce"].as_str().unwrap())).await;
+    let page =
+        submit(&browser, &r, &csrf, c["ceremony"].as_str().unwrap(), &token_for(&revoked, &origin, c["nonce"].as_str().unwrap())).await;
     assert_eq!(page.status, 401);
     assert_eq!(error_key(&page), "certificate.error.revoked");
 
     // 3. The challenge is single use: the same ceremony again is refused.
-    let again = submit(&browser, &r, &csrf, c["ceremony"].as_str().unwrap(), &token_for(&good, &origin, c["nonce"].as_str().unwrap())).await;
+    let again =
+        submit(&browser, &r, &csrf, c["ceremony"].as_str().unwrap(), &token_for(&good, &origin, c["nonce"].as_str().unwrap())).await;
     assert_eq!(error_key(&again), "certificate.error.expired");
 
     // 4. Signed for another origin (a phishing site relaying the challenge): refused.
     let c = challenge(&browser, &r, &csrf).await;
-    let page = submit(&browser, &r, &csrf, c["ceremony"].as_str().unwrap(), &token_for(&good, "https://phish.example", c["nonce"].as_str().unwrap())).await;
+    let page = submit(
+        &browser,
+        &r,
+        &csrf,
+        c["ceremony"].as_str().unwrap(),
+        &token_for(&good, "https://phish.example", c["nonce"].as_str().unwrap()),
+    )
+    .await;
     assert_eq!(error_key(&page), "certificate.error.refused");
 
     assert_eq!(last_reason(&server).await, "signature");
@@ -327,7 +351,9 @@ async fn certificate_sign_in_end_to_end_with_ocsp() {
     // 5b. Asking again replaces the challenge: one live challenge per sign-in.
     let first = challenge(&browser, &r, &csrf).await;
     let _second = challenge(&browser, &r, &csrf).await;
-    let page = submit(&browser, &r, &csrf, first["ceremony"].as_str().unwrap(), &token_for(&good, &origin, first["nonce"].as_str().unwrap())).await;
+    let page =
+        submit(&browser, &r, &csrf, first["ceremony"].as_str().unwrap(), &token_for(&good, &origin, first["nonce"].as_str().unwrap()))
+            .await;
     assert_eq!(error_key(&page), "certificate.error.expired");
 
     // 6. A challenge belongs to the browser that asked for it: the victim's sign-in and
@@ -364,7 +390,8 @@ async fn certificate_sign_in_end_to_end_with_ocsp() {
     let login = browser.follow(browser.get(&authorize_url(&server, DVC, DVC_REDIRECT, &challenge_s, &[("prompt", "login")])).await).await;
     let (r, csrf) = (login.field("r"), login.field("csrf"));
     let c = challenge(&browser, &r, &csrf).await;
-    let page = submit(&browser, &r, &csrf, c["ceremony"].as_str().unwrap(), &token_for(&software, &origin, c["nonce"].as_str().unwrap())).await;
+    let page =
+        submit(&browser, &r, &csrf, c["ceremony"].as_str().unwrap(), &token_for(&software, &origin, c["nonce"].as_str().unwrap())).await;
     let tokens = tokens_after(&server, &browser, page, &verifier).await;
     let claims = id_token_claims(&tokens);
     assert_eq!(claims["amr"], serde_json::json!(["swk"]));
@@ -413,7 +440,8 @@ async fn designated_responder_map_and_pkcs12_keys() {
     let browser = server.browser();
     let (_, r, csrf) = login_page(&server, &browser).await;
     let c = challenge(&browser, &r, &csrf).await;
-    let page = submit(&browser, &r, &csrf, c["ceremony"].as_str().unwrap(), &token_for(&good, &server.issuer, c["nonce"].as_str().unwrap())).await;
+    let page =
+        submit(&browser, &r, &csrf, c["ceremony"].as_str().unwrap(), &token_for(&good, &server.issuer, c["nonce"].as_str().unwrap())).await;
     assert_eq!(error_key(&page), "certificate.error.revoked", "unknown status refused by default");
     drop(server);
 
@@ -422,13 +450,19 @@ async fn designated_responder_map_and_pkcs12_keys() {
     let ca_fp = nixa::pki::cert::hex(&nixa::pki::Cert::from_der(pki.ca_cert.der()).unwrap().fingerprint);
     let root_fp = nixa::pki::cert::hex(&nixa::pki::Cert::parse(&std::fs::read(&pki.root).unwrap()).unwrap().fingerprint);
     let map = |issuer: &str| {
-        vec![OcspResponderConfig { host: PTC_HOST.into(), url: Some(format!("http://127.0.0.1:{port}/")), cert: Some(rcert_path.clone()), issuer_fingerprint: Some(issuer.into()) }]
+        vec![OcspResponderConfig {
+            host: PTC_HOST.into(),
+            url: Some(format!("http://127.0.0.1:{port}/")),
+            cert: Some(rcert_path.clone()),
+            issuer_fingerprint: Some(issuer.into()),
+        }]
     };
     let server = TestServer::start_with(|c| c.pki = pki_config(&pki, map(&root_fp))).await;
     let browser = server.browser();
     let (_, r, csrf) = login_page(&server, &browser).await;
     let c = challenge(&browser, &r, &csrf).await;
-    let page = submit(&browser, &r, &csrf, c["ceremony"].as_str().unwrap(), &token_for(&good, &server.issuer, c["nonce"].as_str().unwrap())).await;
+    let page =
+        submit(&browser, &r, &csrf, c["ceremony"].as_str().unwrap(), &token_for(&good, &server.issuer, c["nonce"].as_str().unwrap())).await;
     assert_eq!(error_key(&page), "certificate.error.revoked", "a responder trusted for another issuer");
     drop(server);
     // An intermediate that is not marked revocation_exempt and names no source: fail closed.
@@ -440,7 +474,8 @@ async fn designated_responder_map_and_pkcs12_keys() {
     let browser = server.browser();
     let (_, r, csrf) = login_page(&server, &browser).await;
     let c = challenge(&browser, &r, &csrf).await;
-    let page = submit(&browser, &r, &csrf, c["ceremony"].as_str().unwrap(), &token_for(&good, &server.issuer, c["nonce"].as_str().unwrap())).await;
+    let page =
+        submit(&browser, &r, &csrf, c["ceremony"].as_str().unwrap(), &token_for(&good, &server.issuer, c["nonce"].as_str().unwrap())).await;
     assert_eq!(error_key(&page), "certificate.error.revoked", "the issuing CA's own status is unknown");
     drop(server);
 
@@ -457,11 +492,16 @@ async fn designated_responder_map_and_pkcs12_keys() {
     assert_eq!((code, err.contains("--cert is required")), (2, true), "{err}");
     // A key that is not the certificate's.
     let other = leaf(&pki, 5, "CCCD:001090001234", "http://localhost:1/");
-    let (code, _, err) = sign_challenge(&["--key", other.key.to_str().unwrap(), "--cert", good.cert.to_str().unwrap(), "--origin", &server.issuer, "--nonce", nonce], &[]);
+    let (code, _, err) = sign_challenge(
+        &["--key", other.key.to_str().unwrap(), "--cert", good.cert.to_str().unwrap(), "--origin", &server.issuer, "--nonce", nonce],
+        &[],
+    );
     assert_eq!((code, err.contains("does not belong")), (2, true), "{err}");
-    let (code, token, err) = sign_challenge(&["--key", p12_path, "--origin", &server.issuer, "--nonce", nonce], &[("NIXA_P12_PASSWORD", "mật-khẩu-p12")]);
+    let (code, token, err) =
+        sign_challenge(&["--key", p12_path, "--origin", &server.issuer, "--nonce", nonce], &[("NIXA_P12_PASSWORD", "mật-khẩu-p12")]);
     assert_eq!(code, 0, "{err}");
-    let tokens = tokens_after(&server, &browser, submit(&browser, &r, &csrf, c["ceremony"].as_str().unwrap(), &token).await, &verifier).await;
+    let tokens =
+        tokens_after(&server, &browser, submit(&browser, &r, &csrf, c["ceremony"].as_str().unwrap(), &token).await, &verifier).await;
     let amr = id_token_claims(&tokens)["amr"].clone();
     assert!(amr.as_array().unwrap().iter().any(|v| v == "sc"), "{amr}");
     // The library signer and a DER key give the same kind of token.

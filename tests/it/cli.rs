@@ -32,11 +32,7 @@ fn production_start_refuses_missing_or_example_configuration() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("example master key"), "{}", String::from_utf8_lossy(&out.stderr));
 
-    let out = nixa(dir.path())
-        .args(["serve"])
-        .env("NIXA_ISSUER", "http://id.example.gov.vn")
-        .output()
-        .unwrap();
+    let out = nixa(dir.path()).args(["serve"]).env("NIXA_ISSUER", "http://id.example.gov.vn").output().unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("must be an https URL"));
 
     std::fs::write(dir.path().join("bad.toml"), "isuer = \"https://x\"\n").unwrap();
@@ -100,11 +96,8 @@ fn demo_server_prints_credentials_and_serves_discovery() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let mut child = nixa(dir.path())
-        .args(["serve", "--demo", "--listen", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child =
+        nixa(dir.path()).args(["serve", "--demo", "--listen", &format!("127.0.0.1:{port}")]).stdout(Stdio::piped()).spawn().unwrap();
     let mut printed = String::new();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     for line in lines.by_ref() {

@@ -69,7 +69,9 @@ fn eu_dcc_vectors() {
                 let sig = check(&r, "signature");
                 let cwt = check(&r, "cwt");
                 assert!(
-                    matches!(sig, Some(Some(Reason::BadSignature | Reason::UnknownKid | Reason::NoKid))) || matches!(cwt, Some(Some(Reason::MalformedCwt))) || matches!(r.reason, Some(Reason::MalformedCose | Reason::MalformedCbor)),
+                    matches!(sig, Some(Some(Reason::BadSignature | Reason::UnknownKid | Reason::NoKid)))
+                        || matches!(cwt, Some(Some(Reason::MalformedCwt)))
+                        || matches!(r.reason, Some(Reason::MalformedCose | Reason::MalformedCbor)),
                     "{ctx}"
                 );
                 match name.as_str() {

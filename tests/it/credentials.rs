@@ -31,7 +31,13 @@ fn keys(s: &CredentialSigner) -> KeySet {
     k
 }
 
-fn person_req<'a>(p: &PersonIdentity, only: Option<&[String]>, exp: i64, nonce: Option<&'a str>, status: Option<(&'a str, u64)>) -> Request<'a> {
+fn person_req<'a>(
+    p: &PersonIdentity,
+    only: Option<&[String]>,
+    exp: i64,
+    nonce: Option<&'a str>,
+    status: Option<(&'a str, u64)>,
+) -> Request<'a> {
     Request { issuer: ISS, subject_id: "p-1", subject: Subject::Person(p.claim169(only)), iat: NOW, exp, nonce, status }
 }
 
@@ -39,7 +45,11 @@ fn person_req<'a>(p: &PersonIdentity, only: Option<&[String]>, exp: i64, nonce: 
 fn round_trip_through_png_both_algorithms() {
     for alg in [CoseAlg::ES256, CoseAlg::EdDSA] {
         let s = signer(alg);
-        let text = issue::issue(&s, &person_req(&person(), None, NOW + 86400 * 365, None, Some(("https://id.example.vn/credentials/status/1", 7)))).unwrap();
+        let text = issue::issue(
+            &s,
+            &person_req(&person(), None, NOW + 86400 * 365, None, Some(("https://id.example.vn/credentials/status/1", 7))),
+        )
+        .unwrap();
         assert!(text.starts_with("NX1:"));
         let png = render::png(&text, 4).unwrap();
         let read = render::decode_png(&png).unwrap();
@@ -66,14 +76,35 @@ fn round_trip_through_png_both_algorithms() {
 #[test]
 fn organisation_and_presentation() {
     let s = signer(CoseAlg::ES256);
-    let org = OrgIdentity { code: "0101243150".into(), kind: "tax".into(), name: "Công ty TNHH Ví dụ".into(), address: Some("1 Tràng Tiền, Hà Nội".into()) };
-    let t = issue::issue(&s, &Request { issuer: ISS, subject_id: "o-1", subject: Subject::Organisation(org.claim()), iat: NOW, exp: NOW + 3600, nonce: None, status: None }).unwrap();
+    let org = OrgIdentity {
+        code: "0101243150".into(),
+        kind: "tax".into(),
+        name: "Công ty TNHH Ví dụ".into(),
+        address: Some("1 Tràng Tiền, Hà Nội".into()),
+    };
+    let t = issue::issue(
+        &s,
+        &Request {
+            issuer: ISS,
+            subject_id: "o-1",
+            subject: Subject::Organisation(org.claim()),
+            iat: NOW,
+            exp: NOW + 3600,
+            nonce: None,
+            status: None,
+        },
+    )
+    .unwrap();
     let r = verify::verify(&t, &Options::new(&keys(&s), NOW));
     assert!(r.valid, "{:?}", r.checks);
     assert_eq!(r.claims["organisation"]["code"], "0101243150");
 
     let fields = vec!["fullName".to_string(), "dateOfBirth".to_string(), "nationality".to_string()];
-    let t = issue::issue(&s, &person_req(&person(), Some(&fields), NOW + 300, Some("n-4f1c2a9b"), Some(("https://id.example.vn/credentials/status/1", 123456)))).unwrap();
+    let t = issue::issue(
+        &s,
+        &person_req(&person(), Some(&fields), NOW + 300, Some("n-4f1c2a9b"), Some(("https://id.example.vn/credentials/status/1", 123456))),
+    )
+    .unwrap();
     let version = render::version(&t).unwrap();
     println!("presentation credential: {} characters, QR version {version} (level M)", t.len());
     assert!(version <= 15, "version {version}");
@@ -96,7 +127,8 @@ fn organisation_and_presentation() {
 fn negatives() {
     let s = signer(CoseAlg::ES256);
     let ks = keys(&s);
-    let text = issue::issue(&s, &person_req(&person(), None, NOW + 3600, None, Some(("https://id.example.vn/credentials/status/1", 3)))).unwrap();
+    let text =
+        issue::issue(&s, &person_req(&person(), None, NOW + 3600, None, Some(("https://id.example.vn/credentials/status/1", 3)))).unwrap();
     fn valid(_: &str, _: u64, _: &[u8]) -> StatusOutcome {
         StatusOutcome::Valid
     }
@@ -135,10 +167,12 @@ fn negatives() {
 
     // Another issuer: its key is not ours, so its kid is unknown (and no key is tried instead).
     let other = signer(CoseAlg::ES256);
-    let foreign = issue::issue(&other, &Request { issuer: "https://evil.example", ..person_req(&person(), None, NOW + 3600, None, None) }).unwrap();
+    let foreign =
+        issue::issue(&other, &Request { issuer: "https://evil.example", ..person_req(&person(), None, NOW + 3600, None, None) }).unwrap();
     assert_eq!(verify::verify(&foreign, &opts(&valid, NOW)).reason, Some(Reason::UnknownKid));
     // Our key bound to our issuer: a credential claiming another `iss` fails even when signed by it.
-    let lying = issue::issue(&s, &Request { issuer: "https://other.example", ..person_req(&person(), None, NOW + 3600, None, None) }).unwrap();
+    let lying =
+        issue::issue(&s, &Request { issuer: "https://other.example", ..person_req(&person(), None, NOW + 3600, None, None) }).unwrap();
     assert_eq!(verify::verify(&lying, &opts(&valid, NOW)).reason, Some(Reason::WrongIssuer));
 
     // Oversized decompression: a zlib bomb well past the cap.
@@ -149,7 +183,21 @@ fn negatives() {
     // Key sets round-trip through the published forms.
     let jwks = ks.to_jwks().to_string();
     let from_jwks = KeySet::from_bytes(jwks.as_bytes()).unwrap();
-    assert!(verify::verify(&text, &{ let mut o = Options::new(&from_jwks, NOW); o.status = Some(&valid); o }).valid);
+    assert!(
+        verify::verify(&text, &{
+            let mut o = Options::new(&from_jwks, NOW);
+            o.status = Some(&valid);
+            o
+        })
+        .valid
+    );
     let from_cose = KeySet::from_bytes(&ks.to_cose_key_set()).unwrap();
-    assert!(verify::verify(&text, &{ let mut o = Options::new(&from_cose, NOW); o.status = Some(&valid); o }).valid);
+    assert!(
+        verify::verify(&text, &{
+            let mut o = Options::new(&from_cose, NOW);
+            o.status = Some(&valid);
+            o
+        })
+        .valid
+    );
 }

@@ -27,8 +27,21 @@ async fn verify_endpoint_and_published_keys() {
     let http = backchannel();
     let app = &server.app;
     let now = app.now();
-    let p = PersonIdentity { id: "001204012345".into(), full_name: "Trần Văn An".into(), date_of_birth: Some("19850704".into()), ..Default::default() };
-    let req = Request { issuer: &app.credentials.issuer, subject_id: "p", subject: Subject::Person(p.claim169(None)), iat: now, exp: now + 600, nonce: None, status: None };
+    let p = PersonIdentity {
+        id: "001204012345".into(),
+        full_name: "Trần Văn An".into(),
+        date_of_birth: Some("19850704".into()),
+        ..Default::default()
+    };
+    let req = Request {
+        issuer: &app.credentials.issuer,
+        subject_id: "p",
+        subject: Subject::Person(p.claim169(None)),
+        iat: now,
+        exp: now + 600,
+        nonce: None,
+        status: None,
+    };
     let text = issue::issue(&app.credentials.signer, &req).unwrap();
     let verify = async |body: Value| -> (u16, Value) {
         let r = http.post(server.url("/api/v1/credentials/verify")).json(&body).send().await.unwrap();
@@ -40,7 +53,8 @@ async fn verify_endpoint_and_published_keys() {
     assert_eq!(report["claims"]["claim169"]["fullName"], "Trần Văn An");
     assert!(report["checks"].as_array().unwrap().len() >= 8);
     // Later than its expiry (and the skew): invalid, with the reason.
-    let later = time::OffsetDateTime::from_unix_timestamp(now + 3600).unwrap().format(&time::format_description::well_known::Rfc3339).unwrap();
+    let later =
+        time::OffsetDateTime::from_unix_timestamp(now + 3600).unwrap().format(&time::format_description::well_known::Rfc3339).unwrap();
     let (st, report) = verify(json!({"text": text, "at": later})).await;
     assert_eq!((st, report["valid"].clone(), report["reason"].clone()), (200, json!(false), json!("expired")));
     // Garbage text is still a report; a body without `text` is a problem.
@@ -54,7 +68,22 @@ async fn verify_endpoint_and_published_keys() {
     // revoked, and the signed list at the stable URL says so too.
     let idx = app.credentials.allocate_status(&app.store, "p", "person", now, now + 600).await.unwrap();
     let uri = app.credentials.status_uri();
-    let with_status = issue::issue(&app.credentials.signer, &Request { status: Some((&uri, idx)), ..Request { issuer: &app.credentials.issuer, subject_id: "p", subject: Subject::Person(p.claim169(None)), iat: now, exp: now + 600, nonce: None, status: None } }).unwrap();
+    let with_status = issue::issue(
+        &app.credentials.signer,
+        &Request {
+            status: Some((&uri, idx)),
+            ..Request {
+                issuer: &app.credentials.issuer,
+                subject_id: "p",
+                subject: Subject::Person(p.claim169(None)),
+                iat: now,
+                exp: now + 600,
+                nonce: None,
+                status: None,
+            }
+        },
+    )
+    .unwrap();
     assert_eq!(verify(json!({"text": with_status})).await.1["valid"], true);
     // The owner may revoke only their own credential.
     assert!(!app.store.revoke_credential(1, idx as i64, Some("someone-else"), "owner", now).await.unwrap());
@@ -74,7 +103,9 @@ async fn verify_endpoint_and_published_keys() {
     // Published keys: JWKS and COSE key set verify offline.
     let jwks = http.get(server.url("/.well-known/nixa-credential-keys.json")).send().await.unwrap().text().await.unwrap();
     let cose = http.get(server.url("/.well-known/nixa-credential-keys.cbor")).send().await.unwrap().bytes().await.unwrap();
-    for ks in [nixa::credentials::keys::KeySet::from_bytes(jwks.as_bytes()).unwrap(), nixa::credentials::keys::KeySet::from_bytes(&cose).unwrap()] {
+    for ks in
+        [nixa::credentials::keys::KeySet::from_bytes(jwks.as_bytes()).unwrap(), nixa::credentials::keys::KeySet::from_bytes(&cose).unwrap()]
+    {
         let r = nixa::credentials::verify::verify(&text, &nixa::credentials::verify::Options::new(&ks, now));
         assert!(r.valid, "{:?}", r.checks);
     }
@@ -89,15 +120,33 @@ async fn verify_endpoint_and_published_keys() {
 fn qr_issue_and_verify_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
     let master = String::from_utf8(nixa(dir.path()).args(["keys", "generate-master"]).output().unwrap().stdout).unwrap();
-    let config = format!("issuer = \"https://id.example.gov.vn\"\ndatabase_url = \"sqlite://{}/n.db\"\nmaster_key = \"{}\"\n", dir.path().display(), master.trim());
+    let config = format!(
+        "issuer = \"https://id.example.gov.vn\"\ndatabase_url = \"sqlite://{}/n.db\"\nmaster_key = \"{}\"\n",
+        dir.path().display(),
+        master.trim()
+    );
     std::fs::write(dir.path().join("nixa.toml"), config).unwrap();
     let run = |args: &[&str]| {
         let out = nixa(dir.path()).arg("--config").arg("nixa.toml").args(args).output().unwrap();
         (out.status.code().unwrap(), String::from_utf8_lossy(&out.stdout).to_string(), String::from_utf8_lossy(&out.stderr).to_string())
     };
     let (code, text, err) = run(&[
-        "qr", "issue", "--id", "001204012345", "--name", "Lê Thị Hoa", "--birth-date", "19920311", "--nationality", "VN",
-        "--png", "q.png", "--svg", "q.svg", "--keys-out", "keys.json",
+        "qr",
+        "issue",
+        "--id",
+        "001204012345",
+        "--name",
+        "Lê Thị Hoa",
+        "--birth-date",
+        "19920311",
+        "--nationality",
+        "VN",
+        "--png",
+        "q.png",
+        "--svg",
+        "q.svg",
+        "--keys-out",
+        "keys.json",
     ]);
     assert_eq!(code, 0, "{err}");
     let text = text.trim().to_string();
@@ -123,7 +172,22 @@ fn qr_issue_and_verify_from_the_command_line() {
     assert_eq!(run(&["qr", "verify", "--text", &text, "--keys", "nixa.toml"]).0, 2);
     assert_eq!(run(&["qr", "verify", "--text", &text, "--at", "yesterday"]).0, 2);
     // A presentation QR: ticked fields, nonce, minutes.
-    let (code, p, err) = run(&["qr", "issue", "--id", "001204012345", "--name", "Lê Thị Hoa", "--birth-date", "19920311", "--field", "fullName", "--nonce", "abc123", "--minutes", "3"]);
+    let (code, p, err) = run(&[
+        "qr",
+        "issue",
+        "--id",
+        "001204012345",
+        "--name",
+        "Lê Thị Hoa",
+        "--birth-date",
+        "19920311",
+        "--field",
+        "fullName",
+        "--nonce",
+        "abc123",
+        "--minutes",
+        "3",
+    ]);
     assert_eq!(code, 0, "{err}");
     let (code, out, _) = run(&["qr", "verify", "--text", p.trim(), "--keys", "keys.json", "--no-status", "--json"]);
     assert_eq!(code, 0, "{out}");
@@ -132,7 +196,8 @@ fn qr_issue_and_verify_from_the_command_line() {
     assert!(report["claims"]["claim169"].get("dateOfBirth").is_none());
 
     // Operator revocation: the published list marks it, and the list is signed.
-    let report: Value = serde_json::from_str(&run(&["qr", "verify", "--text", &text, "--keys", "keys.json", "--no-status", "--json"]).1).unwrap();
+    let report: Value =
+        serde_json::from_str(&run(&["qr", "verify", "--text", &text, "--keys", "keys.json", "--no-status", "--json"]).1).unwrap();
     let idx = report["status"]["idx"].as_u64().unwrap();
     assert!(report["status"]["uri"].as_str().unwrap().ends_with("/credentials/status/1"));
     let (code, _, err) = run(&["qr", "revoke", "--idx", &idx.to_string()]);
@@ -140,10 +205,12 @@ fn qr_issue_and_verify_from_the_command_line() {
     assert_ne!(run(&["qr", "revoke", "--idx", &idx.to_string()]).0, 0, "revoking twice fails");
 
     // An EU DCC vector with its certificate as the key file.
-    let v: Value = serde_json::from_str(&std::fs::read_to_string(format!("{}CO3.json", vectors::dir("eu-dcc/common/2DCode/raw"))).unwrap()).unwrap();
+    let v: Value =
+        serde_json::from_str(&std::fs::read_to_string(format!("{}CO3.json", vectors::dir("eu-dcc/common/2DCode/raw"))).unwrap()).unwrap();
     let der = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, v["TESTCTX"]["CERTIFICATE"].as_str().unwrap()).unwrap();
     std::fs::write(dir.path().join("dcc.der"), der).unwrap();
-    let (code, out, _) = run(&["qr", "verify", "--text", v["PREFIX"].as_str().unwrap(), "--keys", "dcc.der", "--at", "2021-05-03T18:00:00Z"]);
+    let (code, out, _) =
+        run(&["qr", "verify", "--text", v["PREFIX"].as_str().unwrap(), "--keys", "dcc.der", "--at", "2021-05-03T18:00:00Z"]);
     assert_eq!(code, 0, "{out}");
 }
 

@@ -12,7 +12,6 @@ const TV: &str = "smart-tv";
 const OTHER_TV: &str = "other-tv";
 const KIOSK: &str = "public-kiosk";
 
-
 /// Registers a client allowed the device grant; returns its secret (none for a public client).
 async fn device_client(server: &TestServer, id: &str, public: bool, scopes: &[&str]) -> Option<String> {
     let spec = ClientSpec {
@@ -170,13 +169,7 @@ async fn a_device_signs_in_once_the_person_approves() {
     assert_eq!(tokens["token_type"], "Bearer");
     assert_eq!(tokens["scope"], "openid profile");
     let claims = jwt_payload(tokens["id_token"].as_str().unwrap());
-    let (person, _) = server
-        .app
-        .store
-        .person_for_login(&nixa::identity::PersonalId::parse(AN.0).unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let (person, _) = server.app.store.person_for_login(&nixa::identity::PersonalId::parse(AN.0).unwrap()).await.unwrap().unwrap();
     let client = server.app.store.client(&nixa::client::ClientId::parse(TV).unwrap()).await.unwrap().unwrap();
     let expected_sub = nixa::privacy::pairwise::subject(&server.app.secrets.pairwise, &client, &person.id);
     assert_eq!(claims["sub"], expected_sub.as_str(), "pairwise subject for this client");
@@ -299,7 +292,8 @@ async fn the_device_authorization_endpoint_refuses_what_the_client_may_not_ask()
 
     // At the token endpoint: an unknown device code and a missing one.
     assert_error(&poll(&server, TV, secret, "not-a-device-code").await, 400, "invalid_grant");
-    let res = with_auth(backchannel().post(server.url("/token")).form(&[("grant_type", GRANT_DEVICE_CODE)]), TV, secret).send().await.unwrap();
+    let res =
+        with_auth(backchannel().post(server.url("/token")).form(&[("grant_type", GRANT_DEVICE_CODE)]), TV, secret).send().await.unwrap();
     let (status, body, _) = json_of(res).await;
     assert_error(&(status, body), 400, "invalid_request");
 }
@@ -354,7 +348,8 @@ async fn acr_values_ask_for_a_step_up_and_an_organisation_can_be_chosen() {
     let login = browser.follow(entered).await;
     assert!(login.url.contains("/login?r="), "a stronger sign-in is needed, at {}", login.url);
     let (r, csrf) = (login.field("r"), login.field("csrf"));
-    let totp = browser.follow(browser.post("/login", &[("r", &r), ("csrf", &csrf), ("personal_id", BINH.0), ("password", BINH.1)]).await).await;
+    let totp =
+        browser.follow(browser.post("/login", &[("r", &r), ("csrf", &csrf), ("personal_id", BINH.0), ("password", BINH.1)]).await).await;
     let code = nixa::authn::totp::current_code(nixa::demo::DEMO_TOTP_SECRET, server.app.now()).unwrap();
     let confirm = browser.submit_totp(&totp, &code).await;
     assert!(confirm.body.contains("data-claim=\"claim.vn_org\""), "{}", confirm.body);

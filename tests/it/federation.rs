@@ -12,8 +12,8 @@ use common::*;
 use nixa::authn::upstream::config::{ClaimMapping, UpstreamConfig};
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreGenderClaim, CoreProviderMetadata};
 use openidconnect::{
-    AdditionalClaims, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse,
-    PkceCodeChallenge, RedirectUrl, Scope, TokenResponse, UserInfoClaims,
+    AdditionalClaims, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge,
+    RedirectUrl, Scope, TokenResponse, UserInfoClaims,
 };
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -154,7 +154,14 @@ impl Portal {
             b.consent(&page, "approve").await
         };
         let code = back.query("code").expect("a code for the portal");
-        let tokens = self.client.exchange_code(AuthorizationCode::new(code)).unwrap().set_pkce_verifier(s.verifier).request_async(&self.http).await.unwrap();
+        let tokens = self
+            .client
+            .exchange_code(AuthorizationCode::new(code))
+            .unwrap()
+            .set_pkce_verifier(s.verifier)
+            .request_async(&self.http)
+            .await
+            .unwrap();
         let id_token = tokens.id_token().unwrap();
         let claims = id_token.claims(&self.client.id_token_verifier(), &s.nonce).expect("our ID token validates at the portal");
         let acr = claims.auth_context_ref().unwrap().as_str().to_string();
@@ -177,7 +184,10 @@ async fn audit_events(server: &TestServer, event: &str) -> Vec<serde_json::Value
 async fn citizen_signs_in_at_a_portal_through_a_second_nixa() {
     let up = TestServer::start_with(|c| c.issuer = c.issuer.as_ref().map(|i| i.replace("localhost", "127.0.0.1"))).await;
     let up_issuer = up.app.settings.issuer_str.clone();
-    let hub = TestServer::start_with(|c| c.upstreams = vec![upstream("nixa-b", &up_issuer, &["openid", "profile", "vn_identity"], "urn:vn:eid:loa:2")]).await;
+    let hub = TestServer::start_with(|c| {
+        c.upstreams = vec![upstream("nixa-b", &up_issuer, &["openid", "profile", "vn_identity"], "urn:vn:eid:loa:2")]
+    })
+    .await;
     // The hub is a confidential client of the upstream nixa.
     let mut client = nixa::demo::demo_client(&nixa::demo::CLIENTS[0]);
     client.id = nixa::client::ClientId::parse(HUB_CLIENT).unwrap();
@@ -201,7 +211,9 @@ async fn citizen_signs_in_at_a_portal_through_a_second_nixa() {
     let at_up = walk(&b, b.get(&link).await).await;
     assert!(at_up.url.starts_with(&format!("{up_issuer}/login?r=")), "at the upstream's login page: {}", at_up.url);
     let (r, csrf) = (at_up.field("r"), at_up.field("csrf"));
-    let page = walk(&b, b.post(&format!("{up_issuer}/login"), &[("r", &r), ("csrf", &csrf), ("personal_id", AN.0), ("password", AN.1)]).await).await;
+    let page =
+        walk(&b, b.post(&format!("{up_issuer}/login"), &[("r", &r), ("csrf", &csrf), ("personal_id", AN.0), ("password", AN.1)]).await)
+            .await;
     assert!(page.url.starts_with(&format!("{up_issuer}/consent")), "upstream consent: {}", page.url);
     let (r, csrf) = (page.field("r"), page.field("csrf"));
     let page = walk(&b, b.post(&format!("{up_issuer}/consent"), &[("r", &r), ("csrf", &csrf), ("decision", "approve")]).await).await;
@@ -244,7 +256,9 @@ async fn citizen_signs_in_at_a_portal_through_a_second_nixa() {
     let at_up = walk(&b, b.get(&s.url).await).await;
     assert!(at_up.url.starts_with(&format!("{up_issuer}/login?r=")), "idp_hint skips the hub's login page: {}", at_up.url);
     let (r, csrf) = (at_up.field("r"), at_up.field("csrf"));
-    let page = walk(&b, b.post(&format!("{up_issuer}/login"), &[("r", &r), ("csrf", &csrf), ("personal_id", AN.0), ("password", AN.1)]).await).await;
+    let page =
+        walk(&b, b.post(&format!("{up_issuer}/login"), &[("r", &r), ("csrf", &csrf), ("personal_id", AN.0), ("password", AN.1)]).await)
+            .await;
     assert!(page.location.as_deref().is_some_and(|l| l.starts_with(DVC_REDIRECT)), "back at the portal, got {}:\n{}", page.url, page.body);
     assert_eq!(audit_events(&hub, "upstream.linked").await.len(), 1, "the existing link is used");
 }
@@ -532,7 +546,9 @@ async fn private_key_jwt_client_authentication_at_the_upstream() {
         let s = portal.start(&[("idp_hint", "nixa-jwt"), ("ui_locales", "en")]);
         let at_up = walk(&b, b.get(&s.url).await).await;
         let (r, csrf) = (at_up.field("r"), at_up.field("csrf"));
-        let mut page = walk(&b, b.post(&format!("{up_issuer}/login"), &[("r", &r), ("csrf", &csrf), ("personal_id", AN.0), ("password", AN.1)]).await).await;
+        let mut page =
+            walk(&b, b.post(&format!("{up_issuer}/login"), &[("r", &r), ("csrf", &csrf), ("personal_id", AN.0), ("password", AN.1)]).await)
+                .await;
         if page.url.starts_with(&format!("{up_issuer}/consent")) {
             let (r, csrf) = (page.field("r"), page.field("csrf"));
             page = walk(&b, b.post(&format!("{up_issuer}/consent"), &[("r", &r), ("csrf", &csrf), ("decision", "approve")]).await).await;

@@ -4,8 +4,6 @@ use crate::common;
 
 use common::*;
 
-
-
 #[tokio::test]
 async fn a_representative_acts_for_an_organisation() {
     let server = TestServer::start().await;
@@ -42,9 +40,13 @@ async fn a_representative_acts_for_an_organisation() {
 
     // SSO: the next vn_org sign-in skips login and consent but asks for the organisation again.
     let (_, challenge) = pkce_pair();
-    let again = browser.follow(browser.get(&authorize_url(&server, DVC, DVC_REDIRECT, &challenge, &[("scope", "openid profile vn_org")])).await).await;
+    let again = browser
+        .follow(browser.get(&authorize_url(&server, DVC, DVC_REDIRECT, &challenge, &[("scope", "openid profile vn_org")])).await)
+        .await;
     assert!(again.url.contains("/organisation?r="), "{}", again.url);
-    let silent = browser.get(&authorize_url(&server, DVC, DVC_REDIRECT, &challenge, &[("scope", "openid profile vn_org"), ("prompt", "none")])).await;
+    let silent = browser
+        .get(&authorize_url(&server, DVC, DVC_REDIRECT, &challenge, &[("scope", "openid profile vn_org"), ("prompt", "none")]))
+        .await;
     assert_eq!(silent.query("error").as_deref(), Some("interaction_required"));
 }
 
@@ -97,7 +99,12 @@ async fn hub_compatibility_profile_speaks_the_national_hub_claim_names() {
     let res = backchannel()
         .post(server.url("/token"))
         .basic_auth("hub-portal", Some(DVC_SECRET))
-        .form(&[("grant_type", "authorization_code"), ("code", &back.query("code").unwrap()), ("redirect_uri", DVC_REDIRECT), ("code_verifier", &verifier)])
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &back.query("code").unwrap()),
+            ("redirect_uri", DVC_REDIRECT),
+            ("code_verifier", &verifier),
+        ])
         .send()
         .await
         .unwrap();

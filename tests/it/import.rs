@@ -145,13 +145,23 @@ async fn an_interrupted_csv_import_resumes_with_correct_line_numbers() {
     let before = server.app.store.count_persons().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("people.csv");
-    let mut text = String::from("personal_id,family_name,middle_name,given_name,birthdate,sex,nationality,address,phone,email,account_level\n");
+    let mut text =
+        String::from("personal_id,family_name,middle_name,given_name,birthdate,sex,nationality,address,phone,email,account_level\n");
     for r in rows(200, 40) {
         let f = |k: &str| r[k].as_str().map(str::to_owned).unwrap_or_else(|| r[k].to_string());
         text.push_str(&format!(
             "{},{},{},{},{},{},{},\"{}, Việt Nam\",{},{},{}\n",
-            f("personal_id"), f("family_name"), f("middle_name"), f("given_name"), f("birthdate"), f("sex"),
-            f("nationality"), f("address"), f("phone"), f("email"), f("account_level")
+            f("personal_id"),
+            f("family_name"),
+            f("middle_name"),
+            f("given_name"),
+            f("birthdate"),
+            f("sex"),
+            f("nationality"),
+            f("address"),
+            f("phone"),
+            f("email"),
+            f("account_level")
         ));
     }
     std::fs::write(&path, text).unwrap();
@@ -207,7 +217,15 @@ async fn person_id(server: &TestServer, pid: &str) -> String {
 
 /// (code, name, role) of every organisation a person may act for, sorted by code.
 async fn acts_for(server: &TestServer, person_id: &str) -> Vec<(String, String, String)> {
-    let mut v: Vec<_> = server.app.store.representations(person_id).await.unwrap().into_iter().map(|(o, role)| (o.code, o.name, role)).collect();
+    let mut v: Vec<_> = server
+        .app
+        .store
+        .representations(person_id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(o, role)| (o.code, o.name, role.as_str().to_string()))
+        .collect();
     v.sort();
     v
 }
@@ -320,7 +338,10 @@ async fn org_import_from_csv_with_quoting_optional_columns_and_crlf() {
     let org_c = store.organisation_by_code(&a).await.unwrap().unwrap();
     assert_eq!((org_c.name.as_str(), org_c.address.as_deref()), ("Công ty C, chi nhánh Huế", Some("Số 5, phố Huế, Hà Nội")));
     assert!(acts_for(&server, &binh).await.contains(&(a.clone(), org_c.name.clone(), "authorised_staff".into())));
-    assert!(store.organisation_by_code(&c).await.unwrap().is_some(), "the organisation of a row with an unknown representative is imported");
+    assert!(
+        store.organisation_by_code(&c).await.unwrap().is_some(),
+        "the organisation of a row with an unknown representative is imported"
+    );
 
     // Only code and name are required; CRLF line ends keep the line numbers right.
     let crlf = dir.path().join("crlf.csv");

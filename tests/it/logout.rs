@@ -11,8 +11,8 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use common::*;
 use jsonwebtoken::Algorithm;
-use nixa::keys::{Alg, SigningKey};
 use nixa::client::ClientOptions;
+use nixa::keys::{Alg, SigningKey};
 use nixa::oidc::logout::{BACKCHANNEL_EVENT, LogoutReason, MAX_ATTEMPTS, retry_delay, run_deliveries};
 use nixa::oidc::registration::{self, ClientSpec};
 use serde_json::{Value, json};
@@ -154,7 +154,13 @@ async fn sso_two(server: &TestServer, browser: &Browser) -> Value {
     let code = back.query("code").expect("code for the second portal");
     let res = backchannel()
         .post(server.url("/token"))
-        .form(&[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", TWO_REDIRECT), ("code_verifier", &verifier), ("client_id", TWO)])
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", TWO_REDIRECT),
+            ("code_verifier", &verifier),
+            ("client_id", TWO),
+        ])
         .send()
         .await
         .unwrap();
@@ -283,9 +289,8 @@ async fn logout_with_an_id_token_hint_returns_to_the_portal_and_ends_everything_
         .unwrap();
     }
 
-    let out = browser
-        .get(&logout_url(&[("id_token_hint", &s.id_token), ("post_logout_redirect_uri", SIGNED_OUT), ("state", "bye-1")]))
-        .await;
+    let out =
+        browser.get(&logout_url(&[("id_token_hint", &s.id_token), ("post_logout_redirect_uri", SIGNED_OUT), ("state", "bye-1")])).await;
     assert_eq!(out.status, 303, "{}", out.body);
     assert_eq!(out.location.as_deref(), Some("http://localhost:9000/signed-out?state=bye-1"), "the registered URI, with state");
     assert_eq!(out.query("state").as_deref(), Some("bye-1"));
@@ -298,10 +303,8 @@ async fn logout_with_an_id_token_hint_returns_to_the_portal_and_ends_everything_
     assert_eq!(status, 401);
     assert!(challenge.contains("invalid_token"), "{challenge}");
     // Refresh tokens: offline_access survives, the other is revoked.
-    let revoked: Vec<(String, Option<i64>)> = sqlx::query_as("SELECT token_hash, revoked_at FROM refresh_tokens ORDER BY token_hash")
-        .fetch_all(&mut conn)
-        .await
-        .unwrap();
+    let revoked: Vec<(String, Option<i64>)> =
+        sqlx::query_as("SELECT token_hash, revoked_at FROM refresh_tokens ORDER BY token_hash").fetch_all(&mut conn).await.unwrap();
     assert_eq!(revoked[0].0, "rt-offline");
     assert_eq!(revoked[0].1, None, "offline_access refresh tokens survive logout");
     assert_eq!(revoked[1].0, "rt-online");
@@ -380,12 +383,19 @@ async fn bad_requests_show_an_error_page_and_never_redirect() {
     };
 
     // A post-logout URI that is not registered, or only nearly so.
-    for uri in ["https://evil.example/", "http://localhost:9000/signed-out/", "http://localhost:9000/signed-out?x=1", "http://LOCALHOST:9000/signed-out"] {
+    for uri in [
+        "https://evil.example/",
+        "http://localhost:9000/signed-out/",
+        "http://localhost:9000/signed-out?x=1",
+        "http://LOCALHOST:9000/signed-out",
+    ] {
         let page = browser.get(&logout_url(&[("id_token_hint", &s.id_token), ("post_logout_redirect_uri", uri), ("state", "x")])).await;
         refused(&page, "chưa được đăng ký");
     }
     // …or one registered for another portal.
-    let page = browser.get(&logout_url(&[("id_token_hint", &s.id_token), ("post_logout_redirect_uri", "https://portal-two.gov.vn/signed-out")])).await;
+    let page = browser
+        .get(&logout_url(&[("id_token_hint", &s.id_token), ("post_logout_redirect_uri", "https://portal-two.gov.vn/signed-out")]))
+        .await;
     refused(&page, "chưa được đăng ký");
     // A post-logout URI without any client to check it against.
     let page = browser.get(&logout_url(&[("post_logout_redirect_uri", SIGNED_OUT)])).await;
@@ -564,7 +574,8 @@ async fn every_portal_of_the_session_receives_a_logout_token_with_its_sid() {
     let (_, _, detail) = log.iter().find(|(e, ..)| e == "session.logged_out").unwrap();
     assert_eq!(detail["portals"], json!([DVC, TINH, TWO]));
     assert_eq!(detail["backchannel_deliveries"], 2);
-    let mut delivered: Vec<_> = log.iter().filter(|(e, ..)| e == "backchannel_logout.delivered").map(|(_, c, _)| c.clone().unwrap()).collect();
+    let mut delivered: Vec<_> =
+        log.iter().filter(|(e, ..)| e == "backchannel_logout.delivered").map(|(_, c, _)| c.clone().unwrap()).collect();
     delivered.sort();
     assert_eq!(delivered, [DVC, TWO]);
 

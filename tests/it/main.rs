@@ -1,6 +1,9 @@
 //! The integration tests, one binary (every file in `tests/` would be linked on its own): a
 //! module per area, the harness in `tests/common`, shared vectors in `tests/vectors`. Add new
 //! areas as modules here.
+// The whole crate is test code: its helpers, not only its `#[test]` functions, may unwrap and
+// panic (a failed assumption is a failed test) and read the wall clock.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::disallowed_methods)]
 
 #[path = "../common/mod.rs"]
 mod common;

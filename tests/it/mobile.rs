@@ -8,7 +8,6 @@ use common::*;
 use nixa::app_client::{AppClient, AppClientError, DeviceState};
 use serde_json::{Value, json};
 
-
 /// The error of an app API call: (status, error, description).
 fn api_error(r: Result<Value, AppClientError>) -> (u16, String, String) {
     match r {
@@ -27,7 +26,8 @@ async fn enroll(server: &TestServer, who: (&str, &str)) -> (AppClient, DeviceSta
     let entered = browser.post("/device", &[("csrf", &form.field("csrf")), ("user_code", &a.user_code)]).await;
     let login = browser.follow(entered).await;
     let (r, csrf) = (login.field("r"), login.field("csrf"));
-    let mut page = browser.follow(browser.post("/login", &[("r", &r), ("csrf", &csrf), ("personal_id", who.0), ("password", who.1)]).await).await;
+    let mut page =
+        browser.follow(browser.post("/login", &[("r", &r), ("csrf", &csrf), ("personal_id", who.0), ("password", who.1)]).await).await;
     if page.body.contains("action=\"/login/totp\"") {
         let code = nixa::authn::totp::current_code(nixa::demo::DEMO_TOTP_SECRET, server.app.now()).unwrap();
         page = browser.submit_totp(&page, &code).await;
@@ -365,7 +365,11 @@ async fn the_app_and_the_browser_fetch_the_persons_own_qr_credentials() {
     assert!(report["subject"].is_null(), "a presentation names no stable subject: {report}");
     assert!(identity["status_index"].is_u64() && presentation["status_index"].is_null(), "the app's identity credential can be revoked");
 
-    for (query, want) in [("?fields=fullName,address", "fields: address is not one of"), ("?fields=id&minutes=90", "minutes must be 1 to 60"), ("?minutes=5", "minutes applies")] {
+    for (query, want) in [
+        ("?fields=fullName,address", "fields: address is not one of"),
+        ("?fields=id&minutes=90", "minutes must be 1 to 60"),
+        ("?minutes=5", "minutes applies"),
+    ] {
         let res = fetch(query).await.unwrap();
         assert_eq!(res.status().as_u16(), 400, "{query}");
         let body: Value = res.json().await.unwrap();
@@ -400,7 +404,15 @@ async fn the_owner_revokes_a_credential_and_verifiers_see_it() {
     let idx = creds.allocate_status(&server.app.store, AN.0, "person", now, now + 3600).await.unwrap();
     let uri = creds.status_uri();
     let identity = PersonIdentity { id: AN.0.into(), full_name: "Nguyễn Văn An".into(), ..Default::default() };
-    let req = Request { issuer: &creds.issuer, subject_id: AN.0, subject: Subject::Person(identity.claim169(None)), iat: now, exp: now + 3600, nonce: None, status: Some((&uri, idx)) };
+    let req = Request {
+        issuer: &creds.issuer,
+        subject_id: AN.0,
+        subject: Subject::Person(identity.claim169(None)),
+        iat: now,
+        exp: now + 3600,
+        nonce: None,
+        status: Some((&uri, idx)),
+    };
     let text = issue::issue(&creds.signer, &req).unwrap();
     let http = backchannel();
     let verify = || http.post(server.url("/api/v1/credentials/verify")).json(&json!({"text": text})).send();
@@ -409,7 +421,10 @@ async fn the_owner_revokes_a_credential_and_verifiers_see_it() {
 
     let revoke = |a: &AppClient, d: &DeviceState, idx: u64| {
         let proof = a.proof(d, "POST", "/api/v1/credentials/revoke", json!({})).unwrap();
-        http.post(server.url("/api/v1/credentials/revoke")).header("authorization", format!("Device {proof}")).json(&json!({"idx": idx})).send()
+        http.post(server.url("/api/v1/credentials/revoke"))
+            .header("authorization", format!("Device {proof}"))
+            .json(&json!({"idx": idx}))
+            .send()
     };
     let res = revoke(&binh_app, &binh_device, idx).await.unwrap();
     assert_eq!(res.status().as_u16(), 404, "not Binh's credential");
@@ -437,7 +452,15 @@ async fn an_offline_verifier_caches_the_status_list_for_its_ttl() {
     let idx = creds.allocate_status(&server.app.store, AN.0, "person", now, now + 3600).await.unwrap();
     let uri = creds.status_uri();
     let identity = PersonIdentity { id: AN.0.into(), full_name: "Nguyễn Văn An".into(), ..Default::default() };
-    let req = Request { issuer: &creds.issuer, subject_id: AN.0, subject: Subject::Person(identity.claim169(None)), iat: now, exp: now + 3600, nonce: None, status: Some((&uri, idx)) };
+    let req = Request {
+        issuer: &creds.issuer,
+        subject_id: AN.0,
+        subject: Subject::Person(identity.claim169(None)),
+        iat: now,
+        exp: now + 3600,
+        nonce: None,
+        status: Some((&uri, idx)),
+    };
     let text = issue::issue(&creds.signer, &req).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let keys = dir.path().join("keys.json");

@@ -89,37 +89,79 @@ async fn token_endpoint_errors() {
     let (s, b) = redeem(&server, &code, &(verifier.clone() + "x")).await;
     assert_oauth_error(s, &b, 400, "invalid_grant");
     // Missing verifier.
-    let res = http.post(&token).basic_auth(DVC, Some(DVC_SECRET))
-        .form(&[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", DVC_REDIRECT)]).send().await.unwrap();
+    let res = http
+        .post(&token)
+        .basic_auth(DVC, Some(DVC_SECRET))
+        .form(&[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", DVC_REDIRECT)])
+        .send()
+        .await
+        .unwrap();
     let s = res.status().as_u16();
     assert_oauth_error(s, &res.json().await.unwrap(), 400, "invalid_request");
     // Redirect URI differing from the authorization request.
-    let res = http.post(&token).basic_auth(DVC, Some(DVC_SECRET))
-        .form(&[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", "http://localhost:9000/other"), ("code_verifier", &verifier)])
-        .send().await.unwrap();
+    let res = http
+        .post(&token)
+        .basic_auth(DVC, Some(DVC_SECRET))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", "http://localhost:9000/other"),
+            ("code_verifier", &verifier),
+        ])
+        .send()
+        .await
+        .unwrap();
     let s = res.status().as_u16();
     assert_oauth_error(s, &res.json().await.unwrap(), 400, "invalid_grant");
     // Bad secret: 401 with a Basic challenge.
-    let res = http.post(&token).basic_auth(DVC, Some("wrong"))
+    let res = http
+        .post(&token)
+        .basic_auth(DVC, Some("wrong"))
         .form(&[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", DVC_REDIRECT), ("code_verifier", &verifier)])
-        .send().await.unwrap();
+        .send()
+        .await
+        .unwrap();
     assert!(res.headers().get("www-authenticate").is_some_and(|v| v.to_str().unwrap().starts_with("Basic")));
     let s = res.status().as_u16();
     assert_oauth_error(s, &res.json().await.unwrap(), 401, "invalid_client");
     // Unknown client.
-    let res = http.post(&token).basic_auth("nobody", Some("x"))
-        .form(&[("grant_type", "authorization_code"), ("code", &code)]).send().await.unwrap();
+    let res = http
+        .post(&token)
+        .basic_auth("nobody", Some("x"))
+        .form(&[("grant_type", "authorization_code"), ("code", &code)])
+        .send()
+        .await
+        .unwrap();
     let s = res.status().as_u16();
     assert_oauth_error(s, &res.json().await.unwrap(), 401, "invalid_client");
     // A confidential client may not skip authentication, nor use another method than registered.
-    let res = http.post(&token)
-        .form(&[("grant_type", "authorization_code"), ("code", &code), ("client_id", DVC), ("redirect_uri", DVC_REDIRECT), ("code_verifier", &verifier)])
-        .send().await.unwrap();
+    let res = http
+        .post(&token)
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("client_id", DVC),
+            ("redirect_uri", DVC_REDIRECT),
+            ("code_verifier", &verifier),
+        ])
+        .send()
+        .await
+        .unwrap();
     let s = res.status().as_u16();
     assert_oauth_error(s, &res.json().await.unwrap(), 401, "invalid_client");
-    let res = http.post(&token)
-        .form(&[("grant_type", "authorization_code"), ("code", &code), ("client_id", DVC), ("client_secret", DVC_SECRET), ("redirect_uri", DVC_REDIRECT), ("code_verifier", &verifier)])
-        .send().await.unwrap();
+    let res = http
+        .post(&token)
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("client_id", DVC),
+            ("client_secret", DVC_SECRET),
+            ("redirect_uri", DVC_REDIRECT),
+            ("code_verifier", &verifier),
+        ])
+        .send()
+        .await
+        .unwrap();
     let s = res.status().as_u16();
     assert_oauth_error(s, &res.json().await.unwrap(), 401, "invalid_client");
     // Wrong grant type.
@@ -130,18 +172,39 @@ async fn token_endpoint_errors() {
     let s = res.status().as_u16();
     assert_oauth_error(s, &res.json().await.unwrap(), 400, "invalid_request");
     // Not a form.
-    let res = http.post(&token).basic_auth(DVC, Some(DVC_SECRET)).json(&serde_json::json!({"grant_type": "authorization_code"})).send().await.unwrap();
+    let res = http
+        .post(&token)
+        .basic_auth(DVC, Some(DVC_SECRET))
+        .json(&serde_json::json!({"grant_type": "authorization_code"}))
+        .send()
+        .await
+        .unwrap();
     let s = res.status().as_u16();
     assert_oauth_error(s, &res.json().await.unwrap(), 400, "invalid_request");
     // Repeated parameter.
-    let res = http.post(&token).basic_auth(DVC, Some(DVC_SECRET)).header("content-type", "application/x-www-form-urlencoded")
-        .body("grant_type=authorization_code&grant_type=authorization_code").send().await.unwrap();
+    let res = http
+        .post(&token)
+        .basic_auth(DVC, Some(DVC_SECRET))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("grant_type=authorization_code&grant_type=authorization_code")
+        .send()
+        .await
+        .unwrap();
     let s = res.status().as_u16();
     assert_oauth_error(s, &res.json().await.unwrap(), 400, "invalid_request");
     // A code issued to another client.
-    let res = http.post(&token)
-        .form(&[("grant_type", "authorization_code"), ("code", &code), ("client_id", TINH), ("redirect_uri", DVC_REDIRECT), ("code_verifier", &verifier)])
-        .send().await.unwrap();
+    let res = http
+        .post(&token)
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("client_id", TINH),
+            ("redirect_uri", DVC_REDIRECT),
+            ("code_verifier", &verifier),
+        ])
+        .send()
+        .await
+        .unwrap();
     let s = res.status().as_u16();
     assert_oauth_error(s, &res.json().await.unwrap(), 400, "invalid_grant");
 
@@ -268,7 +331,13 @@ async fn garbage_never_causes_a_server_error() {
     let bodies: &[&[u8]] = &[b"", b"\xff\xfe", b"%", b"a=%zz", b"grant_type", &[b'a'; 70_000], b"code=\x00"];
     for path in ["/authorize", "/token", "/userinfo", "/login", "/login/totp", "/consent"] {
         for body in bodies {
-            let res = http.post(server.url(path)).header("content-type", "application/x-www-form-urlencoded").body(body.to_vec()).send().await.unwrap();
+            let res = http
+                .post(server.url(path))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body.to_vec())
+                .send()
+                .await
+                .unwrap();
             assert!(res.status().as_u16() < 500, "POST {path} with {} bytes gave {}", body.len(), res.status());
             let text = res.text().await.unwrap();
             assert!(!text.contains("sqlx") && !text.contains("panicked"), "no internals leak from {path}");

@@ -5,8 +5,8 @@ use crate::common;
 use common::*;
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreGenderClaim, CoreIdToken, CoreProviderMetadata};
 use openidconnect::{
-    AccessTokenHash, AdditionalClaims, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce,
-    OAuth2TokenResponse, PkceCodeChallenge, RedirectUrl, Scope, TokenResponse, UserInfoClaims,
+    AccessTokenHash, AdditionalClaims, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse,
+    PkceCodeChallenge, RedirectUrl, Scope, TokenResponse, UserInfoClaims,
 };
 use serde::{Deserialize, Serialize};
 
@@ -18,19 +18,14 @@ struct VnClaims {
 impl AdditionalClaims for VnClaims {}
 
 fn rp_http() -> openidconnect::reqwest::Client {
-    openidconnect::reqwest::Client::builder()
-        .redirect(openidconnect::reqwest::redirect::Policy::none())
-        .build()
-        .expect("rp http client")
+    openidconnect::reqwest::Client::builder().redirect(openidconnect::reqwest::redirect::Policy::none()).build().expect("rp http client")
 }
 
 #[tokio::test]
 async fn full_flow_with_a_certified_rp_library() {
     let server = TestServer::start().await;
     let http = rp_http();
-    let metadata = CoreProviderMetadata::discover_async(IssuerUrl::new(server.issuer.clone()).unwrap(), &http)
-        .await
-        .expect("discovery");
+    let metadata = CoreProviderMetadata::discover_async(IssuerUrl::new(server.issuer.clone()).unwrap(), &http).await.expect("discovery");
     let client = CoreClient::from_provider_metadata(metadata, ClientId::new(DVC.into()), Some(ClientSecret::new(DVC_SECRET.into())))
         .set_redirect_uri(RedirectUrl::new(DVC_REDIRECT.into()).unwrap());
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
@@ -73,8 +68,9 @@ async fn full_flow_with_a_certified_rp_library() {
     assert!(claims.auth_time().is_some());
     let sub = claims.subject().as_str().to_string();
     assert_ne!(sub, AN.0, "the personal ID is never the subject");
-    let at_hash = AccessTokenHash::from_token(tokens.access_token(), id_token.signing_alg().unwrap(), id_token.signing_key(&verifier).unwrap())
-        .unwrap();
+    let at_hash =
+        AccessTokenHash::from_token(tokens.access_token(), id_token.signing_alg().unwrap(), id_token.signing_key(&verifier).unwrap())
+            .unwrap();
     assert_eq!(claims.access_token_hash(), Some(&at_hash));
     let payload: serde_json::Value = jwt_payload(&id_token.to_string());
     assert!(payload["sid"].as_str().is_some_and(|s| s.len() == 43));
@@ -94,7 +90,6 @@ async fn full_flow_with_a_certified_rp_library() {
     assert_eq!(info.additional_claims().vn_personal_id.as_deref(), Some(AN.0));
     assert_eq!(info.additional_claims().vn_account_level, Some(1));
 }
-
 
 #[tokio::test]
 async fn tampered_id_token_signature_is_rejected_by_the_rp() {
@@ -145,7 +140,13 @@ async fn sso_across_two_portals_without_signing_in_again() {
     let code_b = back.query("code").expect("code for portal B");
     let res = backchannel()
         .post(server.url("/token"))
-        .form(&[("grant_type", "authorization_code"), ("code", &code_b), ("redirect_uri", TINH_REDIRECT), ("code_verifier", &verifier_b), ("client_id", TINH)])
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code_b),
+            ("redirect_uri", TINH_REDIRECT),
+            ("code_verifier", &verifier_b),
+            ("client_id", TINH),
+        ])
         .send()
         .await
         .unwrap();
@@ -210,7 +211,12 @@ async fn pairwise_subjects_differ_between_sectors_and_public_for_first_party() {
         let res = backchannel()
             .post(server.url("/token"))
             .basic_auth(id, Some(DVC_SECRET))
-            .form(&[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", "https://portal.other.gov.vn/cb"), ("code_verifier", &verifier)])
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", "https://portal.other.gov.vn/cb"),
+                ("code_verifier", &verifier),
+            ])
             .send()
             .await
             .unwrap();
@@ -259,7 +265,9 @@ async fn weaker_session_steps_up_for_a_higher_acr() {
     assert!(page.url.contains("/login?r="), "a loa:1 session does not satisfy LoA2");
     assert!(page.body.contains("class=\"notice\""), "the login page explains the step-up");
     // The same session satisfies loa:1 silently.
-    let ok = browser.get(&authorize_url(&server, DVC, DVC_REDIRECT, &challenge, &[("acr_values", "urn:vn:eid:loa:1"), ("prompt", "none")])).await;
+    let ok = browser
+        .get(&authorize_url(&server, DVC, DVC_REDIRECT, &challenge, &[("acr_values", "urn:vn:eid:loa:1"), ("prompt", "none")]))
+        .await;
     assert!(ok.query("code").is_some());
     // prompt=none cannot step up.
     let none = browser.get(&authorize_url(&server, DVC, DVC_REDIRECT, &challenge, &[("acr_values", "LoA2"), ("prompt", "none")])).await;
@@ -285,7 +293,9 @@ async fn consent_denied_and_prompt_consent() {
     let again = browser.follow(browser.get(&authorize_url(&server, DVC, DVC_REDIRECT, &challenge, &[("prompt", "consent")])).await).await;
     assert!(again.url.contains("/consent?r="));
     // A wider request asks only because of the new scope.
-    let wider = browser.follow(browser.get(&authorize_url(&server, DVC, DVC_REDIRECT, &challenge, &[("scope", "openid profile phone")])).await).await;
+    let wider = browser
+        .follow(browser.get(&authorize_url(&server, DVC, DVC_REDIRECT, &challenge, &[("scope", "openid profile phone")])).await)
+        .await;
     assert!(wider.url.contains("/consent?r="));
     assert!(wider.body.contains("data-claim=\"claim.phone_number\""));
 }
@@ -307,7 +317,11 @@ async fn pages_speak_vietnamese_by_default_and_english_on_request() {
     let again = en.get(&format!("/login?r={r}")).await;
     assert!(again.body.contains("<html lang=\"vi\">"), "the choice is remembered");
     // Accessible markup: labelled inputs, a main landmark, a skip link.
-    assert!(page.body.contains("<label for=\"personal_id\">") && page.body.contains("<main id=\"main\">") && page.body.contains("class=\"skip\""));
+    assert!(
+        page.body.contains("<label for=\"personal_id\">")
+            && page.body.contains("<main id=\"main\">")
+            && page.body.contains("class=\"skip\"")
+    );
 }
 
 #[tokio::test]
@@ -319,8 +333,9 @@ async fn rs256_per_client_validates_with_the_rp_library() {
     server.app.store.put_client(&rs, 0).await.unwrap();
     let http = rp_http();
     let metadata = CoreProviderMetadata::discover_async(IssuerUrl::new(server.issuer.clone()).unwrap(), &http).await.unwrap();
-    let client = CoreClient::from_provider_metadata(metadata, ClientId::new("rs256-portal".into()), Some(ClientSecret::new(DVC_SECRET.into())))
-        .set_redirect_uri(RedirectUrl::new(DVC_REDIRECT.into()).unwrap());
+    let client =
+        CoreClient::from_provider_metadata(metadata, ClientId::new("rs256-portal".into()), Some(ClientSecret::new(DVC_SECRET.into())))
+            .set_redirect_uri(RedirectUrl::new(DVC_REDIRECT.into()).unwrap());
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let (auth_url, _, nonce) = client
         .authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random)

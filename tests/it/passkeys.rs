@@ -92,7 +92,6 @@ fn error_key(page: &Page) -> String {
     page.body[start..end].to_string()
 }
 
-
 /// Signs in to the account page (password, then TOTP if asked) and returns the account page.
 async fn account_sign_in(server: &TestServer, browser: &Browser, who: (&str, &str)) -> Page {
     let mut page = browser.sign_in("/account/signin", who).await;
@@ -137,7 +136,6 @@ async fn submit_assertion(browser: &Browser, r: &str, csrf: &str, ceremony: &str
     let cred = serde_json::to_string(cred).unwrap();
     browser.post("/login/passkey", &[("r", r), ("csrf", csrf), ("ceremony", ceremony), ("credential", &cred)]).await
 }
-
 
 /// A level-2 person registers a passkey, then signs in with it alone (usernameless) into a
 /// portal: loa:3 with hwk + user (a device-bound credential).
@@ -368,7 +366,9 @@ async fn login_csrf_missing_is_403() {
     assert_eq!(page.status, 403);
     assert_eq!(error_key(&page), "error.csrf");
     // The ceremony survived the forged request; a malformed response spends it and is refused.
-    let page = b.post("/login/passkey", &[("r", &r), ("csrf", &csrf), ("ceremony", opts["ceremony"].as_str().unwrap()), ("credential", "{}")]).await;
+    let page = b
+        .post("/login/passkey", &[("r", &r), ("csrf", &csrf), ("ceremony", opts["ceremony"].as_str().unwrap()), ("credential", "{}")])
+        .await;
     assert_eq!(error_key(&page), "passkey.error.refused");
 }
 

@@ -96,7 +96,14 @@ struct LeafSpec<'a> {
 
 impl Default for LeafSpec<'_> {
     fn default() -> Self {
-        Self { uids: &["CCCD:001090001234"], cn: "NGUYỄN VĂN AN", from: (2024, 1, 1), to: (2027, 1, 1), usages: vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::ContentCommitment], serial: 9 }
+        Self {
+            uids: &["CCCD:001090001234"],
+            cn: "NGUYỄN VĂN AN",
+            from: (2024, 1, 1),
+            to: (2027, 1, 1),
+            usages: vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::ContentCommitment],
+            serial: 9,
+        }
     }
 }
 
@@ -140,8 +147,20 @@ fn generated_hierarchies_mirror_the_real_ones_and_yield_identity() {
     let at = ts("2025-06-01T00:00:00Z");
     let off = Revocation::new(Mode::Off);
     for (root, ca, org, uids, kind) in [
-        ("Vietnam National Root CA (test)", "VNPT-CA SHA2 (test)", "VIETNAM POSTS AND TELECOMMUNICATIONS GROUP", &["CCCD:001090001234"][..], "person"),
-        ("RootCA chuyên dùng Chính phủ G2 (test)", "CA phục vụ các cơ quan Nhà nước G2 (test)", "Ban Cơ yếu Chính phủ", &["MST:0100109106"][..], "organisation"),
+        (
+            "Vietnam National Root CA (test)",
+            "VNPT-CA SHA2 (test)",
+            "VIETNAM POSTS AND TELECOMMUNICATIONS GROUP",
+            &["CCCD:001090001234"][..],
+            "person",
+        ),
+        (
+            "RootCA chuyên dùng Chính phủ G2 (test)",
+            "CA phục vụ các cơ quan Nhà nước G2 (test)",
+            "Ban Cơ yếu Chính phủ",
+            &["MST:0100109106"][..],
+            "organisation",
+        ),
     ] {
         let h = hierarchy(root, ca, org);
         let (c, _) = leaf(&h, LeafSpec { uids, ..Default::default() });
@@ -197,7 +216,12 @@ fn generated_failures_are_refused_with_the_right_check() {
         next_update: date_time_ymd(2025, 7, 1),
         crl_number: SerialNumber::from(vec![7]),
         issuing_distribution_point: None,
-        revoked_certs: vec![RevokedCertParams { serial_number: SerialNumber::from(vec![0x10, 9]), revocation_time: date_time_ymd(2025, 5, 2), reason_code: None, invalidity_date: None }],
+        revoked_certs: vec![RevokedCertParams {
+            serial_number: SerialNumber::from(vec![0x10, 9]),
+            revocation_time: date_time_ymd(2025, 5, 2),
+            reason_code: None,
+            invalidity_date: None,
+        }],
         key_identifier_method: KeyIdMethod::Sha256,
     }
     .signed_by(&h.ca, &h.ca_key)
@@ -228,21 +252,27 @@ fn identity_from_uid_attributes() {
     use std::str::FromStr;
     // rcgen keeps one value per attribute type, so repeated UIDs are built as a Name directly.
     let name = |s: &str| x509_cert::name::Name::from_str(s).unwrap();
-    let id = nixa::pki::identity::extract_name(&name("0.9.2342.19200300.100.1.1=CCCD:079185005678,0.9.2342.19200300.100.1.1=MST:0100109106,CN=Tran Thi Binh,C=VN"));
+    let id = nixa::pki::identity::extract_name(&name(
+        "0.9.2342.19200300.100.1.1=CCCD:079185005678,0.9.2342.19200300.100.1.1=MST:0100109106,CN=Tran Thi Binh,C=VN",
+    ));
     assert_eq!(id.kind, "person");
     assert_eq!(id.personal_id.as_deref(), Some("079185005678"));
     assert_eq!(id.tax_code.as_deref(), Some("0100109106"));
     assert_eq!(id.common_name.as_deref(), Some("Tran Thi Binh"));
-    let id = nixa::pki::identity::extract_name(&name("0.9.2342.19200300.100.1.1=CCCD:12345,0.9.2342.19200300.100.1.1=HC:B1234567,0.9.2342.19200300.100.1.1=CMND:012345678"));
+    let id = nixa::pki::identity::extract_name(&name(
+        "0.9.2342.19200300.100.1.1=CCCD:12345,0.9.2342.19200300.100.1.1=HC:B1234567,0.9.2342.19200300.100.1.1=CMND:012345678",
+    ));
     assert_eq!(id.personal_id, None);
     assert_eq!(id.passport.as_deref(), Some("B1234567"));
     assert_eq!(id.old_id_card.as_deref(), Some("012345678"));
     assert_eq!(id.problems.len(), 1, "{:?}", id.problems);
     // Two different personal IDs: kept as a problem (sign-in refuses), never silently the last.
-    let id = nixa::pki::identity::extract_name(&name("0.9.2342.19200300.100.1.1=CCCD:001090001234,0.9.2342.19200300.100.1.1=CCCD:079185005678"));
+    let id =
+        nixa::pki::identity::extract_name(&name("0.9.2342.19200300.100.1.1=CCCD:001090001234,0.9.2342.19200300.100.1.1=CCCD:079185005678"));
     assert_eq!(id.problems.len(), 1, "{:?}", id.problems);
     assert!(id.problems[0].starts_with("two different CCCD values"));
-    let id = nixa::pki::identity::extract_name(&name("0.9.2342.19200300.100.1.1=CCCD:001090001234,0.9.2342.19200300.100.1.1=CCCD:001090001234"));
+    let id =
+        nixa::pki::identity::extract_name(&name("0.9.2342.19200300.100.1.1=CCCD:001090001234,0.9.2342.19200300.100.1.1=CCCD:001090001234"));
     assert!(id.problems.is_empty(), "the same value twice is not ambiguous");
     let id = nixa::pki::identity::extract_name(&name("0.9.2342.19200300.100.1.1=MNS:1234567,CN=So Tai chinh"));
     assert_eq!((id.kind, id.budget_unit_code.as_deref()), ("organisation", Some("1234567")));
@@ -270,11 +300,20 @@ fn web_eid_valid_token_and_rejections() {
     let at = ts("2025-01-01T00:00:00Z");
     let v = webeid::validate(&token(), &web_eid_rules(&trust, at, "https://ria.ee", NONCE)).unwrap();
     assert!(v.report.valid);
-    assert!(matches!(webeid::validate(&token(), &web_eid_rules(&trust, at, "https://ria.ee.attacker.com", NONCE)), Err(webeid::WebEidError::Signature)));
-    assert!(matches!(webeid::validate(&token(), &web_eid_rules(&trust, at, "https://ria.ee", "12345678123456781234567812345678912356789124")), Err(webeid::WebEidError::Signature)));
+    assert!(matches!(
+        webeid::validate(&token(), &web_eid_rules(&trust, at, "https://ria.ee.attacker.com", NONCE)),
+        Err(webeid::WebEidError::Signature)
+    ));
+    assert!(matches!(
+        webeid::validate(&token(), &web_eid_rules(&trust, at, "https://ria.ee", "12345678123456781234567812345678912356789124")),
+        Err(webeid::WebEidError::Signature)
+    ));
     let mut wrong = token();
     wrong.algorithm = "ES256".into();
-    assert!(matches!(webeid::validate(&wrong, &web_eid_rules(&trust, at, "https://ria.ee", NONCE)), Err(webeid::WebEidError::Algorithm(_))));
+    assert!(matches!(
+        webeid::validate(&wrong, &web_eid_rules(&trust, at, "https://ria.ee", NONCE)),
+        Err(webeid::WebEidError::Algorithm(_))
+    ));
     let mut wrong = token();
     wrong.algorithm = "RS384".into();
     assert!(webeid::validate(&wrong, &web_eid_rules(&trust, at, "https://ria.ee", NONCE)).is_err());
@@ -282,7 +321,10 @@ fn web_eid_valid_token_and_rejections() {
     wrong.format = "web-eid:0.9".into();
     assert!(matches!(webeid::validate(&wrong, &web_eid_rules(&trust, at, "https://ria.ee", NONCE)), Err(webeid::WebEidError::Format(_))));
     // After the leaf expired.
-    assert!(matches!(webeid::validate(&token(), &web_eid_rules(&trust, ts("2026-07-10T00:00:00Z"), "https://ria.ee", NONCE)), Err(webeid::WebEidError::Chain(_))));
+    assert!(matches!(
+        webeid::validate(&token(), &web_eid_rules(&trust, ts("2026-07-10T00:00:00Z"), "https://ria.ee", NONCE)),
+        Err(webeid::WebEidError::Chain(_))
+    ));
     // Fail closed: no OCSP answer for the token's certificate.
     let mut rules = web_eid_rules(&trust, at, "https://ria.ee", NONCE);
     rules.revocation = Revocation::new(Mode::FailClosed);
@@ -308,7 +350,8 @@ fn web_eid_ocsp_responses() {
     let unknown = revocation::ocsp_status(&resp("ocsp_response_unknown.der"), &serial, &issuer, ts("2021-09-18T00:16:30Z"), &rules, "ocsp");
     assert!(matches!(unknown, Status::Invalid { .. }), "{unknown:?}");
     let designated = revocation::OcspRules { designated: vec![read(&WEB_EID, "TEST_of_SK_OCSP_RESPONDER_2020.cer")], ..Default::default() };
-    let unknown = revocation::ocsp_status(&resp("ocsp_response_unknown.der"), &serial, &issuer, ts("2021-09-18T00:16:30Z"), &designated, "ocsp");
+    let unknown =
+        revocation::ocsp_status(&resp("ocsp_response_unknown.der"), &serial, &issuer, ts("2021-09-18T00:16:30Z"), &designated, "ocsp");
     assert!(matches!(unknown, Status::Unknown { .. }), "{unknown:?}");
     // A nonce was sent but the answer does not echo it.
     let with_nonce = revocation::OcspRules { nonce: Some(vec![1, 2, 3, 4]), ..Default::default() };

@@ -7,9 +7,9 @@ use crate::common;
 use common::*;
 use jsonwebtoken::jwk::{Jwk, JwkSet};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use nixa::client::{AccessTokenFormat, ClientOptions, Profile};
 use nixa::keys::Alg;
 use nixa::keys::secret::{b64url, random_token, sha256};
-use nixa::client::{AccessTokenFormat, ClientOptions, Profile};
 use nixa::oidc::registration::{ClientSpec, build};
 use serde_json::{Value, json};
 
@@ -59,7 +59,11 @@ impl ClientKey {
 
     fn assertion(&self, server: &TestServer, client_id: &str) -> String {
         let now = server.app.now();
-        self.sign("JWT", false, &json!({"iss": client_id, "sub": client_id, "aud": server.issuer, "iat": now, "exp": now + 60, "jti": random_token()}))
+        self.sign(
+            "JWT",
+            false,
+            &json!({"iss": client_id, "sub": client_id, "aud": server.issuer, "iat": now, "exp": now + 60, "jti": random_token()}),
+        )
     }
 
     fn thumbprint(&self) -> String {
@@ -185,19 +189,66 @@ async fn private_key_jwt_authenticates_once_per_assertion() {
 
     let now = server.app.now();
     let cases: Vec<(&str, String)> = vec![
-        ("lifetime over 120 s", key.sign("JWT", false, &json!({"iss": id, "sub": id, "aud": server.issuer, "iat": now, "exp": now + 300, "jti": random_token()}))),
-        ("audience is the token endpoint", key.sign("JWT", false, &json!({"iss": id, "sub": id, "aud": server.url("/token"), "iat": now, "exp": now + 60, "jti": random_token()}))),
-        ("expired", key.sign("JWT", false, &json!({"iss": id, "sub": id, "aud": server.issuer, "iat": now - 200, "exp": now - 100, "jti": random_token()}))),
+        (
+            "lifetime over 120 s",
+            key.sign(
+                "JWT",
+                false,
+                &json!({"iss": id, "sub": id, "aud": server.issuer, "iat": now, "exp": now + 300, "jti": random_token()}),
+            ),
+        ),
+        (
+            "audience is the token endpoint",
+            key.sign(
+                "JWT",
+                false,
+                &json!({"iss": id, "sub": id, "aud": server.url("/token"), "iat": now, "exp": now + 60, "jti": random_token()}),
+            ),
+        ),
+        (
+            "expired",
+            key.sign(
+                "JWT",
+                false,
+                &json!({"iss": id, "sub": id, "aud": server.issuer, "iat": now - 200, "exp": now - 100, "jti": random_token()}),
+            ),
+        ),
         ("no jti", key.sign("JWT", false, &json!({"iss": id, "sub": id, "aud": server.issuer, "iat": now, "exp": now + 60}))),
-        ("iss differs", key.sign("JWT", false, &json!({"iss": "other", "sub": id, "aud": server.issuer, "iat": now, "exp": now + 60, "jti": random_token()}))),
-        ("another key", ClientKey::new().sign("JWT", false, &json!({"iss": id, "sub": id, "aud": server.issuer, "iat": now, "exp": now + 60, "jti": random_token()}))),
+        (
+            "iss differs",
+            key.sign(
+                "JWT",
+                false,
+                &json!({"iss": "other", "sub": id, "aud": server.issuer, "iat": now, "exp": now + 60, "jti": random_token()}),
+            ),
+        ),
+        (
+            "another key",
+            ClientKey::new().sign(
+                "JWT",
+                false,
+                &json!({"iss": id, "sub": id, "aud": server.issuer, "iat": now, "exp": now + 60, "jti": random_token()}),
+            ),
+        ),
         ("HMAC with a guessable key", {
             let h = Header { kid: Some(key.kid.clone()), ..Header::new(Algorithm::HS256) };
-            jsonwebtoken::encode(&h, &json!({"iss": id, "sub": id, "aud": server.issuer, "iat": now, "exp": now + 60, "jti": random_token()}), &EncodingKey::from_secret(b"k")).unwrap()
+            jsonwebtoken::encode(
+                &h,
+                &json!({"iss": id, "sub": id, "aud": server.issuer, "iat": now, "exp": now + 60, "jti": random_token()}),
+                &EncodingKey::from_secret(b"k"),
+            )
+            .unwrap()
         }),
     ];
     for (what, a) in cases {
-        let form = [("grant_type", "authorization_code"), ("code", "x"), ("redirect_uri", RP), ("code_verifier", verifier.as_str()), ("client_assertion_type", jwt_bearer), ("client_assertion", a.as_str())];
+        let form = [
+            ("grant_type", "authorization_code"),
+            ("code", "x"),
+            ("redirect_uri", RP),
+            ("code_verifier", verifier.as_str()),
+            ("client_assertion_type", jwt_bearer),
+            ("client_assertion", a.as_str()),
+        ];
         let r = post_form(&server, "/token", &form, None, None).await;
         assert_eq!((r.status, r.error()), (401, "invalid_client"), "{what}: {}", r.body);
     }
@@ -219,10 +270,13 @@ async fn private_key_jwt_with_jwks_uri_follows_key_rotation() {
     let served = keys.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
-    let app = axum::Router::new().route("/jwks", axum::routing::get(move || {
-        let s = served.clone();
-        async move { axum::Json(s.lock().unwrap().clone()) }
-    }));
+    let app = axum::Router::new().route(
+        "/jwks",
+        axum::routing::get(move || {
+            let s = served.clone();
+            async move { axum::Json(s.lock().unwrap().clone()) }
+        }),
+    );
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     let options = ClientOptions { jwks_uri: Some(format!("http://localhost:{port}/jwks")), ..Default::default() };
     let (id, _) = register(&server, "private_key_jwt", options).await;
@@ -231,7 +285,12 @@ async fn private_key_jwt_with_jwks_uri_follows_key_rotation() {
         let a = key.assertion(srv, &id);
         let id = id.clone();
         async move {
-            let form = [("token", "unknown"), ("client_id", id.as_str()), ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"), ("client_assertion", a.as_str())];
+            let form = [
+                ("token", "unknown"),
+                ("client_id", id.as_str()),
+                ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
+                ("client_assertion", a.as_str()),
+            ];
             post_form(srv, "/introspect", &form, None, None).await
         }
     };
@@ -308,14 +367,22 @@ async fn pushed_authorization_requests() {
     assert_eq!((r.status, r.error()), (400, "invalid_request"));
 
     // A client that requires PAR cannot send a plain request.
-    let (id, secret) = register(&server, "client_secret_basic", ClientOptions { require_pushed_authorization_requests: true, ..Default::default() }).await;
+    let (id, secret) =
+        register(&server, "client_secret_basic", ClientOptions { require_pushed_authorization_requests: true, ..Default::default() }).await;
     let (_, challenge) = pkce_pair();
     let plain = browser.get(&authorize_url(&server, &id, RP, &challenge, &[])).await;
     let loc = plain.location_url();
     assert!(loc.as_str().starts_with(RP));
     assert_eq!(plain.query("error").as_deref(), Some("invalid_request"));
     let secret = secret.unwrap();
-    let form = [("response_type", "code"), ("client_id", id.as_str()), ("redirect_uri", RP), ("scope", "openid"), ("code_challenge", challenge.as_str()), ("code_challenge_method", "S256")];
+    let form = [
+        ("response_type", "code"),
+        ("client_id", id.as_str()),
+        ("redirect_uri", RP),
+        ("scope", "openid"),
+        ("code_challenge", challenge.as_str()),
+        ("code_challenge_method", "S256"),
+    ];
     let r = post_form(&server, "/par", &form, Some((&id, &secret)), None).await;
     assert_eq!(r.status, 201);
 }
@@ -334,11 +401,15 @@ async fn signed_request_objects() {
     let (verifier, challenge) = pkce_pair();
     let now = server.app.now();
     let object = |aud: &str, exp: i64| {
-        key.sign("oauth-authz-req+jwt", false, &json!({
-            "iss": id, "aud": aud, "exp": exp, "nbf": now, "jti": random_token(), "client_id": id,
-            "response_type": "code", "redirect_uri": RP, "scope": "openid profile", "state": "jar-state", "nonce": "jar-nonce",
-            "code_challenge": challenge, "code_challenge_method": "S256", "max_age": 600,
-        }))
+        key.sign(
+            "oauth-authz-req+jwt",
+            false,
+            &json!({
+                "iss": id, "aud": aud, "exp": exp, "nbf": now, "jti": random_token(), "client_id": id,
+                "response_type": "code", "redirect_uri": RP, "scope": "openid profile", "state": "jar-state", "nonce": "jar-nonce",
+                "code_challenge": challenge, "code_challenge_method": "S256", "max_age": 600,
+            }),
+        )
     };
     let good = object(&server.issuer, now + 120);
     // Only the object's parameters count: the outer scope and state are ignored.
@@ -353,7 +424,14 @@ async fn signed_request_objects() {
     for (what, jwt) in [
         ("wrong audience", object("https://other.example", now + 120)),
         ("expired", object(&server.issuer, now - 60)),
-        ("unsigned", format!("{}.{}.", b64url(br#"{"alg":"none"}"#), b64url(json!({"iss": id, "aud": server.issuer, "exp": now + 60}).to_string().as_bytes()))),
+        (
+            "unsigned",
+            format!(
+                "{}.{}.",
+                b64url(br#"{"alg":"none"}"#),
+                b64url(json!({"iss": id, "aud": server.issuer, "exp": now + 60}).to_string().as_bytes())
+            ),
+        ),
         ("another key", ClientKey::new().sign("oauth-authz-req+jwt", false, &json!({"iss": id, "aud": server.issuer, "exp": now + 60}))),
     ] {
         let url = format!("{}?client_id={id}&redirect_uri={}&state=outer&request={jwt}", server.url("/authorize"), urlencode(RP));
@@ -375,7 +453,14 @@ async fn signed_request_objects() {
 
 /// Gets a DPoP server nonce the way a client does: a first request without one.
 async fn dpop_nonce(server: &TestServer, key: &ClientKey) -> String {
-    let r = post_form(server, "/token", &[("grant_type", "authorization_code"), ("code", "x"), ("redirect_uri", DVC_REDIRECT), ("code_verifier", "x")], dvc(), Some(key.proof(server, "POST", "/token", None, None))).await;
+    let r = post_form(
+        server,
+        "/token",
+        &[("grant_type", "authorization_code"), ("code", "x"), ("redirect_uri", DVC_REDIRECT), ("code_verifier", "x")],
+        dvc(),
+        Some(key.proof(server, "POST", "/token", None, None)),
+    )
+    .await;
     assert_eq!((r.status, r.error()), (400, "use_dpop_nonce"));
     r.headers.get("dpop-nonce").expect("DPoP-Nonce header").to_str().unwrap().to_string()
 }
@@ -387,7 +472,14 @@ async fn dpop_binds_tokens_to_the_client_key() {
     let key = ClientKey::new();
     let nonce = dpop_nonce(&server, &key).await;
     let (code, verifier) = dvc_code(&server, &browser, AN, &[]).await;
-    let r = post_form(&server, "/token", &code_form(&code, &verifier, DVC_REDIRECT), dvc(), Some(key.proof(&server, "POST", "/token", Some(&nonce), None))).await;
+    let r = post_form(
+        &server,
+        "/token",
+        &code_form(&code, &verifier, DVC_REDIRECT),
+        dvc(),
+        Some(key.proof(&server, "POST", "/token", Some(&nonce), None)),
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["token_type"], "DPoP");
     let at = r.body["access_token"].as_str().unwrap().to_string();
@@ -415,21 +507,50 @@ async fn dpop_binds_tokens_to_the_client_key() {
 
     // Token endpoint: a stale nonce, a wrong htu, a proof with the private key in its header.
     let (code, verifier) = dvc_code(&server, &browser, AN, &[]).await;
-    let r = post_form(&server, "/token", &code_form(&code, &verifier, DVC_REDIRECT), dvc(), Some(key.proof(&server, "POST", "/token", Some("stale"), None))).await;
+    let r = post_form(
+        &server,
+        "/token",
+        &code_form(&code, &verifier, DVC_REDIRECT),
+        dvc(),
+        Some(key.proof(&server, "POST", "/token", Some("stale"), None)),
+    )
+    .await;
     assert_eq!((r.status, r.error()), (400, "use_dpop_nonce"));
-    let r = post_form(&server, "/token", &code_form(&code, &verifier, DVC_REDIRECT), dvc(), Some(key.proof(&server, "POST", "/userinfo", Some(&nonce), None))).await;
+    let r = post_form(
+        &server,
+        "/token",
+        &code_form(&code, &verifier, DVC_REDIRECT),
+        dvc(),
+        Some(key.proof(&server, "POST", "/userinfo", Some(&nonce), None)),
+    )
+    .await;
     assert_eq!((r.status, r.error()), (400, "invalid_dpop_proof"));
 
     // dpop_jkt at the authorization endpoint binds the code to that key.
     let (code, verifier) = dvc_code(&server, &browser, AN, &[("dpop_jkt", &key.thumbprint())]).await;
     let r = post_form(&server, "/token", &code_form(&code, &verifier, DVC_REDIRECT), dvc(), None).await;
     assert_eq!((r.status, r.error()), (400, "invalid_request"), "a bound code without any proof");
-    let r = post_form(&server, "/token", &code_form(&code, &verifier, DVC_REDIRECT), dvc(), Some(other.proof(&server, "POST", "/token", Some(&nonce), None))).await;
+    let r = post_form(
+        &server,
+        "/token",
+        &code_form(&code, &verifier, DVC_REDIRECT),
+        dvc(),
+        Some(other.proof(&server, "POST", "/token", Some(&nonce), None)),
+    )
+    .await;
     assert_eq!((r.status, r.error()), (400, "invalid_dpop_proof"));
-    let r = post_form(&server, "/token", &code_form(&code, &verifier, DVC_REDIRECT), dvc(), Some(key.proof(&server, "POST", "/token", Some(&nonce), None))).await;
+    let r = post_form(
+        &server,
+        "/token",
+        &code_form(&code, &verifier, DVC_REDIRECT),
+        dvc(),
+        Some(key.proof(&server, "POST", "/token", Some(&nonce), None)),
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.body);
     // A client registered for DPoP-bound tokens must send a proof.
-    let (id, secret) = register(&server, "client_secret_basic", ClientOptions { dpop_bound_access_tokens: true, ..Default::default() }).await;
+    let (id, secret) =
+        register(&server, "client_secret_basic", ClientOptions { dpop_bound_access_tokens: true, ..Default::default() }).await;
     let (verifier, challenge) = pkce_pair();
     let page = authorize_as(&browser, &authorize_url(&server, &id, RP, &challenge, &[]), AN).await;
     let code = page.query("code").unwrap();
@@ -468,7 +589,9 @@ async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
     let r = refresh(rt2.clone()).await;
     assert_eq!((r.status, r.error()), (400, "invalid_grant"));
     // Narrowing is allowed, widening is not.
-    let r = post_form(&server, "/token", &[("grant_type", "refresh_token"), ("refresh_token", &rt3), ("scope", "openid email")], dvc(), None).await;
+    let r =
+        post_form(&server, "/token", &[("grant_type", "refresh_token"), ("refresh_token", &rt3), ("scope", "openid email")], dvc(), None)
+            .await;
     assert_eq!((r.status, r.error()), (400, "invalid_scope"));
     // After the grace period, a rotated token is a theft signal: the family dies.
     server.app.clock.advance(31);
@@ -483,8 +606,17 @@ async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
     let r = post_form(&server, "/token", &[("grant_type", "refresh_token")], dvc(), None).await;
     assert_eq!((r.status, r.error()), (400, "invalid_request"));
     // A client registered without the refresh grant.
-    let (id, secret) = register(&server, "client_secret_basic", ClientOptions { grant_types: vec!["authorization_code".into()], ..Default::default() }).await;
-    let r = post_form(&server, "/token", &[("grant_type", "refresh_token"), ("refresh_token", "x")], Some((&id, secret.as_deref().unwrap())), None).await;
+    let (id, secret) =
+        register(&server, "client_secret_basic", ClientOptions { grant_types: vec!["authorization_code".into()], ..Default::default() })
+            .await;
+    let r = post_form(
+        &server,
+        "/token",
+        &[("grant_type", "refresh_token"), ("refresh_token", "x")],
+        Some((&id, secret.as_deref().unwrap())),
+        None,
+    )
+    .await;
     assert_eq!((r.status, r.error()), (400, "unauthorized_client"));
     let r = post_form(&server, "/token", &[("grant_type", "password")], dvc(), None).await;
     assert_eq!((r.status, r.error()), (400, "unsupported_grant_type"));
@@ -561,7 +693,8 @@ async fn introspection_and_revocation() {
 #[tokio::test]
 async fn jwt_access_tokens_per_client() {
     let server = TestServer::start().await;
-    let (id, secret) = register(&server, "client_secret_basic", ClientOptions { access_token_format: AccessTokenFormat::Jwt, ..Default::default() }).await;
+    let (id, secret) =
+        register(&server, "client_secret_basic", ClientOptions { access_token_format: AccessTokenFormat::Jwt, ..Default::default() }).await;
     let browser = server.browser();
     let (verifier, challenge) = pkce_pair();
     let page = authorize_as(&browser, &authorize_url(&server, &id, RP, &challenge, &[]), AN).await;
@@ -644,7 +777,10 @@ async fn signing_keys_rotate_automatically_without_unknown_kids() {
     let signed_kid = |tok: &str| jsonwebtoken::decode_header(tok).unwrap().kid.unwrap();
     let issue = || async {
         let (code, verifier) = dvc_code(&server, &browser, AN, &[]).await;
-        post_form(&server, "/token", &code_form(&code, &verifier, DVC_REDIRECT), dvc(), None).await.body["id_token"].as_str().unwrap().to_string()
+        post_form(&server, "/token", &code_form(&code, &verifier, DVC_REDIRECT), dvc(), None).await.body["id_token"]
+            .as_str()
+            .unwrap()
+            .to_string()
     };
     let old = kids(&server);
     assert_eq!(old.len(), 1);
@@ -677,7 +813,8 @@ async fn fapi2_profile() {
         ..Default::default()
     };
     assert_eq!(build(&spec).unwrap_err(), nixa::oidc::registration::RegistrationError::Fapi);
-    let (id, _) = register(&server, "private_key_jwt", ClientOptions { jwks: Some(key.jwks()), profile: Profile::Fapi2, ..Default::default() }).await;
+    let (id, _) =
+        register(&server, "private_key_jwt", ClientOptions { jwks: Some(key.jwks()), profile: Profile::Fapi2, ..Default::default() }).await;
     let browser = server.browser();
     let (verifier, challenge) = pkce_pair();
     // No PAR: refused.
@@ -689,8 +826,17 @@ async fn fapi2_profile() {
         let a = key.assertion(srv, &id);
         let (id, challenge) = (id.clone(), challenge.clone());
         async move {
-            let form = [("response_type", "code"), ("client_id", id.as_str()), ("redirect_uri", RP), ("scope", "openid profile"), ("nonce", "n"),
-                ("code_challenge", challenge.as_str()), ("code_challenge_method", "S256"), ("client_assertion_type", jwt_bearer), ("client_assertion", a.as_str())];
+            let form = [
+                ("response_type", "code"),
+                ("client_id", id.as_str()),
+                ("redirect_uri", RP),
+                ("scope", "openid profile"),
+                ("nonce", "n"),
+                ("code_challenge", challenge.as_str()),
+                ("code_challenge_method", "S256"),
+                ("client_assertion_type", jwt_bearer),
+                ("client_assertion", a.as_str()),
+            ];
             post_form(srv, "/par", &form, None, dpop).await
         }
     };
@@ -725,7 +871,8 @@ async fn fapi2_profile() {
     assert_eq!((r.status, r.error()), (400, "invalid_dpop_proof"));
     // The client assertion's aud must be the issuer as a string, not an array.
     let now = server.app.now();
-    let array_aud = key.sign("JWT", false, &json!({"iss": id, "sub": id, "aud": [server.issuer], "iat": now, "exp": now + 60, "jti": random_token()}));
+    let array_aud =
+        key.sign("JWT", false, &json!({"iss": id, "sub": id, "aud": [server.issuer], "iat": now, "exp": now + 60, "jti": random_token()}));
     let mut form = code_form(&code, &verifier, RP);
     form.extend([("client_assertion_type", jwt_bearer), ("client_assertion", array_aud.as_str())]);
     let r = post_form(&server, "/token", &form, None, Some(key.proof(&server, "POST", "/token", Some(&nonce), None))).await;
@@ -742,7 +889,14 @@ async fn es384_dpop_proofs_for_ordinary_clients() {
     let key = ClientKey::p384();
     let nonce = dpop_nonce(&server, &key).await;
     let (code, verifier) = dvc_code(&server, &browser, AN, &[]).await;
-    let r = post_form(&server, "/token", &code_form(&code, &verifier, DVC_REDIRECT), dvc(), Some(key.proof(&server, "POST", "/token", Some(&nonce), None))).await;
+    let r = post_form(
+        &server,
+        "/token",
+        &code_form(&code, &verifier, DVC_REDIRECT),
+        dvc(),
+        Some(key.proof(&server, "POST", "/token", Some(&nonce), None)),
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["token_type"], "DPoP");
 }

@@ -225,21 +225,38 @@ async fn metadata_is_validated_with_exact_errors() {
         assert_eq!(a.status, 400, "{body} → {:?}", a.body);
         assert_eq!(a.body["error"], code, "{body} → {:?}", a.body);
     }
-    let bad_json = backchannel().post(server.url("/register")).bearer_auth(&token).header("content-type", "application/json").body("{").send().await.unwrap();
+    let bad_json = backchannel()
+        .post(server.url("/register"))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body("{")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(bad_json.status(), 400);
     assert_eq!(bad_json.json::<Value>().await.unwrap()["error"], "invalid_client_metadata");
 
     // The positive counterparts.
     let jwks = json!({"keys": [{"kty": "EC", "crv": "P-256", "use": "sig", "kid": "k1",
         "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU", "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]});
-    let pkj = register(&server, &token, json!({"redirect_uris": [cb], "token_endpoint_auth_method": "private_key_jwt", "jwks": jwks,
-        "token_endpoint_auth_signing_alg": "ES256", "id_token_signed_response_alg": "ES256"})).await;
+    let pkj = register(
+        &server,
+        &token,
+        json!({"redirect_uris": [cb], "token_endpoint_auth_method": "private_key_jwt", "jwks": jwks,
+        "token_endpoint_auth_signing_alg": "ES256", "id_token_signed_response_alg": "ES256"}),
+    )
+    .await;
     assert_eq!(pkj.status, 201, "{:?}", pkj.body);
     assert!(pkj.body.get("client_secret").is_none() && pkj.body.get("client_secret_expires_at").is_none());
     assert_eq!(pkj.body["token_endpoint_auth_signing_alg"], "ES256");
     assert_eq!(pkj.body["jwks"]["keys"][0]["kid"], "k1");
-    let native = register(&server, &token, json!({"redirect_uris": ["vn.gov.app:/cb", "vn.gov.app:/cb2"], "application_type": "native",
-        "token_endpoint_auth_method": "none"})).await;
+    let native = register(
+        &server,
+        &token,
+        json!({"redirect_uris": ["vn.gov.app:/cb", "vn.gov.app:/cb2"], "application_type": "native",
+        "token_endpoint_auth_method": "none"}),
+    )
+    .await;
     assert_eq!(native.status, 201, "{:?}", native.body);
     assert_eq!(native.body["token_endpoint_auth_method"], "none");
     let loopback = register(&server, &token, json!({"redirect_uris": ["http://127.0.0.1:7000/cb"]})).await;
@@ -307,7 +324,8 @@ async fn admin_api_checks_the_sector_document_too() {
     };
     let ok = create(json!(["https://a.example.vn/cb"])).await;
     assert_eq!(ok.status, 201, "{:?}", ok.body);
-    let stored = server.app.store.client(&nixa::client::ClientId::parse(ok.body["client_id"].as_str().unwrap()).unwrap()).await.unwrap().unwrap();
+    let stored =
+        server.app.store.client(&nixa::client::ClientId::parse(ok.body["client_id"].as_str().unwrap()).unwrap()).await.unwrap().unwrap();
     assert_eq!(stored.sector, "127.0.0.1");
     let bad = create(json!(["https://b.example.vn/cb"])).await;
     assert_eq!(bad.status, 422, "{:?}", bad.body);
@@ -379,7 +397,14 @@ async fn management_protocol_reads_updates_and_deletes() {
     let foreign = call(&server, "PUT", &path, Some(&other_rat), Some(&json!({"client_id": id, "redirect_uris": [cb]}))).await;
     assert_error(&foreign, 401, "invalid_token");
     // Switching to a public client drops the secret.
-    let public = call(&server, "PUT", &path, Some(&rat), Some(&json!({"client_id": id, "redirect_uris": [cb], "token_endpoint_auth_method": "none"}))).await;
+    let public = call(
+        &server,
+        "PUT",
+        &path,
+        Some(&rat),
+        Some(&json!({"client_id": id, "redirect_uris": [cb], "token_endpoint_auth_method": "none"})),
+    )
+    .await;
     assert_eq!(public.status, 200, "{:?}", public.body);
     let (code, verifier) = code_at(&server, &id, cb).await;
     let (status, tokens) = redeem_as(&server, &id, &secret, cb, &code, &verifier).await;
@@ -401,7 +426,10 @@ async fn management_protocol_reads_updates_and_deletes() {
     let events: Vec<String> = server.app.store.audit_entries(0, 1000).await.unwrap().into_iter().map(|e| e.event).collect();
     assert!(events.contains(&"client.updated".to_string()) && events.contains(&"client.deleted".to_string()));
     // The other client is untouched.
-    assert_eq!(call(&server, "GET", &format!("/register/{}", other.body["client_id"].as_str().unwrap()), Some(&other_rat), None).await.status, 200);
+    assert_eq!(
+        call(&server, "GET", &format!("/register/{}", other.body["client_id"].as_str().unwrap()), Some(&other_rat), None).await.status,
+        200
+    );
 }
 
 #[tokio::test]

@@ -27,7 +27,9 @@ fn declared_columns(backend: &str) -> Vec<(String, String)> {
                 table = None;
             } else if let Some(t) = &table {
                 let first = line.split_whitespace().next().unwrap_or_default();
-                let is_column = !first.is_empty() && !line.starts_with("--") && !["PRIMARY", "UNIQUE", "FOREIGN", "CHECK", "CONSTRAINT"].contains(&first);
+                let is_column = !first.is_empty()
+                    && !line.starts_with("--")
+                    && !["PRIMARY", "UNIQUE", "FOREIGN", "CHECK", "CONSTRAINT"].contains(&first);
                 if is_column {
                     out.push((t.clone(), first.to_string()));
                 }
@@ -62,7 +64,12 @@ async fn concurrent_redemptions_of_one_code_yield_exactly_one_token() {
                 let res = backchannel()
                     .post(url)
                     .basic_auth(DVC, Some(DVC_SECRET))
-                    .form(&[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", DVC_REDIRECT), ("code_verifier", &verifier)])
+                    .form(&[
+                        ("grant_type", "authorization_code"),
+                        ("code", &code),
+                        ("redirect_uri", DVC_REDIRECT),
+                        ("code_verifier", &verifier),
+                    ])
                     .send()
                     .await
                     .unwrap();
@@ -117,7 +124,8 @@ async fn rotated_keys_are_published_before_they_sign_and_kept_until_tokens_expir
     let app = &server.app;
     let http = backchannel();
     let jwks = || async { http.get(server.url("/jwks")).send().await.unwrap().json::<serde_json::Value>().await.unwrap() };
-    let kids = |v: &serde_json::Value| v["keys"].as_array().unwrap().iter().map(|k| k["kid"].as_str().unwrap().to_string()).collect::<Vec<_>>();
+    let kids =
+        |v: &serde_json::Value| v["keys"].as_array().unwrap().iter().map(|k| k["kid"].as_str().unwrap().to_string()).collect::<Vec<_>>();
     let before = kids(&jwks().await);
     assert_eq!(before.len(), 2, "one ES256 and one RS256 key");
     let old_signer = app.keys.signer(nixa::keys::Alg::ES256).unwrap().kid.clone();
@@ -138,10 +146,9 @@ async fn rotated_keys_are_published_before_they_sign_and_kept_until_tokens_expir
     let browser = server.browser();
     let (code, verifier) = code_for(&server, &browser, AN).await;
     let (_, body) = redeem(&server, &code, &verifier).await;
-    let header: serde_json::Value = serde_json::from_slice(
-        &nixa::keys::secret::b64url_decode(body["id_token"].as_str().unwrap().split('.').next().unwrap()).unwrap(),
-    )
-    .unwrap();
+    let header: serde_json::Value =
+        serde_json::from_slice(&nixa::keys::secret::b64url_decode(body["id_token"].as_str().unwrap().split('.').next().unwrap()).unwrap())
+            .unwrap();
     assert_eq!(header["kid"], new_es.kid.as_str());
 
     app.clock.advance(601);

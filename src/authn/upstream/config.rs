@@ -132,7 +132,8 @@ impl Upstream {
         if issuer.scheme() != "https" && !(issuer.scheme() == "http" && loopback) {
             return Err(bad("issuer must be https (http only for localhost)".into()));
         }
-        let trust_level = super::acr::parse_upstream(&c.trust_level).ok_or_else(|| bad(format!("trust_level {:?} is not a known acr", c.trust_level)))?;
+        let trust_level =
+            super::acr::parse_upstream(&c.trust_level).ok_or_else(|| bad(format!("trust_level {:?} is not a known acr", c.trust_level)))?;
         let client_auth = match c.client_auth.as_str() {
             "client_secret_basic" if c.client_secret.is_some() => ClientAuth::SecretBasic,
             "client_secret_basic" => return Err(bad("client_secret_basic needs client_secret".into())),

@@ -111,7 +111,8 @@ impl Federation {
     pub async fn load_stored(&self, store: &crate::store::Store, master: &crate::keys::MasterKey) -> Result<(), UpstreamError> {
         for (id, sealed) in store.upstream_providers().await? {
             let plain = master.open(&format!("upstream:{id}"), &sealed)?;
-            let cfg: config::UpstreamConfig = serde_json::from_slice(&plain).map_err(|e| UpstreamError::Http(format!("stored upstream {id}: {e}")))?;
+            let cfg: config::UpstreamConfig =
+                serde_json::from_slice(&plain).map_err(|e| UpstreamError::Http(format!("stored upstream {id}: {e}")))?;
             let u = Upstream::from_config(&cfg).map_err(|e| UpstreamError::Http(e.to_string()))?;
             if !self.is_from_config(&u.id) {
                 self.put(&u)?;
@@ -182,4 +183,3 @@ pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     }
     s
 }
-
