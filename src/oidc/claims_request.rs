@@ -2,12 +2,9 @@
 //! the scopes the person consented to: the parameter moves claims into the ID token and makes
 //! an `acr` essential, it never widens what a portal receives.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use super::error::OAuthError;
-use super::mint::Issuance;
 use crate::assurance::Acr;
-use crate::state::App;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ClaimsRequestError {
@@ -108,22 +105,12 @@ pub fn essential_acr(claims: &Value) -> Option<EssentialAcr> {
     })
 }
 
-/// Copies the claims requested for the ID token from what the granted scopes release.
-pub async fn add_id_token_claims(app: &App, g: &Issuance<'_>, stored: &str, out: &mut Map<String, Value>) -> Result<(), OAuthError> {
-    let Ok(req) = serde_json::from_str::<Value>(stored) else { return Ok(()) };
-    let Some(wanted) = req.get("id_token").and_then(Value::as_object) else { return Ok(()) };
-    let names: Vec<&String> = wanted.keys().filter(|k| !RESERVED.contains(&k.as_str())).collect();
-    if names.is_empty() {
-        return Ok(());
-    }
-    let Some(person) = app.store.person(g.person_id).await? else { return Ok(()) };
-    let released = super::scopes::userinfo(g.subject, &person, g.scopes, Map::new(), crate::client::ClaimsProfile::Standard);
-    for name in names {
-        if let Some(v) = released.get(name.as_str()) {
-            out.insert(name.clone(), v.clone());
-        }
-    }
-    Ok(())
+/// The claims a stored request asks to have in the ID token, less those the ID token carries
+/// anyway.
+pub fn id_token_claim_names(stored: &str) -> Vec<String> {
+    let Ok(req) = serde_json::from_str::<Value>(stored) else { return Vec::new() };
+    let Some(wanted) = req.get("id_token").and_then(Value::as_object) else { return Vec::new() };
+    wanted.keys().filter(|k| !RESERVED.contains(&k.as_str())).cloned().collect()
 }
 
 /// Claims the ID token carries anyway; a request cannot override them.

@@ -10,7 +10,7 @@ use crate::keys::secret::{b64url, ct_eq, hmac_sha256, sha256, token_hash};
 use crate::state::App;
 
 /// Asymmetric algorithms accepted in proofs.
-pub const ALGS: [Algorithm; 5] = [Algorithm::ES256, Algorithm::ES384, Algorithm::PS256, Algorithm::RS256, Algorithm::EdDSA];
+pub const ALGS: [Algorithm; 5] = super::jose::DPOP_ALGS;
 
 /// The proof algorithms a client may use: FAPI 2.0 §5.4 narrows them to PS256, ES256, EdDSA.
 pub fn algs_for(client: &crate::client::Client) -> &'static [Algorithm] {

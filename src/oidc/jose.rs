@@ -12,6 +12,9 @@ use serde_json::{Map, Value};
 pub const CLIENT_ALGS: [Algorithm; 6] =
     [Algorithm::ES256, Algorithm::ES384, Algorithm::PS256, Algorithm::RS256, Algorithm::EdDSA, Algorithm::PS384];
 
+/// Asymmetric algorithms accepted in DPoP proofs (RFC 9449), as discovery announces them.
+pub const DPOP_ALGS: [Algorithm; 5] = [Algorithm::ES256, Algorithm::ES384, Algorithm::PS256, Algorithm::RS256, Algorithm::EdDSA];
+
 /// FAPI 2.0 §5.4: PS256, ES256 or EdDSA only.
 pub const FAPI_ALGS: [Algorithm; 3] = [Algorithm::PS256, Algorithm::ES256, Algorithm::EdDSA];
 

@@ -31,7 +31,7 @@ pub fn document(s: &Settings) -> String {
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
         "introspection_signing_alg_values_supported": ["ES256", "RS256"],
-        "dpop_signing_alg_values_supported": jose::alg_names(&super::dpop::ALGS),
+        "dpop_signing_alg_values_supported": jose::alg_names(&jose::DPOP_ALGS),
         "request_object_signing_alg_values_supported": jose::alg_names(&jose::CLIENT_ALGS),
         "require_pushed_authorization_requests": false,
         "code_challenge_methods_supported": ["S256"],

@@ -2,7 +2,7 @@
 //! grant both issue through here (RFC 6749 §5.1, OIDC Core §3.1.3.3, RFC 9068, RFC 9449).
 
 use serde::Serialize;
-use serde_json::json;
+use serde_json::{Map, Value, json};
 
 use super::error::OAuthError;
 use super::id_token::{IdTokenClaims, at_hash};
@@ -72,7 +72,7 @@ pub async fn mint(
     let signer = app.keys.signer(client.id_token_alg).map_err(OAuthError::server_error)?;
     let mut extra = crate::identity::acting_for::parse_extra(g.extra_claims);
     if let Some(cr) = g.claims_request {
-        super::claims_request::add_id_token_claims(app, g, cr, &mut extra).await?;
+        add_requested_claims(app, g, cr, &mut extra).await?;
     }
     let claims = IdTokenClaims {
         iss: &s.issuer_str,
@@ -169,4 +169,21 @@ fn jwt_access_token(app: &App, client: &Client, g: &Issuance<'_>, now: i64, jkt:
         claims["cnf"] = json!({ "jkt": k });
     }
     signer.sign_jwt("at+jwt", &claims).map_err(OAuthError::server_error)
+}
+
+/// OIDC Core §5.5: copies the claims requested for the ID token from what the granted scopes
+/// release (never more).
+async fn add_requested_claims(app: &App, g: &Issuance<'_>, stored: &str, out: &mut Map<String, Value>) -> Result<(), OAuthError> {
+    let names = super::claims_request::id_token_claim_names(stored);
+    if names.is_empty() {
+        return Ok(());
+    }
+    let Some(person) = app.store.person(g.person_id).await? else { return Ok(()) };
+    let released = super::scopes::userinfo(g.subject, &person, g.scopes, Map::new(), crate::client::ClaimsProfile::Standard);
+    for name in names {
+        if let Some(v) = released.get(name.as_str()) {
+            out.insert(name, v.clone());
+        }
+    }
+    Ok(())
 }

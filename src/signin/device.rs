@@ -4,7 +4,7 @@
 //!
 //! Entering a valid code starts a sign-in whose purpose is the device (`Purpose::Device`); the
 //! login pages run unchanged, the policy asks for this page instead of the consent page, and
-//! the end of the sign-in is [`approve`] instead of a code sent to a portal.
+//! the end of the sign-in is `finish::approve_device` instead of a code sent to a portal.
 
 use std::sync::Arc;
 
@@ -14,22 +14,18 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
-use serde_json::json;
 
-use super::finish::{Refusal, refuse as refuse_sign_in};
+use super::finish::{Refusal, gone, refuse as refuse_sign_in};
 use super::journey::{advance, start};
 use super::pending::{Pending, load_with_session};
 use super::purpose::Purpose;
 use super::session::{BrowserSession, browser_id};
 use super::stage::Stage;
-use crate::audit::{self, Event};
-use crate::client::{Client, ClientId};
-use crate::identity::acting_for::{self, ActingFor};
+use crate::client::ClientId;
 use crate::keys::secret::token_hash;
 use crate::oidc::scopes;
 use crate::oidc::user_code::{display_user_code, normalise_user_code};
 use crate::state::App;
-use crate::store::devices::DeviceApproval;
 use crate::web::error::PageError;
 use crate::web::form::Params;
 use crate::web::i18n::Locale;
@@ -67,16 +63,6 @@ pub struct DeviceConfirmPage<'a> {
     pub user_code: String,
     pub claim_keys: Vec<&'static str>,
     pub person_name: String,
-}
-
-#[derive(Template)]
-#[template(path = "device_done.html")]
-pub struct DeviceDonePage<'a> {
-    pub locale: Locale,
-    pub switch_href: Option<String>,
-    pub portal: &'a str,
-    pub approved: bool,
-    pub message_key: &'static str,
 }
 
 fn query(q: &Option<String>) -> Params {
@@ -163,10 +149,6 @@ async fn load(
     Ok((pending, s, user_code))
 }
 
-fn gone(locale: Locale) -> PageError {
-    PageError::new(StatusCode::BAD_REQUEST, locale, "device.error.gone")
-}
-
 /// `GET /device/confirm`: which portal, which data, approve or deny.
 pub async fn confirm_page(
     State(app): State<Arc<App>>,
@@ -207,68 +189,4 @@ pub async fn confirm_submit(State(app): State<Arc<App>>, headers: HeaderMap, jar
         Some("deny") => refuse_sign_in(&app, jar, &pending, Refusal::Declined).await,
         _ => Err(PageError::new(StatusCode::BAD_REQUEST, pending.locale, "error.malformed")),
     }
-}
-
-/// A device sign-in that ends without approval (the device has no redirect URI to be told
-/// through): the device code is denied, so its next poll gets `access_denied`.
-pub(super) async fn refuse(
-    app: &App,
-    jar: CookieJar,
-    pending: &Pending,
-    person_id: &str,
-    user_code: &str,
-    why: Refusal,
-) -> Result<Response, PageError> {
-    let locale = pending.locale;
-    let internal = |e: crate::store::StoreError| PageError::internal(locale, e);
-    if !app.store.take_pending(&pending.row.id).await.map_err(internal)? {
-        return Err(PageError::expired(locale));
-    }
-    let now = app.now();
-    let client_id = pending.client.id.as_str();
-    if !app.store.deny_device_code(user_code, client_id, now).await.map_err(internal)? {
-        return Err(gone(locale));
-    }
-    let reason = if why == Refusal::Declined { "denied" } else { "no_organisation" };
-    let detail = json!({ "scopes": pending.sign_in.purpose.scopes(), "reason": reason });
-    audit::record(&app.store, now, Event::DeviceDenied, Some(person_id), Some(client_id), detail).await.map_err(internal)?;
-    let message_key = if why == Refusal::Declined { "device.done.denied" } else { "device.done.no_organisation" };
-    let page = DeviceDonePage { locale, switch_href: None, portal: &pending.client.name, approved: false, message_key };
-    Ok((jar, render(StatusCode::OK, &page)).into_response())
-}
-
-/// The end of a device sign-in (once the parked sign-in is consumed): the device code records
-/// who approved, from which session, and the device's next poll receives the tokens.
-#[allow(clippy::too_many_arguments)]
-pub async fn approve(
-    app: &App,
-    jar: CookieJar,
-    client: &Client,
-    scopes: &[String],
-    acting_for: Option<&ActingFor>,
-    session: &BrowserSession,
-    user_code: &str,
-    locale: Locale,
-) -> Result<Response, PageError> {
-    let internal = |e: crate::store::StoreError| PageError::internal(locale, e);
-    let person_id = &session.record.person_id;
-    let extra_claims = acting_for::extra_claims(&app.store, person_id, scopes, acting_for).await.map_err(internal)?;
-    let approval = DeviceApproval {
-        person_id: person_id.clone(),
-        subject: crate::privacy::pairwise::subject(&app.secrets.pairwise, client, person_id),
-        auth_time: session.record.auth_time,
-        acr: session.record.acr.clone(),
-        amr: session.record.amr.clone(),
-        sid: session.record.sid.clone(),
-        extra_claims,
-    };
-    let now = app.now();
-    let client_id = client.id.as_str();
-    if !app.store.approve_device_code(user_code, client_id, &approval, now).await.map_err(internal)? {
-        return Err(gone(locale));
-    }
-    let detail = json!({ "scopes": scopes, "acr": approval.acr, "sid": approval.sid });
-    audit::record(&app.store, now, Event::DeviceApproved, Some(person_id), Some(client_id), detail).await.map_err(internal)?;
-    let page = DeviceDonePage { locale, switch_href: None, portal: &client.name, approved: true, message_key: "device.done.approved" };
-    Ok((jar, render(StatusCode::OK, &page)).into_response())
 }

@@ -1,12 +1,15 @@
 //! The end of a sign-in, by purpose: a portal receives a code (or an error) at its redirect
 //! URI, a device code is approved (or denied), the account page is shown again.
 
+use askama::Template;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 
 use super::pending::Pending;
 use super::purpose::{Purpose, SignIn};
 use super::session::BrowserSession;
+use crate::audit::{self, Event};
 use crate::client::Client;
 use crate::identity::acting_for::{self, ActingFor};
 use crate::keys::secret::{random_token, token_hash};
@@ -15,9 +18,12 @@ use crate::oidc::error::{ErrorCode, OAuthError};
 use crate::oidc::request::{AuthorizationRequest, redirect_with};
 use crate::state::App;
 use crate::store::StoreError;
+use crate::store::devices::DeviceApproval;
 use crate::store::grants::CodeGrant;
 use crate::web::error::PageError;
 use crate::web::i18n::Locale;
+use crate::web::pages::render;
+use serde_json::json;
 
 /// Why the person ends a sign-in without what it asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,7 +68,7 @@ pub async fn complete(
             Ok((jar, Redirect::to(&url)).into_response())
         }
         Purpose::Device { user_code, scopes, .. } => {
-            super::device::approve(app, jar, client, scopes, sign_in.acting_for.as_ref(), session, user_code, locale).await
+            approve_device(app, jar, client, scopes, sign_in.acting_for.as_ref(), session, user_code, locale).await
         }
         Purpose::AccountPage { .. } => Ok((jar, Redirect::to("/account")).into_response()),
     }
@@ -82,12 +88,94 @@ pub async fn refuse(app: &App, jar: CookieJar, pending: &Pending, why: Refusal) 
         }
         Purpose::Device { user_code, .. } => {
             let person_id = pending.row.person_id.as_deref().ok_or_else(|| PageError::expired(locale))?;
-            super::device::refuse(app, jar, pending, person_id, user_code, why).await
+            refuse_device(app, jar, pending, person_id, user_code, why).await
         }
         // The account page asks for no consent and no organisation.
         Purpose::AccountPage { .. } => Err(PageError::expired(locale)),
     }
 }
+
+// ------------------------------------------------------------------------ devices
+
+#[derive(Template)]
+#[template(path = "device_done.html")]
+pub struct DeviceDonePage<'a> {
+    pub locale: Locale,
+    pub switch_href: Option<String>,
+    pub portal: &'a str,
+    pub approved: bool,
+    pub message_key: &'static str,
+}
+
+pub(super) fn gone(locale: Locale) -> PageError {
+    PageError::new(StatusCode::BAD_REQUEST, locale, "device.error.gone")
+}
+
+/// A device sign-in that ends without approval (the device has no redirect URI to be told
+/// through): the device code is denied, so its next poll gets `access_denied`.
+async fn refuse_device(
+    app: &App,
+    jar: CookieJar,
+    pending: &Pending,
+    person_id: &str,
+    user_code: &str,
+    why: Refusal,
+) -> Result<Response, PageError> {
+    let locale = pending.locale;
+    let internal = |e: crate::store::StoreError| PageError::internal(locale, e);
+    if !app.store.take_pending(&pending.row.id).await.map_err(internal)? {
+        return Err(PageError::expired(locale));
+    }
+    let now = app.now();
+    let client_id = pending.client.id.as_str();
+    if !app.store.deny_device_code(user_code, client_id, now).await.map_err(internal)? {
+        return Err(gone(locale));
+    }
+    let reason = if why == Refusal::Declined { "denied" } else { "no_organisation" };
+    let detail = json!({ "scopes": pending.sign_in.purpose.scopes(), "reason": reason });
+    audit::record(&app.store, now, Event::DeviceDenied, Some(person_id), Some(client_id), detail).await.map_err(internal)?;
+    let message_key = if why == Refusal::Declined { "device.done.denied" } else { "device.done.no_organisation" };
+    let page = DeviceDonePage { locale, switch_href: None, portal: &pending.client.name, approved: false, message_key };
+    Ok((jar, render(StatusCode::OK, &page)).into_response())
+}
+
+/// The end of a device sign-in (once the parked sign-in is consumed): the device code records
+/// who approved, from which session, and the device's next poll receives the tokens.
+#[allow(clippy::too_many_arguments)]
+async fn approve_device(
+    app: &App,
+    jar: CookieJar,
+    client: &Client,
+    scopes: &[String],
+    acting_for: Option<&ActingFor>,
+    session: &BrowserSession,
+    user_code: &str,
+    locale: Locale,
+) -> Result<Response, PageError> {
+    let internal = |e: crate::store::StoreError| PageError::internal(locale, e);
+    let person_id = &session.record.person_id;
+    let extra_claims = acting_for::extra_claims(&app.store, person_id, scopes, acting_for).await.map_err(internal)?;
+    let approval = DeviceApproval {
+        person_id: person_id.clone(),
+        subject: crate::privacy::pairwise::subject(&app.secrets.pairwise, client, person_id),
+        auth_time: session.record.auth_time,
+        acr: session.record.acr.clone(),
+        amr: session.record.amr.clone(),
+        sid: session.record.sid.clone(),
+        extra_claims,
+    };
+    let now = app.now();
+    let client_id = client.id.as_str();
+    if !app.store.approve_device_code(user_code, client_id, &approval, now).await.map_err(internal)? {
+        return Err(gone(locale));
+    }
+    let detail = json!({ "scopes": scopes, "acr": approval.acr, "sid": approval.sid });
+    audit::record(&app.store, now, Event::DeviceApproved, Some(person_id), Some(client_id), detail).await.map_err(internal)?;
+    let page = DeviceDonePage { locale, switch_href: None, portal: &client.name, approved: true, message_key: "device.done.approved" };
+    Ok((jar, render(StatusCode::OK, &page)).into_response())
+}
+
+// ------------------------------------------------------------------------ portals
 
 /// Stores a fresh single-use code and returns the redirect URL that carries it — or, when the
 /// request made an acr essential that this session does not reach, the `access_denied` redirect
