@@ -234,6 +234,15 @@ pub fn validate_redirect_uris(uris: &[String]) -> Result<String, RedirectUriErro
     sector.ok_or(RedirectUriError::Missing)
 }
 
+/// A URL a client registers for us to call or to send people to: https, or http on loopback;
+/// no fragment.
+pub fn is_callable_url(u: &str) -> bool {
+    let Ok(parsed) = url::Url::parse(u) else { return false };
+    let loopback = matches!(parsed.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+    let scheme_ok = parsed.scheme() == "https" || (parsed.scheme() == "http" && loopback);
+    scheme_ok && parsed.fragment().is_none() && !u.contains('#') && parsed.host_str().is_some()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -55,7 +55,7 @@ pub struct Config {
     /// Certificate trust, revocation and OCSP responders (`[pki]`).
     pub pki: crate::pki::config::PkiConfig,
     /// Upstream identity providers the hub brokers sign-ins to (`[[upstreams]]`, DESIGN §1).
-    pub upstreams: Vec<crate::authn::upstream::config::UpstreamConfig>,
+    pub upstreams: Vec<crate::federation::config::UpstreamConfig>,
 }
 
 impl Default for Config {
@@ -175,7 +175,7 @@ pub struct Settings {
     pub device_code_ttl: i64,
     pub passkey_official_aaguids: Vec<uuid::Uuid>,
     pub pki: Arc<crate::pki::config::PkiSettings>,
-    pub upstreams: Vec<crate::authn::upstream::config::Upstream>,
+    pub upstreams: Vec<crate::federation::config::Upstream>,
     pub demo: bool,
 }
 
@@ -221,7 +221,7 @@ impl Settings {
         let upstreams = c
             .upstreams
             .iter()
-            .map(crate::authn::upstream::config::Upstream::from_config)
+            .map(crate::federation::config::Upstream::from_config)
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| ConfigError::Invalid(e.to_string()))?;
         if let Some(dup) = upstreams.iter().enumerate().find(|(i, u)| upstreams[..*i].iter().any(|o| o.id == u.id)) {

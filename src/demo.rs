@@ -9,7 +9,7 @@ use crate::identity::person::parse_date;
 use crate::identity::{AccountLevel, Organisation, Person, PersonStatus, PersonalId, Sex, TaxCode};
 use crate::keys::secret::token_hash;
 use crate::keys::{Alg, MasterKey};
-use crate::oidc::scopes;
+use crate::protocol::scopes;
 use crate::store::{Store, StoreError};
 
 pub struct DemoPerson {

@@ -3,29 +3,33 @@
 //!
 //! # The house, from the ground floor up
 //!
-//! Each floor imports only from the floors below it.
+//! Each floor imports only from the floors below it, with these exceptions, each a handler or a
+//! lookup living beside its domain: `identity::acting_for` and `identity::import` use the store;
+//! `pki::api` and `credentials::api` are the HTTP faces of their pipelines; the state holds the
+//! QR credentials' keys (`credentials::service`).
 //!
 //! | floor | modules | what they hold |
 //! |---|---|---|
-//! | ground | [`state`], [`config`] | the shared state (`App`, the clock, server secrets) and the settings; no handler |
-//! | storage | [`store`] | the sqlx repository for SQLite and PostgreSQL; it returns its own rows and domain types, and imports nothing from the protocol |
-//! | domain | [`identity`], [`client`], [`assurance`], [`keys`], [`audit`], [`privacy`], [`pki`], [`credentials`] | people and organisations, registered portals, acr/amr, signing keys and secrets, the audit chain, consent and pairwise subjects, certificates, QR credentials |
-//! | HTTP | [`web`] | the people's pages, languages, CSRF, cookies, security headers, incidents |
-//! | protocol | [`oidc`] | one endpoint per file; parsing of authorization requests; token minting without HTTP ([`oidc::mint`]) |
-//! | sign-in | [`signin`] | the browser side of a sign-in: typed stages and purposes, the one "what next?" decision, the consent, organisation and device pages, the browser session |
-//! | methods | [`authn`] | password and TOTP, passkeys, certificates, the app (QR), upstream providers: each ends in `signin::journey::authenticated` |
-//! | people and operators | [`account`], [`admin`] | the person's own pages; the operator API |
+//! | domain | [`identity`], [`client`], [`assurance`], [`store`], [`keys`], [`audit`], [`pki`], [`privacy`], [`federation`] | people and organisations, registered portals, acr/amr, the SQLite/PostgreSQL repository (its own rows and domain types, nothing from the protocol), signing keys and secrets, the audit chain, certificates, consent and pairwise subjects, the upstream providers |
+//! | HTTP basics | [`web`] | pages, languages, CSRF, cookies, security headers, incidents (internal errors logged once, by a layer) |
+//! | settings | [`config`] | the configuration and the settings built from it |
+//! | protocol vocabulary | [`protocol`] | the authorization request and its parsing, OAuth errors and their wire form, scopes and claims, user codes, JOSE, the metadata document; no endpoint |
+//! | ground floor of the server | [`state`] | the shared state (`App`, the clock, server secrets); it imports no handler |
+//! | sign-in | [`signin`] | the browser side of a sign-in: typed stages and purposes, the one "what next?" decision ([`signin::policy`]), the journey, the consent, organisation and device pages, the browser session |
+//! | endpoints and methods | [`oidc`], [`authn`] | one protocol endpoint per file and token minting without HTTP ([`oidc::mint`]); the authentication methods, each ending in [`signin::journey::authenticated`] |
+//! | people and operators | [`admin`], [`credentials`], [`account`] | the operator API; QR credentials; the person's own pages |
 //! | top | [`routes`], [`janitor`], [`demo`], [`app_client`] | the route table, the periodic upkeep, demo data, the reference app client |
 //!
 //! The command line (`src/cli/`, one file per subcommand) is the binary's, on top of all.
 //!
 //! # A password sign-in, step by step
 //!
-//! `GET /authorize` → [`oidc::authorize`] parses and validates (plain, PAR or JAR) →
-//! [`signin::journey::start`] asks [`signin::policy::next`] → the login page
-//! ([`authn::login`]) checks the password ([`authn::password`]) →
-//! [`signin::journey::authenticated`] starts the session and asks the policy again → consent
-//! ([`signin::consent`]) → [`signin::finish`] stores the code → `POST /token`
+//! `GET /authorize` → [`oidc::authorize`] parses and validates the request (plain, PAR or JAR)
+//! with [`protocol::request`] → [`signin::journey::start`] asks [`signin::policy::next`] and
+//! parks the sign-in ([`signin::pending`]) → the login page ([`authn::login`]) checks the
+//! password ([`authn::password`]) → [`signin::journey::authenticated`] starts the session
+//! ([`signin::session`]) and asks the policy again → the consent page ([`signin::consent`]) →
+//! [`signin::journey::advance`] → [`signin::finish`] stores the code → `POST /token`
 //! ([`oidc::token`]) mints through [`oidc::mint`] with keys from [`keys`].
 #![forbid(unsafe_code)]
 
@@ -41,12 +45,14 @@ pub mod client;
 pub mod config;
 pub mod credentials;
 pub mod demo;
+pub mod federation;
 pub mod identity;
 pub mod janitor;
 pub mod keys;
 pub mod oidc;
 pub mod pki;
 pub mod privacy;
+pub mod protocol;
 pub mod routes;
 pub mod signin;
 pub mod state;

@@ -59,12 +59,12 @@ pub struct App {
     pub clock: Clock,
     /// For calls the server makes itself: client keys, sector documents, logout delivery.
     pub http: reqwest::Client,
-    pub client_keys: crate::oidc::client_keys::ClientKeys,
+    pub client_keys: crate::protocol::client_keys::ClientKeys,
     /// Trust store for signature certificates, and the CRLs downloaded for them.
     pub pki: crate::pki::TrustStore,
     pub crls: crate::pki::fetch::CrlCache,
     /// Upstream identity providers (the federation hub).
-    pub federation: crate::authn::upstream::federation::Federation,
+    pub federation: crate::federation::Federation,
     /// QR credentials: the credential-signing key and the verification key set.
     pub credentials: crate::credentials::service::Credentials,
 }
@@ -78,7 +78,7 @@ pub enum StartError {
     #[error(transparent)]
     Pki(#[from] crate::pki::PkiError),
     #[error(transparent)]
-    Upstream(#[from] crate::authn::upstream::federation::UpstreamError),
+    Upstream(#[from] crate::federation::UpstreamError),
     #[error(transparent)]
     Credentials(#[from] crate::credentials::service::ServiceError),
 }
@@ -91,13 +91,13 @@ impl App {
         let now = Clock::system_now();
         let keys = KeyRing::load(store.clone(), settings.master_key.clone(), now).await?;
         let secrets = ServerSecrets::load(&store, &settings.master_key, now).await?;
-        let discovery = crate::oidc::metadata::document(&settings);
-        let http = crate::oidc::client_keys::http_client();
-        let client_keys = crate::oidc::client_keys::ClientKeys::new(http.clone());
+        let discovery = crate::protocol::metadata::document(&settings);
+        let http = crate::protocol::client_keys::http_client();
+        let client_keys = crate::protocol::client_keys::ClientKeys::new(http.clone());
         // Checks the compiled-in certificates' fingerprints: a tampered store stops the start.
         let pki = settings.pki.trust.clone();
         let crls = crate::pki::fetch::CrlCache::default();
-        let federation = crate::authn::upstream::federation::Federation::new(&settings.upstreams)?;
+        let federation = crate::federation::Federation::new(&settings.upstreams)?;
         federation.load_stored(&store, &settings.master_key).await?;
         let credentials = crate::credentials::service::Credentials::load(&store, &settings.master_key, &settings.issuer_str, now).await?;
         Ok(Arc::new(Self {

@@ -135,7 +135,7 @@ impl Ctx {
 }
 
 async fn context(app: &App, headers: &HeaderMap, jar: &CookieJar, lang: Option<&str>) -> Result<Ctx, (AccountError, Locale)> {
-    let locale = page_locale(app, headers, jar, None, lang);
+    let locale = page_locale(app.settings.default_locale, headers, jar, None, lang);
     let fail = |e: AccountError| (e, locale);
     let s = session::current(app, jar, app.now()).await.map_err(|e| fail(e.into()))?.ok_or(fail(AccountError::NoSession))?;
     let (person, state) =
@@ -193,7 +193,7 @@ async fn start_sign_in_with(app: &App, jar: CookieJar, locale: Locale, idp_hint:
 /// passkey.
 pub async fn sign_in(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, RawQuery(q): RawQuery) -> Response {
     let q = query(&q);
-    let locale = page_locale(&app, &headers, &jar, None, q.get("lang"));
+    let locale = page_locale(app.settings.default_locale, &headers, &jar, None, q.get("lang"));
     start_sign_in(&app, jar, locale).await
 }
 

@@ -25,7 +25,7 @@ use crate::state::App;
         upstreams::list, upstreams::put, upstreams::delete),
     components(schemas(problem::Problem, api::PersonIn, api::PersonOut, api::LevelIn, api::OrgIn, api::OrgOut,
         api::RepresentativeIn, api::RepresentativeOut, api::OfficialIn, api::OfficialOut, api::ClientIn, api::ClientOut,
-        upstreams::UpstreamOut, crate::authn::upstream::config::UpstreamConfig, crate::authn::upstream::config::ClaimMapping)),
+        upstreams::UpstreamOut, crate::federation::config::UpstreamConfig, crate::federation::config::ClaimMapping)),
     modifiers(&OperatorAuth)
 )]
 pub struct AdminDoc;

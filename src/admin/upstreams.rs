@@ -17,7 +17,7 @@ use super::api::json_body;
 use super::auth::require;
 use super::problem::Problem;
 use crate::audit::{self, Event};
-use crate::authn::upstream::config::{Upstream, UpstreamConfig};
+use crate::federation::config::{Upstream, UpstreamConfig};
 use crate::state::App;
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -26,7 +26,7 @@ use crate::assurance::Acr;
 use crate::audit::{self, Event};
 use crate::identity::{Person, PersonStatus};
 use crate::keys::secret::{b64url, sha256, token_hash};
-use crate::oidc::jose::{self, JoseError};
+use crate::protocol::jose::{self, JoseError};
 use crate::signin::session;
 use crate::state::App;
 use crate::store::StoreError;
@@ -379,7 +379,7 @@ fn date(ts: i64) -> String {
 /// `GET /account/devices`.
 pub async fn account_page(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, RawQuery(q): RawQuery) -> Response {
     let q = Params::parse_lenient(q.as_deref().unwrap_or_default().as_bytes()).unwrap_or_default();
-    let locale = crate::web::lang::page_locale(&app, &headers, &jar, None, q.get("lang"));
+    let locale = crate::web::lang::page_locale(app.settings.default_locale, &headers, &jar, None, q.get("lang"));
     let jar = crate::web::lang::remember_lang(jar, q.get("lang"));
     let notice = match q.get("done") {
         Some("revoked") => Some("devices.revoked"),
@@ -436,7 +436,7 @@ async fn account_view(app: &App, jar: CookieJar, locale: Locale, notice: Option<
 /// `POST /account/devices/revoke`.
 pub async fn account_revoke(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, body: Bytes) -> Response {
     let f = Params::parse(&body).unwrap_or_default();
-    let locale = crate::web::lang::page_locale(&app, &headers, &jar, None, None);
+    let locale = crate::web::lang::page_locale(app.settings.default_locale, &headers, &jar, None, None);
     let presented = f.get("csrf").unwrap_or_default();
     let csrf_ok = jar.get(cookies::BROWSER).is_some_and(|b| csrf::verify(&app.secrets.csrf, b.value(), CSRF_PURPOSE, presented));
     if !csrf_ok {

@@ -5,10 +5,6 @@
 //! by the upstream's trust level, and the upstream account reaches a person only through a link
 //! made on a verified personal ID — never on e-mail.
 
-pub mod acr;
-pub mod config;
-pub mod federation;
-
 use std::sync::Arc;
 
 use axum::extract::{Path, RawQuery, State};
@@ -22,11 +18,10 @@ use openidconnect::{
 };
 use serde_json::{Map, Value, json};
 
-use self::config::{FirstSignIn, Upstream};
-pub use self::federation::{Federation, UpstreamError};
-use self::federation::{Provider, error_chain};
 use crate::assurance::Amr;
 use crate::audit::{self, Event};
+use crate::federation::config::{self, FirstSignIn, Upstream};
+use crate::federation::{Provider, UpstreamError, acr, error_chain};
 use crate::identity::person::parse_date;
 use crate::identity::{AccountLevel, Person, PersonStatus, PersonalId};
 use crate::keys::secret::{ct_eq, random_token, token_hash};
@@ -179,7 +174,7 @@ struct Asserted {
 /// `GET /login/upstream/callback?state=…&code=…` (or `error=…`).
 pub async fn callback(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, RawQuery(q): RawQuery) -> Response {
     let q = Params::parse_lenient(q.as_deref().unwrap_or_default().as_bytes()).unwrap_or_default();
-    let fallback = page_locale(&app, &headers, &jar, None, None);
+    let fallback = page_locale(app.settings.default_locale, &headers, &jar, None, None);
     let Some(state) = q.get("state").filter(|s| s.len() <= 128) else {
         return PageError::expired(fallback).into_response();
     };
@@ -467,7 +462,7 @@ pub async fn logout_redirect(app: &App, sid: &str, then: Option<&str>, locale: c
 /// `GET /logout/upstream/done?state=…`: back from the upstream's logout.
 pub async fn logout_done(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, RawQuery(q): RawQuery) -> Response {
     let q = Params::parse_lenient(q.as_deref().unwrap_or_default().as_bytes()).unwrap_or_default();
-    let fallback = page_locale(&app, &headers, &jar, None, None);
+    let fallback = page_locale(app.settings.default_locale, &headers, &jar, None, None);
     let mut parts = q.get("state").unwrap_or_default().splitn(3, '.');
     let (Some(lang), Some(then), Some(mac)) = (parts.next(), parts.next(), parts.next()) else {
         return PageError::expired(fallback).into_response();

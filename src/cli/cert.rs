@@ -181,7 +181,7 @@ pub fn verify(args: &CertVerifyArgs) -> ExitCode {
             s
         });
         if let (Ok(rt), Ok(settings)) = (tokio::runtime::Builder::new_current_thread().enable_all().build(), settings) {
-            let http = nixa::oidc::client_keys::http_client();
+            let http = nixa::protocol::client_keys::http_client();
             let cache = pki::fetch::CrlCache::default();
             rev = rt.block_on(pki::online::revocation_for(&http, &cache, &settings, &path.chain, at, mode));
         }

@@ -10,10 +10,10 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 
-use super::error::{ErrorCode, OAuthError};
-use super::request::{self, AuthorizationRequest, Rejection};
 use super::{par, request_object};
 use crate::client::Client;
+use crate::protocol::error::{ErrorCode, OAuthError};
+use crate::protocol::request::{self, AuthorizationRequest, Rejection};
 use crate::signin::finish::error_redirect;
 use crate::signin::{Purpose, journey};
 use crate::state::App;
@@ -29,7 +29,7 @@ pub async fn post(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJa
     let is_form =
         headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
     if !is_form {
-        let locale = page_locale(&app, &headers, &jar, None, None);
+        let locale = page_locale(app.settings.default_locale, &headers, &jar, None, None);
         return PageError::new(StatusCode::BAD_REQUEST, locale, "error.malformed").into_response();
     }
     handle(&app, &headers, jar, &body).await
@@ -38,7 +38,7 @@ pub async fn post(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJa
 async fn handle(app: &App, headers: &HeaderMap, jar: CookieJar, raw: &[u8]) -> Response {
     let parsed = Params::parse_lenient(raw);
     let ui_locales = parsed.as_ref().ok().and_then(|p| p.get("ui_locales"));
-    let locale = page_locale(app, headers, &jar, ui_locales, None);
+    let locale = page_locale(app.settings.default_locale, headers, &jar, ui_locales, None);
     let page = |reason: request::PageReason| PageError::new(StatusCode::BAD_REQUEST, locale, reason.message_key()).into_response();
     let (params, client_id) = match request::client_of(&parsed) {
         Ok(v) => v,

@@ -6,10 +6,10 @@ use axum::http::{HeaderMap, header};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
-use super::error::OAuthError;
-use super::jose::{self, CLIENT_ALGS, FAPI_ALGS, JoseError};
 use crate::client::{AuthMethod, Client, ClientId};
 use crate::keys::secret::{ct_eq, token_hash};
+use crate::protocol::error::OAuthError;
+use crate::protocol::jose::{self, CLIENT_ALGS, FAPI_ALGS, JoseError};
 use crate::state::App;
 use crate::web::form::Params;
 

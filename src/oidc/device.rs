@@ -11,11 +11,11 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::client_auth;
-use super::error::{ErrorCode, OAuthError};
-use super::scopes;
-use super::user_code::{display_user_code, new_user_code};
 use crate::client::{Client, GRANT_DEVICE_CODE};
 use crate::keys::secret::{random_token, token_hash};
+use crate::protocol::error::{ErrorCode, OAuthError};
+use crate::protocol::scopes;
+use crate::protocol::user_code::{display_user_code, new_user_code};
 use crate::state::App;
 use crate::store::devices::{DeviceCode, STATUS_APPROVED, STATUS_DENIED, STATUS_ISSUED, STATUS_PENDING};
 use crate::web::form::Params;

@@ -4,17 +4,17 @@
 use axum::http::HeaderMap;
 use jsonwebtoken::Algorithm;
 
-use super::error::{ErrorCode, OAuthError};
-use super::jose::{self, JoseError};
 use crate::keys::secret::{b64url, ct_eq, hmac_sha256, sha256, token_hash};
+use crate::protocol::error::{ErrorCode, OAuthError};
+use crate::protocol::jose::{self, JoseError};
 use crate::state::App;
 
 /// Asymmetric algorithms accepted in proofs.
-pub const ALGS: [Algorithm; 5] = super::jose::DPOP_ALGS;
+pub const ALGS: [Algorithm; 5] = crate::protocol::jose::DPOP_ALGS;
 
 /// The proof algorithms a client may use: FAPI 2.0 §5.4 narrows them to PS256, ES256, EdDSA.
 pub fn algs_for(client: &crate::client::Client) -> &'static [Algorithm] {
-    if client.is_fapi() { &super::jose::FAPI_ALGS } else { &ALGS }
+    if client.is_fapi() { &crate::protocol::jose::FAPI_ALGS } else { &ALGS }
 }
 const NONCE_WINDOW: i64 = 300;
 /// How old a proof may be, and how far in the future its `iat` may lie (clock skew).

@@ -195,7 +195,7 @@ fn to_spec(m: &MetadataIn, first_party: bool) -> Result<(ClientSpec, Extra), Dcr
         if auth_method.as_deref() != Some(AuthMethod::PrivateKeyJwt.as_str()) {
             return Err(DcrError::metadata("token_endpoint_auth_signing_alg applies to private_key_jwt only"));
         }
-        if !super::jose::alg_names(&super::jose::CLIENT_ALGS).contains(alg) {
+        if !crate::protocol::jose::alg_names(&crate::protocol::jose::CLIENT_ALGS).contains(alg) {
             return Err(DcrError::metadata(format!("token_endpoint_auth_signing_alg {alg:?} is not supported")));
         }
     }

@@ -11,10 +11,10 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::client_auth;
-use super::error::{ErrorCode, OAuthError};
 use crate::audit::{self, Event};
 use crate::client::Client;
 use crate::keys::secret::{random_token, token_hash};
+use crate::protocol::error::{ErrorCode, OAuthError};
 use crate::state::App;
 use crate::web::form::Params;
 

@@ -25,9 +25,9 @@ use serde_json::{Value, json};
 
 use crate::client::{Client, ClientId};
 
-use super::jose;
 use crate::audit::{self, Event};
 use crate::keys::secret::random_token;
+use crate::protocol::jose;
 use crate::signin::session;
 use crate::state::App;
 use crate::store::StoreError;
@@ -462,7 +462,7 @@ fn bad(locale: Locale, key: &'static str) -> PageError {
 }
 
 async fn validate(app: &App, headers: &HeaderMap, jar: &CookieJar, p: &Params) -> Result<LogoutRequest, PageError> {
-    let locale = crate::web::lang::page_locale(app, headers, jar, p.get("ui_locales"), p.get("lang"));
+    let locale = crate::web::lang::page_locale(app.settings.default_locale, headers, jar, p.get("ui_locales"), p.get("lang"));
     if p.duplicate().is_some() {
         return Err(bad(locale, "logout.error.malformed"));
     }
@@ -535,7 +535,7 @@ fn form(headers: &HeaderMap, body: &[u8]) -> Option<Params> {
 
 async fn handle(app: &Arc<App>, headers: &HeaderMap, jar: CookieJar, params: Option<Params>) -> Response {
     let Some(p) = params else {
-        let locale = crate::web::lang::page_locale(app, headers, &jar, None, None);
+        let locale = crate::web::lang::page_locale(app.settings.default_locale, headers, &jar, None, None);
         return bad(locale, "logout.error.malformed").into_response();
     };
     let req = match validate(app, headers, &jar, &p).await {
@@ -576,7 +576,7 @@ async fn handle(app: &Arc<App>, headers: &HeaderMap, jar: CookieJar, params: Opt
 /// The confirmation form's submission.
 pub async fn confirm(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, body: Bytes) -> Response {
     let Some(p) = form(&headers, &body) else {
-        let locale = crate::web::lang::page_locale(&app, &headers, &jar, None, None);
+        let locale = crate::web::lang::page_locale(app.settings.default_locale, &headers, &jar, None, None);
         return bad(locale, "logout.error.malformed").into_response();
     };
     let req = match validate(&app, &headers, &jar, &p).await {

@@ -4,10 +4,10 @@
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use super::error::OAuthError;
 use super::id_token::{IdTokenClaims, at_hash};
 use crate::client::{AccessTokenFormat, Client, GRANT_REFRESH_TOKEN};
 use crate::keys::secret::{random_token, token_hash};
+use crate::protocol::error::OAuthError;
 use crate::state::App;
 use crate::store::grants::AccessGrant;
 use crate::store::refresh::RefreshGrant;
@@ -174,12 +174,12 @@ fn jwt_access_token(app: &App, client: &Client, g: &Issuance<'_>, now: i64, jkt:
 /// OIDC Core §5.5: copies the claims requested for the ID token from what the granted scopes
 /// release (never more).
 async fn add_requested_claims(app: &App, g: &Issuance<'_>, stored: &str, out: &mut Map<String, Value>) -> Result<(), OAuthError> {
-    let names = super::claims_request::id_token_claim_names(stored);
+    let names = crate::protocol::claims_request::id_token_claim_names(stored);
     if names.is_empty() {
         return Ok(());
     }
     let Some(person) = app.store.person(g.person_id).await? else { return Ok(()) };
-    let released = super::scopes::userinfo(g.subject, &person, g.scopes, Map::new(), crate::client::ClaimsProfile::Standard);
+    let released = crate::protocol::scopes::userinfo(g.subject, &person, g.scopes, Map::new(), crate::client::ClaimsProfile::Standard);
     for name in names {
         if let Some(v) = released.get(name.as_str()) {
             out.insert(name, v.clone());

@@ -3,13 +3,13 @@
 
 use serde_json::{Value, json};
 
-use super::scopes;
 use crate::client::{
     AuthMethod, ClaimsProfile, Client, ClientId, ClientOptions, GRANT_AUTHORIZATION_CODE, GRANT_DEVICE_CODE, GRANT_REFRESH_TOKEN,
     RedirectUriError, validate_redirect_uris,
 };
 use crate::keys::Alg;
 use crate::keys::secret::{random_token, token_hash};
+use crate::protocol::scopes;
 
 #[derive(Debug, Default, Clone)]
 pub struct ClientSpec {
@@ -132,18 +132,12 @@ pub fn build(spec: &ClientSpec) -> Result<(Client, Option<String>), Registration
 
 /// A URL a client registers for us to call or to send people to: https, or http on loopback.
 pub fn check_https_url(u: &str, what: &'static str) -> Result<(), RegistrationError> {
-    let parsed = url::Url::parse(u).map_err(|_| RegistrationError::Url(what))?;
-    let loopback = matches!(parsed.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
-    let scheme_ok = parsed.scheme() == "https" || (parsed.scheme() == "http" && loopback);
-    if !scheme_ok || parsed.fragment().is_some() || u.contains('#') || parsed.host_str().is_none() {
-        return Err(RegistrationError::Url(what));
-    }
-    Ok(())
+    if crate::client::is_callable_url(u) { Ok(()) } else { Err(RegistrationError::Url(what)) }
 }
 
 fn check_options(o: &mut ClientOptions, method: AuthMethod, alg: Alg) -> Result<(), RegistrationError> {
     if let Some(jwks) = &o.jwks {
-        let set = super::jose::parse_key_set(jwks).map_err(|_| RegistrationError::Jwks)?;
+        let set = crate::protocol::jose::parse_key_set(jwks).map_err(|_| RegistrationError::Jwks)?;
         // A private key in a registration is a leak; refuse it rather than store it.
         let private = jwks.get("keys").and_then(|k| k.as_array()).is_some_and(|ks| ks.iter().any(|k| k.get("d").is_some()));
         if private || set.keys.iter().any(|k| matches!(k.algorithm, jsonwebtoken::jwk::AlgorithmParameters::OctetKey(_))) {

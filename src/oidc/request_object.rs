@@ -6,9 +6,9 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use super::jose::{self, CLIENT_ALGS, FAPI_ALGS, JoseError};
 use crate::client::Client;
 use crate::keys::secret::token_hash;
+use crate::protocol::jose::{self, CLIENT_ALGS, FAPI_ALGS, JoseError};
 use crate::state::App;
 use crate::web::form::Params;
 

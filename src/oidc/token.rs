@@ -11,11 +11,11 @@ use serde_json::json;
 
 use super::client_auth;
 use super::dpop::{self, Place, Proof};
-use super::error::{ErrorCode, OAuthError};
 use super::mint::{self, Issuance, Minted, RefreshPlan, wants_refresh};
 use crate::audit::{self, Event};
 use crate::client::{Client, GRANT_AUTHORIZATION_CODE, GRANT_DEVICE_CODE, GRANT_REFRESH_TOKEN};
 use crate::keys::secret::{b64url, ct_eq, sha256, token_hash};
+use crate::protocol::error::{ErrorCode, OAuthError};
 use crate::state::App;
 use crate::store::grants::CodeGrant;
 use crate::store::refresh::RefreshGrant;

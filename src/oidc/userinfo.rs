@@ -9,12 +9,12 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
 use super::dpop;
-use super::error::bearer_missing;
-use super::error::{ErrorCode, OAuthError};
-use super::scopes;
 use crate::client::ClientId;
 use crate::identity::PersonStatus;
 use crate::keys::secret::token_hash;
+use crate::protocol::error::bearer_missing;
+use crate::protocol::error::{ErrorCode, OAuthError};
+use crate::protocol::scopes;
 use crate::state::App;
 use crate::web::form::Params;
 

@@ -5,7 +5,6 @@
 use std::time::Duration;
 
 use crate::client::Client;
-use crate::oidc::registration::check_https_url;
 
 /// The document is a short list of URIs; anything larger is a mistake or an attack on our memory.
 const MAX_BODY: usize = 64 * 1024;
@@ -38,7 +37,9 @@ pub async fn verify_client(client: &Client) -> Result<(), SectorError> {
 /// Fetches the document at `uri` and requires every redirect URI in it, compared exactly as
 /// redirect URIs are at the authorization endpoint.
 pub async fn verify(uri: &str, redirect_uris: &[String]) -> Result<(), SectorError> {
-    check_https_url(uri, "sector_identifier_uri").map_err(|_| SectorError::Url)?;
+    if !crate::client::is_callable_url(uri) {
+        return Err(SectorError::Url);
+    }
     let listed = fetch(uri).await?;
     match redirect_uris.iter().find(|r| !listed.contains(r)) {
         Some(missing) => Err(SectorError::Missing(missing.clone())),

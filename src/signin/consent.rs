@@ -15,7 +15,7 @@ use super::pending::{Pending, load_with_session};
 use super::session::BrowserSession;
 use super::stage::Stage;
 use crate::audit::{self, Event};
-use crate::oidc::scopes;
+use crate::protocol::scopes;
 use crate::state::App;
 use crate::web::error::PageError;
 use crate::web::form::Params;

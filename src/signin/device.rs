@@ -23,8 +23,8 @@ use super::session::{BrowserSession, browser_id};
 use super::stage::Stage;
 use crate::client::ClientId;
 use crate::keys::secret::token_hash;
-use crate::oidc::scopes;
-use crate::oidc::user_code::{display_user_code, normalise_user_code};
+use crate::protocol::scopes;
+use crate::protocol::user_code::{display_user_code, normalise_user_code};
 use crate::state::App;
 use crate::web::error::PageError;
 use crate::web::form::Params;
@@ -86,7 +86,7 @@ fn code_form(app: &App, status: StatusCode, locale: Locale, browser: &str, typed
 /// `GET /device`, optionally prefilled from `verification_uri_complete`.
 pub async fn page(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, RawQuery(q): RawQuery) -> Response {
     let q = query(&q);
-    let locale = page_locale(&app, &headers, &jar, None, q.get("lang"));
+    let locale = page_locale(app.settings.default_locale, &headers, &jar, None, q.get("lang"));
     let jar = remember_lang(jar, q.get("lang"));
     let (jar, browser) = browser_id(jar);
     let typed = q.get("user_code").unwrap_or_default();
@@ -96,7 +96,7 @@ pub async fn page(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJa
 /// `POST /device`: the code typed by the person.
 pub async fn submit(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, body: Bytes) -> Response {
     let f = Params::parse(&body).unwrap_or_default();
-    let locale = page_locale(&app, &headers, &jar, None, None);
+    let locale = page_locale(app.settings.default_locale, &headers, &jar, None, None);
     let presented = f.get("csrf").unwrap_or_default();
     let browser =
         jar.get(cookies::BROWSER).map(|c| c.value().to_string()).filter(|b| csrf::verify(&app.secrets.csrf, b, CSRF_PURPOSE, presented));

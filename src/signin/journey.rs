@@ -18,7 +18,7 @@ use crate::audit::{self, Event};
 use crate::client::Client;
 use crate::identity::{Person, PersonStatus};
 use crate::keys::secret::{random_token, token_hash};
-use crate::oidc::error::OAuthError;
+use crate::protocol::error::OAuthError;
 use crate::state::App;
 use crate::store::StoreError;
 use crate::store::grants::PendingRequest;
@@ -166,7 +166,7 @@ async fn park(
 
 /// A portal told that its sign-in cannot go on (`prompt=none`, an unmeetable essential acr).
 /// Only a portal's request can be silent or carry an essential acr.
-fn refuse_silently(app: &App, sign_in: &SignIn, code: crate::oidc::error::ErrorCode, why: &'static str) -> Response {
+fn refuse_silently(app: &App, sign_in: &SignIn, code: crate::protocol::error::ErrorCode, why: &'static str) -> Response {
     match &sign_in.purpose {
         Purpose::Portal(req) => error_redirect(app, &req.redirect_uri, req.state.as_deref(), &OAuthError::new(code, why)),
         _ => PageError::expired(app.settings.default_locale).into_response(),

@@ -56,7 +56,7 @@ pub async fn load(
     stage: Stage,
     lang: Option<&str>,
 ) -> Result<Pending, PageError> {
-    let fallback = page_locale(app, headers, jar, None, lang);
+    let fallback = page_locale(app.settings.default_locale, headers, jar, None, lang);
     let expired = || PageError::expired(fallback);
     let id = request_id.filter(|r| r.len() <= 64).ok_or_else(expired)?;
     let row = app.store.pending(id, app.now()).await.map_err(|e| PageError::internal(fallback, e))?.ok_or_else(expired)?;
@@ -75,7 +75,7 @@ pub async fn load(
         .await
         .map_err(|e| PageError::internal(fallback, e))?
         .ok_or_else(|| PageError::new(StatusCode::BAD_REQUEST, fallback, "error.unknown_client"))?;
-    let locale = page_locale(app, headers, jar, sign_in.purpose.ui_locales(), lang);
+    let locale = page_locale(app.settings.default_locale, headers, jar, sign_in.purpose.ui_locales(), lang);
     Ok(Pending { row, stage, sign_in, client, locale, browser })
 }
 

@@ -6,8 +6,8 @@
 use super::purpose::SignIn;
 use super::stage::Stage;
 use crate::identity::acting_for;
-use crate::oidc::claims_request::EssentialAcr;
-use crate::oidc::error::ErrorCode;
+use crate::protocol::claims_request::EssentialAcr;
+use crate::protocol::error::ErrorCode;
 
 /// What is known about the sign-in beyond its parked parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,7 +61,7 @@ mod tests {
     use super::*;
     use crate::identity::RepresentativeRole;
     use crate::identity::acting_for::ActingFor;
-    use crate::oidc::request::{AuthorizationRequest, Prompt};
+    use crate::protocol::request::{AuthorizationRequest, Prompt};
     use crate::signin::Purpose;
 
     fn portal(scopes: &[&str], prompt: Prompt, claims: Option<&str>) -> SignIn {
@@ -77,7 +77,7 @@ mod tests {
             login_hint: None,
             ui_locales: None,
             acr_values: None,
-            claims: claims.map(|c| crate::oidc::claims_request::ClaimsRequest::parse(c).unwrap()),
+            claims: claims.map(|c| crate::protocol::claims_request::ClaimsRequest::parse(c).unwrap()),
             dpop_jkt: None,
             idp_hint: None,
         })))

@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::assurance::Acr;
 use crate::identity::acting_for::ActingFor;
-use crate::oidc::claims_request::EssentialAcr;
-use crate::oidc::request::AuthorizationRequest;
+use crate::protocol::claims_request::EssentialAcr;
+use crate::protocol::request::AuthorizationRequest;
 
 /// Why the person signs in. Each journey carries exactly what its end needs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -1,5 +1,5 @@
 //! Errors shown to people: a page in their language. Each kind of error keeps its wire mapping
-//! beside it, as this one does: protocol errors in `oidc::error` (JSON body, redirect or
+//! beside it, as this one does: protocol errors in `protocol::error` (JSON body, redirect or
 //! `WWW-Authenticate`), the admin API's RFC 9457 problems in `admin::problem`, the app API's in
 //! `authn::app_device`. Internal details go to the log under an incident id (`web::incident`),
 //! never to the client.

@@ -225,8 +225,8 @@ where
 /// its claims after the checks of Back-Channel Logout §2.6.
 async fn verified_logout_token(server: &TestServer, token: &str, aud: &str) -> serde_json::Map<String, Value> {
     let jwks: Value = backchannel().get(server.url("/jwks")).send().await.unwrap().json().await.unwrap();
-    let set = nixa::oidc::jose::parse_key_set(&jwks).unwrap();
-    let v = nixa::oidc::jose::verify_with_set(token, &set, &[Algorithm::ES256, Algorithm::RS256], Some("logout+jwt"))
+    let set = nixa::protocol::jose::parse_key_set(&jwks).unwrap();
+    let v = nixa::protocol::jose::verify_with_set(token, &set, &[Algorithm::ES256, Algorithm::RS256], Some("logout+jwt"))
         .expect("the logout token verifies with the published keys");
     assert_eq!(v.header.typ.as_deref(), Some("logout+jwt"));
     assert_eq!(v.header.alg, Algorithm::ES256, "signed like the portal's ID tokens");

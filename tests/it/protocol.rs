@@ -654,7 +654,7 @@ async fn introspection_and_revocation() {
     assert_eq!(res.headers()["content-type"], "application/token-introspection+jwt");
     let jwt = res.text().await.unwrap();
     let jwks: JwkSet = serde_json::from_str(&server.app.keys.jwks()).unwrap();
-    let v = nixa::oidc::jose::verify_with_set(&jwt, &jwks, &[Algorithm::ES256], Some("token-introspection+jwt")).unwrap();
+    let v = nixa::protocol::jose::verify_with_set(&jwt, &jwks, &[Algorithm::ES256], Some("token-introspection+jwt")).unwrap();
     assert_eq!(v.claims["token_introspection"]["active"], true);
     assert_eq!(v.claims["aud"], DVC);
 
@@ -703,7 +703,7 @@ async fn jwt_access_tokens_per_client() {
     assert_eq!(r.status, 200, "{}", r.body);
     let at = r.body["access_token"].as_str().unwrap();
     let jwks: JwkSet = serde_json::from_str(&server.app.keys.jwks()).unwrap();
-    let v = nixa::oidc::jose::verify_with_set(at, &jwks, &[Algorithm::ES256], Some("at+jwt")).unwrap();
+    let v = nixa::protocol::jose::verify_with_set(at, &jwks, &[Algorithm::ES256], Some("at+jwt")).unwrap();
     assert_eq!(v.claims["iss"], server.issuer.as_str());
     assert_eq!(v.claims["client_id"], id.as_str());
     assert_eq!(v.claims["scope"], "openid profile");
@@ -715,7 +715,7 @@ async fn jwt_access_tokens_per_client() {
 
 fn id_token_claims(server: &TestServer, id_token: &str) -> serde_json::Map<String, Value> {
     let jwks: JwkSet = serde_json::from_str(&server.app.keys.jwks()).unwrap();
-    nixa::oidc::jose::verify_with_set(id_token, &jwks, &[Algorithm::ES256, Algorithm::RS256], None).unwrap().claims
+    nixa::protocol::jose::verify_with_set(id_token, &jwks, &[Algorithm::ES256, Algorithm::RS256], None).unwrap().claims
 }
 
 #[tokio::test]

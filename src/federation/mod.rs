@@ -1,6 +1,10 @@
-//! The upstream providers the hub brokers (DESIGN §1): their configurations, one HTTP client
-//! each (own timeouts, no redirects), and their discovered metadata. No HTTP handler lives here:
-//! the shared state holds a [`Federation`].
+//! The federation hub's upstream providers (DESIGN §1): their configurations (`config`), one
+//! HTTP client each (own timeouts, no redirects), their discovered metadata, and how their
+//! `acr` maps to ours (`acr`). No HTTP handler lives here (the brokered sign-in is
+//! `authn::upstream`): the shared state holds a [`Federation`].
+
+pub mod acr;
+pub mod config;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,7 +12,7 @@ use std::time::Duration;
 use openidconnect::{IssuerUrl, ProviderMetadataWithLogout};
 use tokio::sync::Mutex;
 
-use super::config::{self, Upstream};
+use self::config::Upstream;
 use crate::store::StoreError;
 
 /// Discovered metadata and keys are fetched again after this long.
