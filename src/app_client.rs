@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::authn::app_device::{APP_CLIENT_ID, PROOF_TYP};
 use crate::client::GRANT_DEVICE_CODE;
-use crate::keys::secret::{b64url, b64url_decode, random_token, sha256};
+use crate::crypto::{b64url, b64url_decode, random_token, sha256};
 use crate::keys::signing::{Alg, SigningKey};
 
 #[derive(Debug, thiserror::Error)]

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::keys::Alg;
+use crate::crypto::Alg;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]

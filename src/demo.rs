@@ -5,9 +5,9 @@ use serde_json::{Value, json};
 
 use crate::authn::{password, totp};
 use crate::client::{AuthMethod, ClaimsProfile, Client, ClientId, validate_redirect_uris};
+use crate::crypto::token_hash;
 use crate::identity::person::parse_date;
 use crate::identity::{AccountLevel, Organisation, Person, PersonStatus, PersonalId, Sex, TaxCode};
-use crate::keys::secret::token_hash;
 use crate::keys::{Alg, MasterKey};
 use crate::protocol::scopes;
 use crate::store::{Store, StoreError};

@@ -10,7 +10,8 @@
 //!
 //! | floor | modules | what they hold |
 //! |---|---|---|
-//! | domain | [`identity`], [`client`], [`assurance`], [`store`], [`keys`], [`audit`], [`pki`], [`privacy`], [`federation`] | people and organisations, registered portals, acr/amr, the SQLite/PostgreSQL repository (its own rows and domain types, nothing from the protocol), signing keys and secrets, the audit chain, certificates, consent and pairwise subjects, the upstream providers |
+//! | primitives | [`crypto`] | random tokens, token hashes, constant-time comparison, the signature algorithms' names |
+//! | domain | [`identity`], [`client`], [`assurance`], [`store`], [`keys`], [`audit`], [`pki`], [`privacy`], [`federation`] | people and organisations, registered portals, acr/amr, the SQLite/PostgreSQL repository (its own rows and domain types, nothing from the protocol), signing keys and the master key, the audit chain, certificates, consent and pairwise subjects, the upstream providers |
 //! | HTTP basics | [`web`] | pages, languages, CSRF, cookies, security headers, incidents (internal errors logged once, by a layer) |
 //! | settings | [`config`] | the configuration and the settings built from it |
 //! | protocol vocabulary | [`protocol`] | the authorization request and its parsing, OAuth errors and their wire form, scopes and claims, user codes, JOSE, the metadata document; no endpoint |
@@ -44,6 +45,7 @@ pub mod authn;
 pub mod client;
 pub mod config;
 pub mod credentials;
+pub mod crypto;
 pub mod demo;
 pub mod federation;
 pub mod identity;

@@ -20,7 +20,7 @@ pub struct ServerSecrets {
 impl ServerSecrets {
     async fn load(store: &Store, master: &MasterKey, now: i64) -> Result<Self, KeyError> {
         let get = async |name: &str| -> Result<Vec<u8>, KeyError> {
-            let candidate = master.seal(name, &crate::keys::secret::random_bytes::<32>())?;
+            let candidate = master.seal(name, &crate::crypto::random_bytes::<32>())?;
             let sealed = store.server_secret(name, &candidate, now).await?;
             Ok(master.open(name, &sealed)?)
         };

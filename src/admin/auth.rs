@@ -3,7 +3,7 @@
 use axum::http::{HeaderMap, header};
 
 use super::problem::Problem;
-use crate::keys::secret::token_hash;
+use crate::crypto::token_hash;
 use crate::state::App;
 use crate::store::operators::OperatorToken;
 

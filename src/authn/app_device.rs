@@ -24,8 +24,8 @@ use serde_json::{Map, Value, json};
 
 use crate::assurance::Acr;
 use crate::audit::{self, Event};
+use crate::crypto::{b64url, sha256, token_hash};
 use crate::identity::{Person, PersonStatus};
-use crate::keys::secret::{b64url, sha256, token_hash};
 use crate::protocol::jose::{self, JoseError};
 use crate::signin::session;
 use crate::state::App;

@@ -23,8 +23,8 @@ use webauthn_rs::prelude::{
 use super::login;
 use crate::assurance::Amr;
 use crate::audit::{self, Event};
+use crate::crypto::{b64url, b64url_decode, ct_eq, random_token, sha256, token_hash};
 use crate::identity::{Person, PersonStatus};
-use crate::keys::secret::{b64url, b64url_decode, ct_eq, random_token, sha256, token_hash};
 use crate::signin::journey::{self, Authentication};
 use crate::signin::pending::{load_for_script, load_form};
 use crate::signin::{Pending, Stage};

@@ -14,7 +14,7 @@ fn hasher() -> Result<Argon2<'static>, HashError> {
 
 /// A PHC string (`$argon2id$v=19$m=19456,t=2,p=1$…`).
 pub fn hash(password: &str) -> Result<String, HashError> {
-    let salt = SaltString::encode_b64(&crate::keys::secret::random_bytes::<16>())?;
+    let salt = SaltString::encode_b64(&crate::crypto::random_bytes::<16>())?;
     Ok(hasher()?.hash_password(password.as_bytes(), &salt)?.to_string())
 }
 

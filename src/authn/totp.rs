@@ -10,7 +10,7 @@ fn totp(secret: &[u8]) -> Option<TOTP> {
 }
 
 pub fn new_secret() -> Vec<u8> {
-    crate::keys::secret::random_bytes::<20>().to_vec()
+    crate::crypto::random_bytes::<20>().to_vec()
 }
 
 /// The matching time step for `code` at `now`, if any.
@@ -22,7 +22,7 @@ pub fn verify(secret: &[u8], code: &str, now: i64) -> Option<i64> {
     let step = now.max(0) as u64 / STEP;
     [step.saturating_sub(1), step, step + 1].into_iter().find_map(|s| {
         let expected = t.generate(s * STEP);
-        crate::keys::secret::ct_eq(expected.as_bytes(), code.as_bytes()).then_some(s as i64)
+        crate::crypto::ct_eq(expected.as_bytes(), code.as_bytes()).then_some(s as i64)
     })
 }
 

@@ -20,11 +20,11 @@ use serde_json::{Map, Value, json};
 
 use crate::assurance::Amr;
 use crate::audit::{self, Event};
+use crate::crypto::{ct_eq, random_token, token_hash};
 use crate::federation::config::{self, FirstSignIn, Upstream};
 use crate::federation::{Provider, UpstreamError, acr, error_chain};
 use crate::identity::person::parse_date;
 use crate::identity::{AccountLevel, Person, PersonStatus, PersonalId};
-use crate::keys::secret::{ct_eq, random_token, token_hash};
 use crate::signin::journey::{self, Authentication};
 use crate::signin::pending::load;
 use crate::signin::{Pending, Stage, session};
@@ -318,7 +318,7 @@ async fn userinfo(p: &Provider, endpoint: &url::Url, access_token: &str) -> Resu
 fn jwt_claims(jwt: &str) -> Result<Map<String, Value>, UpstreamError> {
     let bad = || UpstreamError::BadToken("unreadable ID token payload".into());
     let payload = jwt.split('.').nth(1).ok_or_else(bad)?;
-    let bytes = crate::keys::secret::b64url_decode(payload).ok_or_else(bad)?;
+    let bytes = crate::crypto::b64url_decode(payload).ok_or_else(bad)?;
     match serde_json::from_slice(&bytes).map_err(|_| bad())? {
         Value::Object(m) => Ok(m),
         _ => Err(bad()),
@@ -449,7 +449,7 @@ pub async fn logout_redirect(app: &App, sid: &str, then: Option<&str>, locale: c
     let end = metadata.additional_metadata().end_session_endpoint.as_ref()?;
     let then = then.unwrap_or_default();
     let mac = crate::web::csrf::token(&app.secrets.csrf, LOGOUT_DONE_PATH, then);
-    let state = format!("{}.{}.{mac}", locale.as_str(), crate::keys::secret::b64url(then.as_bytes()));
+    let state = format!("{}.{}.{mac}", locale.as_str(), crate::crypto::b64url(then.as_bytes()));
     let mut url = end.url().clone();
     url.query_pairs_mut()
         .append_pair("id_token_hint", &id_token)
@@ -467,7 +467,7 @@ pub async fn logout_done(State(app): State<Arc<App>>, headers: HeaderMap, jar: C
     let (Some(lang), Some(then), Some(mac)) = (parts.next(), parts.next(), parts.next()) else {
         return PageError::expired(fallback).into_response();
     };
-    let then = crate::keys::secret::b64url_decode(then).and_then(|b| String::from_utf8(b).ok());
+    let then = crate::crypto::b64url_decode(then).and_then(|b| String::from_utf8(b).ok());
     let Some(then) = then.filter(|t| crate::web::csrf::verify(&app.secrets.csrf, LOGOUT_DONE_PATH, t, mac)) else {
         return PageError::expired(fallback).into_response();
     };

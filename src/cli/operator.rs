@@ -1,7 +1,7 @@
 //! `nixa operator`: admin API tokens.
 
 use clap::Subcommand;
-use nixa::keys::secret::{random_token, token_hash};
+use nixa::crypto::{random_token, token_hash};
 use nixa::store::Store;
 use serde_json::json;
 

@@ -105,7 +105,7 @@ impl Cwt {
         let nonce = match g(NONCE) {
             None => None,
             Some(Value::Text(t)) => Some(t.clone()),
-            Some(Value::Bytes(b)) => Some(crate::keys::secret::b64url(b)),
+            Some(Value::Bytes(b)) => Some(crate::crypto::b64url(b)),
             Some(_) => return Err(ClaimsError::BadType(NONCE)),
         };
         Ok(Cwt { iss: text(ISS)?, sub: text(SUB)?, exp: t(EXP)?, nbf: t(NBF)?, iat: t(IAT)?, nonce, status, all })
@@ -150,7 +150,7 @@ pub fn to_json(v: &Value) -> serde_json::Value {
         Value::Bool(b) => json!(b),
         Value::Integer(i) => i64::try_from(*i).map(|i| json!(i)).unwrap_or_else(|_| json!(i.to_string())),
         Value::Float(f) => json!(f),
-        Value::Bytes(b) => json!(crate::keys::secret::b64url(b)),
+        Value::Bytes(b) => json!(crate::crypto::b64url(b)),
         Value::Text(t) => json!(t),
         Value::Array(a) => serde_json::Value::Array(a.iter().map(to_json).collect()),
         Value::Map(m) => {

@@ -49,7 +49,7 @@ const MAX_STATUS_LIST: usize = 4 * 1024 * 1024;
 /// way its signature is checked under `keys` and it must be the list for `uri`.
 fn cached_or_fetched(dir: &std::path::Path, uri: &str, keys: &KeySet, now: i64) -> Result<super::status_list::StatusList, String> {
     use super::status_list::StatusList;
-    let file = dir.join(format!("{}.cwt", crate::keys::secret::b64url(&crate::keys::secret::sha256(uri.as_bytes()))));
+    let file = dir.join(format!("{}.cwt", crate::crypto::b64url(&crate::crypto::sha256(uri.as_bytes()))));
     if let (Ok(token), Ok(meta)) = (std::fs::read(&file), std::fs::metadata(&file)) {
         let age =
             meta.modified().ok().and_then(|m| m.elapsed().ok()).map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)).unwrap_or(i64::MAX);

@@ -11,7 +11,7 @@ use der::{Decode, Encode};
 use serde_cbor_2::Value;
 use serde_json::json;
 
-use crate::keys::secret::sha256;
+use crate::crypto::sha256;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KeysError {

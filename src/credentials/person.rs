@@ -35,7 +35,7 @@ pub fn issue(app: &App, p: &Person, fields: Option<&[String]>, minutes: i64, sta
         ..Default::default()
     };
     let now = app.now();
-    let nonce = fields.map(|_| crate::keys::secret::b64url(&crate::keys::secret::random_bytes::<12>()));
+    let nonce = fields.map(|_| crate::crypto::b64url(&crate::crypto::random_bytes::<12>()));
     let expires_at = now + minutes * 60;
     let req = Request {
         issuer: &app.credentials.issuer,

@@ -35,7 +35,7 @@ impl Credentials {
     /// Draws a free random index in the status list and records the credential there.
     pub async fn allocate_status(&self, store: &Store, subject: &str, kind: &str, now: i64, exp: i64) -> Result<u64, ServiceError> {
         for _ in 0..32 {
-            let r = crate::keys::secret::random_bytes::<8>();
+            let r = crate::crypto::random_bytes::<8>();
             let idx = u64::from_le_bytes(r) % LIST_SIZE;
             if store.insert_credential_status(LIST_ID, idx as i64, subject, kind, now, exp).await.map_err(KeyError::from)? {
                 return Ok(idx);

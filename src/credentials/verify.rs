@@ -309,7 +309,7 @@ pub fn verify(text: &str, opts: &Options<'_>) -> Report {
     }
 
     let mut r = b.report(Some(profile));
-    r.kid = kid.map(|k| crate::keys::secret::b64url(&k));
+    r.kid = kid.map(|k| crate::crypto::b64url(&k));
     r.alg = alg.map(|a| format!("{a:?}"));
     r.issuer = cwt.iss.clone();
     r.subject = cwt.sub.clone();

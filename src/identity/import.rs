@@ -15,7 +15,7 @@ use serde::de::DeserializeOwned;
 
 use super::person::parse_date;
 use super::{AccountLevel, AgencyCode, Organisation, Person, PersonStatus, PersonalId, RepresentativeRole, Sex, TaxCode};
-use crate::keys::secret::{b64url, sha256};
+use crate::crypto::{b64url, sha256};
 use crate::store::persons::{Checkpoint, OrgImportRow, UnknownRepresentative};
 use crate::store::{Store, StoreError};
 

@@ -45,7 +45,7 @@ impl MasterKey {
     }
 
     pub fn generate_base64() -> String {
-        STANDARD.encode(super::secret::random_bytes::<32>())
+        STANDARD.encode(crate::crypto::random_bytes::<32>())
     }
 
     pub fn is_demo(&self) -> bool {
@@ -55,7 +55,7 @@ impl MasterKey {
     /// Encrypts `plaintext`, bound to `context` (e.g. the key id) so that sealed values cannot be
     /// swapped between rows. Output: base64(nonce ‖ ciphertext ‖ tag).
     pub fn seal(&self, context: &str, plaintext: &[u8]) -> Result<String, MasterKeyError> {
-        let nonce_bytes = super::secret::random_bytes::<NONCE_LEN>();
+        let nonce_bytes = crate::crypto::random_bytes::<NONCE_LEN>();
         let mut buf = plaintext.to_vec();
         self.key
             .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce_bytes), Aad::from(context.as_bytes()), &mut buf)

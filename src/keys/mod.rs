@@ -2,7 +2,6 @@
 //! JWKS before they sign and kept there until every token they signed has expired.
 
 pub mod master;
-pub mod secret;
 pub mod signing;
 
 use std::collections::HashMap;

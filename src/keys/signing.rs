@@ -10,38 +10,8 @@ use aws_lc_rs::signature::{self, EcdsaKeyPair, KeyPair, RsaKeyPair};
 use serde::Serialize;
 use serde_json::json;
 
-use super::secret::{b64url, sha256};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-pub enum Alg {
-    ES256,
-    RS256,
-}
-
-impl Alg {
-    pub const ALL: [Alg; 2] = [Alg::ES256, Alg::RS256];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Alg::ES256 => "ES256",
-            Alg::RS256 => "RS256",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "ES256" => Some(Alg::ES256),
-            "RS256" => Some(Alg::RS256),
-            _ => None,
-        }
-    }
-}
-
-impl std::fmt::Display for Alg {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use crate::crypto::Alg;
+use crate::crypto::{b64url, sha256};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SigningError {
@@ -162,7 +132,7 @@ mod tests {
 
     fn verify(jwt: &str, alg: &'static dyn signature::VerificationAlgorithm, public: &[u8]) -> bool {
         let (signed, sig) = jwt.rsplit_once('.').unwrap();
-        let sig = crate::keys::secret::b64url_decode(sig).unwrap();
+        let sig = crate::crypto::b64url_decode(sig).unwrap();
         UnparsedPublicKey::new(alg, public).verify(signed.as_bytes(), &sig).is_ok()
     }
 
@@ -192,7 +162,7 @@ mod tests {
             e: kp.public_key().exponent().big_endian_without_leading_zero(),
         };
         let (signed, sig) = jwt.rsplit_once('.').unwrap();
-        let sig = crate::keys::secret::b64url_decode(sig).unwrap();
+        let sig = crate::crypto::b64url_decode(sig).unwrap();
         assert!(pk.verify(&signature::RSA_PKCS1_2048_8192_SHA256, signed.as_bytes(), &sig).is_ok());
         assert!(!spki.as_ref().is_empty());
     }

@@ -67,7 +67,7 @@ async fn resolve(app: &App, params: &Params, client: &Client) -> Result<Authoriz
             return Err(Rejection::Page(request::PageReason::Malformed));
         }
         // RFC 9126 §4: single use, bound to the client that pushed it; only its parameters count.
-        let taken = app.store.take_pushed(&crate::keys::secret::token_hash(uri), app.now()).await;
+        let taken = app.store.take_pushed(&crate::crypto::token_hash(uri), app.now()).await;
         let (owner, json) = match taken {
             Ok(Some(t)) if uri.starts_with(par::URI_PREFIX) => t,
             _ => return Err(Rejection::Page(request::PageReason::BadRequestUri)),

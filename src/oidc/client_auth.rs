@@ -7,7 +7,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
 use crate::client::{AuthMethod, Client, ClientId};
-use crate::keys::secret::{ct_eq, token_hash};
+use crate::crypto::{ct_eq, token_hash};
 use crate::protocol::error::OAuthError;
 use crate::protocol::jose::{self, CLIENT_ALGS, FAPI_ALGS, JoseError};
 use crate::state::App;

@@ -12,7 +12,7 @@ use serde_json::json;
 
 use super::client_auth;
 use crate::client::{Client, GRANT_DEVICE_CODE};
-use crate::keys::secret::{random_token, token_hash};
+use crate::crypto::{random_token, token_hash};
 use crate::protocol::error::{ErrorCode, OAuthError};
 use crate::protocol::scopes;
 use crate::protocol::user_code::{display_user_code, new_user_code};

@@ -4,7 +4,7 @@
 use axum::http::HeaderMap;
 use jsonwebtoken::Algorithm;
 
-use crate::keys::secret::{b64url, ct_eq, hmac_sha256, sha256, token_hash};
+use crate::crypto::{b64url, ct_eq, hmac_sha256, sha256, token_hash};
 use crate::protocol::error::{ErrorCode, OAuthError};
 use crate::protocol::jose::{self, JoseError};
 use crate::state::App;

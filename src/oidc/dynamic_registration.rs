@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 use super::registration::{self, ClientSpec, RegistrationError};
 use crate::audit::{self, Event};
 use crate::client::{AuthMethod, Client, ClientId, GRANT_AUTHORIZATION_CODE, GRANT_DEVICE_CODE, GRANT_REFRESH_TOKEN};
-use crate::keys::secret::{ct_eq, random_token, token_hash};
+use crate::crypto::{ct_eq, random_token, token_hash};
 use crate::privacy::sector;
 use crate::state::App;
 use crate::store::StoreError;

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::keys::secret::{b64url, sha256};
+use crate::crypto::{b64url, sha256};
 
 #[derive(Debug, Serialize)]
 pub struct IdTokenClaims<'a> {

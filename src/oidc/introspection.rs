@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use super::client_auth;
 use crate::audit::{self, Event};
 use crate::client::Client;
-use crate::keys::secret::{random_token, token_hash};
+use crate::crypto::{random_token, token_hash};
 use crate::protocol::error::{ErrorCode, OAuthError};
 use crate::state::App;
 use crate::web::form::Params;

@@ -26,7 +26,7 @@ use serde_json::{Value, json};
 use crate::client::{Client, ClientId};
 
 use crate::audit::{self, Event};
-use crate::keys::secret::random_token;
+use crate::crypto::random_token;
 use crate::protocol::jose;
 use crate::signin::session;
 use crate::state::App;

@@ -6,7 +6,7 @@ use serde_json::{Map, Value, json};
 
 use super::id_token::{IdTokenClaims, at_hash};
 use crate::client::{AccessTokenFormat, Client, GRANT_REFRESH_TOKEN};
-use crate::keys::secret::{random_token, token_hash};
+use crate::crypto::{random_token, token_hash};
 use crate::protocol::error::OAuthError;
 use crate::state::App;
 use crate::store::grants::AccessGrant;

@@ -12,7 +12,7 @@ use serde_json::json;
 use super::client_auth;
 use super::dpop::{self, Place};
 use super::request_object;
-use crate::keys::secret::{random_token, token_hash};
+use crate::crypto::{random_token, token_hash};
 use crate::protocol::error::{ErrorCode, OAuthError};
 use crate::protocol::request::{self, Rejection};
 use crate::state::App;

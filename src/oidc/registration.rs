@@ -7,8 +7,8 @@ use crate::client::{
     AuthMethod, ClaimsProfile, Client, ClientId, ClientOptions, GRANT_AUTHORIZATION_CODE, GRANT_DEVICE_CODE, GRANT_REFRESH_TOKEN,
     RedirectUriError, validate_redirect_uris,
 };
-use crate::keys::Alg;
-use crate::keys::secret::{random_token, token_hash};
+use crate::crypto::Alg;
+use crate::crypto::{random_token, token_hash};
 use crate::protocol::scopes;
 
 #[derive(Debug, Default, Clone)]

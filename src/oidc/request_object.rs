@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 use crate::client::Client;
-use crate::keys::secret::token_hash;
+use crate::crypto::token_hash;
 use crate::protocol::jose::{self, CLIENT_ALGS, FAPI_ALGS, JoseError};
 use crate::state::App;
 use crate::web::form::Params;

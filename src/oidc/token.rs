@@ -14,7 +14,7 @@ use super::dpop::{self, Place, Proof};
 use super::mint::{self, Issuance, Minted, RefreshPlan, wants_refresh};
 use crate::audit::{self, Event};
 use crate::client::{Client, GRANT_AUTHORIZATION_CODE, GRANT_DEVICE_CODE, GRANT_REFRESH_TOKEN};
-use crate::keys::secret::{b64url, ct_eq, sha256, token_hash};
+use crate::crypto::{b64url, ct_eq, sha256, token_hash};
 use crate::protocol::error::{ErrorCode, OAuthError};
 use crate::state::App;
 use crate::store::grants::CodeGrant;

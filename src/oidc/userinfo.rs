@@ -10,8 +10,8 @@ use axum::response::{IntoResponse, Response};
 
 use super::dpop;
 use crate::client::ClientId;
+use crate::crypto::token_hash;
 use crate::identity::PersonStatus;
-use crate::keys::secret::token_hash;
 use crate::protocol::error::bearer_missing;
 use crate::protocol::error::{ErrorCode, OAuthError};
 use crate::protocol::scopes;

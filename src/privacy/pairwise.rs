@@ -3,7 +3,7 @@
 //! the public subject. The personal ID is never a subject.
 
 use crate::client::Client;
-use crate::keys::secret::{b64url, hmac_sha256};
+use crate::crypto::{b64url, hmac_sha256};
 
 pub fn subject(pairwise_key: &[u8], client: &Client, person_id: &str) -> String {
     if client.first_party {

@@ -98,7 +98,7 @@ pub fn verify_with_set(token: &str, set: &JwkSet, allowed: &[Algorithm], typ: Op
 pub fn verify_self_signed(token: &str, allowed: &[Algorithm], typ: &'static str) -> Result<(Verified, Jwk), JoseError> {
     let h = header(token, allowed)?;
     check_typ(&h, Some(typ))?;
-    let raw_header = token.split('.').next().and_then(crate::keys::secret::b64url_decode).ok_or(JoseError::Malformed)?;
+    let raw_header = token.split('.').next().and_then(crate::crypto::b64url_decode).ok_or(JoseError::Malformed)?;
     let raw: Value = serde_json::from_slice(&raw_header).map_err(|_| JoseError::Malformed)?;
     if raw.get("jwk").and_then(|j| j.get("d")).is_some() {
         return Err(JoseError::PrivateKey);
@@ -196,9 +196,9 @@ mod tests {
 
     #[test]
     fn rejects_none_and_hmac() {
-        let none = format!("{}.{}.", crate::keys::secret::b64url(br#"{"alg":"none"}"#), crate::keys::secret::b64url(b"{}"));
+        let none = format!("{}.{}.", crate::crypto::b64url(br#"{"alg":"none"}"#), crate::crypto::b64url(b"{}"));
         assert!(matches!(header(&none, &CLIENT_ALGS), Err(JoseError::Algorithm | JoseError::Malformed)));
-        let hs = format!("{}.{}.c2ln", crate::keys::secret::b64url(br#"{"alg":"HS256"}"#), crate::keys::secret::b64url(b"{}"));
+        let hs = format!("{}.{}.c2ln", crate::crypto::b64url(br#"{"alg":"HS256"}"#), crate::crypto::b64url(b"{}"));
         assert_eq!(header(&hs, &CLIENT_ALGS).unwrap_err(), JoseError::Algorithm);
         assert_eq!(header("a.b", &CLIENT_ALGS).unwrap_err(), JoseError::Malformed);
     }

@@ -1,6 +1,6 @@
 //! RFC 8628 user codes: drawn, normalised from what people type, and shown.
 
-use crate::keys::secret::random_bytes;
+use crate::crypto::random_bytes;
 
 /// Consonants only (RFC 8628 §6.1): no vowels to spell words, no 0/O or 1/I to confuse.
 const ALPHABET: &[u8; 20] = b"BCDFGHJKLMNPQRSTVWXZ";

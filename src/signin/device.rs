@@ -22,7 +22,7 @@ use super::purpose::Purpose;
 use super::session::{BrowserSession, browser_id};
 use super::stage::Stage;
 use crate::client::ClientId;
-use crate::keys::secret::token_hash;
+use crate::crypto::token_hash;
 use crate::protocol::scopes;
 use crate::protocol::user_code::{display_user_code, normalise_user_code};
 use crate::state::App;

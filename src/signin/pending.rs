@@ -9,7 +9,7 @@ use super::purpose::SignIn;
 use super::session::{self, BrowserSession};
 use super::stage::Stage;
 use crate::client::{Client, ClientId};
-use crate::keys::secret::{ct_eq, token_hash};
+use crate::crypto::{ct_eq, token_hash};
 use crate::state::App;
 use crate::store::grants::PendingRequest;
 use crate::web::cookies;

@@ -3,7 +3,7 @@
 use axum_extra::extract::CookieJar;
 
 use crate::assurance::{Acr, Amr};
-use crate::keys::secret::{random_token, token_hash};
+use crate::crypto::{random_token, token_hash};
 use crate::state::App;
 use crate::store::StoreError;
 use crate::store::sessions::SessionRecord;

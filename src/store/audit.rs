@@ -7,7 +7,7 @@
 use sqlx::Row;
 
 use super::{Result, Store, StoreError};
-use crate::keys::secret::{b64url, sha256};
+use crate::crypto::{b64url, sha256};
 
 #[derive(Debug, Clone)]
 pub struct AuditEntry {

@@ -5,7 +5,7 @@ use sqlx::any::AnyRow;
 
 use super::{Result, Store, StoreError, flag};
 use crate::client::{AuthMethod, ClaimsProfile, Client, ClientId};
-use crate::keys::Alg;
+use crate::crypto::Alg;
 
 fn client_from_row(row: &AnyRow) -> Result<Client> {
     let corrupt = |what: &str| StoreError::Corrupt(format!("clients.{what}"));

@@ -1,7 +1,7 @@
 //! CSRF tokens for the sign-in forms: an HMAC over the browser binding cookie and the sign-in
 //! request, so a token is useless in another browser or for another sign-in.
 
-use crate::keys::secret::{b64url, b64url_decode, ct_eq, hmac_sha256};
+use crate::crypto::{b64url, b64url_decode, ct_eq, hmac_sha256};
 
 pub fn token(key: &[u8], browser: &str, request_id: &str) -> String {
     b64url(&hmac_sha256(key, &[b"csrf", browser.as_bytes(), request_id.as_bytes()]))

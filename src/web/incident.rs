@@ -20,7 +20,7 @@ struct Inner {
 
 impl Incident {
     pub fn new(cause: impl Display) -> Self {
-        let id = crate::keys::secret::random_token()[..12].to_string();
+        let id = crate::crypto::random_token()[..12].to_string();
         Self(Box::new(Inner { id, cause: cause.to_string() }))
     }
 

@@ -196,8 +196,8 @@ impl Browser {
 }
 
 pub fn pkce_pair() -> (String, String) {
-    let verifier = nixa::keys::secret::random_token() + "-extra";
-    let challenge = nixa::keys::secret::b64url(&nixa::keys::secret::sha256(verifier.as_bytes()));
+    let verifier = nixa::crypto::random_token() + "-extra";
+    let challenge = nixa::crypto::b64url(&nixa::crypto::sha256(verifier.as_bytes()));
     (verifier, challenge)
 }
 
@@ -253,7 +253,7 @@ pub async fn code_for(server: &TestServer, browser: &Browser, who: (&str, &str))
 /// checked verify it with the JWKS).
 pub fn jwt_payload(jwt: &str) -> serde_json::Value {
     let part = jwt.split('.').nth(1).unwrap();
-    serde_json::from_slice(&nixa::keys::secret::b64url_decode(part).unwrap()).unwrap()
+    serde_json::from_slice(&nixa::crypto::b64url_decode(part).unwrap()).unwrap()
 }
 
 /// The claims of the ID token in a token response.

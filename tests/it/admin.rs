@@ -6,13 +6,13 @@ use common::*;
 use serde_json::{Value, json};
 
 async fn token(server: &TestServer, scopes: &[&str]) -> String {
-    let t = nixa::keys::secret::random_token();
+    let t = nixa::crypto::random_token();
     let op = nixa::store::operators::OperatorToken {
         name: "tester".into(),
         scopes: scopes.iter().map(|s| s.to_string()).collect(),
         expires_at: server.app.now() + 3600,
     };
-    server.app.store.insert_operator_token(&nixa::keys::secret::token_hash(&t), &op, server.app.now()).await.unwrap();
+    server.app.store.insert_operator_token(&nixa::crypto::token_hash(&t), &op, server.app.now()).await.unwrap();
     t
 }
 

@@ -142,7 +142,7 @@ fn claim169_vectors() {
             // kid the credential names, exactly as a trust list entry would.
             // A credential without kid meets the key registered for kid-less credentials.
             if let Some(key) = kid_for_test.clone() {
-                let kid = first.kid.clone().map(|k| nixa::keys::secret::b64url_decode(&k).unwrap()).unwrap_or_default();
+                let kid = first.kid.clone().map(|k| nixa::crypto::b64url_decode(&k).unwrap()).unwrap_or_default();
                 keys.insert(VerifyKey { kid, alg: None, key, issuer: None });
             }
             let mut opts = Options::new(&keys, now);

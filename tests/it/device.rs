@@ -124,7 +124,7 @@ async fn a_device_signs_in_once_the_person_approves() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(cache.as_deref(), Some("no-store"));
     let device_code = body["device_code"].as_str().unwrap().to_string();
-    assert_eq!(nixa::keys::secret::b64url_decode(&device_code).unwrap().len(), 32, "256 random bits");
+    assert_eq!(nixa::crypto::b64url_decode(&device_code).unwrap().len(), 32, "256 random bits");
     let user_code = body["user_code"].as_str().unwrap().to_string();
     assert_eq!(user_code.len(), 9);
     assert_eq!(&user_code[4..5], "-");
@@ -135,7 +135,7 @@ async fn a_device_signs_in_once_the_person_approves() {
     assert_eq!(body["interval"], 5);
 
     // Only the hash of the device code is stored.
-    let stored = server.app.store.device_code(&nixa::keys::secret::token_hash(&device_code)).await.unwrap().unwrap();
+    let stored = server.app.store.device_code(&nixa::crypto::token_hash(&device_code)).await.unwrap().unwrap();
     assert_eq!(stored.status, "pending");
 
     assert_error(&poll(&server, TV, secret, &device_code).await, 400, "authorization_pending");

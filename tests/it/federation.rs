@@ -192,7 +192,7 @@ async fn citizen_signs_in_at_a_portal_through_a_second_nixa() {
     let mut client = nixa::demo::demo_client(&nixa::demo::CLIENTS[0]);
     client.id = nixa::client::ClientId::parse(HUB_CLIENT).unwrap();
     client.name = "Hub".into();
-    client.secret_hash = Some(nixa::keys::secret::token_hash(HUB_SECRET));
+    client.secret_hash = Some(nixa::crypto::token_hash(HUB_SECRET));
     client.redirect_uris = vec![hub.url("/login/upstream/callback")];
     client.sector = "localhost".into();
     client.options.post_logout_redirect_uris = vec![hub.url("/logout/upstream/done")];
@@ -453,13 +453,13 @@ async fn link_and_unlink_from_the_account_page() {
 async fn operators_add_and_remove_upstreams_through_the_admin_api() {
     let node = Node::start("rogue.js").await;
     let hub = TestServer::start_with(|c| c.upstreams = vec![upstream("fixed", "https://fixed.example.gov.vn", &["openid"], "LoA2")]).await;
-    let t = nixa::keys::secret::random_token();
+    let t = nixa::crypto::random_token();
     let op = nixa::store::operators::OperatorToken {
         name: "tester".into(),
         scopes: vec!["upstreams:read".into(), "upstreams:write".into()],
         expires_at: hub.app.now() + 3600,
     };
-    hub.app.store.insert_operator_token(&nixa::keys::secret::token_hash(&t), &op, hub.app.now()).await.unwrap();
+    hub.app.store.insert_operator_token(&nixa::crypto::token_hash(&t), &op, hub.app.now()).await.unwrap();
     let http = backchannel();
     let put = async |id: &str, body: serde_json::Value| {
         let res = http.put(hub.url(&format!("/admin/v1/upstreams/{id}"))).bearer_auth(&t).json(&body).send().await.unwrap();

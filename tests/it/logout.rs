@@ -120,7 +120,7 @@ async fn register_portals(server: &TestServer, receiver: &Receiver) {
 }
 
 fn jwt_part(jwt: &str, i: usize) -> Value {
-    serde_json::from_slice(&nixa::keys::secret::b64url_decode(jwt.split('.').nth(i).unwrap()).unwrap()).unwrap()
+    serde_json::from_slice(&nixa::crypto::b64url_decode(jwt.split('.').nth(i).unwrap()).unwrap()).unwrap()
 }
 
 struct Signed {
@@ -418,7 +418,7 @@ async fn bad_requests_show_an_error_page_and_never_redirect() {
     let mut altered = claims.clone();
     altered["sid"] = json!("another-session");
     let parts: Vec<&str> = s.id_token.split('.').collect();
-    let tampered = format!("{}.{}.{}", parts[0], nixa::keys::secret::b64url(altered.to_string().as_bytes()), parts[2]);
+    let tampered = format!("{}.{}.{}", parts[0], nixa::crypto::b64url(altered.to_string().as_bytes()), parts[2]);
     let dvc = server.app.store.client(&nixa::client::ClientId::parse(DVC).unwrap()).await.unwrap().unwrap();
     let logout_token = nixa::oidc::logout::logout_token(&server.app, &dvc, &s.sub, &s.sid, server.app.now()).unwrap();
     for hint in [same_kid, own_kid, other_issuer, tampered, "not-a-jwt".to_string(), logout_token] {

@@ -266,7 +266,7 @@ async fn device_proofs_are_checked() {
     assert_eq!(body["error_description"], "the proof was used before (jti)");
     // Another key claiming this device id.
     let (pkcs8, _) = nixa::app_client::generate_key().unwrap();
-    let impostor = DeviceState { pkcs8: nixa::keys::secret::b64url(&pkcs8), ..device.clone() };
+    let impostor = DeviceState { pkcs8: nixa::crypto::b64url(&pkcs8), ..device.clone() };
     let forged = app.proof(&impostor, "GET", "/api/v1/devices", json!({})).unwrap();
     let body: Value = send(forged).await.unwrap().json().await.unwrap();
     assert_eq!(body["error_description"], "the device signature does not verify");

@@ -109,16 +109,16 @@ async fn tampered_id_token_signature_is_rejected_by_the_rp() {
 
     // Flip one bit of the signature.
     let (signed, sig) = jwt.rsplit_once('.').unwrap();
-    let mut raw = nixa::keys::secret::b64url_decode(sig).unwrap();
+    let mut raw = nixa::crypto::b64url_decode(sig).unwrap();
     raw[10] ^= 0x01;
-    let tampered: CoreIdToken = format!("{signed}.{}", nixa::keys::secret::b64url(&raw)).parse().unwrap();
+    let tampered: CoreIdToken = format!("{signed}.{}", nixa::crypto::b64url(&raw)).parse().unwrap();
     assert!(tampered.claims(&client.id_token_verifier(), &nonce).is_err(), "bad signature must fail");
 
     // Change the payload, keep the signature.
     let mut claims = jwt_payload(jwt);
     claims["sub"] = serde_json::json!("someone-else");
     let header = jwt.split('.').next().unwrap();
-    let forged = format!("{header}.{}.{sig}", nixa::keys::secret::b64url(claims.to_string().as_bytes()));
+    let forged = format!("{header}.{}.{sig}", nixa::crypto::b64url(claims.to_string().as_bytes()));
     let forged: CoreIdToken = forged.parse().unwrap();
     assert!(forged.claims(&client.id_token_verifier(), &nonce).is_err(), "altered payload must fail");
 }

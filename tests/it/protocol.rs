@@ -8,8 +8,8 @@ use common::*;
 use jsonwebtoken::jwk::{Jwk, JwkSet};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use nixa::client::{AccessTokenFormat, ClientOptions, Profile};
+use nixa::crypto::{b64url, random_token, sha256};
 use nixa::keys::Alg;
-use nixa::keys::secret::{b64url, random_token, sha256};
 use nixa::oidc::registration::{ClientSpec, build};
 use serde_json::{Value, json};
 

@@ -9,13 +9,13 @@ use common::*;
 use serde_json::{Value, json};
 
 async fn operator_token(server: &TestServer, scopes: &[&str]) -> String {
-    let t = nixa::keys::secret::random_token();
+    let t = nixa::crypto::random_token();
     let op = nixa::store::operators::OperatorToken {
         name: "registrar".into(),
         scopes: scopes.iter().map(|s| s.to_string()).collect(),
         expires_at: server.app.now() + 3600,
     };
-    server.app.store.insert_operator_token(&nixa::keys::secret::token_hash(&t), &op, server.app.now()).await.unwrap();
+    server.app.store.insert_operator_token(&nixa::crypto::token_hash(&t), &op, server.app.now()).await.unwrap();
     t
 }
 
@@ -90,7 +90,7 @@ async fn redeem_as(server: &TestServer, id: &str, secret: &str, redirect: &str, 
 
 fn sub_of(tokens: &Value) -> String {
     let jwt = tokens["id_token"].as_str().expect("id_token");
-    let payload = nixa::keys::secret::b64url_decode(jwt.split('.').nth(1).unwrap()).unwrap();
+    let payload = nixa::crypto::b64url_decode(jwt.split('.').nth(1).unwrap()).unwrap();
     serde_json::from_slice::<Value>(&payload).unwrap()["sub"].as_str().unwrap().to_string()
 }
 
@@ -154,7 +154,7 @@ async fn register_then_sign_in_with_the_new_client() {
     // Only the hash of the registration access token is stored.
     let stored = server.app.store.registration(&nixa::client::ClientId::parse(id).unwrap()).await.unwrap().unwrap();
     let rat = b["registration_access_token"].as_str().unwrap();
-    assert_eq!(stored.token_hash.as_deref(), Some(nixa::keys::secret::token_hash(rat).as_str()));
+    assert_eq!(stored.token_hash.as_deref(), Some(nixa::crypto::token_hash(rat).as_str()));
 
     let (code, verifier) = code_at(&server, id, redirect).await;
     let (status, tokens) = redeem_as(&server, id, "wrong-secret", redirect, &code, &verifier).await;

@@ -147,7 +147,7 @@ async fn rotated_keys_are_published_before_they_sign_and_kept_until_tokens_expir
     let (code, verifier) = code_for(&server, &browser, AN).await;
     let (_, body) = redeem(&server, &code, &verifier).await;
     let header: serde_json::Value =
-        serde_json::from_slice(&nixa::keys::secret::b64url_decode(body["id_token"].as_str().unwrap().split('.').next().unwrap()).unwrap())
+        serde_json::from_slice(&nixa::crypto::b64url_decode(body["id_token"].as_str().unwrap().split('.').next().unwrap()).unwrap())
             .unwrap();
     assert_eq!(header["kid"], new_es.kid.as_str());
 
@@ -164,7 +164,7 @@ async fn private_keys_are_sealed_at_rest() {
     let rows = server.app.store.keys().await.unwrap();
     for k in rows {
         let b64url = k.sealed_private.replace('+', "-").replace('/', "_");
-        let raw = nixa::keys::secret::b64url_decode(b64url.trim_end_matches('=')).expect("base64");
+        let raw = nixa::crypto::b64url_decode(b64url.trim_end_matches('=')).expect("base64");
         // A PKCS#8 document starts with a DER SEQUENCE of long form length (30 81 / 30 82).
         let looks_like_der = raw[0] == 0x30 && (raw[1] == 0x81 || raw[1] == 0x82);
         assert!(raw.len() > 28 && !looks_like_der, "private key stored in the clear");

@@ -1,9 +1,11 @@
-//! Random tokens, token hashing and constant-time comparison: the primitives every
-//! credential (codes, access tokens, session cookies, client secrets) is built from.
+//! Random tokens, token hashing, constant-time comparison and the names of our signature
+//! algorithms: the primitives every credential (codes, access tokens, session cookies, client
+//! secrets) is built from. Below the store, which stores their hashes.
 
 use aws_lc_rs::digest::{SHA256, digest};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use serde::Serialize;
 use subtle::ConstantTimeEq;
 
 /// A fresh 256-bit random value, base64url without padding (43 characters).
@@ -59,6 +61,38 @@ pub fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
     let mut out = [0u8; 32];
     out.copy_from_slice(tag.as_ref());
     out
+}
+
+/// The algorithms our signing keys use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum Alg {
+    ES256,
+    RS256,
+}
+
+impl Alg {
+    pub const ALL: [Alg; 2] = [Alg::ES256, Alg::RS256];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Alg::ES256 => "ES256",
+            Alg::RS256 => "RS256",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "ES256" => Some(Alg::ES256),
+            "RS256" => Some(Alg::RS256),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Alg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 #[cfg(test)]
