@@ -56,6 +56,7 @@ pub mod pki;
 pub mod privacy;
 pub mod protocol;
 pub mod routes;
+pub mod scope;
 pub mod signin;
 pub mod state;
 pub mod store;

@@ -276,7 +276,11 @@ async fn bind(app: &App, headers: &HeaderMap, body: &[u8]) -> Result<Response, A
     }
     check_proof_claims(app, &v.claims, &jkt, "POST", "/api/v1/devices")
         .await
-        .map_err(|e| ApiError::invalid_request(format!("the proof of possession is not acceptable: {}", e.description)))?;
+        // An internal failure stays one (with its incident); a bad proof is the request's fault.
+        .map_err(|e| match e.incident {
+            Some(_) => e,
+            None => ApiError::invalid_request(format!("the proof of possession is not acceptable: {}", e.description)),
+        })?;
     let device = AppDevice {
         id: uuid::Uuid::new_v4().to_string(),
         person_id: person.id.clone(),

@@ -36,6 +36,7 @@ use crate::crypto::{random_token, token_hash};
 use crate::identity::{PersonStatus, acting_for};
 use crate::protocol::scopes;
 use crate::protocol::user_code::{display_user_code, new_user_code, normalise_user_code};
+use crate::scope::Scopes;
 use crate::signin::journey::{self, Authentication};
 use crate::signin::pending::{load, load_form};
 use crate::signin::{Pending, SignIn, Stage};
@@ -296,15 +297,15 @@ async fn client_of(app: &App, client_id: &str) -> Result<Client, ApiError> {
 }
 
 /// What a portal will receive, as label keys with both languages' text.
-fn data_labels(scopes_: &[String]) -> Vec<Value> {
+fn data_labels(scopes_: &Scopes) -> Vec<Value> {
     scopes::claim_labels(scopes_).iter().map(|k| json!({"key": k, "vi": Locale::Vi.t(k), "en": Locale::En.t(k)})).collect()
 }
 
-async fn scopes_of_pending(app: &App, pending_id: &str) -> Result<Vec<String>, ApiError> {
+async fn scopes_of_pending(app: &App, pending_id: &str) -> Result<Scopes, ApiError> {
     let row =
         app.store.pending(pending_id, app.now()).await?.ok_or_else(|| ApiError::not_found("the sign-in on the computer has ended"))?;
     let sign_in: SignIn = serde_json::from_str(&row.params).map_err(ApiError::internal)?;
-    Ok(sign_in.purpose.scopes().to_vec())
+    Ok(sign_in.purpose.scopes().clone())
 }
 
 fn run_json(r: Result<Response, ApiError>) -> Response {

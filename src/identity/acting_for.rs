@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::RepresentativeRole;
+use crate::scope::Scopes;
 use crate::store::{Store, StoreError};
 
 /// The organisation a representative chose to act for in this sign-in.
@@ -18,7 +19,7 @@ pub struct ActingFor {
 }
 
 /// Whether the request still needs the person to choose an organisation.
-pub fn needs_choice(scopes: &[String], chosen: Option<&ActingFor>) -> bool {
+pub fn needs_choice(scopes: &Scopes, chosen: Option<&ActingFor>) -> bool {
     chosen.is_none() && scopes.iter().any(|s| s == "vn_org")
 }
 
@@ -26,7 +27,7 @@ pub fn needs_choice(scopes: &[String], chosen: Option<&ActingFor>) -> bool {
 pub async fn extra_claims(
     store: &Store,
     person_id: &str,
-    scopes: &[String],
+    scopes: &Scopes,
     acting_for: Option<&ActingFor>,
 ) -> Result<Option<String>, StoreError> {
     let mut out = Map::new();

@@ -53,7 +53,7 @@ async fn authorize_device(app: &App, headers: &HeaderMap, body: &[u8]) -> Result
     if !client.options.allows_grant(GRANT_DEVICE_CODE) {
         return Err(OAuthError::new(ErrorCode::UnauthorizedClient, "this client is not registered for the device authorization grant"));
     }
-    let scopes = requested_scopes(&client, p.get("scope"))?;
+    let scopes = scopes::requested(&client, p.get("scope")).map_err(|why| OAuthError::new(ErrorCode::InvalidScope, why))?;
     let acr_values = match p.get("acr_values") {
         Some(v) if v.len() > 256 => return Err(OAuthError::invalid_request("acr_values is too long")),
         v => v.map(str::to_owned),
@@ -94,29 +94,6 @@ async fn authorize_device(app: &App, headers: &HeaderMap, body: &[u8]) -> Result
         }
     }
     Err(OAuthError::new(ErrorCode::TemporarilyUnavailable, "no free user code could be drawn; try again"))
-}
-
-/// The same rules as the authorization request (`request::validate`): openid is required, and
-/// only supported scopes the client may ask for.
-fn requested_scopes(client: &Client, raw: Option<&str>) -> Result<Vec<String>, OAuthError> {
-    let fail = |d: &'static str| OAuthError::new(ErrorCode::InvalidScope, d);
-    let raw = raw.ok_or_else(|| fail("scope is required and must include openid"))?;
-    let mut out: Vec<String> = Vec::new();
-    for s in raw.split_ascii_whitespace() {
-        if !scopes::is_supported(s) {
-            return Err(fail("a requested scope is not supported"));
-        }
-        if !client.allowed_scopes.iter().any(|a| a == s) {
-            return Err(fail("a requested scope is not allowed for this client"));
-        }
-        if !out.iter().any(|o| o == s) {
-            out.push(s.to_string());
-        }
-    }
-    if !out.iter().any(|s| s == "openid") {
-        return Err(fail("scope must include openid"));
-    }
-    Ok(out)
 }
 
 /// The token endpoint's `urn:ietf:params:oauth:grant-type:device_code` grant.

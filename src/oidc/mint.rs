@@ -8,6 +8,7 @@ use super::id_token::{IdTokenClaims, at_hash};
 use crate::client::{AccessTokenFormat, Client, GRANT_REFRESH_TOKEN};
 use crate::crypto::{random_token, token_hash};
 use crate::protocol::error::OAuthError;
+use crate::scope::Scopes;
 use crate::state::App;
 use crate::store::grants::AccessGrant;
 use crate::store::refresh::RefreshGrant;
@@ -26,8 +27,8 @@ pub struct Minted {
 
 /// OIDC Core §11: a refresh token only for `offline_access`, granted with consent, to a client
 /// registered for the refresh grant.
-pub fn wants_refresh(client: &Client, scopes: &[String]) -> bool {
-    scopes.iter().any(|s| s == "offline_access") && client.options.allows_grant(GRANT_REFRESH_TOKEN)
+pub fn wants_refresh(client: &Client, scopes: &Scopes) -> bool {
+    scopes.contains("offline_access") && client.options.allows_grant(GRANT_REFRESH_TOKEN)
 }
 
 /// What a grant issues tokens for.
@@ -36,7 +37,7 @@ pub struct Issuance<'a> {
     pub grant_id: &'a str,
     pub person_id: &'a str,
     pub subject: &'a str,
-    pub scopes: &'a [String],
+    pub scopes: &'a Scopes,
     pub auth_time: i64,
     pub acr: &'a str,
     pub amr: &'a [String],
@@ -96,7 +97,7 @@ pub async fn mint(
             client_id: client.id.as_str().to_string(),
             person_id: g.person_id.to_string(),
             subject: g.subject.to_string(),
-            scopes: g.scopes.to_vec(),
+            scopes: g.scopes.clone(),
             expires_at: now + s.access_token_ttl,
             extra_claims: g.extra_claims.map(str::to_owned),
             jkt: jkt.clone(),
@@ -110,7 +111,7 @@ pub async fn mint(
         Some(plan) => {
             let token = random_token();
             let (family, scopes) = match plan {
-                RefreshPlan::Start => (g.grant_id.to_string(), g.scopes.to_vec()),
+                RefreshPlan::Start => (g.grant_id.to_string(), g.scopes.clone()),
                 RefreshPlan::Rotate(prev) => (prev.family_id.clone(), prev.scopes.clone()),
             };
             app.store
@@ -143,7 +144,7 @@ pub async fn mint(
         token_type: if jkt.is_some() { "DPoP" } else { "Bearer" },
         expires_in: s.access_token_ttl,
         id_token,
-        scope: g.scopes.join(" "),
+        scope: g.scopes.joined(),
         refresh_token,
     })
 }
@@ -160,7 +161,7 @@ fn jwt_access_token(app: &App, client: &Client, g: &Issuance<'_>, now: i64, jkt:
         "exp": now + app.settings.access_token_ttl,
         "iat": now,
         "jti": random_token(),
-        "scope": g.scopes.join(" "),
+        "scope": g.scopes.joined(),
         "auth_time": g.auth_time,
         "acr": g.acr,
         "amr": g.amr,

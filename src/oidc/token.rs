@@ -16,6 +16,7 @@ use crate::audit::{self, Event};
 use crate::client::{Client, GRANT_AUTHORIZATION_CODE, GRANT_DEVICE_CODE, GRANT_REFRESH_TOKEN};
 use crate::crypto::{b64url, ct_eq, sha256, token_hash};
 use crate::protocol::error::{ErrorCode, OAuthError};
+use crate::scope::Scopes;
 use crate::state::App;
 use crate::store::grants::CodeGrant;
 use crate::store::refresh::RefreshGrant;
@@ -152,8 +153,8 @@ async fn refresh_token(app: &App, client: &Client, p: &Params, proof: Option<&Pr
     let scopes = match p.get("scope") {
         None => rt.scopes.clone(),
         Some(wanted) => {
-            let wanted: Vec<String> = wanted.split_ascii_whitespace().map(str::to_owned).collect();
-            if wanted.iter().any(|w| !rt.scopes.contains(w)) {
+            let wanted = Scopes::parse(wanted);
+            if !rt.scopes.covers(&wanted) {
                 return Err(OAuthError::new(ErrorCode::InvalidScope, "a refresh may narrow the scope, never widen it"));
             }
             wanted
@@ -193,7 +194,7 @@ async fn refresh_token(app: &App, client: &Client, p: &Params, proof: Option<&Pr
 }
 
 /// What a refresh issues: the sign-in the family started with, for the (possibly narrowed) scopes.
-fn refreshed<'a>(rt: &'a RefreshGrant, scopes: &'a [String]) -> Issuance<'a> {
+fn refreshed<'a>(rt: &'a RefreshGrant, scopes: &'a Scopes) -> Issuance<'a> {
     Issuance {
         grant_id: &rt.family_id,
         person_id: &rt.person_id,

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::error::{ErrorCode, OAuthError};
 use super::scopes;
 use crate::client::{Client, ClientId};
+use crate::scope::Scopes;
 use crate::web::form::{FormError, Params};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -21,7 +22,7 @@ pub struct Prompt {
 pub struct AuthorizationRequest {
     pub client_id: ClientIdText,
     pub redirect_uri: String,
-    pub scopes: Vec<String>,
+    pub scopes: Scopes,
     pub state: Option<String>,
     pub nonce: Option<String>,
     pub code_challenge: String,
@@ -141,25 +142,7 @@ pub fn validate(p: &Params, client: &Client) -> Result<AuthorizationRequest, Rej
     if p.get("response_mode").is_some_and(|m| m != "query") {
         return Err(fail(ErrorCode::InvalidRequest, "only response_mode=query is supported"));
     }
-    let scopes: Vec<String> = {
-        let raw = p.get("scope").ok_or_else(|| fail(ErrorCode::InvalidScope, "scope is required and must include openid"))?;
-        let mut out: Vec<String> = Vec::new();
-        for s in raw.split_ascii_whitespace() {
-            if !scopes::is_supported(s) {
-                return Err(fail(ErrorCode::InvalidScope, "a requested scope is not supported"));
-            }
-            if !client.allowed_scopes.iter().any(|a| a == s) {
-                return Err(fail(ErrorCode::InvalidScope, "a requested scope is not allowed for this client"));
-            }
-            if !out.iter().any(|o| o == s) {
-                out.push(s.to_string());
-            }
-        }
-        if !out.iter().any(|s| s == "openid") {
-            return Err(fail(ErrorCode::InvalidScope, "scope must include openid"));
-        }
-        out
-    };
+    let scopes = scopes::requested(client, p.get("scope")).map_err(|why| fail(ErrorCode::InvalidScope, why))?;
     let code_challenge =
         p.get("code_challenge").ok_or_else(|| fail(ErrorCode::InvalidRequest, "code_challenge is required (PKCE with S256)"))?;
     match p.get("code_challenge_method") {

@@ -3,8 +3,9 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::client::ClaimsProfile;
+use crate::client::{ClaimsProfile, Client};
 use crate::identity::Person;
+use crate::scope::Scopes;
 
 pub const SUPPORTED: [&str; 9] =
     ["openid", "profile", "email", "phone", "address", "vn_identity", "vn_org", "vn_official", "offline_access"];
@@ -49,9 +50,31 @@ pub const CLAIMS: [&str; 32] = [
     "HoVaTen",
 ];
 
+/// The scopes of an authorization or device request (`scope`): each supported and allowed for
+/// the client, each once, `openid` among them. The error is the `invalid_scope` description.
+pub fn requested(client: &Client, raw: Option<&str>) -> Result<Scopes, &'static str> {
+    let raw = raw.ok_or("scope is required and must include openid")?;
+    let mut out: Vec<String> = Vec::new();
+    for s in raw.split_ascii_whitespace() {
+        if !is_supported(s) {
+            return Err("a requested scope is not supported");
+        }
+        if !client.allowed_scopes.iter().any(|a| a == s) {
+            return Err("a requested scope is not allowed for this client");
+        }
+        if !out.iter().any(|o| o == s) {
+            out.push(s.to_string());
+        }
+    }
+    if !out.iter().any(|s| s == "openid") {
+        return Err("scope must include openid");
+    }
+    Ok(Scopes::from(out))
+}
+
 /// The labels of everything these scopes release, each once, in scope order: what the consent,
 /// device and app approval screens list.
-pub fn claim_labels(scopes: &[String]) -> Vec<&'static str> {
+pub fn claim_labels(scopes: &Scopes) -> Vec<&'static str> {
     let mut keys: Vec<&'static str> = Vec::new();
     for key in scopes.iter().flat_map(|s| labels(s)) {
         if !keys.contains(key) {
@@ -79,7 +102,7 @@ pub fn labels(scope: &str) -> &'static [&'static str] {
 
 /// The UserInfo response for `scopes` (OIDC Core §5.4), with the grant's extra claims and, for
 /// the `vn_hub` profile, the national hub's claim names. Absent values are omitted, not null.
-pub fn userinfo(subject: &str, person: &Person, scopes: &[String], extra: Map<String, Value>, profile: ClaimsProfile) -> Value {
+pub fn userinfo(subject: &str, person: &Person, scopes: &Scopes, extra: Map<String, Value>, profile: ClaimsProfile) -> Value {
     let mut out = Map::new();
     out.insert("sub".into(), json!(subject));
     let mut put = |k: &str, v: Option<Value>| {

@@ -63,7 +63,7 @@ pub async fn submit(State(app): State<Arc<App>>, headers: HeaderMap, jar: Cookie
     let now = app.now();
     let person_id = s.record.person_id.clone();
     let client_id = pending.client.id.as_str().to_string();
-    let scopes = pending.sign_in.purpose.scopes().to_vec();
+    let scopes = pending.sign_in.purpose.scopes().clone();
     match f.get("decision") {
         Some("approve") => {
             let granted = app.store.consented_scopes(&person_id, &client_id).await.map_err(internal)?.unwrap_or_default();

@@ -16,6 +16,7 @@ use crate::identity::acting_for::{self, ActingFor};
 use crate::protocol::claims_request::EssentialAcr;
 use crate::protocol::error::{ErrorCode, OAuthError};
 use crate::protocol::request::{AuthorizationRequest, redirect_with};
+use crate::scope::Scopes;
 use crate::state::App;
 use crate::store::StoreError;
 use crate::store::devices::DeviceApproval;
@@ -146,7 +147,7 @@ async fn approve_device(
     app: &App,
     jar: CookieJar,
     client: &Client,
-    scopes: &[String],
+    scopes: &Scopes,
     acting_for: Option<&ActingFor>,
     session: &BrowserSession,
     user_code: &str,

@@ -62,13 +62,14 @@ mod tests {
     use crate::identity::RepresentativeRole;
     use crate::identity::acting_for::ActingFor;
     use crate::protocol::request::{AuthorizationRequest, Prompt};
+    use crate::scope::Scopes;
     use crate::signin::Purpose;
 
     fn portal(scopes: &[&str], prompt: Prompt, claims: Option<&str>) -> SignIn {
         SignIn::new(Purpose::Portal(Box::new(AuthorizationRequest {
             client_id: "p".into(),
             redirect_uri: "https://p.example/cb".into(),
-            scopes: scopes.iter().map(|s| s.to_string()).collect(),
+            scopes: Scopes::parse(&scopes.join(" ")),
             state: None,
             nonce: None,
             code_challenge: "c".into(),
@@ -141,8 +142,7 @@ mod tests {
 
     #[test]
     fn a_device_is_always_confirmed_then_may_choose_an_organisation() {
-        let mut s =
-            SignIn::new(Purpose::Device { user_code: "BCDFGHJK".into(), scopes: vec!["openid".into(), "vn_org".into()], acr_values: None });
+        let mut s = SignIn::new(Purpose::Device { user_code: "BCDFGHJK".into(), scopes: Scopes::parse("openid vn_org"), acr_values: None });
         assert_eq!(next(&s, NOBODY), Next::Ask(Stage::Login));
         assert_eq!(next(&s, KNOWN), Next::Ask(Stage::Device));
         s.consented = true;

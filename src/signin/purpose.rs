@@ -9,6 +9,7 @@ use crate::assurance::Acr;
 use crate::identity::acting_for::ActingFor;
 use crate::protocol::claims_request::EssentialAcr;
 use crate::protocol::request::AuthorizationRequest;
+use crate::scope::Scopes;
 
 /// Why the person signs in. Each journey carries exactly what its end needs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -17,7 +18,7 @@ pub enum Purpose {
     /// A portal's authorization request: the sign-in ends with a code sent to its redirect URI.
     Portal(Box<AuthorizationRequest>),
     /// RFC 8628: the person approves a device's request; the device polls for its tokens.
-    Device { user_code: String, scopes: Vec<String>, acr_values: Option<String> },
+    Device { user_code: String, scopes: Scopes, acr_values: Option<String> },
     /// The person's own account page: no portal, no code; it ends back on `/account`.
     AccountPage {
         /// Straight to one upstream provider (to link it to the account).
@@ -27,11 +28,11 @@ pub enum Purpose {
 }
 
 /// The account page asks for no data.
-static ACCOUNT_PAGE_SCOPES: LazyLock<Vec<String>> = LazyLock::new(|| vec!["openid".to_string()]);
+static ACCOUNT_PAGE_SCOPES: LazyLock<Scopes> = LazyLock::new(|| Scopes::parse("openid"));
 
 impl Purpose {
     /// The scopes the sign-in releases data for.
-    pub fn scopes(&self) -> &[String] {
+    pub fn scopes(&self) -> &Scopes {
         match self {
             Purpose::Portal(r) => &r.scopes,
             Purpose::Device { scopes, .. } => scopes,
@@ -196,7 +197,7 @@ mod tests {
         let req: AuthorizationRequest = serde_json::from_value(request()).unwrap();
         for purpose in [
             Purpose::Portal(Box::new(req)),
-            Purpose::Device { user_code: "BCDFGHJK".into(), scopes: vec!["openid".into()], acr_values: None },
+            Purpose::Device { user_code: "BCDFGHJK".into(), scopes: Scopes::parse("openid"), acr_values: None },
             Purpose::AccountPage { idp_hint: Some("vneid".into()), ui_locales: None },
         ] {
             let mut s = SignIn::new(purpose);
@@ -217,7 +218,7 @@ mod tests {
             device.purpose,
             Purpose::Device {
                 user_code: "BCDFGHJK".into(),
-                scopes: vec!["openid".into(), "vn_org".into()],
+                scopes: Scopes::parse("openid vn_org"),
                 acr_values: Some("urn:vn:eid:loa:2".into())
             }
         );
@@ -230,8 +231,8 @@ mod tests {
     fn each_purpose_answers_for_itself() {
         let account = Purpose::AccountPage { idp_hint: None, ui_locales: None };
         assert!(account.forces_login());
-        assert_eq!(account.scopes(), ["openid".to_string()]);
-        let device = Purpose::Device { user_code: "X".into(), scopes: vec![], acr_values: Some("urn:vn:eid:loa:2".into()) };
+        assert_eq!(account.scopes(), &Scopes::parse("openid"));
+        let device = Purpose::Device { user_code: "X".into(), scopes: Scopes::default(), acr_values: Some("urn:vn:eid:loa:2".into()) };
         assert_eq!(device.required_acr(), Some(Acr::Loa2));
         assert!(!device.forces_login() && !device.silent());
     }

@@ -7,6 +7,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::{Result, Store};
+use crate::scope::Scopes;
 
 pub const STATUS_PENDING: &str = "pending";
 pub const STATUS_APPROVED: &str = "approved";
@@ -20,7 +21,7 @@ pub struct DeviceCode {
     /// Normalised: 8 characters, upper case, no dash.
     pub user_code: String,
     pub client_id: String,
-    pub scopes: Vec<String>,
+    pub scopes: Scopes,
     pub acr_values: Option<String>,
     pub status: String,
     pub approval: Option<DeviceApproval>,
@@ -68,7 +69,7 @@ fn from_row(r: &AnyRow) -> Result<DeviceCode> {
         device_code_hash: r.try_get("device_code_hash")?,
         user_code: r.try_get("user_code")?,
         client_id: r.try_get("client_id")?,
-        scopes: super::split_words(&scopes),
+        scopes: Scopes::parse(&scopes),
         acr_values: r.try_get("acr_values")?,
         status: r.try_get("status")?,
         approval,
@@ -90,7 +91,7 @@ impl Store {
         .bind(&d.device_code_hash)
         .bind(&d.user_code)
         .bind(&d.client_id)
-        .bind(super::join_words(&d.scopes))
+        .bind(d.scopes.joined())
         .bind(&d.acr_values)
         .bind(&d.status)
         .bind(d.interval_secs)

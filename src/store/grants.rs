@@ -8,6 +8,7 @@ use sqlx::any::AnyRow;
 
 use super::{Result, Store};
 use crate::identity::Person;
+use crate::scope::Scopes;
 
 #[derive(Debug, Clone)]
 pub struct PendingRequest {
@@ -30,7 +31,7 @@ pub struct CodeGrant {
     pub code_challenge: String,
     pub person_id: String,
     pub subject: String,
-    pub scopes: Vec<String>,
+    pub scopes: Scopes,
     pub nonce: Option<String>,
     pub auth_time: i64,
     pub acr: String,
@@ -54,7 +55,7 @@ pub struct AccessGrant {
     pub client_id: String,
     pub person_id: String,
     pub subject: String,
-    pub scopes: Vec<String>,
+    pub scopes: Scopes,
     pub expires_at: i64,
     pub extra_claims: Option<String>,
     /// DPoP key thumbprint the token is bound to (RFC 9449 §6).
@@ -74,7 +75,7 @@ fn code_from_row(r: &AnyRow) -> Result<CodeGrant> {
         code_challenge: r.try_get("code_challenge")?,
         person_id: r.try_get("person_id")?,
         subject: r.try_get("subject")?,
-        scopes: super::split_words(&scopes),
+        scopes: Scopes::parse(&scopes),
         nonce: r.try_get("nonce")?,
         auth_time: r.try_get("auth_time")?,
         acr: r.try_get("acr")?,
@@ -164,7 +165,7 @@ impl Store {
         .bind(&c.code_challenge)
         .bind(&c.person_id)
         .bind(&c.subject)
-        .bind(super::join_words(&c.scopes))
+        .bind(c.scopes.joined())
         .bind(&c.nonce)
         .bind(c.auth_time)
         .bind(&c.acr)
@@ -227,7 +228,7 @@ impl Store {
         .bind(&t.client_id)
         .bind(&t.person_id)
         .bind(&t.subject)
-        .bind(super::join_words(&t.scopes))
+        .bind(t.scopes.joined())
         .bind(t.expires_at)
         .bind(&t.extra_claims)
         .bind(&t.jkt)
@@ -260,7 +261,7 @@ impl Store {
             client_id: r.try_get("client_id")?,
             person_id: person.id.clone(),
             subject: r.try_get("subject")?,
-            scopes: super::split_words(&scopes),
+            scopes: Scopes::parse(&scopes),
             expires_at: r.try_get("expires_at")?,
             extra_claims: r.try_get("extra_claims")?,
             jkt: r.try_get("jkt")?,

@@ -4,6 +4,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::{Result, Store};
+use crate::scope::Scopes;
 
 #[derive(Debug, Clone)]
 pub struct RefreshGrant {
@@ -13,7 +14,7 @@ pub struct RefreshGrant {
     pub client_id: String,
     pub person_id: String,
     pub subject: String,
-    pub scopes: Vec<String>,
+    pub scopes: Scopes,
     pub auth_time: i64,
     pub acr: String,
     pub amr: Vec<String>,
@@ -39,7 +40,7 @@ fn from_row(r: &AnyRow) -> Result<RefreshGrant> {
         client_id: r.try_get("client_id")?,
         person_id: r.try_get("person_id")?,
         subject: r.try_get("subject")?,
-        scopes: super::split_words(&scopes),
+        scopes: Scopes::parse(&scopes),
         auth_time: r.try_get("auth_time")?,
         acr: r.try_get("acr")?,
         amr: super::split_words(&amr),
@@ -65,7 +66,7 @@ impl Store {
         .bind(&t.client_id)
         .bind(&t.person_id)
         .bind(&t.subject)
-        .bind(super::join_words(&t.scopes))
+        .bind(t.scopes.joined())
         .bind(t.auth_time)
         .bind(&t.acr)
         .bind(super::join_words(&t.amr))
