@@ -7,7 +7,7 @@ use crate::authn::{password, totp};
 use crate::client::{AuthMethod, ClaimsProfile, Client, ClientId, validate_redirect_uris};
 use crate::crypto::token_hash;
 use crate::identity::person::parse_date;
-use crate::identity::{AccountLevel, Organisation, Person, PersonStatus, PersonalId, Sex, TaxCode};
+use crate::identity::{AccountLevel, Organisation, Person, PersonId, PersonStatus, PersonalId, Sex, TaxCode};
 use crate::keys::{Alg, MasterKey};
 use crate::protocol::scopes;
 use crate::store::{Store, StoreError};
@@ -125,7 +125,7 @@ pub async fn seed(store: &Store, master: &MasterKey, now: i64) -> Result<Value, 
     let mut official_id = None;
     for d in &PEOPLE {
         let person = Person {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: PersonId::generate(),
             personal_id: PersonalId::parse(d.personal_id).expect("demo IDs are valid"),
             family_name: d.family.into(),
             middle_name: d.middle.into(),

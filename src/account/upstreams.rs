@@ -12,6 +12,7 @@ use serde_json::json;
 
 use super::{context, format_time, render_page};
 use crate::audit::{self, Event};
+use crate::identity::PersonId;
 use crate::state::App;
 use crate::store::StoreError;
 use crate::web::error::PageError;
@@ -24,7 +25,7 @@ pub struct UpstreamRow {
     pub linked: Option<String>,
 }
 
-pub async fn rows(app: &App, person_id: &str) -> Result<Vec<UpstreamRow>, StoreError> {
+pub async fn rows(app: &App, person_id: &PersonId) -> Result<Vec<UpstreamRow>, StoreError> {
     let links = app.store.upstream_links_of(person_id).await?;
     Ok(app
         .federation

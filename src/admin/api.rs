@@ -17,6 +17,7 @@ use super::auth::require;
 use super::problem::Problem;
 use crate::audit::{self, Event};
 use crate::client::ClientId;
+use crate::identity::PersonId;
 use crate::identity::import::{PersonRecord, validate};
 use crate::identity::{AccountLevel, AgencyCode, Organisation, Person, PersonStatus, PersonalId, RepresentativeRole, TaxCode};
 use crate::oidc::registration::{self, ClientSpec};
@@ -48,7 +49,7 @@ async fn person_by(app: &App, text: &str) -> Result<Person, Problem> {
     Ok(app.store.person_for_login(&pid).await?.ok_or_else(|| Problem::not_found("person"))?.0)
 }
 
-async fn record(app: &App, op: &str, what: &str, person: Option<&str>, detail: serde_json::Value) -> Result<(), Problem> {
+async fn record(app: &App, op: &str, what: &str, person: Option<&PersonId>, detail: serde_json::Value) -> Result<(), Problem> {
     let detail = json!({"operator": op, "action": what, "detail": detail});
     Ok(audit::record(&app.store, app.now(), Event::AdminChange, person, None, detail).await?)
 }
@@ -102,7 +103,7 @@ pub struct PersonOut {
 impl From<&Person> for PersonOut {
     fn from(p: &Person) -> Self {
         Self {
-            id: p.id.clone(),
+            id: p.id.to_string(),
             personal_id: p.personal_id.to_string(),
             family_name: p.family_name.clone(),
             middle_name: p.middle_name.clone(),

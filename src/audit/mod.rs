@@ -2,6 +2,7 @@
 
 use serde_json::Value;
 
+use crate::identity::PersonId;
 use crate::store::audit::{GENESIS, entry_hash};
 use crate::store::{Store, StoreError};
 
@@ -80,7 +81,7 @@ pub async fn record(
     store: &Store,
     now: i64,
     event: Event,
-    person_id: Option<&str>,
+    person_id: Option<&PersonId>,
     client_id: Option<&str>,
     detail: Value,
 ) -> Result<(), StoreError> {

@@ -21,7 +21,7 @@ use super::login;
 use crate::assurance::Amr;
 use crate::audit::{self, Event};
 use crate::crypto::{random_token, token_hash};
-use crate::identity::{Person, PersonStatus, PersonalId};
+use crate::identity::{Person, PersonId, PersonStatus, PersonalId};
 use crate::pki::webeid::{self, AuthToken, Rules, WebEidError};
 use crate::pki::{Policy, online};
 use crate::signin::journey::{self, Authentication};
@@ -159,7 +159,7 @@ pub async fn submit(State(app): State<Arc<App>>, headers: HeaderMap, jar: Cookie
         Err((e, person_id)) => {
             // The code only: the error text may carry names from the submitted certificate.
             let detail = json!({"factor": "certificate", "reason": e.code()});
-            if let Err(e) = audit::record(&app.store, app.now(), Event::LoginFailed, person_id.as_deref(), client, detail).await {
+            if let Err(e) = audit::record(&app.store, app.now(), Event::LoginFailed, person_id.as_ref(), client, detail).await {
                 return PageError::internal(pending.locale, e).into_response();
             }
             login::render_login(&app, &pending, Some(e.message_key()), "")
@@ -174,7 +174,7 @@ async fn verify(
     pending: &Pending,
     ceremony: &str,
     token: &str,
-) -> Result<(Person, serde_json::Value, &'static [Amr]), (CertLoginError, Option<String>)> {
+) -> Result<(Person, serde_json::Value, &'static [Amr]), (CertLoginError, Option<PersonId>)> {
     let anon = |e: CertLoginError| (e, None);
     let now = app.now();
     // The challenge is spent whatever follows.

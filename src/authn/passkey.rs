@@ -24,6 +24,7 @@ use super::login;
 use crate::assurance::Amr;
 use crate::audit::{self, Event};
 use crate::crypto::{b64url, b64url_decode, ct_eq, random_token, sha256, token_hash};
+use crate::identity::PersonId;
 use crate::identity::{Person, PersonStatus};
 use crate::signin::journey::{self, Authentication};
 use crate::signin::pending::{load_for_script, load_form};
@@ -119,7 +120,7 @@ pub fn relying_party(app: &App) -> Result<Webauthn, PasskeyError> {
 
 /// The WebAuthn user handle of a person: derived from the internal id (never the personal ID,
 /// which authenticators may show or sync), stable, 16 bytes as webauthn-rs wants.
-pub fn user_handle(person_id: &str) -> Uuid {
+pub fn user_handle(person_id: &PersonId) -> Uuid {
     let h = sha256(format!("nixa-passkey-user:{person_id}").as_bytes());
     let mut b = [0u8; 16];
     b.copy_from_slice(&h[..16]);
@@ -284,7 +285,7 @@ pub async fn submit(State(app): State<Arc<App>>, headers: HeaderMap, jar: Cookie
         Err((e, person_id)) if !e.is_internal() => {
             let detail = json!({"factor": "passkey", "reason": e.code()});
             let client = Some(pending.client.id.as_str());
-            if let Err(e) = audit::record(&app.store, app.now(), Event::LoginFailed, person_id.as_deref(), client, detail).await {
+            if let Err(e) = audit::record(&app.store, app.now(), Event::LoginFailed, person_id.as_ref(), client, detail).await {
                 return crate::web::error::PageError::internal(pending.locale, e).into_response();
             }
             login::render_login(&app, &pending, Some(e.message_key()), "")
@@ -299,7 +300,7 @@ async fn verify_login(
     pending: &Pending,
     ceremony: &str,
     credential: &str,
-) -> Result<(Person, PasskeyRecord, bool), (PasskeyError, Option<String>)> {
+) -> Result<(Person, PasskeyRecord, bool), (PasskeyError, Option<PersonId>)> {
     let anon = |e: PasskeyError| (e, None);
     let now = app.now();
     let taken = app
@@ -384,7 +385,8 @@ mod tests {
 
     #[test]
     fn user_handles_are_stable_and_distinct() {
-        assert_eq!(user_handle("a"), user_handle("a"));
-        assert_ne!(user_handle("a"), user_handle("b"));
+        let (a, b) = (PersonId::from_stored("a".into()), PersonId::from_stored("b".into()));
+        assert_eq!(user_handle(&a), user_handle(&a));
+        assert_ne!(user_handle(&a), user_handle(&b));
     }
 }

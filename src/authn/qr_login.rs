@@ -216,7 +216,7 @@ async fn proceed(app: &App, jar: CookieJar, pending: Pending) -> Result<Response
     if !app.store.use_login_request(&pending.row.id, &token_hash(&pending.browser)).await.map_err(|e| internal(&e))? {
         return Err(PageError::expired(locale).into_response());
     }
-    let person_id = row.person_id.as_deref().ok_or_else(|| internal(&"an approved login request lacks its person"))?;
+    let person_id = row.person_id.as_ref().ok_or_else(|| internal(&"an approved login request lacks its person"))?;
     let person = app.store.person(person_id).await.map_err(|e| internal(&e))?.ok_or_else(|| PageError::expired(locale).into_response())?;
     if person.status != PersonStatus::Active {
         return Err(PageError::new(StatusCode::FORBIDDEN, locale, "login.error.inactive").into_response());
@@ -356,7 +356,7 @@ pub async fn api_approve(State(app): State<Arc<App>>, headers: HeaderMap) -> Res
             let (approve, uv) = decision(&caller)?;
             let row = find(&app, &caller).await?;
             let now = app.now();
-            let person_id = caller.person.id.as_str();
+            let person_id = &caller.person.id;
             if !approve {
                 if !app.store.deny_login_request(&row.secret_hash, &caller.device.id, now).await? {
                     return Err(lost_race(&app, &row.secret_hash).await);
@@ -443,7 +443,7 @@ pub async fn api_device_approve(State(app): State<Arc<App>>, headers: HeaderMap)
             let row = find_device_code(&app, &caller).await?;
             let client = client_of(&app, &row.client_id).await?;
             let now = app.now();
-            let person_id = caller.person.id.as_str();
+            let person_id = &caller.person.id;
             if !approve {
                 if !app.store.deny_device_code(&row.user_code, &row.client_id, now).await? {
                     return Err(ApiError::conflict("this device request was already answered"));
@@ -467,7 +467,7 @@ pub async fn api_device_approve(State(app): State<Arc<App>>, headers: HeaderMap)
             }
             let extra_claims = acting_for::extra_claims(&app.store, person_id, &row.scopes, None).await?;
             let approval = DeviceApproval {
-                person_id: person_id.to_string(),
+                person_id: person_id.clone(),
                 subject: crate::privacy::pairwise::subject(&app.secrets.pairwise, &client, person_id),
                 auth_time: now,
                 acr: acr.as_uri().to_string(),

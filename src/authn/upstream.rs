@@ -24,7 +24,7 @@ use crate::crypto::{ct_eq, random_token, token_hash};
 use crate::federation::config::{self, FirstSignIn, Upstream};
 use crate::federation::{Provider, UpstreamError, acr, error_chain};
 use crate::identity::person::parse_date;
-use crate::identity::{AccountLevel, Person, PersonStatus, PersonalId};
+use crate::identity::{AccountLevel, Person, PersonId, PersonStatus, PersonalId};
 use crate::signin::journey::{self, Authentication};
 use crate::signin::pending::load;
 use crate::signin::{Pending, Stage, session};
@@ -338,10 +338,16 @@ fn birthdate_of(text: &str) -> Option<time::Date> {
 
 /// Finds (or, per policy, creates) the person for an upstream account. `expected`: linking from
 /// the account page, where the upstream must identify the signed-in person and nobody else.
-async fn resolve_person(app: &App, cfg: &Upstream, a: &Asserted, client_id: &str, expected: Option<&str>) -> Result<Person, UpstreamError> {
+async fn resolve_person(
+    app: &App,
+    cfg: &Upstream,
+    a: &Asserted,
+    client_id: &str,
+    expected: Option<&PersonId>,
+) -> Result<Person, UpstreamError> {
     let now = app.now();
     if let Some(person_id) = app.store.upstream_link(&cfg.id, &a.subject).await? {
-        if expected.is_some_and(|e| e != person_id) {
+        if expected.is_some_and(|e| *e != person_id) {
             return Err(UpstreamError::OtherAccount);
         }
         app.store.touch_upstream_link(&cfg.id, &a.subject, now).await?;
@@ -365,7 +371,7 @@ async fn resolve_person(app: &App, cfg: &Upstream, a: &Asserted, client_id: &str
         None if cfg.first_sign_in == FirstSignIn::Create => create_person(app, cfg, a, pid).await?,
         None => return Err(UpstreamError::NoAccount),
     };
-    if expected.is_some_and(|e| e != person.id) {
+    if expected.is_some_and(|e| *e != person.id) {
         return Err(UpstreamError::OtherAccount);
     }
     // No link (and no audit of one) for an account that cannot sign in.
@@ -389,7 +395,7 @@ async fn create_person(app: &App, cfg: &Upstream, a: &Asserted, pid: PersonalId)
     };
     let birthdate = claim_str(&a.claims, &cfg.claims.birthdate).and_then(birthdate_of);
     let mut person = Person {
-        id: uuid::Uuid::new_v4().to_string(),
+        id: PersonId::generate(),
         personal_id: pid,
         family_name: family,
         middle_name: middle,
@@ -420,7 +426,7 @@ async fn sign_in(app: &App, jar: CookieJar, pending: Pending, cfg: &Upstream, a:
     } else {
         None
     };
-    let person = resolve_person(app, cfg, &a, &client_id, expected.as_deref()).await.map_err(|e| (locale, e))?;
+    let person = resolve_person(app, cfg, &a, &client_id, expected.as_ref()).await.map_err(|e| (locale, e))?;
     if person.status != PersonStatus::Active {
         return Err((locale, UpstreamError::Inactive));
     }

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::RepresentativeRole;
+use crate::identity::PersonId;
 use crate::scope::Scopes;
 use crate::store::{Store, StoreError};
 
@@ -26,7 +27,7 @@ pub fn needs_choice(scopes: &Scopes, chosen: Option<&ActingFor>) -> bool {
 /// The extra claims of a grant, as a JSON object, or `None` when there are none.
 pub async fn extra_claims(
     store: &Store,
-    person_id: &str,
+    person_id: &PersonId,
     scopes: &Scopes,
     acting_for: Option<&ActingFor>,
 ) -> Result<Option<String>, StoreError> {

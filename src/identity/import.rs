@@ -90,7 +90,7 @@ pub fn validate(r: &PersonRecord) -> Result<Person, String> {
         return Err("phone: digits only, optionally with a leading +, 8 to 15 digits".into());
     }
     Ok(Person {
-        id: uuid::Uuid::new_v4().to_string(),
+        id: super::PersonId::generate(),
         personal_id,
         family_name,
         middle_name,

@@ -11,5 +11,5 @@ pub mod personal_id;
 pub use agency_code::{AgencyCode, AgencyCodeError, AgencyKind, Level1Unit};
 pub use cccd_qr::{CccdQr, CccdQrError};
 pub use organisation::{Organisation, RepresentativeRole, TaxCode};
-pub use person::{AccountLevel, Person, PersonStatus, Sex};
+pub use person::{AccountLevel, Person, PersonId, PersonStatus, Sex};
 pub use personal_id::PersonalId;

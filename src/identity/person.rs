@@ -83,9 +83,54 @@ impl PersonStatus {
     }
 }
 
+/// A person's internal id (a UUID): what every table keys on. Never the personal
+/// identification number ([`PersonalId`]), and never shown outside (portals see a pairwise
+/// subject).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, sqlx::Type)]
+#[serde(transparent)]
+#[sqlx(transparent)]
+pub struct PersonId(String);
+
+impl PersonId {
+    /// A fresh id for a new person.
+    pub fn generate() -> Self {
+        Self(uuid::Uuid::new_v4().to_string())
+    }
+
+    /// An id read back from storage or a signed artefact of ours.
+    pub fn from_stored(id: String) -> Self {
+        Self(id)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for PersonId {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A first-party portal's public subject is the person's id.
+impl PartialEq<PersonId> for String {
+    fn eq(&self, other: &PersonId) -> bool {
+        *self == other.0
+    }
+}
+
+impl std::fmt::Display for PersonId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Person {
-    pub id: String,
+    pub id: PersonId,
     pub personal_id: PersonalId,
     pub family_name: String,
     pub middle_name: String,

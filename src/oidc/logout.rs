@@ -24,6 +24,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::client::{Client, ClientId};
+use crate::identity::PersonId;
 
 use crate::audit::{self, Event};
 use crate::crypto::random_token;
@@ -94,7 +95,7 @@ impl LogoutReason {
 /// What ending a session did.
 #[derive(Debug, Clone)]
 pub struct Ended {
-    pub person_id: String,
+    pub person_id: PersonId,
     /// Every portal that received a code in the session.
     pub portals: Vec<String>,
     /// The back-channel deliveries owed (one per portal with a `backchannel_logout_uri`).
@@ -302,7 +303,7 @@ async fn attempt(app: &Arc<App>, d: Delivery) -> Result<Outcome, StoreError> {
     }
     let mut token = String::new();
     let result = send(app, &d, now, &mut token).await;
-    let person = d.person_id.as_deref();
+    let person = d.person_id.as_ref();
     let client = Some(d.client_id.as_str());
     match result {
         Ok(status) => {

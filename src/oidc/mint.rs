@@ -7,6 +7,7 @@ use serde_json::{Map, Value, json};
 use super::id_token::{IdTokenClaims, at_hash};
 use crate::client::{AccessTokenFormat, Client, GRANT_REFRESH_TOKEN};
 use crate::crypto::{random_token, token_hash};
+use crate::identity::PersonId;
 use crate::protocol::error::OAuthError;
 use crate::scope::Scopes;
 use crate::state::App;
@@ -35,7 +36,7 @@ pub fn wants_refresh(client: &Client, scopes: &Scopes) -> bool {
 pub struct Issuance<'a> {
     /// The grant id; refresh tokens of this grant form one family with this id.
     pub grant_id: &'a str,
-    pub person_id: &'a str,
+    pub person_id: &'a PersonId,
     pub subject: &'a str,
     pub scopes: &'a Scopes,
     pub auth_time: i64,
@@ -95,7 +96,7 @@ pub async fn mint(
             token_hash: token_hash(&access_token),
             grant_id: g.grant_id.to_string(),
             client_id: client.id.as_str().to_string(),
-            person_id: g.person_id.to_string(),
+            person_id: g.person_id.clone(),
             subject: g.subject.to_string(),
             scopes: g.scopes.clone(),
             expires_at: now + s.access_token_ttl,
@@ -119,7 +120,7 @@ pub async fn mint(
                     token_hash: token_hash(&token),
                     family_id: family,
                     client_id: client.id.as_str().to_string(),
-                    person_id: g.person_id.to_string(),
+                    person_id: g.person_id.clone(),
                     subject: g.subject.to_string(),
                     scopes,
                     auth_time: g.auth_time,

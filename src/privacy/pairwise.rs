@@ -4,8 +4,9 @@
 
 use crate::client::Client;
 use crate::crypto::{b64url, hmac_sha256};
+use crate::identity::PersonId;
 
-pub fn subject(pairwise_key: &[u8], client: &Client, person_id: &str) -> String {
+pub fn subject(pairwise_key: &[u8], client: &Client, person_id: &PersonId) -> String {
     if client.first_party {
         person_id.to_string()
     } else {

@@ -12,6 +12,7 @@ use super::session::BrowserSession;
 use crate::audit::{self, Event};
 use crate::client::Client;
 use crate::crypto::{random_token, token_hash};
+use crate::identity::PersonId;
 use crate::identity::acting_for::{self, ActingFor};
 use crate::protocol::claims_request::EssentialAcr;
 use crate::protocol::error::{ErrorCode, OAuthError};
@@ -88,7 +89,7 @@ pub async fn refuse(app: &App, jar: CookieJar, pending: &Pending, why: Refusal) 
             Ok((jar, error_redirect(app, &req.redirect_uri, req.state.as_deref(), &err)).into_response())
         }
         Purpose::Device { user_code, .. } => {
-            let person_id = pending.row.person_id.as_deref().ok_or_else(|| PageError::expired(locale))?;
+            let person_id = pending.row.person_id.as_ref().ok_or_else(|| PageError::expired(locale))?;
             refuse_device(app, jar, pending, person_id, user_code, why).await
         }
         // The account page asks for no consent and no organisation.
@@ -118,7 +119,7 @@ async fn refuse_device(
     app: &App,
     jar: CookieJar,
     pending: &Pending,
-    person_id: &str,
+    person_id: &PersonId,
     user_code: &str,
     why: Refusal,
 ) -> Result<Response, PageError> {

@@ -17,6 +17,7 @@ use crate::assurance::{Acr, Amr, SessionFit, session_fit};
 use crate::audit::{self, Event};
 use crate::client::Client;
 use crate::crypto::{random_token, token_hash};
+use crate::identity::PersonId;
 use crate::identity::{Person, PersonStatus};
 use crate::protocol::error::OAuthError;
 use crate::state::App;
@@ -48,7 +49,7 @@ pub async fn start(app: &App, jar: CookieJar, client: &Client, purpose: Purpose,
     match (next(&sign_in, facts), reusable) {
         (Next::Done, Some(s)) => complete(app, jar, client, &sign_in, &s, locale).await,
         (Next::Refuse(code, why), _) => Ok(refuse_silently(app, &sign_in, code, why)),
-        (Next::Ask(stage), s) => park(app, jar, client, &sign_in, stage, s.as_ref().map(|s| s.record.person_id.as_str()), locale).await,
+        (Next::Ask(stage), s) => park(app, jar, client, &sign_in, stage, s.as_ref().map(|s| &s.record.person_id), locale).await,
         // The policy ends only an authenticated sign-in.
         (Next::Done, None) => park(app, jar, client, &sign_in, Stage::Login, None, locale).await,
     }
@@ -73,7 +74,7 @@ pub async fn advance(app: &App, jar: CookieJar, mut pending: Pending, session: &
 
 /// What a method proved: who, how strongly, and what its audit record adds.
 pub struct Authentication<'a> {
-    pub person_id: &'a str,
+    pub person_id: &'a PersonId,
     pub acr: Acr,
     pub amr: Vec<Amr>,
     /// The method's own facts for the audit record (`method`, `device_id`, `upstream`, …).
@@ -112,7 +113,7 @@ pub async fn authenticated(app: &App, jar: CookieJar, pending: Pending, auth: Au
 
 /// Moves a parked sign-in to `stage` for `person_id` (also within a method: password → TOTP)
 /// and sends the browser there.
-pub async fn move_to(app: &App, jar: CookieJar, pending: &Pending, stage: Stage, person_id: &str) -> Result<Response, PageError> {
+pub async fn move_to(app: &App, jar: CookieJar, pending: &Pending, stage: Stage, person_id: &PersonId) -> Result<Response, PageError> {
     let locale = pending.locale;
     let params = serde_json::to_string(&pending.sign_in).map_err(|e| PageError::internal(locale, e))?;
     let moved = app
@@ -146,7 +147,7 @@ async fn park(
     client: &Client,
     sign_in: &SignIn,
     stage: Stage,
-    person_id: Option<&str>,
+    person_id: Option<&PersonId>,
     locale: Locale,
 ) -> Result<Response, PageError> {
     let (jar, browser) = browser_id(jar);
@@ -156,7 +157,7 @@ async fn park(
         browser_hash: token_hash(&browser),
         client_id: client.id.as_str().to_string(),
         params: serde_json::to_string(sign_in).map_err(|e| PageError::internal(locale, e))?,
-        person_id: person_id.map(str::to_owned),
+        person_id: person_id.cloned(),
         stage: stage.as_str().to_string(),
         expires_at: now + app.settings.sign_in_ttl,
     };

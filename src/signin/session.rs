@@ -4,6 +4,7 @@ use axum_extra::extract::CookieJar;
 
 use crate::assurance::{Acr, Amr};
 use crate::crypto::{random_token, token_hash};
+use crate::identity::PersonId;
 use crate::state::App;
 use crate::store::StoreError;
 use crate::store::sessions::SessionRecord;
@@ -31,7 +32,7 @@ pub async fn current(app: &App, jar: &CookieJar, now: i64) -> Result<Option<Brow
 pub async fn start(
     app: &App,
     jar: CookieJar,
-    person_id: &str,
+    person_id: &PersonId,
     acr: Acr,
     amr: &[Amr],
     now: i64,
@@ -43,7 +44,7 @@ pub async fn start(
     let id_hash = token_hash(&secret);
     let record = SessionRecord {
         sid: random_token(),
-        person_id: person_id.to_string(),
+        person_id: person_id.clone(),
         auth_time: now,
         acr: acr.as_uri().to_string(),
         amr: amr.iter().map(|a| a.as_str().to_string()).collect(),

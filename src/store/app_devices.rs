@@ -7,6 +7,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::{Result, Store};
+use crate::identity::PersonId;
 
 pub const LOGIN_PENDING: &str = "pending";
 pub const LOGIN_APPROVED: &str = "approved";
@@ -17,7 +18,7 @@ pub const LOGIN_USED: &str = "used";
 #[derive(Debug, Clone)]
 pub struct AppDevice {
     pub id: String,
-    pub person_id: String,
+    pub person_id: PersonId,
     pub name: String,
     /// The public JWK (P-256), JSON.
     pub public_jwk: String,
@@ -39,7 +40,7 @@ pub struct LoginRequest {
     pub browser_hash: String,
     pub client_id: String,
     pub status: String,
-    pub person_id: Option<String>,
+    pub person_id: Option<PersonId>,
     pub device_id: Option<String>,
     pub acr: Option<String>,
     pub amr: Vec<String>,
@@ -125,7 +126,7 @@ impl Store {
     }
 
     /// The person's devices, newest first, revoked ones included.
-    pub async fn app_devices_of(&self, person_id: &str) -> Result<Vec<AppDevice>> {
+    pub async fn app_devices_of(&self, person_id: &PersonId) -> Result<Vec<AppDevice>> {
         let rows = sqlx::query(&format!("SELECT {DEVICE_COLUMNS} FROM app_devices WHERE person_id=$1 ORDER BY created_at DESC, id"))
             .bind(person_id)
             .fetch_all(self.pool())
@@ -134,7 +135,7 @@ impl Store {
     }
 
     /// Revokes one of the person's devices; false if it is not theirs or was revoked already.
-    pub async fn revoke_app_device(&self, person_id: &str, id: &str, now: i64) -> Result<bool> {
+    pub async fn revoke_app_device(&self, person_id: &PersonId, id: &str, now: i64) -> Result<bool> {
         let r = sqlx::query("UPDATE app_devices SET revoked_at=$3 WHERE id=$1 AND person_id=$2 AND revoked_at IS NULL")
             .bind(id)
             .bind(person_id)

@@ -8,13 +8,14 @@ use sqlx::Row;
 
 use super::{Result, Store, StoreError};
 use crate::crypto::{b64url, sha256};
+use crate::identity::PersonId;
 
 #[derive(Debug, Clone)]
 pub struct AuditEntry {
     pub seq: i64,
     pub at: i64,
     pub event: String,
-    pub person_id: Option<String>,
+    pub person_id: Option<PersonId>,
     pub client_id: Option<String>,
     pub detail: String,
     pub prev_hash: String,
@@ -29,14 +30,21 @@ pub fn entry_hash(seq: i64, at: i64, event: &str, person: Option<&str>, client: 
 }
 
 impl Store {
-    pub async fn append_audit(&self, at: i64, event: &str, person_id: Option<&str>, client_id: Option<&str>, detail: &str) -> Result<i64> {
+    pub async fn append_audit(
+        &self,
+        at: i64,
+        event: &str,
+        person_id: Option<&PersonId>,
+        client_id: Option<&str>,
+        detail: &str,
+    ) -> Result<i64> {
         for _ in 0..16 {
             let head = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetch_optional(self.pool()).await?;
             let (seq, prev) = match head {
                 Some(r) => (r.try_get::<i64, _>("seq")? + 1, r.try_get::<String, _>("hash")?),
                 None => (1, GENESIS.to_string()),
             };
-            let hash = entry_hash(seq, at, event, person_id, client_id, detail, &prev);
+            let hash = entry_hash(seq, at, event, person_id.map(PersonId::as_str), client_id, detail, &prev);
             let inserted = sqlx::query(
                 "INSERT INTO audit_log (seq, at, event, person_id, client_id, detail, prev_hash, hash) \
                  VALUES ($1,$2,$3,$4,$5,$6,$7,$8) ON CONFLICT (seq) DO NOTHING",

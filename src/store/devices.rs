@@ -7,6 +7,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::{Result, Store};
+use crate::identity::PersonId;
 use crate::scope::Scopes;
 
 pub const STATUS_PENDING: &str = "pending";
@@ -34,7 +35,7 @@ pub struct DeviceCode {
 /// Who approved, from which session: what the ID token will say.
 #[derive(Debug, Clone)]
 pub struct DeviceApproval {
-    pub person_id: String,
+    pub person_id: PersonId,
     pub subject: String,
     pub auth_time: i64,
     pub acr: String,
@@ -48,7 +49,7 @@ const COLUMNS: &str = "device_code_hash, user_code, client_id, scopes, acr_value
 
 fn from_row(r: &AnyRow) -> Result<DeviceCode> {
     let scopes: String = r.try_get("scopes")?;
-    let person_id: Option<String> = r.try_get("person_id")?;
+    let person_id: Option<PersonId> = r.try_get("person_id")?;
     let approval = match person_id {
         None => None,
         Some(person_id) => {

@@ -8,6 +8,7 @@ use sqlx::any::AnyRow;
 
 use super::{Result, Store};
 use crate::identity::Person;
+use crate::identity::PersonId;
 use crate::scope::Scopes;
 
 #[derive(Debug, Clone)]
@@ -17,7 +18,7 @@ pub struct PendingRequest {
     pub client_id: String,
     /// The validated authorization request, JSON.
     pub params: String,
-    pub person_id: Option<String>,
+    pub person_id: Option<PersonId>,
     pub stage: String,
     pub expires_at: i64,
 }
@@ -29,7 +30,7 @@ pub struct CodeGrant {
     pub client_id: String,
     pub redirect_uri: String,
     pub code_challenge: String,
-    pub person_id: String,
+    pub person_id: PersonId,
     pub subject: String,
     pub scopes: Scopes,
     pub nonce: Option<String>,
@@ -53,7 +54,7 @@ pub struct AccessGrant {
     pub token_hash: String,
     pub grant_id: String,
     pub client_id: String,
-    pub person_id: String,
+    pub person_id: PersonId,
     pub subject: String,
     pub scopes: Scopes,
     pub expires_at: i64,
@@ -134,7 +135,14 @@ impl Store {
     /// Moves a sign-in to its next stage, with its person and its parameters as they are now
     /// (what the person chose or agreed to so far); false if it was already moved on (a double
     /// submit).
-    pub async fn advance_pending(&self, id: &str, from_stage: &str, to_stage: &str, person_id: Option<&str>, params: &str) -> Result<bool> {
+    pub async fn advance_pending(
+        &self,
+        id: &str,
+        from_stage: &str,
+        to_stage: &str,
+        person_id: Option<&PersonId>,
+        params: &str,
+    ) -> Result<bool> {
         let r = sqlx::query("UPDATE auth_requests SET stage=$3, person_id=$4, params=$5 WHERE id=$1 AND stage=$2")
             .bind(id)
             .bind(from_stage)

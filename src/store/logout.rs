@@ -5,6 +5,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::{Result, Store};
+use crate::identity::PersonId;
 
 /// Waiting for its next attempt.
 pub const DELIVERY_PENDING: &str = "pending";
@@ -22,7 +23,7 @@ pub struct Delivery {
     pub sid: String,
     /// The portal's subject for the person (pairwise or public).
     pub subject: String,
-    pub person_id: Option<String>,
+    pub person_id: Option<PersonId>,
     pub attempts: i64,
     pub next_attempt_at: i64,
     pub status: String,

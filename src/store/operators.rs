@@ -3,6 +3,7 @@
 use sqlx::Row;
 
 use super::{Result, Store};
+use crate::identity::PersonId;
 
 #[derive(Debug, Clone)]
 pub struct OperatorToken {
@@ -51,7 +52,7 @@ impl Store {
         Ok(r.rows_affected())
     }
 
-    pub async fn set_person_status(&self, person_id: &str, status: &str, now: i64) -> Result<()> {
+    pub async fn set_person_status(&self, person_id: &PersonId, status: &str, now: i64) -> Result<()> {
         sqlx::query("UPDATE persons SET status=$2, updated_at=$3 WHERE id=$1")
             .bind(person_id)
             .bind(status)
@@ -61,7 +62,7 @@ impl Store {
         Ok(())
     }
 
-    pub async fn set_account_level(&self, person_id: &str, level: i64, now: i64) -> Result<()> {
+    pub async fn set_account_level(&self, person_id: &PersonId, level: i64, now: i64) -> Result<()> {
         sqlx::query("UPDATE persons SET account_level=$2, updated_at=$3 WHERE id=$1")
             .bind(person_id)
             .bind(level)
@@ -72,7 +73,7 @@ impl Store {
     }
 
     /// Ends every session of a person (after a lock).
-    pub async fn delete_sessions_of(&self, person_id: &str) -> Result<u64> {
+    pub async fn delete_sessions_of(&self, person_id: &PersonId) -> Result<u64> {
         let r = sqlx::query("DELETE FROM sessions WHERE person_id=$1").bind(person_id).execute(self.pool()).await?;
         Ok(r.rows_affected())
     }

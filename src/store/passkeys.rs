@@ -4,11 +4,12 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::{Result, Store};
+use crate::identity::PersonId;
 
 #[derive(Debug, Clone)]
 pub struct PasskeyRecord {
     pub id: String,
-    pub person_id: String,
+    pub person_id: PersonId,
     /// base64url of the raw credential id.
     pub credential_id: String,
     /// base64url of the WebAuthn user handle given to the authenticator.
@@ -25,7 +26,7 @@ pub struct PasskeyRecord {
 /// A ceremony taken from the table (it is gone from there).
 #[derive(Debug, Clone)]
 pub struct Ceremony {
-    pub person_id: Option<String>,
+    pub person_id: Option<PersonId>,
     /// The webauthn-rs ceremony state, JSON.
     pub state: String,
 }
@@ -68,7 +69,7 @@ impl Store {
     }
 
     /// A person's passkeys, oldest first.
-    pub async fn passkeys_of(&self, person_id: &str) -> Result<Vec<PasskeyRecord>> {
+    pub async fn passkeys_of(&self, person_id: &PersonId) -> Result<Vec<PasskeyRecord>> {
         let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM passkeys WHERE person_id=$1 ORDER BY created_at, id"))
             .bind(person_id)
             .fetch_all(self.pool())
@@ -99,7 +100,7 @@ impl Store {
     }
 
     /// Removes one of the person's passkeys; `None` if it is not theirs (or already gone).
-    pub async fn delete_passkey(&self, person_id: &str, id: &str) -> Result<Option<PasskeyRecord>> {
+    pub async fn delete_passkey(&self, person_id: &PersonId, id: &str) -> Result<Option<PasskeyRecord>> {
         let row = sqlx::query(&format!("DELETE FROM passkeys WHERE id=$1 AND person_id=$2 RETURNING {COLUMNS}"))
             .bind(id)
             .bind(person_id)
@@ -113,7 +114,7 @@ impl Store {
         id: &str,
         kind: &str,
         binding_hash: &str,
-        person_id: Option<&str>,
+        person_id: Option<&PersonId>,
         state: &str,
         expires_at: i64,
     ) -> Result<()> {

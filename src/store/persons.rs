@@ -4,6 +4,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::{Result, Store, StoreError};
+use crate::identity::PersonId;
 use crate::identity::person::{format_date, parse_date};
 use crate::identity::{AccountLevel, Organisation, Person, PersonStatus, PersonalId, RepresentativeRole, Sex};
 
@@ -60,7 +61,7 @@ fn org_from_row(r: &AnyRow) -> Result<Organisation> {
 
 impl Store {
     /// Inserts or updates a person keyed by personal ID; returns the internal id.
-    pub async fn upsert_person(&self, p: &Person, now: i64) -> Result<String> {
+    pub async fn upsert_person(&self, p: &Person, now: i64) -> Result<PersonId> {
         let row = sqlx::query(
             "INSERT INTO persons (id, personal_id, family_name, middle_name, given_name, birthdate, sex, \
                  nationality, address, phone, email, account_level, status, created_at, updated_at) \
@@ -91,7 +92,7 @@ impl Store {
         Ok(row.try_get("id")?)
     }
 
-    pub async fn set_password_hash(&self, person_id: &str, hash: &str, now: i64) -> Result<()> {
+    pub async fn set_password_hash(&self, person_id: &PersonId, hash: &str, now: i64) -> Result<()> {
         sqlx::query("UPDATE persons SET password_hash=$2, updated_at=$3 WHERE id=$1")
             .bind(person_id)
             .bind(hash)
@@ -101,7 +102,7 @@ impl Store {
         Ok(())
     }
 
-    pub async fn set_totp_secret(&self, person_id: &str, sealed: Option<&str>, now: i64) -> Result<()> {
+    pub async fn set_totp_secret(&self, person_id: &PersonId, sealed: Option<&str>, now: i64) -> Result<()> {
         sqlx::query("UPDATE persons SET totp_secret=$2, totp_last_step=0, updated_at=$3 WHERE id=$1")
             .bind(person_id)
             .bind(sealed)
@@ -111,7 +112,7 @@ impl Store {
         Ok(())
     }
 
-    pub async fn person(&self, person_id: &str) -> Result<Option<Person>> {
+    pub async fn person(&self, person_id: &PersonId) -> Result<Option<Person>> {
         let sql = format!("SELECT {PERSON_COLUMNS} FROM persons WHERE id=$1");
         let row = sqlx::query(&sql).bind(person_id).fetch_optional(self.pool()).await?;
         row.as_ref().map(person_from_row).transpose()
@@ -121,7 +122,7 @@ impl Store {
         self.login_lookup("personal_id", pid.as_str()).await
     }
 
-    pub async fn person_for_login_by_id(&self, person_id: &str) -> Result<Option<(Person, LoginState)>> {
+    pub async fn person_for_login_by_id(&self, person_id: &PersonId) -> Result<Option<(Person, LoginState)>> {
         self.login_lookup("id", person_id).await
     }
 
@@ -142,7 +143,7 @@ impl Store {
         Ok(Some((person_from_row(&row)?, state)))
     }
 
-    pub async fn record_login_failure(&self, person_id: &str, failed_logins: i64, locked_until: i64) -> Result<()> {
+    pub async fn record_login_failure(&self, person_id: &PersonId, failed_logins: i64, locked_until: i64) -> Result<()> {
         sqlx::query("UPDATE persons SET failed_logins=$2, locked_until=$3 WHERE id=$1")
             .bind(person_id)
             .bind(failed_logins)
@@ -152,7 +153,7 @@ impl Store {
         Ok(())
     }
 
-    pub async fn reset_login_failures(&self, person_id: &str) -> Result<()> {
+    pub async fn reset_login_failures(&self, person_id: &PersonId) -> Result<()> {
         sqlx::query("UPDATE persons SET failed_logins=0, locked_until=0 WHERE id=$1 AND failed_logins<>0")
             .bind(person_id)
             .execute(self.pool())
@@ -162,7 +163,7 @@ impl Store {
 
     /// Records a TOTP time step as used; false when that step (or a later one) was used already,
     /// which makes every code single-use.
-    pub async fn claim_totp_step(&self, person_id: &str, step: i64) -> Result<bool> {
+    pub async fn claim_totp_step(&self, person_id: &PersonId, step: i64) -> Result<bool> {
         let r = sqlx::query("UPDATE persons SET totp_last_step=$2 WHERE id=$1 AND totp_last_step < $2")
             .bind(person_id)
             .bind(step)
@@ -189,7 +190,7 @@ impl Store {
     }
 
     /// The organisations a person may act for, with their role, by name.
-    pub async fn representations(&self, person_id: &str) -> Result<Vec<(Organisation, RepresentativeRole)>> {
+    pub async fn representations(&self, person_id: &PersonId) -> Result<Vec<(Organisation, RepresentativeRole)>> {
         let rows = sqlx::query(
             "SELECT o.id, o.code, o.kind, o.name, o.address, r.role FROM org_representatives r \
              JOIN organisations o ON o.id = r.org_id WHERE r.person_id=$1 ORDER BY o.name",
@@ -201,7 +202,7 @@ impl Store {
     }
 
     /// The agency and title of an official.
-    pub async fn official(&self, person_id: &str) -> Result<Option<(Organisation, String)>> {
+    pub async fn official(&self, person_id: &PersonId) -> Result<Option<(Organisation, String)>> {
         let row = sqlx::query(
             "SELECT o.id, o.code, o.kind, o.name, o.address, f.title FROM officials f \
              JOIN organisations o ON o.id = f.org_id WHERE f.person_id=$1",
@@ -212,7 +213,7 @@ impl Store {
         row.map(|r| Ok((org_from_row(&r)?, r.try_get("title")?))).transpose()
     }
 
-    pub async fn put_official(&self, person_id: &str, org_id: &str, title: &str, now: i64) -> Result<()> {
+    pub async fn put_official(&self, person_id: &PersonId, org_id: &str, title: &str, now: i64) -> Result<()> {
         sqlx::query(
             "INSERT INTO officials (person_id, org_id, title, created_at) VALUES ($1,$2,$3,$4) \
              ON CONFLICT (person_id) DO UPDATE SET org_id=excluded.org_id, title=excluded.title",
@@ -226,7 +227,7 @@ impl Store {
         Ok(())
     }
 
-    pub async fn add_representative(&self, org_id: &str, person_id: &str, role: RepresentativeRole) -> Result<()> {
+    pub async fn add_representative(&self, org_id: &str, person_id: &PersonId, role: RepresentativeRole) -> Result<()> {
         sqlx::query(
             "INSERT INTO org_representatives (org_id, person_id, role) VALUES ($1,$2,$3) \
              ON CONFLICT (org_id, person_id) DO UPDATE SET role=excluded.role",

@@ -4,6 +4,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::{Result, Store};
+use crate::identity::PersonId;
 use crate::scope::Scopes;
 
 #[derive(Debug, Clone)]
@@ -12,7 +13,7 @@ pub struct RefreshGrant {
     /// The grant id of the code the family descends from.
     pub family_id: String,
     pub client_id: String,
-    pub person_id: String,
+    pub person_id: PersonId,
     pub subject: String,
     pub scopes: Scopes,
     pub auth_time: i64,

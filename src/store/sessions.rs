@@ -4,11 +4,12 @@
 use sqlx::Row;
 
 use super::{Result, Store};
+use crate::identity::PersonId;
 
 #[derive(Debug, Clone)]
 pub struct SessionRecord {
     pub sid: String,
-    pub person_id: String,
+    pub person_id: PersonId,
     pub auth_time: i64,
     pub acr: String,
     pub amr: Vec<String>,

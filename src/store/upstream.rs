@@ -3,6 +3,7 @@
 use sqlx::Row;
 
 use super::{Result, Store};
+use crate::identity::PersonId;
 
 /// A redirect to an upstream provider in flight.
 #[derive(Debug, Clone)]
@@ -64,7 +65,7 @@ impl Store {
         Ok((l.expires_at >= now).then_some(l))
     }
 
-    pub async fn upstream_link(&self, upstream_id: &str, subject: &str) -> Result<Option<String>> {
+    pub async fn upstream_link(&self, upstream_id: &str, subject: &str) -> Result<Option<PersonId>> {
         let row = sqlx::query("SELECT person_id FROM upstream_links WHERE upstream_id=$1 AND subject=$2")
             .bind(upstream_id)
             .bind(subject)
@@ -74,7 +75,7 @@ impl Store {
     }
 
     /// Links an upstream account to a person; an existing link of that account is kept as is.
-    pub async fn link_upstream(&self, upstream_id: &str, subject: &str, person_id: &str, now: i64) -> Result<bool> {
+    pub async fn link_upstream(&self, upstream_id: &str, subject: &str, person_id: &PersonId, now: i64) -> Result<bool> {
         let n = sqlx::query(
             "INSERT INTO upstream_links (upstream_id, subject, person_id, created_at) VALUES ($1,$2,$3,$4) \
              ON CONFLICT (upstream_id, subject) DO NOTHING",
@@ -99,7 +100,7 @@ impl Store {
         Ok(())
     }
 
-    pub async fn upstream_links_of(&self, person_id: &str) -> Result<Vec<UpstreamLink>> {
+    pub async fn upstream_links_of(&self, person_id: &PersonId) -> Result<Vec<UpstreamLink>> {
         let rows =
             sqlx::query("SELECT upstream_id, subject, created_at FROM upstream_links WHERE person_id=$1 ORDER BY created_at, upstream_id")
                 .bind(person_id)
@@ -117,7 +118,7 @@ impl Store {
     }
 
     /// Removes a person's link to one upstream; only their own.
-    pub async fn unlink_upstream(&self, person_id: &str, upstream_id: &str) -> Result<bool> {
+    pub async fn unlink_upstream(&self, person_id: &PersonId, upstream_id: &str) -> Result<bool> {
         let n = sqlx::query("DELETE FROM upstream_links WHERE person_id=$1 AND upstream_id=$2")
             .bind(person_id)
             .bind(upstream_id)

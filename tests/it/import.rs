@@ -210,13 +210,13 @@ fn tax_code(n: usize) -> String {
         .unwrap()
 }
 
-async fn person_id(server: &TestServer, pid: &str) -> String {
+async fn person_id(server: &TestServer, pid: &str) -> nixa::identity::PersonId {
     let pid = nixa::identity::PersonalId::parse(pid).unwrap();
     server.app.store.person_for_login(&pid).await.unwrap().unwrap().0.id
 }
 
 /// (code, name, role) of every organisation a person may act for, sorted by code.
-async fn acts_for(server: &TestServer, person_id: &str) -> Vec<(String, String, String)> {
+async fn acts_for(server: &TestServer, person_id: &nixa::identity::PersonId) -> Vec<(String, String, String)> {
     let mut v: Vec<_> = server
         .app
         .store
