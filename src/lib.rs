@@ -11,7 +11,7 @@
 //! | floor | modules | what they hold |
 //! |---|---|---|
 //! | primitives | [`crypto`] | random tokens, token hashes, constant-time comparison, the signature algorithms' names |
-//! | domain | [`identity`], [`client`], [`assurance`], [`store`], [`keys`], [`audit`], [`pki`], [`privacy`], [`federation`] | people and organisations, registered portals, acr/amr, the SQLite/PostgreSQL repository (its own rows and domain types, nothing from the protocol), signing keys and the master key, the audit chain, certificates, consent and pairwise subjects, the upstream providers |
+//! | domain | [`identity`], [`client`], [`scope`], [`assurance`], [`store`], [`keys`], [`audit`], [`pki`], [`privacy`], [`federation`] | people and organisations (a person's internal [`identity::PersonId`] is never their personal ID), registered portals, the scopes of a grant, acr/amr, the SQLite/PostgreSQL repository (its own rows and domain types, nothing from the protocol), signing keys and the master key, the audit chain, certificates, consent and pairwise subjects, the upstream providers |
 //! | HTTP basics | [`web`] | pages, languages, CSRF, cookies, security headers, incidents (internal errors logged once, by a layer) |
 //! | settings | [`config`] | the configuration and the settings built from it |
 //! | protocol vocabulary | [`protocol`] | the authorization request and its parsing, OAuth errors and their wire form, scopes and claims, user codes, JOSE, the metadata document; no endpoint |

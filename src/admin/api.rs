@@ -17,9 +17,8 @@ use super::auth::require;
 use super::problem::Problem;
 use crate::audit::{self, Event};
 use crate::client::ClientId;
-use crate::identity::PersonId;
 use crate::identity::import::{PersonRecord, validate};
-use crate::identity::{AccountLevel, AgencyCode, Organisation, Person, PersonStatus, PersonalId, RepresentativeRole, TaxCode};
+use crate::identity::{AccountLevel, AgencyCode, Organisation, Person, PersonId, PersonStatus, PersonalId, RepresentativeRole, TaxCode};
 use crate::oidc::registration::{self, ClientSpec};
 use crate::state::App;
 

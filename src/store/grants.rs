@@ -7,8 +7,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::{Result, Store};
-use crate::identity::Person;
-use crate::identity::PersonId;
+use crate::identity::{Person, PersonId};
 use crate::scope::Scopes;
 
 #[derive(Debug, Clone)]

@@ -4,9 +4,8 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::{Result, Store, StoreError};
-use crate::identity::PersonId;
 use crate::identity::person::{format_date, parse_date};
-use crate::identity::{AccountLevel, Organisation, Person, PersonStatus, PersonalId, RepresentativeRole, Sex};
+use crate::identity::{AccountLevel, Organisation, Person, PersonId, PersonStatus, PersonalId, RepresentativeRole, Sex};
 
 /// What a sign-in needs besides the person: secrets and throttling state.
 #[derive(Debug, Clone)]
