@@ -3,10 +3,9 @@
 //!
 //! # The house, from the ground floor up
 //!
-//! Each floor imports only from the floors below it, with these exceptions, each a handler or a
-//! lookup living beside its domain: `identity::acting_for` and `identity::import` use the store;
-//! `pki::api` and `credentials::api` are the HTTP faces of their pipelines; the state holds the
-//! QR credentials' keys (`credentials::service`).
+//! Each floor imports only from the floors below it, with these exceptions: `identity::import`
+//! (the registry import) writes through the store; `pki::api` is the HTTP face of the
+//! certificate pipeline; the state holds the QR credentials' keys (`credentials::service`).
 //!
 //! | floor | modules | what they hold |
 //! |---|---|---|

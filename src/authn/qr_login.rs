@@ -465,7 +465,7 @@ pub async fn api_device_approve(State(app): State<Arc<App>>, headers: HeaderMap)
                     "this service asks for a higher level of assurance than this device provides",
                 ));
             }
-            let extra_claims = acting_for::extra_claims(&app.store, person_id, &row.scopes, None).await?;
+            let extra_claims = crate::signin::finish::grant_claims(&app, person_id, &row.scopes, None).await?;
             let approval = DeviceApproval {
                 person_id: person_id.clone(),
                 subject: crate::privacy::pairwise::subject(&app.secrets.pairwise, &client, person_id),

@@ -4,10 +4,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use super::RepresentativeRole;
-use crate::identity::PersonId;
+use super::{Organisation, RepresentativeRole};
 use crate::scope::Scopes;
-use crate::store::{Store, StoreError};
 
 /// The organisation a representative chose to act for in this sign-in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -24,25 +22,26 @@ pub fn needs_choice(scopes: &Scopes, chosen: Option<&ActingFor>) -> bool {
     chosen.is_none() && scopes.iter().any(|s| s == "vn_org")
 }
 
-/// The extra claims of a grant, as a JSON object, or `None` when there are none.
-pub async fn extra_claims(
-    store: &Store,
-    person_id: &PersonId,
-    scopes: &Scopes,
-    acting_for: Option<&ActingFor>,
-) -> Result<Option<String>, StoreError> {
+/// Whether the grant releases an official's agency and title (`vn_official`), so that the
+/// caller looks them up.
+pub fn wants_official(scopes: &Scopes) -> bool {
+    scopes.contains("vn_official")
+}
+
+/// The extra claims of a grant, as a JSON object, or `None` when there are none: the
+/// organisation chosen (with `vn_org`), and the official's agency and title (with
+/// `vn_official`, when the person is one).
+pub fn extra_claims(scopes: &Scopes, acting_for: Option<&ActingFor>, official: Option<&(Organisation, String)>) -> Option<String> {
     let mut out = Map::new();
-    if let Some(org) = acting_for.filter(|_| scopes.iter().any(|s| s == "vn_org")) {
+    if let Some(org) = acting_for.filter(|_| scopes.contains("vn_org")) {
         out.insert("vn_org".into(), json!(org));
     }
-    if scopes.iter().any(|s| s == "vn_official")
-        && let Some((agency, title)) = store.official(person_id).await?
-    {
+    if let Some((agency, title)) = official.filter(|_| wants_official(scopes)) {
         out.insert("vn_agency_code".into(), json!(agency.code));
         out.insert("vn_agency_name".into(), json!(agency.name));
         out.insert("vn_title".into(), json!(title));
     }
-    Ok((!out.is_empty()).then(|| Value::Object(out).to_string()))
+    (!out.is_empty()).then(|| Value::Object(out).to_string())
 }
 
 /// Parses stored extra claims; unreadable data yields nothing rather than a failed sign-in.
@@ -50,5 +49,30 @@ pub fn parse_extra(stored: Option<&str>) -> Map<String, Value> {
     match stored.map(serde_json::from_str::<Value>) {
         Some(Ok(Value::Object(m))) => m,
         _ => Map::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extra_claims_only_within_the_scopes() {
+        let org = ActingFor {
+            code: "0312345673".into(),
+            name: "A".into(),
+            role: RepresentativeRole::LegalRepresentative,
+            kind: "enterprise".into(),
+        };
+        let agency = Organisation { id: "o".into(), code: "000.00.00.G99".into(), kind: "agency".into(), name: "B".into(), address: None };
+        let official = Some((agency, "Chuyên viên".to_string()));
+        assert_eq!(extra_claims(&Scopes::parse("openid"), Some(&org), official.as_ref()), None);
+        let both: Value =
+            serde_json::from_str(&extra_claims(&Scopes::parse("openid vn_org vn_official"), Some(&org), official.as_ref()).unwrap())
+                .unwrap();
+        assert_eq!(both["vn_org"]["role"], "legal_representative");
+        assert_eq!(both["vn_agency_code"], "000.00.00.G99");
+        assert_eq!(both["vn_title"], "Chuyên viên");
+        assert!(wants_official(&Scopes::parse("openid vn_official")) && !wants_official(&Scopes::parse("openid vn_org")));
     }
 }

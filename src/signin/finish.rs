@@ -156,7 +156,7 @@ async fn approve_device(
 ) -> Result<Response, PageError> {
     let internal = |e: crate::store::StoreError| PageError::internal(locale, e);
     let person_id = &session.record.person_id;
-    let extra_claims = acting_for::extra_claims(&app.store, person_id, scopes, acting_for).await.map_err(internal)?;
+    let extra_claims = grant_claims(app, person_id, scopes, acting_for).await.map_err(internal)?;
     let approval = DeviceApproval {
         person_id: person_id.clone(),
         subject: crate::privacy::pairwise::subject(&app.secrets.pairwise, client, person_id),
@@ -201,7 +201,7 @@ pub async fn issue_code(
             ));
         }
     }
-    let extra_claims = acting_for::extra_claims(&app.store, &session.record.person_id, &req.scopes, acting_for).await?;
+    let extra_claims = grant_claims(app, &session.record.person_id, &req.scopes, acting_for).await?;
     let code = random_token();
     let now = app.now();
     let grant = CodeGrant {
@@ -227,6 +227,18 @@ pub async fn issue_code(
     };
     app.store.insert_code(&grant).await?;
     Ok(redirect_with(&req.redirect_uri, &app.settings.issuer_str, req.state.as_deref(), &[("code", &code)]))
+}
+
+/// The claims decided at sign-in that travel with the grant (`identity::acting_for`), with the
+/// official's agency read only when the scopes release it.
+pub async fn grant_claims(
+    app: &App,
+    person_id: &PersonId,
+    scopes: &Scopes,
+    acting_for: Option<&ActingFor>,
+) -> Result<Option<String>, StoreError> {
+    let official = if acting_for::wants_official(scopes) { app.store.official(person_id).await? } else { None };
+    Ok(acting_for::extra_claims(scopes, acting_for, official.as_ref()))
 }
 
 /// An error sent back to the portal (RFC 6749 §4.1.2.1), with `state` and `iss`.
