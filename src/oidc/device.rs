@@ -1,6 +1,6 @@
 //! The device authorization grant (RFC 8628) for devices that cannot show a sign-in page: the
 //! device authorization endpoint (§3.1–3.2) and the `device_code` grant at the token endpoint
-//! (§3.4–3.5). The person's side is `device_page`.
+//! (§3.4–3.5). The person's side is `signin::device`.
 
 use std::sync::Arc;
 
