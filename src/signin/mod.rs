@@ -8,10 +8,11 @@
 //! step in [`journey::advance`]; the end by purpose is in [`finish`].
 //!
 //! ```text
-//! oidc::authorize ─┐                         ┌─ authn::{login, passkey, certificate, qr_login, upstream}
-//! device (/device) ├─► journey::start ─► policy::next ─► Stage page ─► journey::authenticated / advance
-//! account          ┘                                        │
-//!                                                           └─► finish: code │ device approval │ /account
+//! journey::start            policy::next    a page: login (authn::*), consent,
+//! (oidc::authorize,    ──►  "what next?" ──► organisation, device confirm ──┐
+//!  /device, /account)            ▲                                          │
+//!                                └── journey::authenticated / advance ◄─────┘
+//!                                policy::next = Done ──► finish: code │ device approval │ /account
 //! ```
 //!
 //! Between pages the sign-in is parked in `auth_requests` (`pending`), bound to the browser
