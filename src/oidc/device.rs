@@ -32,11 +32,8 @@ fn no_store(mut res: Response) -> Response {
 }
 
 /// `POST /device_authorization`.
-pub async fn authorization(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
-    match authorize_device(&app, &headers, &body).await {
-        Ok(r) => no_store(r),
-        Err(e) => e.into_response(),
-    }
+pub async fn authorization(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Result<Response, OAuthError> {
+    authorize_device(&app, &headers, &body).await.map(no_store)
 }
 
 async fn authorize_device(app: &App, headers: &HeaderMap, body: &[u8]) -> Result<Response, OAuthError> {

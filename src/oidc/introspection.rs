@@ -20,18 +20,12 @@ use crate::web::form::Params;
 
 const JWT_MEDIA_TYPE: &str = "application/token-introspection+jwt";
 
-pub async fn introspect(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
-    match introspect_inner(&app, &headers, &body).await {
-        Ok(r) => r,
-        Err(e) => e.into_response(),
-    }
+pub async fn introspect(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Result<Response, OAuthError> {
+    introspect_inner(&app, &headers, &body).await
 }
 
-pub async fn revoke(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
-    match revoke_inner(&app, &headers, &body).await {
-        Ok(r) => r,
-        Err(e) => e.into_response(),
-    }
+pub async fn revoke(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Result<Response, OAuthError> {
+    revoke_inner(&app, &headers, &body).await
 }
 
 async fn authenticated(app: &App, headers: &HeaderMap, body: &[u8]) -> Result<(Client, Params, String), OAuthError> {

@@ -20,11 +20,8 @@ use crate::web::form::Params;
 
 pub const URI_PREFIX: &str = "urn:ietf:params:oauth:request_uri:";
 
-pub async fn push(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
-    match handle(&app, &headers, &body).await {
-        Ok(r) => r,
-        Err(e) => e.into_response(),
-    }
+pub async fn push(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Result<Response, OAuthError> {
+    handle(&app, &headers, &body).await
 }
 
 async fn handle(app: &App, headers: &HeaderMap, body: &[u8]) -> Result<Response, OAuthError> {

@@ -22,11 +22,8 @@ use crate::store::grants::CodeGrant;
 use crate::store::refresh::RefreshGrant;
 use crate::web::form::Params;
 
-pub async fn token(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
-    match exchange(&app, &headers, &body).await {
-        Ok(r) => r,
-        Err(e) => e.into_response(),
-    }
+pub async fn token(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Result<Response, OAuthError> {
+    exchange(&app, &headers, &body).await
 }
 
 pub fn is_form(headers: &HeaderMap) -> bool {
