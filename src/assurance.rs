@@ -5,8 +5,9 @@ use serde::Serialize;
 
 use crate::identity::AccountLevel;
 
-/// Canonical levels of assurance; ordered, so `a >= b` means "a satisfies b".
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+/// Canonical levels of assurance; ordered, so `a >= b` means "a satisfies b". Written (in
+/// tokens, JSON and the database) as its URI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Acr {
     /// Single factor.
     Loa1,
@@ -42,6 +43,12 @@ impl Acr {
     /// is acceptable to the portal, so meeting any one of them is enough).
     pub fn minimum_of(acr_values: &str) -> Option<Self> {
         acr_values.split_ascii_whitespace().filter_map(Acr::parse).min()
+    }
+}
+
+impl Serialize for Acr {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_uri())
     }
 }
 
@@ -148,6 +155,14 @@ pub fn session_fit(
 mod tests {
     use super::*;
     use AccountLevel::*;
+
+    #[test]
+    fn acr_is_written_as_its_uri() {
+        assert_eq!(serde_json::to_value(Acr::Loa2).unwrap(), serde_json::json!("urn:vn:eid:loa:2"));
+        for a in Acr::ALL {
+            assert_eq!(Acr::parse(a.as_uri()), Some(a));
+        }
+    }
 
     #[test]
     fn acr_from_level_and_methods() {

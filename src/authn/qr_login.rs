@@ -470,7 +470,7 @@ pub async fn api_device_approve(State(app): State<Arc<App>>, headers: HeaderMap)
                 person_id: person_id.clone(),
                 subject: crate::privacy::pairwise::subject(&app.secrets.pairwise, &client, person_id),
                 auth_time: now,
-                acr: acr.as_uri().to_string(),
+                acr,
                 amr: amr.clone(),
                 // No browser session stands behind an app approval; the sid only names this one.
                 sid: random_token(),

@@ -134,7 +134,7 @@ pub async fn redeem(app: &App, client: &Client, p: &Params, proof: Option<&super
                 subject: &approval.subject,
                 scopes: &row.scopes,
                 auth_time: approval.auth_time,
-                acr: &approval.acr,
+                acr: approval.acr,
                 amr: &approval.amr,
                 sid: &approval.sid,
                 extra_claims: approval.extra_claims.as_deref(),

@@ -14,7 +14,7 @@ pub struct IdTokenClaims<'a> {
     pub auth_time: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub nonce: Option<&'a str>,
-    pub acr: &'a str,
+    pub acr: crate::assurance::Acr,
     pub amr: &'a [String],
     pub sid: &'a str,
     pub at_hash: String,

@@ -5,6 +5,7 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::id_token::{IdTokenClaims, at_hash};
+use crate::assurance::Acr;
 use crate::client::{AccessTokenFormat, Client, GRANT_REFRESH_TOKEN};
 use crate::crypto::{random_token, token_hash};
 use crate::identity::PersonId;
@@ -40,7 +41,7 @@ pub struct Issuance<'a> {
     pub subject: &'a str,
     pub scopes: &'a Scopes,
     pub auth_time: i64,
-    pub acr: &'a str,
+    pub acr: Acr,
     pub amr: &'a [String],
     pub sid: &'a str,
     pub extra_claims: Option<&'a str>,
@@ -124,7 +125,7 @@ pub async fn mint(
                     subject: g.subject.to_string(),
                     scopes,
                     auth_time: g.auth_time,
-                    acr: g.acr.to_string(),
+                    acr: g.acr,
                     amr: g.amr.to_vec(),
                     sid: g.sid.to_string(),
                     extra_claims: g.extra_claims.map(str::to_owned),

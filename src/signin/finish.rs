@@ -161,7 +161,7 @@ async fn approve_device(
         person_id: person_id.clone(),
         subject: crate::privacy::pairwise::subject(&app.secrets.pairwise, client, person_id),
         auth_time: session.record.auth_time,
-        acr: session.record.acr.clone(),
+        acr: session.acr,
         amr: session.record.amr.clone(),
         sid: session.record.sid.clone(),
         extra_claims,
@@ -215,7 +215,7 @@ pub async fn issue_code(
         scopes: req.scopes.clone(),
         nonce: req.nonce.clone(),
         auth_time: session.record.auth_time,
-        acr: session.record.acr.clone(),
+        acr: session.acr,
         amr: session.record.amr.clone(),
         sid: session.record.sid.clone(),
         // FAPI 2.0 §5.3.2.1: codes live at most 60 seconds (the configured default already is).

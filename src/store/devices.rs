@@ -7,6 +7,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::{Result, Store};
+use crate::assurance::Acr;
 use crate::identity::PersonId;
 use crate::scope::Scopes;
 
@@ -38,7 +39,7 @@ pub struct DeviceApproval {
     pub person_id: PersonId,
     pub subject: String,
     pub auth_time: i64,
-    pub acr: String,
+    pub acr: Acr,
     pub amr: Vec<String>,
     pub sid: String,
     pub extra_claims: Option<String>,
@@ -59,7 +60,7 @@ fn from_row(r: &AnyRow) -> Result<DeviceCode> {
                 person_id,
                 subject: r.try_get::<Option<String>, _>("subject")?.ok_or_else(missing)?,
                 auth_time: r.try_get::<Option<i64>, _>("auth_time")?.ok_or_else(missing)?,
-                acr: r.try_get::<Option<String>, _>("acr")?.ok_or_else(missing)?,
+                acr: r.try_get::<Option<String>, _>("acr")?.as_deref().and_then(Acr::parse).ok_or_else(missing)?,
                 amr: super::split_words(&amr.unwrap_or_default()),
                 sid: r.try_get::<Option<String>, _>("sid")?.ok_or_else(missing)?,
                 extra_claims: r.try_get("extra_claims")?,
@@ -135,7 +136,7 @@ impl Store {
         .bind(&a.person_id)
         .bind(&a.subject)
         .bind(a.auth_time)
-        .bind(&a.acr)
+        .bind(a.acr.as_uri())
         .bind(super::join_words(&a.amr))
         .bind(&a.sid)
         .bind(&a.extra_claims)

@@ -6,7 +6,8 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Result, Store};
+use super::{Result, Store, acr_of};
+use crate::assurance::Acr;
 use crate::identity::{Person, PersonId};
 use crate::scope::Scopes;
 
@@ -34,7 +35,7 @@ pub struct CodeGrant {
     pub scopes: Scopes,
     pub nonce: Option<String>,
     pub auth_time: i64,
-    pub acr: String,
+    pub acr: Acr,
     pub amr: Vec<String>,
     pub sid: String,
     pub expires_at: i64,
@@ -78,7 +79,7 @@ fn code_from_row(r: &AnyRow) -> Result<CodeGrant> {
         scopes: Scopes::parse(&scopes),
         nonce: r.try_get("nonce")?,
         auth_time: r.try_get("auth_time")?,
-        acr: r.try_get("acr")?,
+        acr: acr_of(r)?,
         amr: super::split_words(&amr),
         sid: r.try_get("sid")?,
         expires_at: r.try_get("expires_at")?,
@@ -175,7 +176,7 @@ impl Store {
         .bind(c.scopes.joined())
         .bind(&c.nonce)
         .bind(c.auth_time)
-        .bind(&c.acr)
+        .bind(c.acr.as_uri())
         .bind(super::join_words(&c.amr))
         .bind(&c.sid)
         .bind(c.expires_at)

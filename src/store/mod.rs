@@ -188,6 +188,13 @@ pub(crate) fn flag(b: bool) -> i64 {
 }
 
 /// Space-separated lists (scopes, amr) are stored as one TEXT column.
+/// A stored `acr` (written by us, as its URI); anything else is corruption.
+pub(crate) fn acr_of(r: &sqlx::any::AnyRow) -> Result<crate::assurance::Acr> {
+    use sqlx::Row;
+    let text: String = r.try_get("acr")?;
+    crate::assurance::Acr::parse(&text).ok_or_else(|| StoreError::Corrupt(format!("acr {text:?}")))
+}
+
 pub(crate) fn join_words<S: AsRef<str>>(words: &[S]) -> String {
     words.iter().map(AsRef::as_ref).collect::<Vec<_>>().join(" ")
 }

@@ -3,7 +3,8 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Result, Store};
+use super::{Result, Store, acr_of};
+use crate::assurance::Acr;
 use crate::identity::PersonId;
 use crate::scope::Scopes;
 
@@ -17,7 +18,7 @@ pub struct RefreshGrant {
     pub subject: String,
     pub scopes: Scopes,
     pub auth_time: i64,
-    pub acr: String,
+    pub acr: Acr,
     pub amr: Vec<String>,
     pub sid: String,
     pub extra_claims: Option<String>,
@@ -43,7 +44,7 @@ fn from_row(r: &AnyRow) -> Result<RefreshGrant> {
         subject: r.try_get("subject")?,
         scopes: Scopes::parse(&scopes),
         auth_time: r.try_get("auth_time")?,
-        acr: r.try_get("acr")?,
+        acr: acr_of(r)?,
         amr: super::split_words(&amr),
         sid: r.try_get("sid")?,
         extra_claims: r.try_get("extra_claims")?,
@@ -69,7 +70,7 @@ impl Store {
         .bind(&t.subject)
         .bind(t.scopes.joined())
         .bind(t.auth_time)
-        .bind(&t.acr)
+        .bind(t.acr.as_uri())
         .bind(super::join_words(&t.amr))
         .bind(&t.sid)
         .bind(&t.extra_claims)
