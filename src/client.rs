@@ -4,8 +4,10 @@ use serde::Serialize;
 
 use crate::crypto::Alg;
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+/// A portal's client id, as registered. Stored as text (only validated ids are ever written).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, sqlx::Type)]
 #[serde(transparent)]
+#[sqlx(transparent)]
 pub struct ClientId(String);
 
 impl ClientId {
@@ -16,6 +18,14 @@ impl ClientId {
     }
 
     pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for ClientId {
+    type Target = str;
+
+    fn deref(&self) -> &str {
         &self.0
     }
 }

@@ -242,7 +242,7 @@ async fn bind(app: &App, headers: &HeaderMap, body: &[u8]) -> Result<Response, A
         .access_token_with_person(&token_hash(token), now)
         .await?
         .ok_or_else(|| ApiError::invalid_token("the access token is invalid or expired"))?;
-    if grant.client_id != APP_CLIENT_ID {
+    if grant.client_id.as_str() != APP_CLIENT_ID {
         return Err(ApiError::invalid_token("the access token was not issued to the national app"));
     }
     if grant.jkt.is_some() {

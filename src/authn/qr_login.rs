@@ -125,7 +125,7 @@ async fn show(app: &App, pending: &Pending, status: StatusCode, error: Option<&'
             short_code: short_code.clone(),
             pending_id: pending.row.id.clone(),
             browser_hash: token_hash(&pending.browser),
-            client_id: pending.client.id.as_str().to_string(),
+            client_id: pending.client.id.clone(),
             status: LOGIN_PENDING.to_string(),
             person_id: None,
             device_id: None,

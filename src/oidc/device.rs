@@ -64,7 +64,7 @@ async fn authorize_device(app: &App, headers: &HeaderMap, body: &[u8]) -> Result
         let row = DeviceCode {
             device_code_hash: token_hash(&device_code),
             user_code: user_code.clone(),
-            client_id: client.id.as_str().to_string(),
+            client_id: client.id.clone(),
             scopes: scopes.clone(),
             acr_values: acr_values.clone(),
             status: STATUS_PENDING.to_string(),
@@ -103,7 +103,7 @@ pub async fn redeem(app: &App, client: &Client, p: &Params, proof: Option<&super
     let hash = token_hash(device_code);
     let row = app.store.device_code(&hash).await?.ok_or_else(invalid)?;
     // Looked up by its hash, so the comparison leaks nothing about the code itself.
-    if row.client_id != client.id.as_str() {
+    if row.client_id != client.id {
         return Err(invalid());
     }
     let now = app.now();

@@ -47,7 +47,7 @@ async fn describe(app: &App, client: &Client, token: &str) -> Result<Value, OAut
     let now = app.now();
     let hash = token_hash(token);
     if let Some((t, person)) = app.store.access_token_with_person(&hash, now).await? {
-        if t.client_id != client.id.as_str() || person.status != crate::identity::PersonStatus::Active {
+        if t.client_id != client.id || person.status != crate::identity::PersonStatus::Active {
             return Ok(inactive);
         }
         let mut out = json!({
@@ -68,7 +68,7 @@ async fn describe(app: &App, client: &Client, token: &str) -> Result<Value, OAut
     }
     if let Some(r) = app.store.refresh(&hash).await? {
         let live = r.revoked_at.is_none() && r.rotated_at.is_none() && r.expires_at > now;
-        if !live || r.client_id != client.id.as_str() {
+        if !live || r.client_id != client.id {
             return Ok(inactive);
         }
         return Ok(json!({
@@ -123,7 +123,7 @@ async fn revoke_inner(app: &App, headers: &HeaderMap, body: &[u8]) -> Result<Res
     let mut revoked = app.store.revoke_access_token(&hash, client.id.as_str()).await?;
     if revoked == 0
         && let Some(r) = app.store.refresh(&hash).await?
-        && r.client_id == client.id.as_str()
+        && r.client_id == client.id
     {
         // §2.1: revoking a refresh token ends the grant, its access tokens included.
         revoked = app.store.revoke_family(&r.family_id, now).await?;

@@ -126,7 +126,7 @@ pub async fn end_session(app: &Arc<App>, sid: &str, reason: LogoutReason) -> Res
         let Some(uri) = client.options.backchannel_logout_uri.clone() else { continue };
         let d = Delivery {
             id: random_token(),
-            client_id: client_id.clone(),
+            client_id: id.clone(),
             uri,
             sid: sid.to_string(),
             subject: crate::privacy::pairwise::subject(&app.secrets.pairwise, &client, &record.person_id),

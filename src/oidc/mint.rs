@@ -96,7 +96,7 @@ pub async fn mint(
         .insert_access_token(&AccessGrant {
             token_hash: token_hash(&access_token),
             grant_id: g.grant_id.to_string(),
-            client_id: client.id.as_str().to_string(),
+            client_id: client.id.clone(),
             person_id: g.person_id.clone(),
             subject: g.subject.to_string(),
             scopes: g.scopes.clone(),
@@ -120,7 +120,7 @@ pub async fn mint(
                 .insert_refresh(&RefreshGrant {
                     token_hash: token_hash(&token),
                     family_id: family,
-                    client_id: client.id.as_str().to_string(),
+                    client_id: client.id.clone(),
                     person_id: g.person_id.clone(),
                     subject: g.subject.to_string(),
                     scopes,

@@ -68,7 +68,7 @@ async fn authorization_code(app: &App, client: &Client, p: &Params, proof: Optio
     let invalid = || OAuthError::invalid_grant("the authorization code is invalid, expired, or was issued to another client");
     let hash = token_hash(code);
     let grant = app.store.code(&hash).await?.ok_or_else(invalid)?;
-    if grant.client_id != client.id.as_str() {
+    if grant.client_id != client.id {
         return Err(invalid());
     }
     if grant.used_at.is_some() {
@@ -140,7 +140,7 @@ async fn refresh_token(app: &App, client: &Client, p: &Params, proof: Option<&Pr
     let invalid = || OAuthError::invalid_grant("the refresh token is invalid, expired or revoked");
     let hash = token_hash(presented);
     let rt = app.store.refresh(&hash).await?.ok_or_else(invalid)?;
-    if rt.client_id != client.id.as_str() || rt.revoked_at.is_some() || rt.expires_at <= now {
+    if rt.client_id != client.id || rt.revoked_at.is_some() || rt.expires_at <= now {
         return Err(invalid());
     }
     // RFC 9449 §5: a public client's refresh token is bound to its DPoP key.

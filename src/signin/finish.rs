@@ -207,7 +207,7 @@ pub async fn issue_code(
     let grant = CodeGrant {
         code_hash: token_hash(&code),
         grant_id: random_token(),
-        client_id: client.id.as_str().to_string(),
+        client_id: client.id.clone(),
         redirect_uri: req.redirect_uri.clone(),
         code_challenge: req.code_challenge.clone(),
         person_id: session.record.person_id.clone(),

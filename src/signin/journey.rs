@@ -154,7 +154,7 @@ async fn park(
     let row = PendingRequest {
         id: random_token(),
         browser_hash: token_hash(&browser),
-        client_id: client.id.as_str().to_string(),
+        client_id: client.id.clone(),
         params: serde_json::to_string(sign_in).map_err(|e| PageError::internal(locale, e))?,
         person_id: person_id.cloned(),
         stage: stage.as_str().to_string(),

@@ -7,6 +7,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::{Result, Store};
+use crate::client::ClientId;
 use crate::identity::PersonId;
 
 pub const LOGIN_PENDING: &str = "pending";
@@ -38,7 +39,7 @@ pub struct LoginRequest {
     pub short_code: String,
     pub pending_id: String,
     pub browser_hash: String,
-    pub client_id: String,
+    pub client_id: ClientId,
     pub status: String,
     pub person_id: Option<PersonId>,
     pub device_id: Option<String>,

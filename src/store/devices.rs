@@ -8,6 +8,7 @@ use sqlx::any::AnyRow;
 
 use super::{Result, Store};
 use crate::assurance::Acr;
+use crate::client::ClientId;
 use crate::identity::PersonId;
 use crate::scope::Scopes;
 
@@ -22,7 +23,7 @@ pub struct DeviceCode {
     pub device_code_hash: String,
     /// Normalised: 8 characters, upper case, no dash.
     pub user_code: String,
-    pub client_id: String,
+    pub client_id: ClientId,
     pub scopes: Scopes,
     pub acr_values: Option<String>,
     pub status: String,

@@ -8,6 +8,7 @@ use sqlx::any::AnyRow;
 
 use super::{Result, Store, acr_of};
 use crate::assurance::Acr;
+use crate::client::ClientId;
 use crate::identity::{Person, PersonId};
 use crate::scope::Scopes;
 
@@ -15,7 +16,7 @@ use crate::scope::Scopes;
 pub struct PendingRequest {
     pub id: String,
     pub browser_hash: String,
-    pub client_id: String,
+    pub client_id: ClientId,
     /// The validated authorization request, JSON.
     pub params: String,
     pub person_id: Option<PersonId>,
@@ -27,7 +28,7 @@ pub struct PendingRequest {
 pub struct CodeGrant {
     pub code_hash: String,
     pub grant_id: String,
-    pub client_id: String,
+    pub client_id: ClientId,
     pub redirect_uri: String,
     pub code_challenge: String,
     pub person_id: PersonId,
@@ -53,7 +54,7 @@ pub struct CodeGrant {
 pub struct AccessGrant {
     pub token_hash: String,
     pub grant_id: String,
-    pub client_id: String,
+    pub client_id: ClientId,
     pub person_id: PersonId,
     pub subject: String,
     pub scopes: Scopes,

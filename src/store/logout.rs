@@ -5,6 +5,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::{Result, Store};
+use crate::client::ClientId;
 use crate::identity::PersonId;
 
 /// Waiting for its next attempt.
@@ -18,7 +19,7 @@ pub const DELIVERY_FAILED: &str = "failed";
 #[derive(Debug, Clone)]
 pub struct Delivery {
     pub id: String,
-    pub client_id: String,
+    pub client_id: ClientId,
     pub uri: String,
     pub sid: String,
     /// The portal's subject for the person (pairwise or public).

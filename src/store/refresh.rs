@@ -5,6 +5,7 @@ use sqlx::any::AnyRow;
 
 use super::{Result, Store, acr_of};
 use crate::assurance::Acr;
+use crate::client::ClientId;
 use crate::identity::PersonId;
 use crate::scope::Scopes;
 
@@ -13,7 +14,7 @@ pub struct RefreshGrant {
     pub token_hash: String,
     /// The grant id of the code the family descends from.
     pub family_id: String,
-    pub client_id: String,
+    pub client_id: ClientId,
     pub person_id: PersonId,
     pub subject: String,
     pub scopes: Scopes,
