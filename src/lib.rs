@@ -46,6 +46,7 @@ pub mod config;
 pub mod credentials;
 pub mod crypto;
 pub mod demo;
+pub mod enrol;
 pub mod federation;
 pub mod identity;
 pub mod janitor;

@@ -12,6 +12,7 @@ mod vectors;
 
 mod admin;
 mod certificate_login;
+mod channels;
 mod cli;
 mod credential_vectors;
 mod credentials;

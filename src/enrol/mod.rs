@@ -1,0 +1,4 @@
+//! Getting in (DESIGN §10): activation, recovery, factor enrolment and the notifications that go
+//! with them. So far: the channels that carry messages to people ([`channels`]).
+
+pub mod channels;
