@@ -56,6 +56,8 @@ pub struct Config {
     pub pki: crate::pki::config::PkiConfig,
     /// Upstream identity providers the hub brokers sign-ins to (`[[upstreams]]`, DESIGN §1).
     pub upstreams: Vec<crate::federation::config::UpstreamConfig>,
+    /// How messages reach people: SMTP, an SMS gateway, or a file (`[channels]`).
+    pub channels: crate::enrol::channels::ChannelsConfig,
 }
 
 impl Default for Config {
@@ -83,6 +85,7 @@ impl Default for Config {
             passkey_official_aaguids: Vec::new(),
             pki: crate::pki::config::PkiConfig::default(),
             upstreams: Vec::new(),
+            channels: crate::enrol::channels::ChannelsConfig::default(),
         }
     }
 }
@@ -108,7 +111,7 @@ pub enum ConfigError {
 }
 
 impl Config {
-    const KEYS: [&'static str; 22] = [
+    const KEYS: [&'static str; 23] = [
         "issuer",
         "listen",
         "database_url",
@@ -131,6 +134,7 @@ impl Config {
         "passkey_official_aaguids",
         "pki",
         "upstreams",
+        "channels",
     ];
 
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
@@ -176,10 +180,14 @@ pub struct Settings {
     pub passkey_official_aaguids: Vec<uuid::Uuid>,
     pub pki: Arc<crate::pki::config::PkiSettings>,
     pub upstreams: Vec<crate::federation::config::Upstream>,
+    pub channels: crate::enrol::channels::ChannelsConfig,
     pub demo: bool,
 }
 
 pub const DEMO_DATABASE_URL: &str = "sqlite://nixa-demo.db";
+/// Where `--demo` writes the messages it would send (codes, notifications), when no channel is
+/// configured.
+pub const DEMO_MESSAGES_FILE: &str = "nixa-demo-messages.txt";
 
 impl Settings {
     pub fn from_config(c: &Config, demo: bool) -> Result<Self, ConfigError> {
@@ -251,6 +259,11 @@ impl Settings {
             passkey_official_aaguids,
             pki: Arc::new(crate::pki::config::PkiSettings::load_for(&c.pki, demo).map_err(|e| ConfigError::Invalid(e.to_string()))?),
             upstreams,
+            channels: if demo && c.channels.is_empty() {
+                crate::enrol::channels::ChannelsConfig { file: Some(DEMO_MESSAGES_FILE.into()), ..Default::default() }
+            } else {
+                c.channels.clone()
+            },
             demo,
         })
     }
@@ -320,5 +333,26 @@ mod tests {
         let s = Settings::from_config(&Config::default(), true).unwrap();
         assert_eq!(s.issuer_str, "http://localhost:8080");
         assert!(s.master_key.is_demo());
+        assert_eq!(s.channels.file.as_deref(), Some(std::path::Path::new(DEMO_MESSAGES_FILE)));
+    }
+
+    #[test]
+    fn channels_are_read_from_the_file_and_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("nixa.toml");
+        std::fs::write(
+            &file,
+            "[channels.sms]\nurl = \"https://sms.example.vn/send\"\nsecret = \"s\"\nretries = 1\n\
+             [channels.email]\nsmtp_url = \"smtp://relay.example.vn:25\"\nfrom = \"no-reply@id.example.vn\"\n",
+        )
+        .unwrap();
+        let c = Config::load(Some(&file)).unwrap();
+        let sms = c.channels.sms.as_ref().unwrap();
+        assert_eq!((sms.retries, sms.timeout_secs), (1, 10));
+        assert_eq!(c.channels.email.as_ref().unwrap().from, "no-reply@id.example.vn");
+        // Configured channels are kept in --demo (no file channel is added).
+        assert!(Settings::from_config(&c, true).unwrap().channels.file.is_none());
+        std::fs::write(&file, "[channels.sms]\nurl = \"https://sms.example.vn/send\"\nsecret = \"s\"\npassword = \"x\"\n").unwrap();
+        assert!(Config::load(Some(&file)).is_err(), "unknown keys are an error");
     }
 }

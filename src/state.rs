@@ -67,6 +67,8 @@ pub struct App {
     pub federation: crate::federation::Federation,
     /// QR credentials: the credential-signing key and the verification key set.
     pub credentials: crate::credentials::service::Credentials,
+    /// How messages reach people (e-mail, SMS, or the demo's file).
+    pub channels: crate::enrol::channels::Channels,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -81,6 +83,8 @@ pub enum StartError {
     Upstream(#[from] crate::federation::UpstreamError),
     #[error(transparent)]
     Credentials(#[from] crate::credentials::service::ServiceError),
+    #[error(transparent)]
+    Channels(#[from] crate::enrol::channels::ChannelError),
 }
 
 impl App {
@@ -100,6 +104,7 @@ impl App {
         let federation = crate::federation::Federation::new(&settings.upstreams)?;
         federation.load_stored(&store, &settings.master_key).await?;
         let credentials = crate::credentials::service::Credentials::load(&store, &settings.master_key, &settings.issuer_str, now).await?;
+        let channels = crate::enrol::channels::Channels::new(&settings.channels)?;
         Ok(Arc::new(Self {
             settings: Arc::new(settings),
             store,
@@ -113,6 +118,7 @@ impl App {
             crls,
             federation,
             credentials,
+            channels,
         }))
     }
 

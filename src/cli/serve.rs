@@ -12,6 +12,9 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         tracing::warn!("DEMO MODE: example master key and demo accounts; never use in production");
         let summary = nixa::demo::seed(&app.store, &app.settings.master_key, app.now()).await?;
         println!("nixa demo data (development only):\n{}", serde_json::to_string_pretty(&summary)?);
+        if let Some(file) = &app.settings.channels.file {
+            println!("messages to people (codes, notifications) are written to {}", file.display());
+        }
     }
     let listener = tokio::net::TcpListener::bind(listen).await?;
     println!("discovery: {}", app.settings.url("/.well-known/openid-configuration"));

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use lettre::message::Mailbox;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message as Email, Tokio1Executor};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// Where a message goes.
@@ -31,16 +31,28 @@ pub struct Message {
     pub text: String,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+/// `[channels]` in nixa.toml.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChannelsConfig {
-    /// Appends every message to this file instead of sending it (`--demo`).
+    /// Appends every message to this file instead of sending it (`--demo` writes
+    /// `nixa-demo-messages.txt` unless another channel is configured).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub file: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<EmailConfig>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sms: Option<SmsConfig>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+impl ChannelsConfig {
+    /// Whether any channel is configured.
+    pub fn is_empty(&self) -> bool {
+        self.file.is_none() && self.email.is_none() && self.sms.is_none()
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EmailConfig {
     /// `smtp://host:port` (plain, for a relay on the same host), `smtp://host?tls=required`
@@ -52,7 +64,7 @@ pub struct EmailConfig {
     pub timeout_secs: u64,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SmsConfig {
     /// The gateway's https endpoint.
