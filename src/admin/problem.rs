@@ -86,10 +86,7 @@ impl IntoResponse for Problem {
         if unauthorized {
             h.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"nixa-admin\""));
         }
-        match incident {
-            Some(i) => i.attach(res),
-            None => res,
-        }
+        Incident::attach_if_any(incident, res)
     }
 }
 

@@ -104,10 +104,7 @@ impl IntoResponse for ApiError {
                 h.insert(header::WWW_AUTHENTICATE, v);
             }
         }
-        match self.incident {
-            Some(i) => i.attach(res),
-            None => res,
-        }
+        Incident::attach_if_any(self.incident, res)
     }
 }
 

@@ -19,7 +19,7 @@ pub struct ActingFor {
 
 /// Whether the request still needs the person to choose an organisation.
 pub fn needs_choice(scopes: &Scopes, chosen: Option<&ActingFor>) -> bool {
-    chosen.is_none() && scopes.iter().any(|s| s == "vn_org")
+    chosen.is_none() && scopes.contains("vn_org")
 }
 
 /// Whether the grant releases an official's agency and title (`vn_official`), so that the

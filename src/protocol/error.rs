@@ -128,10 +128,7 @@ impl OAuthError {
 
     /// Hands a server error's incident to the logging layer with the response that reports it.
     pub fn attach_incident(&self, res: Response) -> Response {
-        match &self.incident {
-            Some(i) => i.clone().attach(res),
-            None => res,
-        }
+        Incident::attach_if_any(self.incident.clone(), res)
     }
 }
 

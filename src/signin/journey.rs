@@ -32,7 +32,10 @@ pub async fn start(app: &App, jar: CookieJar, client: &Client, purpose: Purpose,
     let now = app.now();
     let mut sign_in = SignIn::new(purpose);
     let mut reusable = None;
-    if let Some(s) = session::current(app, &jar, now).await.map_err(internal)? {
+    // A sign-in that must authenticate afresh (`prompt=login`, the account page) has no use for
+    // the session: it is not looked up.
+    let session = if sign_in.purpose.forces_login() { None } else { session::current(app, &jar, now).await.map_err(internal)? };
+    if let Some(s) = session {
         let active = app.store.person(&s.record.person_id).await.map_err(internal)?.is_some_and(|p| p.status == PersonStatus::Active);
         let p = &sign_in.purpose;
         let fit = if active {

@@ -42,11 +42,7 @@ impl IntoResponse for PageError {
             message_key: self.message_key,
             incident: self.incident.as_ref().map(|i| i.id().to_string()),
         };
-        let res = render(self.status, &page);
-        match self.incident {
-            Some(i) => i.attach(res),
-            None => res,
-        }
+        Incident::attach_if_any(self.incident, render(self.status, &page))
     }
 }
 

@@ -34,6 +34,14 @@ impl Incident {
         res.extensions_mut().insert(self);
         res
     }
+
+    /// The same for an error that may or may not carry an incident.
+    pub fn attach_if_any(incident: Option<Self>, res: Response) -> Response {
+        match incident {
+            Some(i) => i.attach(res),
+            None => res,
+        }
+    }
 }
 
 /// The one place internal errors are logged: `internal error` with the incident id and cause.
