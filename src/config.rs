@@ -58,6 +58,8 @@ pub struct Config {
     pub upstreams: Vec<crate::federation::config::UpstreamConfig>,
     /// How messages reach people: SMTP, an SMS gateway, or a file (`[channels]`).
     pub channels: crate::enrol::channels::ChannelsConfig,
+    /// Activation and recovery codes: lifetimes, tries, send limits (`[enrolment]`).
+    pub enrolment: crate::enrol::config::EnrolmentConfig,
 }
 
 impl Default for Config {
@@ -86,6 +88,7 @@ impl Default for Config {
             pki: crate::pki::config::PkiConfig::default(),
             upstreams: Vec::new(),
             channels: crate::enrol::channels::ChannelsConfig::default(),
+            enrolment: crate::enrol::config::EnrolmentConfig::default(),
         }
     }
 }
@@ -111,7 +114,7 @@ pub enum ConfigError {
 }
 
 impl Config {
-    const KEYS: [&'static str; 23] = [
+    const KEYS: [&'static str; 24] = [
         "issuer",
         "listen",
         "database_url",
@@ -135,6 +138,7 @@ impl Config {
         "pki",
         "upstreams",
         "channels",
+        "enrolment",
     ];
 
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
@@ -181,6 +185,7 @@ pub struct Settings {
     pub pki: Arc<crate::pki::config::PkiSettings>,
     pub upstreams: Vec<crate::federation::config::Upstream>,
     pub channels: crate::enrol::channels::ChannelsConfig,
+    pub enrolment: crate::enrol::config::EnrolmentConfig,
     pub demo: bool,
 }
 
@@ -263,6 +268,10 @@ impl Settings {
                 crate::enrol::channels::ChannelsConfig { file: Some(DEMO_MESSAGES_FILE.into()), ..Default::default() }
             } else {
                 c.channels.clone()
+            },
+            enrolment: {
+                c.enrolment.check().map_err(ConfigError::Invalid)?;
+                c.enrolment.clone()
             },
             demo,
         })

@@ -38,6 +38,12 @@ pub fn spawn(app: &Arc<App>) -> tokio::task::JoinHandle<()> {
             if let Err(e) = app.store.purge_expired(now).await {
                 tracing::warn!(error = %e, "purging expired rows failed");
             }
+            if let Err(e) = app.store.purge_enrolment(now, app.settings.enrolment.send_window_secs).await {
+                tracing::warn!(error = %e, "purging expired codes and enrolments failed");
+            }
+            if let Err(e) = crate::enrol::notify::run(&app).await {
+                tracing::warn!(error = %e, "sending notifications failed");
+            }
             if let Err(e) = oidc::logout::run_deliveries(&app).await {
                 tracing::warn!(error = %e, "back-channel logout deliveries failed");
             }

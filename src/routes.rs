@@ -11,7 +11,7 @@ use axum::routing::{get, post};
 use crate::state::App;
 use crate::web::error::PageError;
 use crate::web::i18n::Locale;
-use crate::{account, authn, oidc, signin, web};
+use crate::{account, authn, enrol, oidc, signin, web};
 
 pub fn router(app: Arc<App>) -> Router {
     Router::new()
@@ -64,6 +64,17 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/account/passkeys/remove", post(account::remove))
         .route("/account/upstreams/link/{id}", get(account::upstreams::link))
         .route("/account/upstreams/unlink", post(account::upstreams::unlink))
+        .route("/activate", get(enrol::prove::activate_page))
+        .route("/activate/letter", post(enrol::prove::letter))
+        .route("/activate/send", post(enrol::prove::activate_send))
+        .route("/activate/code", post(enrol::prove::activate_code))
+        .route("/recover", get(enrol::prove::recover_page))
+        .route("/recover/send", post(enrol::prove::recover_send))
+        .route("/recover/code", post(enrol::prove::recover_code))
+        .route("/enrol/password", get(enrol::steps::password_form).post(enrol::steps::password_submit))
+        .route("/enrol/totp", get(enrol::steps::totp_form).post(enrol::steps::totp_submit))
+        .route("/enrol/skip", post(enrol::steps::skip))
+        .route("/enrol/done", get(enrol::steps::done))
         .route("/static/nixa.css", get(stylesheet))
         .route("/static/passkey.js", get(passkey_script))
         .route("/api/v1/certificates/verify", post(crate::pki::api::verify))

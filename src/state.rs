@@ -15,6 +15,9 @@ pub struct ServerSecrets {
     pub pairwise: Vec<u8>,
     /// Keys the stateless DPoP server nonces.
     pub dpop: Vec<u8>,
+    /// Keys the hashes of one-time, activation and recovery codes: a six-digit code's plain
+    /// hash would fall to a million guesses from a copy of the database.
+    pub codes: Vec<u8>,
 }
 
 impl ServerSecrets {
@@ -24,7 +27,7 @@ impl ServerSecrets {
             let sealed = store.server_secret(name, &candidate, now).await?;
             Ok(master.open(name, &sealed)?)
         };
-        Ok(Self { csrf: get("csrf").await?, pairwise: get("pairwise").await?, dpop: get("dpop").await? })
+        Ok(Self { csrf: get("csrf").await?, pairwise: get("pairwise").await?, dpop: get("dpop").await?, codes: get("codes").await? })
     }
 }
 

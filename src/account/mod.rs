@@ -265,7 +265,7 @@ async fn render_page_with(app: &App, ctx: &Ctx, status: StatusCode, error: Optio
         .copied()
         .collect::<Vec<_>>()
         .join(" ");
-    let other = if ctx.locale == Locale::Vi { Locale::En } else { Locale::Vi };
+    let other = ctx.locale.other();
     let page = AccountPage {
         locale: ctx.locale,
         switch_href: Some(format!("/account?lang={}", other.as_str())),

@@ -43,7 +43,7 @@ fn personal_id(text: &str) -> Result<PersonalId, Problem> {
     PersonalId::parse(text).map_err(|e| Problem::bad_request(format!("personal_id: {e}")))
 }
 
-async fn person_by(app: &App, text: &str) -> Result<Person, Problem> {
+pub(super) async fn person_by(app: &App, text: &str) -> Result<Person, Problem> {
     let pid = personal_id(text)?;
     Ok(app.store.person_for_login(&pid).await?.ok_or_else(|| Problem::not_found("person"))?.0)
 }

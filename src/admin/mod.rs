@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod enrolment;
 pub mod problem;
 pub mod upstreams;
 
@@ -20,10 +21,10 @@ use crate::state::App;
 #[derive(OpenApi)]
 #[openapi(
     info(title = "nixa admin API", description = "Operators manage persons, organisations, officials and portals."),
-    paths(api::get_person, api::put_person, api::lock_person, api::unlock_person, api::set_level, api::get_org, api::put_org,
+    paths(api::get_person, api::put_person, api::lock_person, api::unlock_person, api::set_level, enrolment::activation_code, enrolment::send_code, api::get_org, api::put_org,
         api::put_representative, api::put_official, api::list_clients, api::get_client, api::create_client,
         upstreams::list, upstreams::put, upstreams::delete),
-    components(schemas(problem::Problem, api::PersonIn, api::PersonOut, api::LevelIn, api::OrgIn, api::OrgOut,
+    components(schemas(problem::Problem, api::PersonIn, api::PersonOut, api::LevelIn, enrolment::ActivationCodeIn, enrolment::ActivationCodeOut, enrolment::SendCodeIn, enrolment::SendCodeOut, api::OrgIn, api::OrgOut,
         api::RepresentativeIn, api::RepresentativeOut, api::OfficialIn, api::OfficialOut, api::ClientIn, api::ClientOut,
         upstreams::UpstreamOut, crate::federation::config::UpstreamConfig, crate::federation::config::ClaimMapping)),
     modifiers(&OperatorAuth)
@@ -52,6 +53,8 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/admin/v1/persons/{personal_id}/lock", post(api::lock_person))
         .route("/admin/v1/persons/{personal_id}/unlock", post(api::unlock_person))
         .route("/admin/v1/persons/{personal_id}/level", put(api::set_level))
+        .route("/admin/v1/persons/{personal_id}/activation-code", post(enrolment::activation_code))
+        .route("/admin/v1/persons/{personal_id}/send-code", post(enrolment::send_code))
         .route("/admin/v1/organisations/{code}", get(api::get_org).put(api::put_org))
         .route("/admin/v1/organisations/{code}/representatives/{personal_id}", put(api::put_representative))
         .route("/admin/v1/officials/{personal_id}", put(api::put_official))

@@ -393,7 +393,7 @@ pub async fn account_page(State(app): State<Arc<App>>, headers: HeaderMap, jar: 
 
 async fn account_view(app: &App, jar: CookieJar, locale: Locale, notice: Option<&'static str>) -> Result<Response, Response> {
     let internal = |e: StoreError| PageError::internal(locale, e).into_response();
-    let other = if locale == Locale::Vi { Locale::En } else { Locale::Vi };
+    let other = locale.other();
     let switch_href = Some(format!("/account/devices?lang={}", other.as_str()));
     let Some(s) = session::current(app, &jar, app.now()).await.map_err(internal)? else {
         let page = AccountDevicesPage {

@@ -97,7 +97,7 @@ async fn password_step(app: &App, jar: CookieJar, pending: Pending, f: &Params) 
     let Ok(pid) = PersonalId::parse(&typed) else {
         return Err(render_login(app, &pending, Some("login.error.malformed_id"), ""));
     };
-    let password = f.get("password").unwrap_or_default().to_string();
+    let password = password::canonical(f.get("password").unwrap_or_default());
     let now = app.now();
     let found = app.store.person_for_login(&pid).await.map_err(|e| internal(&e))?;
     let Some((person, state)) = found else {
@@ -146,7 +146,7 @@ async fn record_failure(
         audit::record(&app.store, now, Event::AccountLocked, Some(&person.id), client, json!({"until": locked_until})).await?;
         return Ok("login.error.locked");
     }
-    Ok(if factor == "otp" { "totp.error.invalid" } else { "login.error.invalid" })
+    Ok(if factor == "password" { "login.error.invalid" } else { "totp.error.invalid" })
 }
 
 /// The person is authenticated by these methods: on with the sign-in.
@@ -186,6 +186,19 @@ async fn totp_step(app: &App, jar: CookieJar, pending: Pending, code: &str) -> R
     let now = app.now();
     if state.locked_until > now {
         return Err(render_totp(app, &pending, Some("login.error.locked")));
+    }
+    // A recovery code stands in for the app once (the phone is lost): the person is told.
+    if super::recovery_codes::looks_like(code) {
+        if !super::recovery_codes::redeem(app, &person.id, code).await.map_err(|e| internal(&e))? {
+            let key = record_failure(app, &pending, &person, &state, "recovery_code").await.map_err(|e| internal(&e))?;
+            return Err(render_totp(app, &pending, Some(key)));
+        }
+        let left = app.store.recovery_codes_left(&person.id).await.map_err(|e| internal(&e))?;
+        audit::record(&app.store, now, Event::RecoveryCodeUsed, Some(&person.id), Some(pending.client.id.as_str()), json!({"left": left}))
+            .await
+            .map_err(|e| internal(&e))?;
+        app.store.reset_login_failures(&person.id).await.map_err(|e| internal(&e))?;
+        return complete(app, jar, pending, &person, &[Amr::Pwd, Amr::Otp]).await;
     }
     let sealed = state.totp_secret_sealed.as_deref().ok_or_else(|| PageError::expired(locale).into_response())?;
     let secret = app.settings.master_key.open(&format!("totp:{}", person.id), sealed).map_err(|e| internal(&e))?;

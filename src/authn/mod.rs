@@ -4,8 +4,10 @@
 pub mod app_device;
 pub mod certificate;
 pub mod login;
+pub mod one_time_code;
 pub mod passkey;
 pub mod password;
 pub mod qr_login;
+pub mod recovery_codes;
 pub mod totp;
 pub mod upstream;

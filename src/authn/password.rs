@@ -18,6 +18,13 @@ pub fn hash(password: &str) -> Result<String, HashError> {
     Ok(hasher()?.hash_password(password.as_bytes(), &salt)?.to_string())
 }
 
+/// The form a password is hashed and checked in: Unicode NFC, so "mật khẩu" typed on two
+/// keyboards (precomposed or combining marks) is one password (NIST SP 800-63B-4 §3.1.1.2).
+pub fn canonical(password: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    password.nfc().collect()
+}
+
 /// Verifies with the parameters recorded in the hash, so older hashes keep working.
 pub fn verify(phc: &str, password: &str) -> bool {
     match (PasswordHash::new(phc), hasher()) {
@@ -45,6 +52,12 @@ pub async fn verify_blocking(phc: Option<String>, password: String) -> bool {
     })
     .await
     .unwrap_or(false)
+}
+
+/// Hashes off the async runtime, within the same bound as verification.
+pub async fn hash_blocking(password: String) -> Result<String, HashError> {
+    let Ok(_permit) = IN_FLIGHT.acquire().await else { return Err(HashError::Crypto) };
+    tokio::task::spawn_blocking(move || hash(&canonical(&password))).await.unwrap_or(Err(HashError::Crypto))
 }
 
 #[cfg(test)]

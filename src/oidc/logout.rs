@@ -442,7 +442,7 @@ impl LogoutRequest {
 
     /// The same request in the other language.
     fn switch_href(&self) -> String {
-        let other = if self.locale == Locale::Vi { Locale::En } else { Locale::Vi };
+        let other = self.locale.other();
         let mut q = url::form_urlencoded::Serializer::new(String::new());
         if let Some(c) = self.client_id() {
             q.append_pair("client_id", &c);
@@ -634,7 +634,7 @@ fn signed_out(jar: CookieJar, req: &LogoutRequest) -> Response {
     match final_target(req) {
         Some(target) => (jar, Redirect::to(&target)).into_response(),
         None => {
-            let other = if req.locale == Locale::Vi { Locale::En } else { Locale::Vi };
+            let other = req.locale.other();
             let page = LoggedOutPage { locale: req.locale, switch_href: Some(format!("/logout?lang={}", other.as_str())) };
             (jar, render(StatusCode::OK, &page)).into_response()
         }

@@ -71,7 +71,7 @@ fn query(q: &Option<String>) -> Params {
 
 fn code_form(app: &App, status: StatusCode, locale: Locale, browser: &str, typed: &str, error: Option<&'static str>) -> Response {
     let typed: String = typed.chars().take(32).collect();
-    let other = if locale == Locale::Vi { Locale::En } else { Locale::Vi };
+    let other = locale.other();
     let encoded: String = url::form_urlencoded::byte_serialize(typed.as_bytes()).collect();
     let page = DeviceCodePage {
         locale,

@@ -104,6 +104,13 @@ pub async fn authenticated(app: &App, jar: CookieJar, pending: Pending, auth: Au
         app.store.put_upstream_session(&s.record.sid, upstream, id_token, s.record.expires_at).await.map_err(internal)?;
     }
     let mut detail = json!({"acr": auth.acr.as_uri(), "amr": s.record.amr, "sid": s.record.sid});
+    // A browser this person never signed in from (other browsers known): the notifier tells them.
+    let browser = crate::crypto::token_hash(&pending.browser);
+    if app.store.remember_browser(auth.person_id, &browser, now).await.map_err(internal)?
+        && app.store.known_browser_count(auth.person_id).await.map_err(internal)? > 1
+    {
+        detail["new_browser"] = json!(true);
+    }
     if let (Some(all), Value::Object(extra)) = (detail.as_object_mut(), auth.detail) {
         all.extend(extra);
     }

@@ -42,7 +42,7 @@ impl Pending {
 
     /// The link that shows the same page in the other language.
     pub fn switch_href(&self, path: &str) -> Option<String> {
-        let other = if self.locale == Locale::Vi { Locale::En } else { Locale::Vi };
+        let other = self.locale.other();
         Some(format!("{path}?r={}&lang={}", self.row.id, other.as_str()))
     }
 }

@@ -10,6 +10,7 @@ pub mod clients;
 pub mod consents;
 pub mod credentials;
 pub mod devices;
+pub mod enrolment;
 pub mod grants;
 pub mod keys;
 pub mod logout;

@@ -11,6 +11,8 @@ pub const BROWSER: &str = "__Host-nixa-b";
 pub const SESSION: &str = "__Host-nixa-s";
 /// The page language chosen with the language switch.
 pub const LANG: &str = "__Host-nixa-lang";
+/// A person part-way through activation or recovery (`enrol::ticket`).
+pub const ENROL: &str = "__Host-nixa-enrol";
 
 pub fn build(name: &'static str, value: String, max_age: Option<i64>) -> Cookie<'static> {
     let mut c = Cookie::build((name, value)).path("/").secure(true).http_only(true).same_site(SameSite::Lax).build();

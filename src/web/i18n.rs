@@ -28,6 +28,14 @@ impl Locale {
         }
     }
 
+    /// The other language: where the language switch goes.
+    pub fn other(self) -> Self {
+        match self {
+            Locale::Vi => Locale::En,
+            Locale::En => Locale::Vi,
+        }
+    }
+
     /// The first supported language of a space-separated `ui_locales` list (OIDC Core §3.1.2.1).
     pub fn from_ui_locales(list: &str) -> Option<Self> {
         list.split_ascii_whitespace().find_map(Locale::parse)

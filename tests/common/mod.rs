@@ -81,7 +81,7 @@ impl TestServer {
         let task = tokio::spawn({
             let router = router(app.clone());
             async move {
-                let _ = axum::serve(listener, router).await;
+                let _ = axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>()).await;
             }
         });
         Self { app, issuer, _dir: dir, task }

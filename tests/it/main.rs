@@ -18,6 +18,7 @@ mod credential_vectors;
 mod credentials;
 mod credentials_api;
 mod device;
+mod enrolment;
 mod federation;
 mod identity_flow;
 mod import;
