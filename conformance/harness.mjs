@@ -46,7 +46,7 @@ export function startNixa({ setup, extraEnv } = {}) {
   });
   }
 
-after(() => { server?.kill(); rmSync(dir, { recursive: true, force: true }); });
+after(() => { server?.kill(); if (dir) rmSync(dir, { recursive: true, force: true }); });
 
 /** A browser: a cookie jar and manual redirects. */
 export class Browser {

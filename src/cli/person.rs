@@ -25,13 +25,12 @@ pub enum PersonAction {
 }
 
 #[derive(Args)]
-#[group(required = true, multiple = false, id = "who")]
 pub struct ActivationCodeArgs {
     /// The person's 12-digit personal identification number.
-    #[arg(long, group = "who", value_name = "PERSONAL_ID")]
+    #[arg(long, value_name = "PERSONAL_ID", conflicts_with = "file", required_unless_present = "file")]
     pub id: Option<String>,
     /// An import file (JSON Lines or CSV with a `personal_id` column) or one ID per line.
-    #[arg(long, group = "who", value_name = "FILE")]
+    #[arg(long, value_name = "FILE")]
     pub file: Option<PathBuf>,
     /// Where --file writes the letters (JSON Lines, readable by the owner only).
     #[arg(long, value_name = "FILE", requires = "file")]
