@@ -6,10 +6,14 @@
 //! of issuing a code. So every login method, throttling and audit rule applies unchanged, and
 //! no code or token is minted.
 //!
-//! Adding a passkey asks for a recent sign-in (`auth_time` within [`RECENT_SECS`]) that was
-//! multi-factor (acr ≥ loa:2). A level-1 person without TOTP cannot reach loa:2 by password, so
-//! for them a recent password sign-in is enough: a passkey is then their first second factor.
+//! Adding a passkey or an authenticator app asks for a recent sign-in (`auth_time` within
+//! [`RECENT_SECS`]) that was multi-factor (acr ≥ loa:2). A level-1 person with no second factor
+//! cannot reach loa:2 by password, so for them a recent password sign-in is enough: the new
+//! factor is then their first. Setting or changing the password asks for a recent sign-in; a
+//! person who signed in with a certificate or an upstream provider can so set their first
+//! password (`factors`).
 
+pub mod factors;
 pub mod upstreams;
 use std::sync::Arc;
 
@@ -109,7 +113,9 @@ impl AccountError {
 struct Ctx {
     session: BrowserSession,
     person: Person,
+    has_password: bool,
     has_totp: bool,
+    has_passkey: bool,
     locale: Locale,
 }
 
@@ -126,11 +132,17 @@ impl Ctx {
         }
     }
 
-    /// The registration rule of the module documentation.
+    fn recent(&self, now: i64) -> bool {
+        now - self.session.record.auth_time <= RECENT_SECS
+    }
+
+    /// The registration rule of the module documentation. A level-1 person's first second
+    /// factor needs only a recent sign-in; once they have one (app or passkey), adding or
+    /// removing a factor needs a multi-factor sign-in, so a stolen password (or a recovery by
+    /// SMS) cannot add the thief's own factor.
     fn may_register(&self, now: i64) -> bool {
-        let recent = now - self.session.record.auth_time <= RECENT_SECS;
-        let strong = self.session.acr >= Acr::Loa2 || (self.person.account_level == AccountLevel::Level1 && !self.has_totp);
-        recent && strong
+        let first = self.person.account_level == AccountLevel::Level1 && !self.has_totp && !self.has_passkey;
+        self.recent(now) && (self.session.acr >= Acr::Loa2 || first)
     }
 }
 
@@ -140,7 +152,15 @@ async fn context(app: &App, headers: &HeaderMap, jar: &CookieJar, lang: Option<&
     let s = session::current(app, jar, app.now()).await.map_err(|e| fail(e.into()))?.ok_or(fail(AccountError::NoSession))?;
     let (person, state) =
         app.store.person_for_login_by_id(&s.record.person_id).await.map_err(|e| fail(e.into()))?.ok_or(fail(AccountError::PersonGone))?;
-    Ok(Ctx { session: s, person, has_totp: state.totp_secret_sealed.is_some(), locale })
+    let has_passkey = !app.store.passkeys_of(&person.id).await.map_err(|e| fail(e.into()))?.is_empty();
+    Ok(Ctx {
+        session: s,
+        has_password: state.password_hash.is_some(),
+        has_totp: state.totp_secret_sealed.is_some(),
+        has_passkey,
+        person,
+        locale,
+    })
 }
 
 fn query(q: &Option<String>) -> Params {
@@ -222,6 +242,8 @@ pub struct AccountPage {
     pub error: Option<&'static str>,
     /// Upstream sign-in providers and whether each is linked to this account.
     pub upstreams: Vec<upstreams::UpstreamRow>,
+    /// The password and authenticator-app section.
+    pub factors: factors::FactorsView,
     /// The person's identity QR (SVG data URI), and a presentation QR when one was asked for.
     pub qr: Option<String>,
     pub presentation_qr: Option<String>,
@@ -284,6 +306,10 @@ async fn render_page_with(app: &App, ctx: &Ctx, status: StatusCode, error: Optio
             })
             .collect(),
         may_register: ctx.may_register(app.now()),
+        factors: match factors::view(app, ctx).await {
+            Ok(f) => f,
+            Err(e) => return PageError::internal(ctx.locale, e).into_response(),
+        },
         name_max: NAME_MAX,
         error,
         upstreams: match upstreams::rows(app, &p.id).await {

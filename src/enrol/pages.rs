@@ -106,6 +106,8 @@ pub struct TotpSetupPage {
     pub action: &'static str,
     pub skip_action: Option<&'static str>,
     pub csrf: String,
+    /// The secret being confirmed, sealed to the session, where no ticket holds it.
+    pub pending: Option<String>,
     pub qr: String,
     pub key: String,
     pub required: bool,

@@ -77,18 +77,28 @@ impl Refusal {
 pub struct PersonalDetails<'a> {
     pub personal_id: &'a str,
     /// `YYYY-MM-DD`.
-    pub birthdate: Option<&'a str>,
+    pub birthdate: Option<String>,
     pub names: Vec<&'a str>,
     pub phone: Option<&'a str>,
     pub email: Option<&'a str>,
 }
 
-impl PersonalDetails<'_> {
+impl<'a> PersonalDetails<'a> {
+    pub fn of(p: &'a crate::identity::Person) -> Self {
+        Self {
+            personal_id: p.personal_id.as_str(),
+            birthdate: p.birthdate_iso(),
+            names: vec![p.family_name.as_str(), p.middle_name.as_str(), p.given_name.as_str()],
+            phone: p.phone.as_deref(),
+            email: p.email.as_deref(),
+        }
+    }
+
     /// Every form the details are typed in: the ID and its halves, dates as ddmmyyyy, yyyymmdd,
     /// ddmmyy and the year, names without diacritics, the phone and the e-mail's local part.
     fn inputs(&self) -> Vec<String> {
         let mut v = vec![self.personal_id.to_string(), self.personal_id[self.personal_id.len().saturating_sub(6)..].to_string()];
-        if let Some(d) = self.birthdate {
+        if let Some(d) = &self.birthdate {
             let parts: Vec<&str> = d.split('-').collect();
             if let [y, m, day] = parts[..] {
                 v.extend([
@@ -170,7 +180,7 @@ mod tests {
     fn who() -> PersonalDetails<'static> {
         PersonalDetails {
             personal_id: "001090001234",
-            birthdate: Some("1990-05-17"),
+            birthdate: Some("1990-05-17".into()),
             names: vec!["Nguyễn", "Văn", "Đức"],
             phone: Some("0901234567"),
             email: Some("duc.nguyen@example.vn"),

@@ -101,14 +101,7 @@ async fn set_password(app: &Arc<App>, jar: &CookieJar, locale: Locale, body: &[u
     let internal = |e: &dyn std::fmt::Display| PageError::internal(locale, e).into_response();
     let (new, confirm) = (f.get("password").unwrap_or_default(), f.get("confirm").unwrap_or_default());
     let p = &t.person;
-    let birthdate = p.birthdate_iso();
-    let who = PersonalDetails {
-        personal_id: p.personal_id.as_str(),
-        birthdate: birthdate.as_deref(),
-        names: vec![p.family_name.as_str(), p.middle_name.as_str(), p.given_name.as_str()],
-        phone: p.phone.as_deref(),
-        email: p.email.as_deref(),
-    };
+    let who = PersonalDetails::of(p);
     let alone = minimum(&t) >= MIN_ALONE;
     if let Err(refusal) = password_rules::check(new, confirm, alone, &who) {
         return Err(password_page(app, &t, locale, StatusCode::BAD_REQUEST, Some(refusal.message_key())));
@@ -168,6 +161,7 @@ fn totp_page(app: &App, t: &Ticket, locale: Locale, secret: &[u8], status: Statu
         action: "/enrol/totp",
         skip_action: (!required).then_some("/enrol/skip"),
         csrf: t.csrf(app),
+        pending: None,
         qr: shown.qr,
         key: shown.key,
         required,

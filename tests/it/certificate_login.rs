@@ -508,3 +508,56 @@ async fn designated_responder_map_and_pkcs12_keys() {
     let t = nixa::pki::token_signer::sign_challenge(&good.key_der, &good.der, "https://x.example", "n").unwrap();
     assert_eq!((t.format.as_str(), t.algorithm.as_str()), ("web-eid:1.0", "ES256"));
 }
+
+#[tokio::test]
+async fn a_certificate_sign_in_lets_an_imported_person_set_a_first_password() {
+    let pki = hierarchy();
+    let port = free_port();
+    let ocsp_url = format!("http://localhost:{port}/");
+    let chi = leaf(&pki, 11, "CCCD:079198054321", &ocsp_url);
+    let _responder = start_responder(pki.dir.path(), "ca", &index_line('V', &chi), &pki.ca, &pki.ca, &pki.ca_key, port);
+    let config = pki_config(&pki, Vec::new());
+    let server = TestServer::start_with(|c| c.pki = config).await;
+    let person = nixa::identity::Person {
+        id: nixa::identity::PersonId::generate(),
+        personal_id: nixa::identity::PersonalId::parse("079198054321").unwrap(),
+        family_name: "Trần".into(),
+        middle_name: "Thị".into(),
+        given_name: "Chi".into(),
+        birthdate: nixa::identity::person::parse_date("1998-07-01"),
+        sex: None,
+        nationality: "VN".into(),
+        address: None,
+        phone: None,
+        email: None,
+        account_level: nixa::identity::AccountLevel::Level2,
+        status: nixa::identity::PersonStatus::Active,
+    };
+    server.app.store.upsert_person(&person, server.app.now()).await.unwrap();
+
+    // The account page sends an imported person (no password) to sign in: by certificate.
+    let browser = server.browser();
+    let login = browser.follow(browser.get("/account").await).await;
+    let (r, csrf) = (login.field("r"), login.field("csrf"));
+    let c = challenge(&browser, &r, &csrf).await;
+    let token = token_for(&chi, &server.issuer, c["nonce"].as_str().unwrap());
+    let account = browser.follow(submit(&browser, &r, &csrf, c["ceremony"].as_str().unwrap(), &token).await).await;
+    assert_eq!(account.status, 200, "{}", account.body);
+    assert!(account.body.contains("action=\"/account/password\""), "a recent strong sign-in may set a password");
+    assert!(account.body.contains("id=\"totp-setup\""), "…and set up an authenticator app (loa:2 or more)");
+    let csrf = account.field("csrf");
+    let weak = browser.post("/account/password", &[("csrf", &csrf), ("password", "12345678"), ("confirm", "12345678")]).await;
+    assert_eq!((weak.status, error_key(&weak).as_str()), (400, "password.error.too_short_alone"));
+    let set = browser
+        .post("/account/password", &[("csrf", &csrf), ("password", "mưa rơi trên mái ngói cũ"), ("confirm", "mưa rơi trên mái ngói cũ")])
+        .await;
+    assert_eq!(set.status, 303, "{}", set.body);
+    // The new password signs in (a level-2 account with one factor: loa:1).
+    let (code, verifier) = common::code_for(&server, &server.browser(), ("079198054321", "mưa rơi trên mái ngói cũ")).await;
+    let (status, tokens) = redeem(&server, &code, &verifier).await;
+    assert_eq!(status, 200);
+    assert_eq!(id_token_claims(&tokens)["acr"], "urn:vn:eid:loa:1");
+    let audit = server.app.store.audit_entries(0, 1000).await.unwrap();
+    let changed = audit.iter().find(|e| e.event == "password.changed").unwrap();
+    assert!(changed.detail.contains("\"first\":true"), "{}", changed.detail);
+}

@@ -520,3 +520,84 @@ async fn operators_issue_letters_and_send_codes_but_never_see_a_password() {
     let sent = audit.iter().find(|e| e.event == "enrol.code_sent").unwrap();
     assert!(sent.detail.contains("ticket 9"));
 }
+
+/// Signs in to the account page with a password (and the app's code when asked); the page.
+async fn account_sign_in(s: &Setup, browser: &Browser, pid: &str, password: &str, secret: Option<&[u8]>) -> Page {
+    let login = browser.follow(browser.get("/account").await).await;
+    let (r, csrf) = (login.field("r"), login.field("csrf"));
+    let mut page =
+        browser.follow(browser.post("/login", &[("r", &r), ("csrf", &csrf), ("personal_id", pid), ("password", password)]).await).await;
+    if let Some(secret) = secret {
+        s.server.app.clock.advance(30);
+        page = browser.submit_totp(&page, &nixa::authn::totp::current_code(secret, s.server.app.now()).unwrap()).await;
+    }
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("id=\"account-facts\""), "{}", page.body);
+    page
+}
+
+#[tokio::test]
+async fn the_account_page_sets_up_and_removes_the_app_and_changes_the_password() {
+    let s = setup().await;
+    let chi = add_person(&s.server, CHI, "1998-07-01", AccountLevel::Level1).await;
+    let hash = nixa::authn::password::hash(STRONG).unwrap();
+    s.server.app.store.set_password_hash(&chi.id, &hash, s.server.app.now()).await.unwrap();
+    nixa::enrol::notify::run(&s.server.app).await.unwrap();
+    let b = s.server.browser();
+    let page = account_sign_in(&s, &b, CHI, STRONG, None).await;
+    assert!(page.body.contains("data-totp=\"off\"") && page.body.contains("id=\"totp-setup\""));
+
+    // The app: a level-1 person's first second factor, after a recent password sign-in.
+    let setup_page = b.get("/account/totp").await;
+    assert_eq!(setup_page.status, 200, "{}", setup_page.body);
+    let key_start = setup_page.body.find("id=\"totp-key\">").unwrap() + "id=\"totp-key\">".len();
+    let key: String = setup_page.body[key_start..key_start + setup_page.body[key_start..].find('<').unwrap()].replace(' ', "");
+    let secret = totp_rs::Secret::Encoded(key).to_bytes().unwrap();
+    let (csrf, pending) = (setup_page.field("csrf"), setup_page.field("pending"));
+    // The pending secret is sealed to this session: another browser cannot use it.
+    let other = s.server.browser();
+    account_sign_in(&s, &other, CHI, STRONG, None).await;
+    let code = nixa::authn::totp::current_code(&secret, s.server.app.now()).unwrap();
+    let other_csrf = other.get("/account").await.field("csrf");
+    let stolen = other.post("/account/totp", &[("csrf", &other_csrf), ("pending", &pending), ("code", &code)]).await;
+    assert_eq!(stolen.status, 400);
+    let shown = b.post("/account/totp", &[("csrf", &csrf), ("pending", &pending), ("code", &code)]).await;
+    assert_eq!(shown.status, 200, "{}", shown.body);
+    assert_eq!(recovery_codes(&shown).len(), 10);
+    let page = b.get("/account").await;
+    assert!(page.body.contains("data-totp=\"on\""));
+    // Removing it needs a multi-factor sign-in: this session was password only.
+    let csrf = page.field("csrf");
+    assert_eq!(b.post("/account/totp/remove", &[("csrf", &csrf)]).await.status, 403);
+    assert_eq!(b.post("/account/recovery-codes", &[("csrf", &csrf)]).await.status, 403);
+    // …and so does adding another factor now that there is one.
+    assert_eq!(b.get("/account/totp").await.status, 403);
+
+    // Password change after a recent sign-in; the rules apply (8 now that there is an app).
+    let short = b.post("/account/password", &[("csrf", &csrf), ("password", "mèo con"), ("confirm", "mèo con")]).await;
+    assert_eq!(short.status, 400);
+    let changed = b.post("/account/password", &[("csrf", &csrf), ("password", "ba con mèo tam"), ("confirm", "ba con mèo tam")]).await;
+    assert_eq!(changed.status, 303, "{}", changed.body);
+    // A stale session may not change it.
+    s.server.app.clock.advance(601);
+    let stale = b.post("/account/password", &[("csrf", &csrf), ("password", "bốn con mèo tam"), ("confirm", "bốn con mèo tam")]).await;
+    assert_eq!(stale.status, 403);
+
+    // With the app: new recovery codes, then removal.
+    let strong = s.server.browser();
+    let page = account_sign_in(&s, &strong, CHI, "ba con mèo tam", Some(&secret)).await;
+    let csrf = page.field("csrf");
+    let codes = strong.post("/account/recovery-codes", &[("csrf", &csrf)]).await;
+    assert_eq!((codes.status, recovery_codes(&codes).len()), (200, 10));
+    assert_eq!(strong.post("/account/totp/remove", &[("csrf", &csrf)]).await.status, 303);
+    assert!(strong.get("/account").await.body.contains("data-totp=\"off\""));
+    assert_eq!(s.server.app.store.recovery_codes_left(&chi.id).await.unwrap(), 0);
+
+    // The person was told of each change by e-mail and SMS.
+    nixa::enrol::notify::run(&s.server.app).await.unwrap();
+    let mails = messages_to(&s.messages, chi.email.as_deref().unwrap());
+    for what in ["đã thêm một yếu tố xác thực", "mật khẩu đã được thay đổi", "đã gỡ một yếu tố xác thực"]
+    {
+        assert!(mails.iter().any(|m| m.contains(what)), "{what}: {mails:?}");
+    }
+}
