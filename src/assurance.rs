@@ -57,6 +57,9 @@ impl Serialize for Acr {
 pub enum Amr {
     Pwd,
     Otp,
+    /// A code by text message (RFC 8176 `sms`): a restricted authenticator (NIST SP 800-63B-4
+    /// §3.2.9), not phishing-resistant, so it never counts towards loa:3.
+    Sms,
     Hwk,
     Swk,
     User,
@@ -72,6 +75,7 @@ impl Amr {
         match self {
             Amr::Pwd => "pwd",
             Amr::Otp => "otp",
+            Amr::Sms => "sms",
             Amr::Hwk => "hwk",
             Amr::Swk => "swk",
             Amr::User => "user",
@@ -87,7 +91,7 @@ impl Amr {
     fn factor(self) -> Option<Factor> {
         match self {
             Amr::Pwd | Amr::Pin => Some(Factor::Knowledge),
-            Amr::Otp | Amr::Hwk | Amr::Swk | Amr::Sc => Some(Factor::Possession),
+            Amr::Otp | Amr::Sms | Amr::Hwk | Amr::Swk | Amr::Sc => Some(Factor::Possession),
             Amr::Fpt | Amr::Face | Amr::User => Some(Factor::Inherence),
             Amr::Mfa => None,
         }

@@ -57,7 +57,7 @@ pub struct Config {
     /// Upstream identity providers the hub brokers sign-ins to (`[[upstreams]]`, DESIGN §1).
     pub upstreams: Vec<crate::federation::config::UpstreamConfig>,
     /// How messages reach people: SMTP, an SMS gateway, or a file (`[channels]`).
-    pub channels: crate::enrol::channels::ChannelsConfig,
+    pub channels: crate::channels::ChannelsConfig,
     /// Activation and recovery codes: lifetimes, tries, send limits (`[enrolment]`).
     pub enrolment: crate::enrol::config::EnrolmentConfig,
 }
@@ -87,7 +87,7 @@ impl Default for Config {
             passkey_official_aaguids: Vec::new(),
             pki: crate::pki::config::PkiConfig::default(),
             upstreams: Vec::new(),
-            channels: crate::enrol::channels::ChannelsConfig::default(),
+            channels: crate::channels::ChannelsConfig::default(),
             enrolment: crate::enrol::config::EnrolmentConfig::default(),
         }
     }
@@ -184,7 +184,7 @@ pub struct Settings {
     pub passkey_official_aaguids: Vec<uuid::Uuid>,
     pub pki: Arc<crate::pki::config::PkiSettings>,
     pub upstreams: Vec<crate::federation::config::Upstream>,
-    pub channels: crate::enrol::channels::ChannelsConfig,
+    pub channels: crate::channels::ChannelsConfig,
     pub enrolment: crate::enrol::config::EnrolmentConfig,
     pub demo: bool,
 }
@@ -265,7 +265,7 @@ impl Settings {
             pki: Arc::new(crate::pki::config::PkiSettings::load_for(&c.pki, demo).map_err(|e| ConfigError::Invalid(e.to_string()))?),
             upstreams,
             channels: if demo && c.channels.is_empty() {
-                crate::enrol::channels::ChannelsConfig { file: Some(DEMO_MESSAGES_FILE.into()), ..Default::default() }
+                crate::channels::ChannelsConfig { file: Some(DEMO_MESSAGES_FILE.into()), ..Default::default() }
             } else {
                 c.channels.clone()
             },

@@ -10,14 +10,14 @@
 //! | floor | modules | what they hold |
 //! |---|---|---|
 //! | primitives | [`crypto`] | random tokens, token hashes, constant-time comparison, the signature algorithms' names |
-//! | domain | [`identity`], [`client`], [`scope`], [`assurance`], [`store`], [`keys`], [`audit`], [`pki`], [`privacy`], [`federation`] | people and organisations (a person's internal [`identity::PersonId`] is never their personal ID), registered portals, the scopes of a grant, acr/amr, the SQLite/PostgreSQL repository (its own rows and domain types, nothing from the protocol), signing keys and the master key, the audit chain, certificates, consent and pairwise subjects, the upstream providers |
+//! | domain | [`identity`], [`client`], [`scope`], [`assurance`], [`store`], [`keys`], [`audit`], [`pki`], [`privacy`], [`federation`], [`channels`] | people and organisations (a person's internal [`identity::PersonId`] is never their personal ID), registered portals, the scopes of a grant, acr/amr, the SQLite/PostgreSQL repository (its own rows and domain types, nothing from the protocol), signing keys and the master key, the audit chain, certificates, consent and pairwise subjects, the upstream providers, the channels that carry messages to people (SMTP, an SMS gateway, a file) |
 //! | HTTP basics | [`web`] | pages, languages, CSRF, cookies, security headers, incidents (internal errors logged once, by a layer) |
 //! | settings | [`config`] | the configuration and the settings built from it |
 //! | protocol vocabulary | [`protocol`] | the authorization request and its parsing, OAuth errors and their wire form, scopes and claims, user codes, JOSE, the metadata document; no endpoint |
 //! | ground floor of the server | [`state`] | the shared state (`App`, the clock, server secrets); it imports no handler |
 //! | sign-in | [`signin`] | the browser side of a sign-in: typed stages and purposes, the one "what next?" decision ([`signin::policy`]), the journey, the consent, organisation and device pages, the browser session |
-//! | endpoints and methods | [`oidc`], [`authn`] | one protocol endpoint per file and token minting without HTTP ([`oidc::mint`]); the authentication methods, each ending in [`signin::journey::authenticated`] |
-//! | people and operators | [`admin`], [`credentials`], [`account`] | the operator API; QR credentials; the person's own pages |
+//! | endpoints and methods | [`oidc`], [`authn`] | one protocol endpoint per file and token minting without HTTP ([`oidc::mint`]); the authentication methods (one-time codes and their sending among them), each ending in [`signin::journey::authenticated`] |
+//! | people and operators | [`admin`], [`credentials`], [`account`], [`enrol`] | the operator API; QR credentials; the person's own pages; getting in (activation, recovery, factor set-up, notifications) |
 //! | top | [`routes`], [`janitor`], [`demo`], [`app_client`] | the route table, the periodic upkeep, demo data, the reference app client |
 //!
 //! The command line (`src/cli/`, one file per subcommand) is the binary's, on top of all.
@@ -41,6 +41,7 @@ pub mod app_client;
 pub mod assurance;
 pub mod audit;
 pub mod authn;
+pub mod channels;
 pub mod client;
 pub mod config;
 pub mod credentials;

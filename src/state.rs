@@ -71,7 +71,7 @@ pub struct App {
     /// QR credentials: the credential-signing key and the verification key set.
     pub credentials: crate::credentials::service::Credentials,
     /// How messages reach people (e-mail, SMS, or the demo's file).
-    pub channels: crate::enrol::channels::Channels,
+    pub channels: crate::channels::Channels,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -87,7 +87,7 @@ pub enum StartError {
     #[error(transparent)]
     Credentials(#[from] crate::credentials::service::ServiceError),
     #[error(transparent)]
-    Channels(#[from] crate::enrol::channels::ChannelError),
+    Channels(#[from] crate::channels::ChannelError),
 }
 
 impl App {
@@ -107,7 +107,7 @@ impl App {
         let federation = crate::federation::Federation::new(&settings.upstreams)?;
         federation.load_stored(&store, &settings.master_key).await?;
         let credentials = crate::credentials::service::Credentials::load(&store, &settings.master_key, &settings.issuer_str, now).await?;
-        let channels = crate::enrol::channels::Channels::new(&settings.channels)?;
+        let channels = crate::channels::Channels::new(&settings.channels)?;
         Ok(Arc::new(Self {
             settings: Arc::new(settings),
             store,

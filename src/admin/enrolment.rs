@@ -15,8 +15,8 @@ use utoipa::ToSchema;
 use super::api::{json_body, person_by};
 use super::auth::require;
 use super::problem::Problem;
+use crate::authn::code_delivery::{self as delivery, NotSent, Requester, Via};
 use crate::authn::one_time_code::Purpose;
-use crate::enrol::delivery::{self, NotSent, Requester, Via};
 use crate::enrol::letters::{self, LetterError};
 use crate::identity::PersonStatus;
 use crate::state::App;
@@ -105,17 +105,6 @@ pub struct SendCodeOut {
     pub valid_minutes: i64,
 }
 
-/// `0901234567` → `•••••••567`; `duc.nguyen@example.vn` → `d•••@example.vn`.
-fn mask(address: &str) -> String {
-    match address.split_once('@') {
-        Some((local, domain)) => format!("{}•••@{domain}", local.chars().next().unwrap_or('•')),
-        None => {
-            let n = address.chars().count();
-            address.chars().enumerate().map(|(i, c)| if i + 3 >= n { c } else { '•' }).collect()
-        }
-    }
-}
-
 #[utoipa::path(post, path = "/admin/v1/persons/{personal_id}/send-code", tag = "persons", request_body = SendCodeIn,
     params(("personal_id" = String, Path, description = "12-digit personal identification number")),
     responses((status = 202, body = SendCodeOut), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"),
@@ -141,7 +130,8 @@ pub async fn send_code(State(app): State<Arc<App>>, headers: HeaderMap, Path(pid
     if person.status != PersonStatus::Active {
         return Err(Problem::conflict(format!("the account is {}: no code can open it", person.status.as_str())));
     }
-    let address = via.address(&person).ok_or_else(|| Problem::conflict(format!("the registry has no {} for this person", via.as_str())))?;
+    let sent_to =
+        via.masked_address(&person).ok_or_else(|| Problem::conflict(format!("the registry has no {} for this person", via.as_str())))?;
     let by = Requester::Operator { name: op.name.clone(), reason: why };
     match delivery::send_code(&app, &person, purpose, via, locale, &by).await? {
         Ok(()) => {}
@@ -163,23 +153,11 @@ pub async fn send_code(State(app): State<Arc<App>>, headers: HeaderMap, Path(pid
             ));
         }
     }
-    let to = match &address {
-        crate::enrol::channels::Address::Email(a) | crate::enrol::channels::Address::Phone(a) => mask(a),
-    };
     let out = SendCodeOut {
         purpose: purpose.as_str().into(),
         via: via.as_str().into(),
-        sent_to: to,
+        sent_to,
         valid_minutes: app.settings.enrolment.code_minutes,
     };
     Ok((StatusCode::ACCEPTED, Json(out)).into_response())
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn addresses_are_masked() {
-        assert_eq!(super::mask("0901234567"), "•••••••567");
-        assert_eq!(super::mask("duc.nguyen@example.vn"), "d•••@example.vn");
-    }
 }

@@ -10,8 +10,10 @@ use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 use serde_json::json;
 
+use super::code_delivery::{self, Requester, Via};
+use super::one_time_code::{self, Checked, Purpose};
 use super::{password, totp};
-use crate::assurance::Amr;
+use crate::assurance::{Acr, Amr};
 use crate::audit::{self, Event};
 use crate::identity::{Person, PersonStatus, PersonalId};
 use crate::signin::journey::{self, Authentication};
@@ -19,6 +21,7 @@ use crate::signin::pending::{load, load_form};
 use crate::signin::{Pending, Stage};
 use crate::state::App;
 use crate::store::persons::LoginState;
+use crate::web::client_addr::ClientAddr;
 use crate::web::error::PageError;
 use crate::web::form::Params;
 use crate::web::lang::remember_lang;
@@ -50,7 +53,8 @@ pub(super) fn render_login(app: &App, p: &Pending, error: Option<&'static str>, 
     render(status, &page)
 }
 
-fn render_totp(app: &App, p: &Pending, error: Option<&'static str>) -> Response {
+/// The second-factor page: the app's code, or (`sent_to`) a code sent to this address.
+fn render_totp(app: &App, p: &Pending, sent_to: Option<String>, error: Option<&'static str>) -> Response {
     let status = if error.is_some() { StatusCode::UNAUTHORIZED } else { StatusCode::OK };
     let page = TotpPage {
         locale: p.locale,
@@ -58,6 +62,7 @@ fn render_totp(app: &App, p: &Pending, error: Option<&'static str>) -> Response 
         portal: &p.client.name,
         request_id: &p.row.id,
         csrf: p.csrf(app),
+        sent_to,
         error,
     };
     render(status, &page)
@@ -79,18 +84,18 @@ pub async fn page(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJa
     (jar, render_login(&app, &pending, None, &hint)).into_response()
 }
 
-pub async fn submit(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, body: Bytes) -> Response {
+pub async fn submit(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, addr: ClientAddr, body: Bytes) -> Response {
     let f = form(&body);
     let pending = match load_form(&app, &headers, &jar, &f, Stage::Login).await {
         Ok(p) => p,
         Err(e) => return e.into_response(),
     };
-    match password_step(&app, jar, pending, &f).await {
+    match password_step(&app, jar, pending, &f, addr).await {
         Ok(r) | Err(r) => r,
     }
 }
 
-async fn password_step(app: &App, jar: CookieJar, pending: Pending, f: &Params) -> Result<Response, Response> {
+async fn password_step(app: &App, jar: CookieJar, pending: Pending, f: &Params, addr: ClientAddr) -> Result<Response, Response> {
     let locale = pending.locale;
     let internal = |e: &dyn std::fmt::Display| PageError::internal(locale, e).into_response();
     let typed = f.get("personal_id").unwrap_or_default().trim().to_string();
@@ -121,8 +126,25 @@ async fn password_step(app: &App, jar: CookieJar, pending: Pending, f: &Params) 
     if state.totp_secret_sealed.is_some() {
         return journey::move_to(app, jar, &pending, Stage::Totp, &person.id).await.map_err(IntoResponse::into_response);
     }
+    // No authenticator app, and the portal asks for two factors: a code sent to the registry's
+    // phone (or else e-mail) is the second. It reaches loa:2 and never more (see `Amr::Sms`).
+    if wants_two_factors(&pending)
+        && let Some(via) = Via::ALL.into_iter().find(|v| v.address(&person).is_some())
+    {
+        let by = Requester::Person { client_addr: addr.0 };
+        let sent = code_delivery::send_code(app, &person, Purpose::SignIn, via, locale, &by).await.map_err(|e| internal(&e))?;
+        if sent.is_ok() {
+            return journey::move_to(app, jar, &pending, Stage::Totp, &person.id).await.map_err(IntoResponse::into_response);
+        }
+    }
     app.store.reset_login_failures(&person.id).await.map_err(|e| internal(&e))?;
     complete(app, jar, pending, &person, &[Amr::Pwd]).await
+}
+
+/// The portal asks for multi-factor (acr loa:2, or a step up); loa:3 a sent code cannot give.
+fn wants_two_factors(p: &Pending) -> bool {
+    p.sign_in.purpose.required_acr() == Some(Acr::Loa2)
+        || (p.sign_in.step_up && p.sign_in.purpose.required_acr().is_none_or(|a| a <= Acr::Loa2))
 }
 
 /// Counts a failed attempt; from `login_max_failures` on, the account is locked for a period
@@ -156,10 +178,25 @@ async fn complete(app: &App, jar: CookieJar, pending: Pending, person: &Person, 
 
 pub async fn totp_page(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, RawQuery(q): RawQuery) -> Response {
     let q = query(&q);
-    match load(&app, &headers, &jar, q.get("r"), Stage::Totp, q.get("lang")).await {
-        Ok(p) => (remember_lang(jar, q.get("lang")), render_totp(&app, &p, None)).into_response(),
-        Err(e) => e.into_response(),
+    let p = match load(&app, &headers, &jar, q.get("r"), Stage::Totp, q.get("lang")).await {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    let sent_to = match sent_code_address(&app, &p).await {
+        Ok(s) => s,
+        Err(e) => return PageError::internal(p.locale, e).into_response(),
+    };
+    (remember_lang(jar, q.get("lang")), render_totp(&app, &p, sent_to, None)).into_response()
+}
+
+/// Where the sign-in code went, for a person without an authenticator app (masked).
+async fn sent_code_address(app: &App, p: &Pending) -> Result<Option<String>, crate::store::StoreError> {
+    let Some(id) = &p.row.person_id else { return Ok(None) };
+    let Some((person, state)) = app.store.person_for_login_by_id(id).await? else { return Ok(None) };
+    if state.totp_secret_sealed.is_some() {
+        return Ok(None);
     }
+    Ok(Via::ALL.into_iter().find_map(|v| v.masked_address(&person)))
 }
 
 pub async fn totp_submit(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, body: Bytes) -> Response {
@@ -185,13 +222,16 @@ async fn totp_step(app: &App, jar: CookieJar, pending: Pending, code: &str) -> R
         .ok_or_else(|| PageError::expired(locale).into_response())?;
     let now = app.now();
     if state.locked_until > now {
-        return Err(render_totp(app, &pending, Some("login.error.locked")));
+        return Err(render_totp(app, &pending, None, Some("login.error.locked")));
+    }
+    if state.totp_secret_sealed.is_none() {
+        return sent_code_step(app, jar, pending, &person, &state, code).await;
     }
     // A recovery code stands in for the app once (the phone is lost): the person is told.
     if super::recovery_codes::looks_like(code) {
         if !super::recovery_codes::redeem(app, &person.id, code).await.map_err(|e| internal(&e))? {
             let key = record_failure(app, &pending, &person, &state, "recovery_code").await.map_err(|e| internal(&e))?;
-            return Err(render_totp(app, &pending, Some(key)));
+            return Err(render_totp(app, &pending, None, Some(key)));
         }
         let left = app.store.recovery_codes_left(&person.id).await.map_err(|e| internal(&e))?;
         audit::record(&app.store, now, Event::RecoveryCodeUsed, Some(&person.id), Some(pending.client.id.as_str()), json!({"left": left}))
@@ -209,8 +249,32 @@ async fn totp_step(app: &App, jar: CookieJar, pending: Pending, code: &str) -> R
     };
     if !fresh {
         let key = record_failure(app, &pending, &person, &state, "otp").await.map_err(|e| internal(&e))?;
-        return Err(render_totp(app, &pending, Some(key)));
+        return Err(render_totp(app, &pending, None, Some(key)));
     }
     app.store.reset_login_failures(&person.id).await.map_err(|e| internal(&e))?;
     complete(app, jar, pending, &person, &[Amr::Pwd, Amr::Otp]).await
+}
+
+/// The second factor by a code sent to the phone (amr `sms`) or e-mail (amr `otp`).
+async fn sent_code_step(
+    app: &App,
+    jar: CookieJar,
+    pending: Pending,
+    person: &Person,
+    state: &LoginState,
+    code: &str,
+) -> Result<Response, Response> {
+    let internal = |e: &dyn std::fmt::Display| PageError::internal(pending.locale, e).into_response();
+    let sent_to = Via::ALL.into_iter().find_map(|v| v.masked_address(person));
+    match one_time_code::check(app, &person.id, Purpose::SignIn, code).await.map_err(|e| internal(&e))? {
+        Checked::Accepted { channel } => {
+            app.store.reset_login_failures(&person.id).await.map_err(|e| internal(&e))?;
+            let second = if channel == Via::Sms.as_str() { Amr::Sms } else { Amr::Otp };
+            complete(app, jar, pending, person, &[Amr::Pwd, second]).await
+        }
+        Checked::Wrong { .. } | Checked::NoCode => {
+            let key = record_failure(app, &pending, person, state, "sent_code").await.map_err(|e| internal(&e))?;
+            Err(render_totp(app, &pending, sent_to, Some(key)))
+        }
+    }
 }

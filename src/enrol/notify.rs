@@ -10,8 +10,8 @@
 
 use serde_json::Value;
 
-use super::channels::{Address, Message};
-use super::delivery::Via;
+use crate::authn::code_delivery::Via;
+use crate::channels::{Address, Message};
 use crate::identity::PersonId;
 use crate::state::App;
 use crate::store::StoreError;

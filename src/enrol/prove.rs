@@ -16,10 +16,10 @@ use axum_extra::extract::CookieJar;
 use serde_json::json;
 use time::Date;
 
-use super::delivery::{self, Requester, Via};
 use super::pages::{CodePage, Mode, StartPage, parse_birthdate};
 use super::ticket::{self, Proof, Step};
 use crate::audit::{self, Event};
+use crate::authn::code_delivery::{self as delivery, Requester, Via};
 use crate::authn::one_time_code::{self as codes, Checked, Purpose};
 use crate::identity::{Person, PersonStatus, PersonalId};
 use crate::signin::session::browser_id;

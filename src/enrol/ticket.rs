@@ -4,7 +4,7 @@
 
 use axum_extra::extract::CookieJar;
 
-use super::delivery::Via;
+use crate::authn::code_delivery::Via;
 use crate::crypto::{random_token, token_hash};
 use crate::identity::{Person, PersonId};
 use crate::state::App;

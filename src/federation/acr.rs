@@ -32,6 +32,7 @@ pub fn amr_of(values: &[String]) -> Vec<Amr> {
         let m = match v.as_str() {
             "pwd" => Amr::Pwd,
             "otp" => Amr::Otp,
+            "sms" => Amr::Sms,
             "hwk" => Amr::Hwk,
             "swk" => Amr::Swk,
             "user" => Amr::User,

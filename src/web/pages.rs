@@ -50,6 +50,8 @@ pub struct TotpPage<'a> {
     pub portal: &'a str,
     pub request_id: &'a str,
     pub csrf: String,
+    /// No authenticator app: the code was sent to this (masked) address.
+    pub sent_to: Option<String>,
     pub error: Option<&'static str>,
 }
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use nixa::enrol::channels::{Address, ChannelError, Channels, ChannelsConfig, EmailConfig, Message, SmsConfig, signature};
+use nixa::channels::{Address, ChannelError, Channels, ChannelsConfig, EmailConfig, Message, SmsConfig, signature};
 use serde_json::{Value, json};
 
 #[derive(Default)]

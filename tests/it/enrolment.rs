@@ -601,3 +601,47 @@ async fn the_account_page_sets_up_and_removes_the_app_and_changes_the_password()
         assert!(mails.iter().any(|m| m.contains(what)), "{what}: {mails:?}");
     }
 }
+
+#[tokio::test]
+async fn without_an_app_a_code_by_sms_or_e_mail_is_the_second_factor_up_to_loa_2() {
+    let s = setup().await;
+    let chi = add_person(&s.server, CHI, "1998-07-01", AccountLevel::Level2).await;
+    let hash = nixa::authn::password::hash(STRONG).unwrap();
+    s.server.app.store.set_password_hash(&chi.id, &hash, s.server.app.now()).await.unwrap();
+    let phone = chi.phone.clone().unwrap();
+
+    // A portal content with one factor gets one: no code is sent.
+    let (code, verifier) = code_for(&s.server, &s.server.browser(), (CHI, STRONG)).await;
+    let (_, tokens) = redeem(&s.server, &code, &verifier).await;
+    assert_eq!(id_token_claims(&tokens)["acr"], "urn:vn:eid:loa:1");
+    assert!(messages_to(&s.messages, &phone).is_empty());
+
+    // A portal that asks for loa:2: the code goes by SMS; amr sms, acr loa:2 even at level 2.
+    let b = s.server.browser();
+    let (verifier, challenge) = pkce_pair();
+    let url = authorize_url(&s.server, DVC, DVC_REDIRECT, &challenge, &[("acr_values", "urn:vn:eid:loa:2")]);
+    let page = b.sign_in(&url, (CHI, STRONG)).await;
+    assert!(page.body.contains(&format!("•••{}", &phone[phone.len() - 3..])), "the page says where the code went:\n{}", page.body);
+    let sent = code_sent_to(&s.messages, &phone).await;
+    let wrong = b.submit_totp(&page, "000000").await;
+    assert_eq!((wrong.status, error_key(&wrong).as_deref()), (401, Some("totp.error.invalid")));
+    let mut page = b.submit_totp(&wrong, &sent).await;
+    if page.url.contains("/consent?r=") {
+        page = b.consent(&page, "approve").await;
+    }
+    let (status, tokens) = redeem(&s.server, &page.query("code").unwrap(), &verifier).await;
+    assert_eq!(status, 200, "{tokens}");
+    let claims = id_token_claims(&tokens);
+    assert_eq!(claims["acr"], "urn:vn:eid:loa:2");
+    assert_eq!(claims["amr"], json!(["pwd", "sms", "mfa"]));
+
+    // The code is single use; a new sign-in sends a new one (the five-try rule is the letters').
+    let b = s.server.browser();
+    let page = b.sign_in(&url, (CHI, STRONG)).await;
+    let used = b.submit_totp(&page, &sent).await;
+    assert_eq!((used.status, error_key(&used).as_deref()), (401, Some("totp.error.invalid")));
+    let fresh = code_sent_to(&s.messages, &phone).await;
+    assert_ne!(fresh, sent);
+    let page = b.submit_totp(&used, &fresh).await;
+    assert!(page.location.is_some() || page.url.contains("/consent"), "{}", page.body);
+}
