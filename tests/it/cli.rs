@@ -123,3 +123,54 @@ fn demo_server_prints_credentials_and_serves_discovery() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+#[test]
+fn activation_letters_for_one_person_or_a_whole_import_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let master = String::from_utf8(nixa(dir.path()).args(["keys", "generate-master"]).output().unwrap().stdout).unwrap();
+    let config = format!(
+        "issuer = \"https://id.example.gov.vn\"\ndatabase_url = \"sqlite://{}/n.db\"\nmaster_key = \"{}\"\n",
+        dir.path().display(),
+        master.trim()
+    );
+    std::fs::write(dir.path().join("nixa.toml"), config).unwrap();
+    let run = |args: &[&str]| {
+        let out = nixa(dir.path()).arg("--config").arg("nixa.toml").args(args).output().unwrap();
+        (out.status.success(), String::from_utf8_lossy(&out.stdout).to_string(), String::from_utf8_lossy(&out.stderr).to_string())
+    };
+    let people = [
+        r#"{"personal_id":"001095012345","family_name":"Nguyễn","middle_name":"Văn","given_name":"Ba","birthdate":"1995-03-14","sex":"male","account_level":2}"#,
+        r#"{"personal_id":"079198054321","family_name":"Trần","given_name":"Chi","birthdate":"1998-07-01","sex":"female","account_level":1}"#,
+    ];
+    std::fs::write(dir.path().join("persons.jsonl"), people.join("\n") + "\n").unwrap();
+    let (ok, _, err) = run(&["person", "import", "persons.jsonl"]);
+    assert!(ok, "{err}");
+
+    // One person: the letter in Vietnamese with the code, the page and a QR drawn in text.
+    let (ok, out, err) = run(&["person", "activation-code", "--id", "001095012345", "--reason", "counter"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("Nguyễn Văn Ba") && out.contains("https://id.example.gov.vn/activate") && out.contains("Không chia sẻ"), "{out}");
+    assert!(out.contains('█') || out.contains('▀'), "a QR of the activation page: {out}");
+    let code_line = out.lines().find(|l| l.trim().len() == 14 && l.trim().matches('-').count() == 2).expect("the code on its own line");
+    assert!(!code_line.trim().is_empty());
+
+    // A whole file, plus an ID that is not registered: JSON Lines, owner-only.
+    std::fs::write(dir.path().join("ids.txt"), "001095012345\n079198054321\n001099999999\n").unwrap();
+    let (ok, _, err) = run(&["person", "activation-code", "--file", "ids.txt", "--out", "letters.jsonl"]);
+    assert!(ok, "{err}");
+    assert!(err.contains("entry 3: no person") && err.contains("2 activation codes issued, 1 skipped"), "{err}");
+    let letters = std::fs::read_to_string(dir.path().join("letters.jsonl")).unwrap();
+    let rows: Vec<serde_json::Value> = letters.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[1]["personal_id"], "079198054321");
+    assert_eq!(rows[1]["code"].as_str().unwrap().len(), 14);
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(dir.path().join("letters.jsonl")).unwrap().permissions().mode() & 0o777, 0o600);
+    // The import file itself works as the list, and the codes issued before stop working.
+    let (ok, out, _) = run(&["person", "activation-code", "--file", "persons.jsonl"]);
+    assert!(ok && out.lines().count() == 2, "{out}");
+    assert!(!out.contains(rows[1]["code"].as_str().unwrap()), "new codes replace the old");
+    // Neither, or both, of --id and --file is a usage error.
+    assert!(!run(&["person", "activation-code"]).0);
+    assert!(!run(&["person", "activation-code", "--id", "001095012345", "--file", "ids.txt"]).0);
+}

@@ -645,3 +645,24 @@ async fn without_an_app_a_code_by_sms_or_e_mail_is_the_second_factor_up_to_loa_2
     let page = b.submit_totp(&used, &fresh).await;
     assert!(page.location.is_some() || page.url.contains("/consent"), "{}", page.body);
 }
+
+#[tokio::test]
+async fn a_locked_account_is_told() {
+    let s = setup().await;
+    let chi = add_person(&s.server, CHI, "1998-07-01", AccountLevel::Level1).await;
+    let hash = nixa::authn::password::hash(STRONG).unwrap();
+    s.server.app.store.set_password_hash(&chi.id, &hash, s.server.app.now()).await.unwrap();
+    nixa::enrol::notify::run(&s.server.app).await.unwrap();
+    let (_, challenge) = pkce_pair();
+    let url = authorize_url(&s.server, DVC, DVC_REDIRECT, &challenge, &[]);
+    for _ in 0..5 {
+        s.server.browser().sign_in(&url, (CHI, "wrong password here")).await;
+    }
+    assert_eq!(nixa::enrol::notify::run(&s.server.app).await.unwrap(), 2, "one message by e-mail, one by SMS");
+    for to in [chi.email.as_deref().unwrap(), chi.phone.as_deref().unwrap()] {
+        let m = messages_to(&s.messages, to);
+        assert!(m.iter().any(|m| m.contains("tạm khóa do nhập sai nhiều lần")), "{m:?}");
+    }
+    // Run again: nothing new, nothing sent twice.
+    assert_eq!(nixa::enrol::notify::run(&s.server.app).await.unwrap(), 0);
+}
