@@ -141,10 +141,9 @@ async fn password_step(app: &App, jar: CookieJar, pending: Pending, f: &Params, 
     complete(app, jar, pending, &person, &[Amr::Pwd]).await
 }
 
-/// The portal asks for multi-factor (acr loa:2, or a step up); loa:3 a sent code cannot give.
+/// The portal asks for multi-factor (loa:2); loa:3 a sent code cannot give.
 fn wants_two_factors(p: &Pending) -> bool {
     p.sign_in.purpose.required_acr() == Some(Acr::Loa2)
-        || (p.sign_in.step_up && p.sign_in.purpose.required_acr().is_none_or(|a| a <= Acr::Loa2))
 }
 
 /// Counts a failed attempt; from `login_max_failures` on, the account is locked for a period

@@ -112,11 +112,11 @@ async fn set_password(app: &Arc<App>, jar: &CookieJar, locale: Locale, body: &[u
         let short = password::canonical(new).chars().count() < MIN_ALONE;
         Step::Totp { required: p.account_level == AccountLevel::Level2 || short }
     };
-    // Claim the step first: a second tab posting the same form changes nothing.
+    let hash = password::hash_blocking(new.to_string()).await.map_err(|e| internal(&e))?;
+    // Claim the step before storing: a second tab posting the same form changes nothing.
     if !t.advance(app, next, None).await.map_err(|e| internal(&e))? {
         return Err(Redirect::to(next.path()).into_response());
     }
-    let hash = password::hash_blocking(new.to_string()).await.map_err(|e| internal(&e))?;
     let now = app.now();
     app.store.set_password_hash(&p.id, &hash, now).await.map_err(|e| internal(&e))?;
     app.store.reset_login_failures(&p.id).await.map_err(|e| internal(&e))?;
