@@ -18,6 +18,8 @@ pub struct ServerSecrets {
     /// Keys the hashes of one-time, activation and recovery codes: a six-digit code's plain
     /// hash would fall to a million guesses from a copy of the database.
     pub codes: Vec<u8>,
+    /// Keys the sign-in failure counters of ID numbers and browsers (`authn::lockout`).
+    pub lockout: Vec<u8>,
 }
 
 impl ServerSecrets {
@@ -27,7 +29,13 @@ impl ServerSecrets {
             let sealed = store.server_secret(name, &candidate, now).await?;
             Ok(master.open(name, &sealed)?)
         };
-        Ok(Self { csrf: get("csrf").await?, pairwise: get("pairwise").await?, dpop: get("dpop").await?, codes: get("codes").await? })
+        Ok(Self {
+            csrf: get("csrf").await?,
+            pairwise: get("pairwise").await?,
+            dpop: get("dpop").await?,
+            codes: get("codes").await?,
+            lockout: get("lockout").await?,
+        })
     }
 }
 

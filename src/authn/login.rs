@@ -12,7 +12,7 @@ use serde_json::json;
 
 use super::code_delivery::{self, Requester, Via};
 use super::one_time_code::{self, Checked, Purpose};
-use super::{password, totp};
+use super::{lockout, password, totp};
 use crate::assurance::{Acr, Amr};
 use crate::audit::{self, Event};
 use crate::identity::{Person, PersonStatus, PersonalId};
@@ -20,6 +20,8 @@ use crate::signin::journey::{self, Authentication};
 use crate::signin::pending::{load, load_form};
 use crate::signin::{Pending, Stage};
 use crate::state::App;
+use crate::store::StoreError;
+use crate::store::lockout::Counted;
 use crate::store::persons::LoginState;
 use crate::web::client_addr::ClientAddr;
 use crate::web::error::PageError;
@@ -103,23 +105,35 @@ async fn password_step(app: &App, jar: CookieJar, pending: Pending, f: &Params, 
         return Err(render_login(app, &pending, Some("login.error.malformed_id"), ""));
     };
     let password = password::canonical(f.get("password").unwrap_or_default());
-    let now = app.now();
     let found = app.store.person_for_login(&pid).await.map_err(|e| internal(&e))?;
-    let Some((person, state)) = found else {
-        // Same work as for a known account, so timing does not reveal which numbers exist.
+    let counter = lockout::counter_for(app, &pid, found.as_ref().map(|(p, _)| &p.id), &pending.browser).await.map_err(|e| internal(&e))?;
+    let Some(claimed) = lockout::claim(app, &counter).await.map_err(|e| internal(&e))? else {
+        // Locked: the same Argon2 work and the same words for every ID number, known or not.
         password::verify_blocking(None, password).await;
-        audit::record(&app.store, now, Event::LoginFailed, None, Some(pending.client.id.as_str()), json!({"reason": "unknown_id"}))
-            .await
-            .map_err(|e| internal(&e))?;
-        return Err(render_login(app, &pending, Some("login.error.invalid"), pid.as_str()));
-    };
-    if state.locked_until > now {
+        let person = found.as_ref().map(|(p, _)| p);
+        audit::record(
+            &app.store,
+            app.now(),
+            Event::LoginFailed,
+            person.map(|p| &p.id),
+            Some(pending.client.id.as_str()),
+            json!({"reason": "locked"}),
+        )
+        .await
+        .map_err(|e| internal(&e))?;
         return Err(render_login(app, &pending, Some("login.error.locked"), pid.as_str()));
-    }
-    if !password::verify_blocking(state.password_hash.clone(), password).await {
-        let key = record_failure(app, &pending, &person, &state, "password").await.map_err(|e| internal(&e))?;
-        return Err(render_login(app, &pending, Some(key), pid.as_str()));
-    }
+    };
+    // An ID number without an account, or an account without a password, is checked against a
+    // dummy hash: the same time as a real check.
+    let hash = found.as_ref().and_then(|(_, s)| s.password_hash.clone());
+    let right = password::verify_blocking(hash, password).await;
+    let (person, state) = match found {
+        Some(found) if right => found,
+        other => {
+            let key = failed(app, &pending, other.as_ref().map(|(p, _)| p), &claimed, "password").await.map_err(|e| internal(&e))?;
+            return Err(render_login(app, &pending, Some(key), pid.as_str()));
+        }
+    };
     if person.status != PersonStatus::Active {
         return Err(render_login(app, &pending, Some("login.error.inactive"), pid.as_str()));
     }
@@ -137,7 +151,7 @@ async fn password_step(app: &App, jar: CookieJar, pending: Pending, f: &Params, 
             return journey::move_to(app, jar, &pending, Stage::Totp, &person.id).await.map_err(IntoResponse::into_response);
         }
     }
-    app.store.reset_login_failures(&person.id).await.map_err(|e| internal(&e))?;
+    lockout::reset(app, &counter).await.map_err(|e| internal(&e))?;
     complete(app, jar, pending, &person, &[Amr::Pwd]).await
 }
 
@@ -146,25 +160,21 @@ fn wants_two_factors(p: &Pending) -> bool {
     p.sign_in.purpose.required_acr() == Some(Acr::Loa2)
 }
 
-/// Counts a failed attempt; from `login_max_failures` on, the account is locked for a period
-/// that doubles with each further failure. Returns the message to show.
-async fn record_failure(
-    app: &App,
-    p: &Pending,
-    person: &Person,
-    state: &LoginState,
-    factor: &str,
-) -> Result<&'static str, crate::store::StoreError> {
-    let s = &app.settings;
+/// Records a failed attempt (already counted by its claim) and returns the message to show: the
+/// attempt that reached the threshold has locked the counter.
+async fn failed(app: &App, p: &Pending, person: Option<&Person>, claimed: &Counted, factor: &str) -> Result<&'static str, StoreError> {
     let now = app.now();
-    let failed = state.failed_logins + 1;
-    let over = failed - s.login_max_failures;
-    let locked_until = if over >= 0 { now + s.login_lock * (1i64 << over.min(10)) } else { 0 };
-    app.store.record_login_failure(&person.id, failed, locked_until).await?;
     let client = Some(p.client.id.as_str());
-    audit::record(&app.store, now, Event::LoginFailed, Some(&person.id), client, json!({"factor": factor, "failures": failed})).await?;
-    if locked_until > 0 {
-        audit::record(&app.store, now, Event::AccountLocked, Some(&person.id), client, json!({"until": locked_until})).await?;
+    let id = person.map(|p| &p.id).or(p.row.person_id.as_ref());
+    let detail = match id {
+        Some(_) => json!({"factor": factor, "failures": claimed.failures}),
+        None => json!({"reason": "unknown_id", "failures": claimed.failures}),
+    };
+    audit::record(&app.store, now, Event::LoginFailed, id, client, detail).await?;
+    if lockout::locked_after(app, claimed) {
+        if let Some(id) = id {
+            audit::record(&app.store, now, Event::AccountLocked, Some(id), client, json!({"until": claimed.locked_until})).await?;
+        }
         return Ok("login.error.locked");
     }
     Ok(if factor == "password" { "login.error.invalid" } else { "totp.error.invalid" })
@@ -219,61 +229,60 @@ async fn totp_step(app: &App, jar: CookieJar, pending: Pending, code: &str) -> R
         .await
         .map_err(|e| internal(&e))?
         .ok_or_else(|| PageError::expired(locale).into_response())?;
-    let now = app.now();
-    if state.locked_until > now {
-        return Err(render_totp(app, &pending, None, Some("login.error.locked")));
-    }
-    if state.totp_secret_sealed.is_none() {
-        return sent_code_step(app, jar, pending, &person, &state, code).await;
-    }
-    // A recovery code stands in for the app once (the phone is lost): the person is told.
-    if super::recovery_codes::looks_like(code) {
-        if !super::recovery_codes::redeem(app, &person.id, code).await.map_err(|e| internal(&e))? {
-            let key = record_failure(app, &pending, &person, &state, "recovery_code").await.map_err(|e| internal(&e))?;
-            return Err(render_totp(app, &pending, None, Some(key)));
-        }
-        let left = app.store.recovery_codes_left(&person.id).await.map_err(|e| internal(&e))?;
-        audit::record(&app.store, now, Event::RecoveryCodeUsed, Some(&person.id), Some(pending.client.id.as_str()), json!({"left": left}))
-            .await
-            .map_err(|e| internal(&e))?;
-        app.store.reset_login_failures(&person.id).await.map_err(|e| internal(&e))?;
-        return complete(app, jar, pending, &person, &[Amr::Pwd, Amr::Otp]).await;
-    }
-    let sealed = state.totp_secret_sealed.as_deref().ok_or_else(|| PageError::expired(locale).into_response())?;
-    let secret = app.settings.master_key.open(&format!("totp:{}", person.id), sealed).map_err(|e| internal(&e))?;
-    let step = totp::verify(&secret, code.trim(), now);
-    let fresh = match step {
-        Some(s) => app.store.claim_totp_step(&person.id, s).await.map_err(|e| internal(&e))?,
-        None => false,
+    let sent_to = match state.totp_secret_sealed {
+        Some(_) => None,
+        None => Via::ALL.into_iter().find_map(|v| v.masked_address(&person)),
     };
-    if !fresh {
-        let key = record_failure(app, &pending, &person, &state, "otp").await.map_err(|e| internal(&e))?;
-        return Err(render_totp(app, &pending, None, Some(key)));
-    }
-    app.store.reset_login_failures(&person.id).await.map_err(|e| internal(&e))?;
-    complete(app, jar, pending, &person, &[Amr::Pwd, Amr::Otp]).await
+    // The second factor is claimed on the same counter as the password was.
+    let counter = lockout::counter_for(app, &person.personal_id, Some(&person.id), &pending.browser).await.map_err(|e| internal(&e))?;
+    let Some(claimed) = lockout::claim(app, &counter).await.map_err(|e| internal(&e))? else {
+        return Err(render_totp(app, &pending, sent_to, Some("login.error.locked")));
+    };
+    let (proved, factor) = second_factor(app, &person, &state, code).await.map_err(|e| internal(&e))?;
+    let Some(second) = proved else {
+        let key = failed(app, &pending, Some(&person), &claimed, factor).await.map_err(|e| internal(&e))?;
+        return Err(render_totp(app, &pending, sent_to, Some(key)));
+    };
+    lockout::reset(app, &counter).await.map_err(|e| internal(&e))?;
+    complete(app, jar, pending, &person, &[Amr::Pwd, second]).await
 }
 
-/// The second factor by a code sent to the phone (amr `sms`) or e-mail (amr `otp`).
-async fn sent_code_step(
+/// Checks the second factor: the app's code, a recovery code in its place (the phone is lost; the
+/// person is told), or, without an app, the code sent by SMS (amr `sms`) or e-mail (amr `otp`).
+/// Returns the method proved, if any, and the factor's name for the audit.
+async fn second_factor(
     app: &App,
-    jar: CookieJar,
-    pending: Pending,
     person: &Person,
     state: &LoginState,
     code: &str,
-) -> Result<Response, Response> {
-    let internal = |e: &dyn std::fmt::Display| PageError::internal(pending.locale, e).into_response();
-    let sent_to = Via::ALL.into_iter().find_map(|v| v.masked_address(person));
-    match one_time_code::check(app, &person.id, Purpose::SignIn, code).await.map_err(|e| internal(&e))? {
-        Checked::Accepted { channel } => {
-            app.store.reset_login_failures(&person.id).await.map_err(|e| internal(&e))?;
-            let second = if channel == Via::Sms.as_str() { Amr::Sms } else { Amr::Otp };
-            complete(app, jar, pending, person, &[Amr::Pwd, second]).await
+) -> Result<(Option<Amr>, &'static str), SecondFactorError> {
+    let Some(sealed) = state.totp_secret_sealed.as_deref() else {
+        return Ok(match one_time_code::check(app, &person.id, Purpose::SignIn, code).await? {
+            Checked::Accepted { channel } if channel == Via::Sms.as_str() => (Some(Amr::Sms), "sent_code"),
+            Checked::Accepted { .. } => (Some(Amr::Otp), "sent_code"),
+            Checked::Wrong { .. } | Checked::NoCode => (None, "sent_code"),
+        });
+    };
+    if super::recovery_codes::looks_like(code) {
+        if !super::recovery_codes::redeem(app, &person.id, code).await? {
+            return Ok((None, "recovery_code"));
         }
-        Checked::Wrong { .. } | Checked::NoCode => {
-            let key = record_failure(app, &pending, person, state, "sent_code").await.map_err(|e| internal(&e))?;
-            Err(render_totp(app, &pending, sent_to, Some(key)))
-        }
+        let left = app.store.recovery_codes_left(&person.id).await?;
+        audit::record(&app.store, app.now(), Event::RecoveryCodeUsed, Some(&person.id), None, json!({"left": left})).await?;
+        return Ok((Some(Amr::Otp), "recovery_code"));
     }
+    let secret = app.settings.master_key.open(&format!("totp:{}", person.id), sealed)?;
+    let fresh = match totp::verify(&secret, code.trim(), app.now()) {
+        Some(step) => app.store.claim_totp_step(&person.id, step).await?,
+        None => false,
+    };
+    Ok((fresh.then_some(Amr::Otp), "otp"))
+}
+
+#[derive(Debug, thiserror::Error)]
+enum SecondFactorError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Seal(#[from] crate::keys::master::MasterKeyError),
 }

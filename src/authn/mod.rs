@@ -4,6 +4,7 @@
 pub mod app_device;
 pub mod certificate;
 pub mod code_delivery;
+pub mod lockout;
 pub mod login;
 pub mod one_time_code;
 pub mod passkey;

@@ -13,6 +13,7 @@ pub mod devices;
 pub mod enrolment;
 pub mod grants;
 pub mod keys;
+pub mod lockout;
 pub mod logout;
 pub mod operators;
 pub mod organisations;

@@ -142,16 +142,6 @@ impl Store {
         Ok(Some((person_from_row(&row)?, state)))
     }
 
-    pub async fn record_login_failure(&self, person_id: &PersonId, failed_logins: i64, locked_until: i64) -> Result<()> {
-        sqlx::query("UPDATE persons SET failed_logins=$2, locked_until=$3 WHERE id=$1")
-            .bind(person_id)
-            .bind(failed_logins)
-            .bind(locked_until)
-            .execute(self.pool())
-            .await?;
-        Ok(())
-    }
-
     pub async fn reset_login_failures(&self, person_id: &PersonId) -> Result<()> {
         sqlx::query("UPDATE persons SET failed_logins=0, locked_until=0 WHERE id=$1 AND failed_logins<>0")
             .bind(person_id)

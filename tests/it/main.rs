@@ -10,6 +10,7 @@ mod common;
 #[path = "../vectors/mod.rs"]
 mod vectors;
 
+mod abuse;
 mod admin;
 mod certificate_login;
 mod channels;

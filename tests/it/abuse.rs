@@ -1,0 +1,125 @@
+//! Under attack (issue 16): guessing passwords in parallel, locking people out as a weapon,
+//! telling who has an account from the lock.
+
+use std::time::Instant;
+
+use crate::common::*;
+
+/// A browser on the login page of a fresh sign-in at the demo portal: (browser, r, csrf).
+async fn on_login_page(server: &TestServer) -> (Browser, String, String) {
+    let b = server.browser();
+    let (_, challenge) = pkce_pair();
+    let login = b.follow(b.get(&authorize_url(server, DVC, DVC_REDIRECT, &challenge, &[])).await).await;
+    let (r, csrf) = (login.field("r"), login.field("csrf"));
+    (b, r, csrf)
+}
+
+async fn try_password(b: &Browser, r: &str, csrf: &str, pid: &str, password: &str) -> Page {
+    b.post("/login", &[("r", r), ("csrf", csrf), ("personal_id", pid), ("password", password)]).await
+}
+
+fn error_key(page: &Page) -> Option<String> {
+    let marker = "data-error=\"";
+    let start = page.body.find(marker)? + marker.len();
+    Some(page.body[start..start + page.body[start..].find('"')?].to_string())
+}
+
+async fn failures(server: &TestServer, pid: &str) -> i64 {
+    let id = server.app.store.person_for_login(&nixa::identity::PersonalId::parse(pid).unwrap()).await.unwrap().unwrap().0.id;
+    let (_, state) = server.app.store.person_for_login_by_id(&id).await.unwrap().unwrap();
+    state.failed_logins
+}
+
+/// `n` wrong passwords for `pid` at once, each from its own browser; the pages.
+async fn parallel_wrong(server: &TestServer, pid: &'static str, n: usize) -> Vec<Page> {
+    let mut forms = Vec::new();
+    for _ in 0..n {
+        forms.push(on_login_page(server).await);
+    }
+    let mut set = tokio::task::JoinSet::new();
+    for (b, r, csrf) in forms {
+        set.spawn(async move { try_password(&b, &r, &csrf, pid, "not the password").await });
+    }
+    let mut pages = Vec::new();
+    while let Some(p) = set.join_next().await {
+        pages.push(p.unwrap());
+    }
+    pages
+}
+
+#[tokio::test]
+async fn fifty_parallel_wrong_passwords_count_as_fifty() {
+    let server = TestServer::start_with(|c| c.login_max_failures = 1000).await;
+    let pages = parallel_wrong(&server, AN.0, 50).await;
+    assert!(pages.iter().all(|p| p.status == 401));
+    assert_eq!(failures(&server, AN.0).await, 50, "no attempt may overwrite another's count");
+}
+
+#[tokio::test]
+async fn a_burst_checks_no_more_passwords_than_the_threshold_and_the_right_one_is_refused_after() {
+    let server = TestServer::start().await;
+    let pages = parallel_wrong(&server, AN.0, 50).await;
+    let locked = pages.iter().filter(|p| error_key(p).as_deref() == Some("login.error.locked")).count();
+    assert!(locked >= 45, "beyond the threshold attempts are refused unchecked ({locked} of 50 said locked)");
+    // At most five passwords were compared: the others were refused before any check.
+    let audit = server.app.store.audit_entries(0, 10_000).await.unwrap();
+    let checked = audit.iter().filter(|e| e.event == "login.failed" && e.detail.contains("\"factor\":\"password\"")).count();
+    assert!(checked <= 5, "{checked} passwords were checked");
+    // The right password from a browser the person never used is refused while the lock holds.
+    let (b, r, csrf) = on_login_page(&server).await;
+    let page = try_password(&b, &r, &csrf, AN.0, AN.1).await;
+    assert_eq!((page.status, error_key(&page).as_deref()), (401, Some("login.error.locked")));
+}
+
+#[tokio::test]
+async fn a_thousand_wrong_passwords_do_not_lock_the_owner_out_of_their_known_browser() {
+    let server = TestServer::start().await;
+    // The owner signs in once from their phone's browser.
+    let phone = server.browser();
+    code_for(&server, &phone, AN).await;
+    // An attacker tries a thousand passwords, fifty at a time, from other browsers.
+    for _ in 0..20 {
+        parallel_wrong(&server, AN.0, 50).await;
+    }
+    // Elsewhere the account is locked…
+    let (b, r, csrf) = on_login_page(&server).await;
+    assert_eq!(error_key(&try_password(&b, &r, &csrf, AN.0, AN.1).await).as_deref(), Some("login.error.locked"));
+    // …but on the phone the owner signs in.
+    let (verifier, challenge) = pkce_pair();
+    let page = phone.sign_in(&authorize_url(&server, DVC, DVC_REDIRECT, &challenge, &[("prompt", "login")]), AN).await;
+    let page = if page.url.contains("/consent?r=") { phone.consent(&page, "approve").await } else { page };
+    let code = page.query("code").unwrap_or_else(|| panic!("the owner is locked out: {}", page.body));
+    assert_eq!(redeem(&server, &code, &verifier).await.0, 200);
+}
+
+/// A page with what differs per request taken out: the sign-in's id, its CSRF token, the ID.
+fn comparable(page: &Page, r: &str, csrf: &str, pid: &str) -> (u16, String) {
+    (page.status, page.body.replace(r, "R").replace(csrf, "CSRF").replace(pid, "ID"))
+}
+
+#[tokio::test]
+async fn an_unknown_id_number_answers_like_a_known_one_through_the_lock() {
+    let server = TestServer::start().await;
+    let unknown = "001099999999";
+    let (mut known_times, mut unknown_times) = (Vec::new(), Vec::new());
+    for attempt in 1..=7 {
+        let (b, r, csrf) = on_login_page(&server).await;
+        let t = Instant::now();
+        let k = try_password(&b, &r, &csrf, AN.0, "not the password").await;
+        known_times.push(t.elapsed());
+        let known = comparable(&k, &r, &csrf, AN.0);
+        let (b, r, csrf) = on_login_page(&server).await;
+        let t = Instant::now();
+        let u = try_password(&b, &r, &csrf, unknown, "not the password").await;
+        unknown_times.push(t.elapsed());
+        let stranger = comparable(&u, &r, &csrf, unknown);
+        assert_eq!(known, stranger, "attempt {attempt}");
+        let expected = if attempt >= 5 { "login.error.locked" } else { "login.error.invalid" };
+        assert_eq!(error_key(&k).as_deref(), Some(expected), "attempt {attempt}");
+    }
+    // A locked account is not answered faster than an unknown ID (it once took 2–3 ms instead of
+    // the Argon2 time). Contention from other tests only adds time, so compare the fastest.
+    let fastest = |t: &[std::time::Duration]| t[4..].iter().min().unwrap().as_secs_f64();
+    let (k, u) = (fastest(&known_times), fastest(&unknown_times));
+    assert!(k > 0.3 * u, "fastest locked answer {k:.4} s for the known ID, {u:.4} s for the unknown");
+}
