@@ -60,6 +60,8 @@ pub struct Config {
     pub channels: crate::channels::ChannelsConfig,
     /// Activation and recovery codes: lifetimes, tries, send limits (`[enrolment]`).
     pub enrolment: crate::enrol::config::EnrolmentConfig,
+    /// Limits per client address and the proxies believed (`[throttle]`).
+    pub throttle: crate::web::throttle::ThrottleConfig,
 }
 
 impl Default for Config {
@@ -89,6 +91,7 @@ impl Default for Config {
             upstreams: Vec::new(),
             channels: crate::channels::ChannelsConfig::default(),
             enrolment: crate::enrol::config::EnrolmentConfig::default(),
+            throttle: crate::web::throttle::ThrottleConfig::default(),
         }
     }
 }
@@ -114,7 +117,7 @@ pub enum ConfigError {
 }
 
 impl Config {
-    const KEYS: [&'static str; 24] = [
+    const KEYS: [&'static str; 25] = [
         "issuer",
         "listen",
         "database_url",
@@ -139,6 +142,7 @@ impl Config {
         "upstreams",
         "channels",
         "enrolment",
+        "throttle",
     ];
 
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
@@ -186,6 +190,7 @@ pub struct Settings {
     pub upstreams: Vec<crate::federation::config::Upstream>,
     pub channels: crate::channels::ChannelsConfig,
     pub enrolment: crate::enrol::config::EnrolmentConfig,
+    pub throttle: crate::web::throttle::ThrottleConfig,
     pub demo: bool,
 }
 
@@ -272,6 +277,10 @@ impl Settings {
             enrolment: {
                 c.enrolment.check().map_err(ConfigError::Invalid)?;
                 c.enrolment.clone()
+            },
+            throttle: {
+                c.throttle.proxies().map_err(ConfigError::Invalid)?;
+                c.throttle.clone()
             },
             demo,
         })

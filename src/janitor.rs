@@ -41,6 +41,7 @@ pub fn spawn(app: &Arc<App>) -> tokio::task::JoinHandle<()> {
             if let Err(e) = app.store.purge_enrolment(now, app.settings.enrolment.send_window_secs).await {
                 tracing::warn!(error = %e, "purging expired codes and enrolments failed");
             }
+            app.throttle.forget_idle();
             // Counters of unknown ID numbers and browsers, idle for a day and unlocked, go.
             if let Err(e) = app.store.purge_login_failures(now, 86_400).await {
                 tracing::warn!(error = %e, "purging sign-in failure counters failed");

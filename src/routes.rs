@@ -92,6 +92,7 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(crate::admin::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(64 * 1024))
+        .layer(axum::middleware::from_fn_with_state(app.throttle.clone(), web::throttle::layer))
         .layer(axum::middleware::from_fn(web::security::headers))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(on_panic))
         // Outermost, so that it also sees the incidents of panics.

@@ -80,6 +80,8 @@ pub struct App {
     pub credentials: crate::credentials::service::Credentials,
     /// How messages reach people (e-mail, SMS, or the demo's file).
     pub channels: crate::channels::Channels,
+    /// Limits per client address (`web::throttle`).
+    pub throttle: Arc<crate::web::throttle::Throttle>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -96,6 +98,8 @@ pub enum StartError {
     Credentials(#[from] crate::credentials::service::ServiceError),
     #[error(transparent)]
     Channels(#[from] crate::channels::ChannelError),
+    #[error("configuration: {0}")]
+    Throttle(String),
 }
 
 impl App {
@@ -116,6 +120,8 @@ impl App {
         federation.load_stored(&store, &settings.master_key).await?;
         let credentials = crate::credentials::service::Credentials::load(&store, &settings.master_key, &settings.issuer_str, now).await?;
         let channels = crate::channels::Channels::new(&settings.channels)?;
+        // The proxies were checked when the settings were built.
+        let throttle = crate::web::throttle::Throttle::new(&settings.throttle, settings.default_locale).map_err(StartError::Throttle)?;
         Ok(Arc::new(Self {
             settings: Arc::new(settings),
             store,
@@ -130,6 +136,7 @@ impl App {
             federation,
             credentials,
             channels,
+            throttle: Arc::new(throttle),
         }))
     }
 

@@ -1,9 +1,9 @@
 //! The client's network address, as the throttles count it.
 //!
 //! IPv6 addresses are counted by their /64 (one household or phone gets a whole /64, so single
-//! addresses would give an attacker billions of fresh counters). Until `trusted_proxies` exists
-//! (issue 16) this is the peer of the TCP connection; behind a reverse proxy every request
-//! counts against the proxy.
+//! addresses would give an attacker billions of fresh counters). The throttling layer
+//! (`web::throttle`) works it out once per request, from the TCP peer or, behind a trusted
+//! proxy, from `X-Forwarded-For`, and leaves it in the request for handlers.
 
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
@@ -33,6 +33,9 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
     type Rejection = Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        if let Some(found) = parts.extensions.get::<ClientAddr>() {
+            return Ok(found.clone());
+        }
         Ok(match parts.extensions.get::<ConnectInfo<SocketAddr>>() {
             Some(ConnectInfo(addr)) => ClientAddr::of(addr.ip()),
             // A server started without connection info (never in `nixa serve`).

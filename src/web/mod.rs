@@ -10,3 +10,4 @@ pub mod incident;
 pub mod lang;
 pub mod pages;
 pub mod security;
+pub mod throttle;

@@ -72,6 +72,8 @@ impl TestServer {
             issuer: Some(issuer.clone()),
             database_url: Some(database_url(dir.path()).await),
             master_key: Some(MasterKey::generate_base64()),
+            // Tests drive many sign-ins from one loopback address; `abuse.rs` turns limits on.
+            throttle: nixa::web::throttle::ThrottleConfig { signin_per_minute: 0, requests_per_minute: 0, ..Default::default() },
             ..Config::default()
         };
         adjust(&mut config);

@@ -123,3 +123,83 @@ async fn an_unknown_id_number_answers_like_a_known_one_through_the_lock() {
     let (k, u) = (fastest(&known_times), fastest(&unknown_times));
     assert!(k > 0.3 * u, "fastest locked answer {k:.4} s for the known ID, {u:.4} s for the unknown");
 }
+
+#[tokio::test]
+async fn a_per_address_limit_answers_429_and_lets_other_addresses_through() {
+    let server = TestServer::start_with(|c| {
+        c.throttle = nixa::web::throttle::ThrottleConfig {
+            trusted_proxies: vec!["127.0.0.1".into()],
+            signin_per_minute: 3,
+            signin_burst: 3,
+            requests_per_minute: 5,
+            requests_burst: 5,
+        }
+    })
+    .await;
+    let http = backchannel();
+    let login = |from: &'static str, lang: &'static str| {
+        let http = http.clone();
+        let url = server.url("/login");
+        async move {
+            http.post(url)
+                .header("x-forwarded-for", from)
+                .header("accept-language", lang)
+                .form(&[("r", "x"), ("csrf", "x"), ("personal_id", AN.0), ("password", "x")])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    for _ in 0..3 {
+        assert_ne!(login("198.51.100.7", "vi").await.status(), 429);
+    }
+    let page = login("198.51.100.7", "en").await;
+    assert_eq!(page.status(), 429);
+    let wait: u64 = page.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=20).contains(&wait), "Retry-After {wait}");
+    let body = page.text().await.unwrap();
+    assert!(body.contains("<html lang=\"en\"") && body.contains("Too many requests"), "a page in the person's language: {body}");
+    // Another address is not affected; IPv6 neighbours in one /64 share a counter.
+    assert_ne!(login("198.51.100.8", "vi").await.status(), 429);
+    for _ in 0..3 {
+        login("2001:db8:5:6::1", "vi").await;
+    }
+    assert_eq!(login("2001:db8:5:6::ffff", "vi").await.status(), 429);
+
+    // An API gets an OAuth error.
+    let token = |from: &'static str| {
+        let http = http.clone();
+        let url = server.url("/token");
+        async move { http.post(url).header("x-forwarded-for", from).form(&[("grant_type", "authorization_code")]).send().await.unwrap() }
+    };
+    for _ in 0..5 {
+        assert_ne!(token("203.0.113.1").await.status(), 429);
+    }
+    let r = token("203.0.113.1").await;
+    assert_eq!(r.status(), 429);
+    assert!(r.headers().contains_key("retry-after"));
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["error"], "temporarily_unavailable");
+}
+
+#[tokio::test]
+async fn forwarded_for_is_ignored_from_an_untrusted_peer() {
+    let server = TestServer::start_with(|c| {
+        c.throttle = nixa::web::throttle::ThrottleConfig { signin_per_minute: 2, signin_burst: 2, ..Default::default() }
+    })
+    .await;
+    let http = backchannel();
+    let mut statuses = Vec::new();
+    // Each request claims another address; the peer (loopback) is not a trusted proxy.
+    for i in 0..4 {
+        let r = http
+            .post(server.url("/login"))
+            .header("x-forwarded-for", format!("198.51.100.{i}"))
+            .form(&[("r", "x"), ("csrf", "x"), ("personal_id", AN.0), ("password", "x")])
+            .send()
+            .await
+            .unwrap();
+        statuses.push(r.status().as_u16());
+    }
+    assert_eq!(&statuses[2..], &[429, 429], "{statuses:?}");
+}

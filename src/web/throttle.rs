@@ -1,0 +1,257 @@
+//! Throttling per client address (GCRA, `governor`), in front of every surface that costs the
+//! server work or lets someone guess: sign-in attempts (passwords, codes, certificates,
+//! passkeys, device codes, activation and recovery) have a strict limit, every other POST and
+//! `/authorize` a wider one. Over a limit, people get a page in their language and APIs an OAuth
+//! error, both `429` with `Retry-After`; other addresses are not affected.
+//!
+//! The client address is the TCP peer's, IPv6 counted by its /64; only when the peer is one of
+//! `trusted_proxies` is the last untrusted hop of `X-Forwarded-For` used instead. These counters
+//! live in each node's memory (a node sees its own share of the traffic); account failures,
+//! which must hold across nodes, are counted in the database (`authn::lockout`).
+
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+
+use super::client_addr::ClientAddr;
+use super::error::PageError;
+use super::i18n::Locale;
+
+/// `[throttle]` in nixa.toml.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ThrottleConfig {
+    /// Reverse proxies whose `X-Forwarded-For` is believed (addresses or CIDR blocks).
+    pub trusted_proxies: Vec<String>,
+    /// Sign-in attempts per client address per minute, and the burst allowed at once; 0 = off.
+    pub signin_per_minute: u32,
+    pub signin_burst: u32,
+    /// Other POST requests and authorization requests per client address per minute; 0 = off.
+    pub requests_per_minute: u32,
+    pub requests_burst: u32,
+}
+
+impl Default for ThrottleConfig {
+    fn default() -> Self {
+        // A one-stop-shop counter or an office behind one NAT is many people: generous bursts.
+        Self { trusted_proxies: Vec::new(), signin_per_minute: 30, signin_burst: 30, requests_per_minute: 300, requests_burst: 150 }
+    }
+}
+
+impl ThrottleConfig {
+    pub fn proxies(&self) -> Result<Vec<IpNet>, String> {
+        self.trusted_proxies
+            .iter()
+            .map(|p| {
+                p.parse::<IpNet>()
+                    .or_else(|_| p.parse::<IpAddr>().map(IpNet::from))
+                    .map_err(|_| format!("[throttle] trusted_proxies: {p:?} is not an address or CIDR block"))
+            })
+            .collect()
+    }
+}
+
+fn limiter(per_minute: u32, burst: u32) -> Option<DefaultKeyedRateLimiter<String>> {
+    let rate = NonZeroU32::new(per_minute)?;
+    let burst = NonZeroU32::new(burst).unwrap_or(rate);
+    Some(RateLimiter::keyed(Quota::per_minute(rate).allow_burst(burst)))
+}
+
+/// Which limit a request falls under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Class {
+    SignIn,
+    Request,
+    Free,
+}
+
+/// Sign-in attempts: where a secret is guessed or a code sent.
+const SIGN_IN_PATHS: &[&str] = &[
+    "/login",
+    "/login/totp",
+    "/login/passkey",
+    "/login/passkey/options",
+    "/login/certificate",
+    "/login/certificate/challenge",
+    "/device",
+    "/activate/letter",
+    "/activate/send",
+    "/activate/code",
+    "/recover/send",
+    "/recover/code",
+];
+
+pub fn classify(method: &Method, path: &str) -> Class {
+    if *method == Method::POST && SIGN_IN_PATHS.contains(&path) {
+        Class::SignIn
+    } else if *method == Method::POST || path == "/authorize" || path.starts_with("/login/qr") {
+        // The admin API authenticates every request with a bearer token: its own rules.
+        if path.starts_with("/admin/") { Class::Free } else { Class::Request }
+    } else {
+        Class::Free
+    }
+}
+
+/// The limiters and the proxies believed.
+pub struct Throttle {
+    sign_in: Option<DefaultKeyedRateLimiter<String>>,
+    requests: Option<DefaultKeyedRateLimiter<String>>,
+    trusted: Vec<IpNet>,
+    /// The language of the 429 page when the request names none.
+    default_locale: Locale,
+}
+
+impl Throttle {
+    pub fn new(cfg: &ThrottleConfig, default_locale: Locale) -> Result<Self, String> {
+        Ok(Self {
+            sign_in: limiter(cfg.signin_per_minute, cfg.signin_burst),
+            requests: limiter(cfg.requests_per_minute, cfg.requests_burst),
+            trusted: cfg.proxies()?,
+            default_locale,
+        })
+    }
+
+    /// The client's address: the peer's, or behind trusted proxies the nearest untrusted
+    /// `X-Forwarded-For` hop (the ones further left could be made up by the client).
+    pub fn client_addr(&self, peer: Option<IpAddr>, headers: &HeaderMap) -> ClientAddr {
+        let Some(mut ip) = peer else { return ClientAddr("unknown".into()) };
+        if self.is_trusted(ip) {
+            let hops: Vec<IpAddr> = headers
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .filter_map(|h| h.trim().parse::<IpAddr>().ok())
+                .collect();
+            for hop in hops.into_iter().rev() {
+                ip = hop;
+                if !self.is_trusted(hop) {
+                    break;
+                }
+            }
+        }
+        ClientAddr::of(ip)
+    }
+
+    fn is_trusted(&self, ip: IpAddr) -> bool {
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+            v4 => v4,
+        };
+        self.trusted.iter().any(|n| n.contains(&ip))
+    }
+
+    /// `Err(wait)` when the address is over the limit of its class.
+    pub fn check(&self, class: Class, addr: &ClientAddr) -> Result<(), Duration> {
+        let limiter = match class {
+            Class::SignIn => &self.sign_in,
+            Class::Request => &self.requests,
+            Class::Free => return Ok(()),
+        };
+        match limiter {
+            Some(l) => l.check_key(&addr.0).map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now())),
+            None => Ok(()),
+        }
+    }
+
+    /// Forgets addresses whose allowance is full again (the janitor calls this).
+    pub fn forget_idle(&self) {
+        for l in [&self.sign_in, &self.requests].into_iter().flatten() {
+            l.retain_recent();
+        }
+    }
+}
+
+/// The paths answered as APIs (an OAuth error), not as pages.
+fn is_api(path: &str) -> bool {
+    ["/token", "/par", "/register", "/introspect", "/revoke", "/device_authorization", "/userinfo", "/api/", "/login/qr/status"]
+        .iter()
+        .any(|p| path.starts_with(p))
+}
+
+/// The layer: finds the client address (kept in the request for handlers), and answers 429 to
+/// an address over its limit.
+pub async fn layer(State(t): State<Arc<Throttle>>, mut req: Request, next: Next) -> Response {
+    let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+    let addr = t.client_addr(peer, req.headers());
+    let class = classify(req.method(), req.uri().path());
+    let verdict = t.check(class, &addr);
+    req.extensions_mut().insert(addr);
+    match verdict {
+        Ok(()) => next.run(req).await,
+        Err(wait) => too_many(&req, wait, t.default_locale),
+    }
+}
+
+fn too_many(req: &Request, wait: Duration, default_locale: Locale) -> Response {
+    let secs = wait.as_secs().max(1);
+    let mut res = if is_api(req.uri().path()) {
+        let body = serde_json::json!({
+            "error": "temporarily_unavailable",
+            "error_description": "too many requests from this address; retry later",
+        });
+        (StatusCode::TOO_MANY_REQUESTS, axum::Json(body)).into_response()
+    } else {
+        let locale = super::lang::page_locale(
+            default_locale,
+            req.headers(),
+            &axum_extra::extract::CookieJar::from_headers(req.headers()),
+            None,
+            None,
+        );
+        PageError::new(StatusCode::TOO_MANY_REQUESTS, locale, "error.too_many").into_response()
+    };
+    if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+        res.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_trusted_proxies() {
+        let t = Throttle::new(
+            &ThrottleConfig { trusted_proxies: vec!["10.0.0.0/8".into(), "192.0.2.1".into()], ..Default::default() },
+            Locale::Vi,
+        )
+        .unwrap();
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-for", HeaderValue::from_static("203.0.113.9, 198.51.100.7, 10.1.2.3"));
+        // From a trusted proxy: the nearest hop that is not a proxy.
+        assert_eq!(t.client_addr(Some("10.0.0.1".parse().unwrap()), &h).0, "198.51.100.7");
+        assert_eq!(t.client_addr(Some("::ffff:192.0.2.1".parse().unwrap()), &h).0, "198.51.100.7");
+        // From anyone else: the peer, whatever the header says.
+        assert_eq!(t.client_addr(Some("203.0.113.50".parse().unwrap()), &h).0, "203.0.113.50");
+        assert!(Throttle::new(&ThrottleConfig { trusted_proxies: vec!["not-an-ip".into()], ..Default::default() }, Locale::Vi).is_err());
+    }
+
+    #[test]
+    fn limits_are_per_address_and_per_class() {
+        let t = Throttle::new(&ThrottleConfig { signin_per_minute: 2, signin_burst: 2, ..Default::default() }, Locale::Vi).unwrap();
+        let a = ClientAddr("198.51.100.7".into());
+        let b = ClientAddr("198.51.100.8".into());
+        assert!(t.check(Class::SignIn, &a).is_ok() && t.check(Class::SignIn, &a).is_ok());
+        let wait = t.check(Class::SignIn, &a).unwrap_err();
+        assert!(wait > Duration::from_secs(20) && wait <= Duration::from_secs(30), "{wait:?}");
+        assert!(t.check(Class::SignIn, &b).is_ok(), "another address is not affected");
+        assert!(t.check(Class::Request, &a).is_ok(), "nor another class");
+        assert_eq!(classify(&Method::POST, "/login"), Class::SignIn);
+        assert_eq!(classify(&Method::GET, "/authorize"), Class::Request);
+        assert_eq!(classify(&Method::POST, "/token"), Class::Request);
+        assert_eq!(classify(&Method::GET, "/jwks"), Class::Free);
+        assert_eq!(classify(&Method::POST, "/admin/v1/clients"), Class::Free);
+    }
+}
