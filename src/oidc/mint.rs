@@ -135,6 +135,7 @@ pub async fn mint(
                     expires_at: now + s.refresh_token_ttl,
                     rotated_at: None,
                     revoked_at: None,
+                    displaced_at: None,
                 })
                 .await
                 .map_err(OAuthError::server_error)?;

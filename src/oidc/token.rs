@@ -133,14 +133,22 @@ async fn replayed(app: &App, grant: &CodeGrant, now: i64) -> OAuthError {
 
 /// RFC 6749 §6 with rotation (RFC 9700 §4.14.2): every use returns a new refresh token; a
 /// rotated token presented again within the grace period (the client lost the response) gets a
-/// new pair once more, later it is a theft signal and the whole family is revoked.
+/// new pair once; a second retry, a retry after the grace, or the successor displaced by a retry
+/// is a theft signal and the whole family is revoked.
 async fn refresh_token(app: &App, client: &Client, p: &Params, proof: Option<&Proof>) -> Result<Response, OAuthError> {
     let presented = p.get("refresh_token").ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
     let now = app.now();
     let invalid = || OAuthError::invalid_grant("the refresh token is invalid, expired or revoked");
     let hash = token_hash(presented);
     let rt = app.store.refresh(&hash).await?.ok_or_else(invalid)?;
-    if rt.client_id != client.id || rt.revoked_at.is_some() || rt.expires_at <= now {
+    if rt.client_id != client.id {
+        return Err(invalid());
+    }
+    // A token displaced by a retry is held by someone other than the retrying client: reuse.
+    if rt.displaced_at.is_some() {
+        return Err(reused(app, &rt, now, "displaced").await?);
+    }
+    if rt.revoked_at.is_some() || rt.expires_at <= now {
         return Err(invalid());
     }
     // RFC 9449 §5: a public client's refresh token is bound to its DPoP key.
@@ -176,18 +184,28 @@ async fn refresh_token(app: &App, client: &Client, p: &Params, proof: Option<&Pr
             // Rotated by a concurrent request a moment ago: treat as a retry at `now`.
             None => now,
         };
+        // The grace is for one lost response, once: a later or second presentation is reuse.
         if now - rotated_at >= app.settings.refresh_grace {
-            let revoked = app.store.revoke_family(&rt.family_id, now).await?;
-            let detail = json!({"family": rt.family_id, "revoked_tokens": revoked});
-            audit::record(&app.store, now, Event::RefreshReused, Some(&rt.person_id), Some(&rt.client_id), detail)
-                .await
-                .map_err(OAuthError::server_error)?;
-            return Err(OAuthError::invalid_grant("the refresh token was already used; its family is revoked"));
+            return Err(reused(app, &rt, now, "after_grace").await?);
+        }
+        if !app.store.use_refresh_grace(&hash, now).await? {
+            return Err(reused(app, &rt, now, "grace_used").await?);
         }
         // Within the grace period: the successor whose response was lost dies, a new one is issued.
         app.store.revoke_live_refresh(&rt.family_id, now).await?;
     }
     issue(app, client, &refreshed(&rt, &scopes), now, proof, Some(RefreshPlan::Rotate(&rt))).await
+}
+
+/// A refresh token presented when it must not be (RFC 9700 §4.14.2): the whole family is
+/// revoked and the reuse audited; the answer is `invalid_grant`.
+async fn reused(app: &App, rt: &RefreshGrant, now: i64, how: &str) -> Result<OAuthError, OAuthError> {
+    let revoked = app.store.revoke_family(&rt.family_id, now).await?;
+    let detail = json!({"family": rt.family_id, "revoked_tokens": revoked, "how": how});
+    audit::record(&app.store, now, Event::RefreshReused, Some(&rt.person_id), Some(&rt.client_id), detail)
+        .await
+        .map_err(OAuthError::server_error)?;
+    Ok(OAuthError::invalid_grant("the refresh token was already used; its family is revoked"))
 }
 
 /// What a refresh issues: the sign-in the family started with, for the (possibly narrowed) scopes.

@@ -29,10 +29,13 @@ pub struct RefreshGrant {
     pub expires_at: i64,
     pub rotated_at: Option<i64>,
     pub revoked_at: Option<i64>,
+    /// Revoked because a retry within the grace period replaced it: its holder is not the
+    /// client that retried.
+    pub displaced_at: Option<i64>,
 }
 
 const COLUMNS: &str = "token_hash, family_id, client_id, person_id, subject, scopes, auth_time, acr, amr, sid, \
-                       extra_claims, jkt, created_at, expires_at, rotated_at, revoked_at";
+                       extra_claims, jkt, created_at, expires_at, rotated_at, revoked_at, displaced_at";
 
 fn from_row(r: &AnyRow) -> Result<RefreshGrant> {
     let scopes: String = r.try_get("scopes")?;
@@ -54,6 +57,7 @@ fn from_row(r: &AnyRow) -> Result<RefreshGrant> {
         expires_at: r.try_get("expires_at")?,
         rotated_at: r.try_get("rotated_at")?,
         revoked_at: r.try_get("revoked_at")?,
+        displaced_at: r.try_get("displaced_at")?,
     })
 }
 
@@ -99,14 +103,26 @@ impl Store {
         Ok(r.rows_affected() == 1)
     }
 
-    /// Revokes the live (unrotated) tokens of a family: the successor whose response was lost
-    /// when a client retries within the grace period.
-    pub async fn revoke_live_refresh(&self, family_id: &str, now: i64) -> Result<u64> {
-        let r = sqlx::query("UPDATE refresh_tokens SET revoked_at=$2 WHERE family_id=$1 AND rotated_at IS NULL AND revoked_at IS NULL")
-            .bind(family_id)
+    /// Uses the grace period of a rotated token: true for the first retry only.
+    pub async fn use_refresh_grace(&self, token_hash: &str, now: i64) -> Result<bool> {
+        let r = sqlx::query("UPDATE refresh_tokens SET grace_used_at=$2 WHERE token_hash=$1 AND grace_used_at IS NULL")
+            .bind(token_hash)
             .bind(now)
             .execute(self.pool())
             .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    /// Revokes the live (unrotated) tokens of a family and marks them displaced: the successor
+    /// whose response was lost when a client retries within the grace period.
+    pub async fn revoke_live_refresh(&self, family_id: &str, now: i64) -> Result<u64> {
+        let r = sqlx::query(
+            "UPDATE refresh_tokens SET revoked_at=$2, displaced_at=$2 WHERE family_id=$1 AND rotated_at IS NULL AND revoked_at IS NULL",
+        )
+        .bind(family_id)
+        .bind(now)
+        .execute(self.pool())
+        .await?;
         Ok(r.rows_affected())
     }
 

@@ -203,3 +203,60 @@ async fn forwarded_for_is_ignored_from_an_untrusted_peer() {
     }
     assert_eq!(&statuses[2..], &[429, 429], "{statuses:?}");
 }
+
+/// Tokens for AN at the demo portal with `offline_access`: the refresh token.
+async fn refresh_token_for(server: &TestServer) -> String {
+    let b = server.browser();
+    let (verifier, challenge) = pkce_pair();
+    let url = authorize_url(server, DVC, DVC_REDIRECT, &challenge, &[("scope", "openid offline_access")]);
+    let mut page = b.sign_in(&url, AN).await;
+    if page.url.contains("/consent?r=") {
+        page = b.consent(&page, "approve").await;
+    }
+    let (status, tokens) = redeem(server, &page.query("code").unwrap(), &verifier).await;
+    assert_eq!(status, 200, "{tokens}");
+    tokens["refresh_token"].as_str().unwrap().to_string()
+}
+
+async fn refresh(server: &TestServer, rt: &str) -> (u16, serde_json::Value) {
+    let r = backchannel()
+        .post(server.url("/token"))
+        .basic_auth(DVC, Some(DVC_SECRET))
+        .form(&[("grant_type", "refresh_token"), ("refresh_token", rt)])
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
+async fn reuse_alarms(server: &TestServer) -> Vec<String> {
+    let audit = server.app.store.audit_entries(0, 10_000).await.unwrap();
+    audit.into_iter().filter(|e| e.event == "token.refresh_reused").map(|e| e.detail).collect()
+}
+
+#[tokio::test]
+async fn the_refresh_grace_is_for_one_lost_response_once() {
+    let server = TestServer::start().await;
+    // The client refreshes; the response is lost (or stolen on the way).
+    let rt0 = refresh_token_for(&server).await;
+    let (status, _lost) = refresh(&server, &rt0).await;
+    assert_eq!(status, 200);
+    // A thief replays the old token within the grace period and gets a pair…
+    let (status, stolen) = refresh(&server, &rt0).await;
+    assert_eq!(status, 200);
+    let rt2 = stolen["refresh_token"].as_str().unwrap().to_string();
+    // …but the real client's retry is a second presentation: reuse, the family dies, audited.
+    let (status, body) = refresh(&server, &rt0).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
+    assert_eq!(refresh(&server, &rt2).await.0, 400, "the thief's token is revoked with the family");
+    assert!(reuse_alarms(&server).await.iter().any(|d| d.contains("grace_used")));
+
+    // The displaced successor presented later (the client had it after all) is reuse too.
+    let rt0 = refresh_token_for(&server).await;
+    let rt1b = refresh(&server, &rt0).await.1["refresh_token"].as_str().unwrap().to_string();
+    let rt2b = refresh(&server, &rt0).await.1["refresh_token"].as_str().unwrap().to_string();
+    let (status, _) = refresh(&server, &rt1b).await;
+    assert_eq!(status, 400);
+    assert_eq!(refresh(&server, &rt2b).await.0, 400, "the family is revoked");
+    assert!(reuse_alarms(&server).await.iter().any(|d| d.contains("displaced")));
+}

@@ -585,21 +585,24 @@ async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
     let r = refresh(rt1.clone()).await;
     assert_eq!(r.status, 200, "{}", r.body);
     let rt3 = r.body["refresh_token"].as_str().unwrap().to_string();
-    let at3 = r.body["access_token"].as_str().unwrap().to_string();
-    let r = refresh(rt2.clone()).await;
-    assert_eq!((r.status, r.error()), (400, "invalid_grant"));
     // Narrowing is allowed, widening is not.
     let r =
         post_form(&server, "/token", &[("grant_type", "refresh_token"), ("refresh_token", &rt3), ("scope", "openid email")], dvc(), None)
             .await;
     assert_eq!((r.status, r.error()), (400, "invalid_scope"));
+    let r = refresh(rt3.clone()).await;
+    let rt4 = r.body["refresh_token"].as_str().unwrap().to_string();
+    let at4 = r.body["access_token"].as_str().unwrap().to_string();
     // After the grace period, a rotated token is a theft signal: the family dies.
     server.app.clock.advance(31);
-    let r = refresh(rt1.clone()).await;
-    assert_eq!((r.status, r.error()), (400, "invalid_grant"));
     let r = refresh(rt3.clone()).await;
+    assert_eq!((r.status, r.error()), (400, "invalid_grant"));
+    let r = refresh(rt4.clone()).await;
     assert_eq!((r.status, r.error()), (400, "invalid_grant"), "the whole family is revoked");
-    assert_eq!(userinfo(&server, "Bearer", &at3, None).await.0, 401, "and its access tokens");
+    assert_eq!(userinfo(&server, "Bearer", &at4, None).await.0, 401, "and its access tokens");
+    // The successor a retry displaced is dead (its presentation is reuse: `abuse.rs`).
+    let r = refresh(rt2.clone()).await;
+    assert_eq!((r.status, r.error()), (400, "invalid_grant"));
     // Another client cannot use the token; garbage is invalid_grant.
     let r = post_form(&server, "/token", &[("grant_type", "refresh_token"), ("refresh_token", "garbage")], dvc(), None).await;
     assert_eq!((r.status, r.error()), (400, "invalid_grant"));
