@@ -14,6 +14,7 @@ use crate::web::i18n::Locale;
 use crate::{account, authn, enrol, oidc, signin, web};
 
 pub fn router(app: Arc<App>) -> Router {
+    let https = app.settings.issuer.scheme() == "https";
     Router::new()
         .route("/.well-known/openid-configuration", get(oidc::discovery::configuration))
         .route("/jwks", get(oidc::discovery::jwks))
@@ -94,6 +95,7 @@ pub fn router(app: Arc<App>) -> Router {
         .layer(DefaultBodyLimit::max(64 * 1024))
         .layer(axum::middleware::from_fn_with_state(app.throttle.clone(), web::throttle::layer))
         .layer(axum::middleware::from_fn(web::security::headers))
+        .layer(axum::middleware::from_fn_with_state(https, web::security::hsts))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(on_panic))
         // Outermost, so that it also sees the incidents of panics.
         .layer(axum::middleware::from_fn(web::incident::log_incidents))

@@ -500,6 +500,10 @@ pub async fn get_client(State(app): State<Arc<App>>, headers: HeaderMap, Path(id
 pub async fn create_client(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Result<Response, Problem> {
     let op = require(&app, &headers, "clients:write").await?;
     let input: ClientIn = json_body(&headers, &body)?;
+    // A first-party portal receives public subjects: the same rule as registration.
+    if input.first_party && !op.scopes.iter().any(|s| s == "clients:first_party") {
+        return Err(Problem::forbidden("clients:first_party"));
+    }
     let spec = ClientSpec {
         id: None,
         name: input.client_name,

@@ -154,7 +154,10 @@ async fn verify_assertion(app: &App, client: &Client, assertion: &str) -> Result
     if exp <= now - SKEW {
         return Err(fail("client_assertion has expired"));
     }
-    if iat > now + SKEW || exp - iat > MAX_ASSERTION_LIFETIME {
+    // Checked arithmetic: `exp = 2^62, iat = -2^62` once wrapped round to a short lifetime.
+    let lifetime_ok = exp.checked_sub(iat).is_some_and(|l| (0..=MAX_ASSERTION_LIFETIME).contains(&l));
+    let iat_ok = iat <= now + SKEW && iat >= now - MAX_ASSERTION_LIFETIME - SKEW;
+    if !lifetime_ok || !iat_ok {
         return Err(fail("client_assertion lifetime must be at most 120 seconds from iat"));
     }
     if jose::int_claim(c, "nbf").is_some_and(|nbf| nbf > now + SKEW) {

@@ -517,9 +517,11 @@ pub async fn post(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJa
         // A portal's form POST is a cross-site POST, on which browsers withhold our SameSite=Lax
         // cookies; the same request as a top-level GET carries them. The body is already
         // application/x-www-form-urlencoded, so it is the query as it stands.
+        // Only a well-formed body fits in a Location header; a control character or a space
+        // (malformed form encoding) once made the redirect panic into a 500.
         return match std::str::from_utf8(&body) {
-            Ok(q) => Redirect::to(&format!("/logout?{q}")).into_response(),
-            Err(_) => handle(&app, &headers, jar, None).await,
+            Ok(q) if q.bytes().all(|b| b.is_ascii_graphic()) => Redirect::to(&format!("/logout?{q}")).into_response(),
+            _ => handle(&app, &headers, jar, None).await,
         };
     }
     handle(&app, &headers, jar, params).await

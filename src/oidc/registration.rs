@@ -110,6 +110,9 @@ pub fn build(spec: &ClientSpec) -> Result<(Client, Option<String>), Registration
         Some(u) => {
             url::Url::parse(u).ok().and_then(|u| u.host_str().map(str::to_owned)).ok_or(RegistrationError::Url("sector_identifier_uri"))?
         }
+        // Loopback hosts belong to no one: every native app on `localhost` would share one
+        // pairwise subject, so such a client is its own sector (RFC 8252 apps, development).
+        None if matches!(sector.as_str(), "localhost" | "127.0.0.1" | "[::1]") => format!("client:{id}"),
         None => sector,
     };
     let has_secret = matches!(auth_method, AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost);

@@ -22,3 +22,13 @@ pub async fn headers(req: Request, next: Next) -> Response {
     set(HeaderName::from_static("cross-origin-opener-policy"), "same-origin");
     res
 }
+
+/// `Strict-Transport-Security` when the issuer is https (`https`: the layer's state): a year;
+/// subdomains are other services' to decide, so not `includeSubDomains`.
+pub async fn hsts(axum::extract::State(https): axum::extract::State<bool>, req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    if https {
+        res.headers_mut().entry(header::STRICT_TRANSPORT_SECURITY).or_insert(HeaderValue::from_static("max-age=31536000"));
+    }
+    res
+}

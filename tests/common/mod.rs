@@ -25,6 +25,8 @@ pub const BINH: (&str, &str) = ("079185005678", "demo-binh-2026");
 pub struct TestServer {
     pub app: Arc<App>,
     pub issuer: String,
+    /// Where it listens (the issuer's host, unless a test set another issuer).
+    pub listen_addr: std::net::SocketAddr,
     _dir: tempfile::TempDir,
     task: tokio::task::JoinHandle<()>,
 }
@@ -66,7 +68,8 @@ impl TestServer {
     pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let port = listener.local_addr().expect("addr").port();
+        let listen_addr = listener.local_addr().expect("addr");
+        let port = listen_addr.port();
         let issuer = format!("http://localhost:{port}");
         let mut config = Config {
             issuer: Some(issuer.clone()),
@@ -86,7 +89,7 @@ impl TestServer {
                 let _ = axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>()).await;
             }
         });
-        Self { app, issuer, _dir: dir, task }
+        Self { app, issuer, listen_addr, _dir: dir, task }
     }
 
     pub fn url(&self, path: &str) -> String {

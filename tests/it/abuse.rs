@@ -260,3 +260,58 @@ async fn the_refresh_grace_is_for_one_lost_response_once() {
     assert_eq!(refresh(&server, &rt2b).await.0, 400, "the family is revoked");
     assert!(reuse_alarms(&server).await.iter().any(|d| d.contains("displaced")));
 }
+
+#[tokio::test]
+async fn smaller_findings_of_the_review() {
+    let server = TestServer::start().await;
+    // A token with clients:write alone cannot create a first-party client (public subjects).
+    let t = nixa::crypto::random_token();
+    let op = nixa::store::operators::OperatorToken {
+        name: "ops".into(),
+        scopes: vec!["clients:write".into()],
+        expires_at: server.app.now() + 3600,
+    };
+    server.app.store.insert_operator_token(&nixa::crypto::token_hash(&t), &op, server.app.now()).await.unwrap();
+    let body = serde_json::json!({"client_name": "Cổng", "redirect_uris": ["https://cong.gov.vn/cb"], "first_party": true});
+    let r = backchannel().post(server.url("/admin/v1/clients")).bearer_auth(&t).json(&body).send().await.unwrap();
+    assert_eq!(r.status(), 403);
+    let problem: serde_json::Value = r.json().await.unwrap();
+    assert!(problem["detail"].as_str().unwrap_or_default().contains("clients:first_party"), "{problem}");
+
+    // POST /logout with a control character in the body: the malformed-request page, not a 500.
+    let r = backchannel()
+        .post(server.url("/logout"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("client_id=demo-dvc&state=a\u{1}b")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+
+    // Two native apps on loopback redirect URIs do not share a pairwise subject.
+    let native = |name: &str| nixa::oidc::registration::ClientSpec {
+        name: name.into(),
+        redirect_uris: vec!["http://127.0.0.1:8765/cb".into()],
+        auth_method: Some("none".into()),
+        ..Default::default()
+    };
+    let (a, _) = nixa::oidc::registration::build(&native("A")).unwrap();
+    let (b, _) = nixa::oidc::registration::build(&native("B")).unwrap();
+    assert_ne!(a.sector, b.sector);
+
+    // No HSTS for an http issuer (development); an https issuer gets it (`web::security`).
+    let r = backchannel().get(server.url("/jwks")).send().await.unwrap();
+    assert!(r.headers().get("strict-transport-security").is_none());
+}
+
+#[tokio::test]
+async fn an_https_issuer_sends_strict_transport_security() {
+    let server = TestServer::start_with(|c| c.issuer = Some("https://id.example.gov.vn".into())).await;
+    let r = backchannel().get(format!("http://{}/jwks", server_addr(&server))).send().await.unwrap();
+    assert_eq!(r.headers()["strict-transport-security"], "max-age=31536000");
+}
+
+/// The listening address of a test server whose issuer is not its address.
+fn server_addr(server: &TestServer) -> String {
+    server.listen_addr.to_string()
+}

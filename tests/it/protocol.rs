@@ -215,6 +215,23 @@ async fn private_key_jwt_authenticates_once_per_assertion() {
         ),
         ("no jti", key.sign("JWT", false, &json!({"iss": id, "sub": id, "aud": server.issuer, "iat": now, "exp": now + 60}))),
         (
+            // Issue 16: the lifetime `exp - iat` once overflowed and wrapped round to a short one.
+            "a lifetime that overflows",
+            key.sign(
+                "JWT",
+                false,
+                &json!({"iss": id, "sub": id, "aud": server.issuer, "iat": -(1i64 << 62), "exp": 1i64 << 62, "jti": random_token()}),
+            ),
+        ),
+        (
+            "issued long ago, still unexpired",
+            key.sign(
+                "JWT",
+                false,
+                &json!({"iss": id, "sub": id, "aud": server.issuer, "iat": now - 100_000, "exp": now + 60, "jti": random_token()}),
+            ),
+        ),
+        (
             "iss differs",
             key.sign(
                 "JWT",
