@@ -87,6 +87,8 @@ before(async () => {
   writeFileSync(config, [
     `issuer = "${env.issuer}"`, `database_url = "sqlite://${join(env.dir, 'nixa.db')}"`, `master_key = "${master}"`,
     `listen = "127.0.0.1:${port}"`,
+    // The portal's back-channel endpoint is on loopback here: the operator allows it.
+    'outbound_allow = ["127.0.0.0/8"]',
     '[channels.email]', `smtp_url = "smtp://127.0.0.1:${smtpPort}"`, 'from = "Định danh điện tử <no-reply@id.example.vn>"',
     '[channels.sms]', `url = "http://127.0.0.1:${smsPort}/send"`, `secret = "${SMS_SECRET}"`,
     'template = { to = "{to}", message = "{text}" }', '',

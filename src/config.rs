@@ -62,6 +62,9 @@ pub struct Config {
     pub enrolment: crate::enrol::config::EnrolmentConfig,
     /// Limits per client address and the proxies believed (`[throttle]`).
     pub throttle: crate::web::throttle::ThrottleConfig,
+    /// Addresses (CIDR blocks) the server may call although they are loopback, private or
+    /// reserved: an internal OCSP responder, an upstream inside the government network.
+    pub outbound_allow: Vec<String>,
 }
 
 impl Default for Config {
@@ -92,6 +95,7 @@ impl Default for Config {
             channels: crate::channels::ChannelsConfig::default(),
             enrolment: crate::enrol::config::EnrolmentConfig::default(),
             throttle: crate::web::throttle::ThrottleConfig::default(),
+            outbound_allow: Vec::new(),
         }
     }
 }
@@ -117,7 +121,7 @@ pub enum ConfigError {
 }
 
 impl Config {
-    const KEYS: [&'static str; 25] = [
+    const KEYS: [&'static str; 26] = [
         "issuer",
         "listen",
         "database_url",
@@ -143,6 +147,7 @@ impl Config {
         "channels",
         "enrolment",
         "throttle",
+        "outbound_allow",
     ];
 
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
@@ -191,6 +196,8 @@ pub struct Settings {
     pub channels: crate::channels::ChannelsConfig,
     pub enrolment: crate::enrol::config::EnrolmentConfig,
     pub throttle: crate::web::throttle::ThrottleConfig,
+    /// `outbound_allow`, parsed; `--demo` adds loopback (its upstreams and portals run there).
+    pub outbound_allow: Vec<ipnet::IpNet>,
     pub demo: bool,
 }
 
@@ -281,6 +288,19 @@ impl Settings {
             throttle: {
                 c.throttle.proxies().map_err(ConfigError::Invalid)?;
                 c.throttle.clone()
+            },
+            outbound_allow: {
+                let mut allow = c
+                    .outbound_allow
+                    .iter()
+                    .map(|a| {
+                        a.parse::<ipnet::IpNet>().map_err(|_| ConfigError::Invalid(format!("outbound_allow: {a:?} is not a CIDR block")))
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                if demo {
+                    allow.extend(["127.0.0.0/8", "::1/128"].iter().filter_map(|n| n.parse::<ipnet::IpNet>().ok()));
+                }
+                allow
             },
             demo,
         })

@@ -53,6 +53,7 @@ pub mod identity;
 pub mod janitor;
 pub mod keys;
 pub mod oidc;
+pub mod outbound;
 pub mod pki;
 pub mod privacy;
 pub mod protocol;

@@ -68,8 +68,8 @@ pub struct App {
     pub secrets: ServerSecrets,
     pub discovery: String,
     pub clock: Clock,
-    /// For calls the server makes itself: client keys, sector documents, logout delivery.
-    pub http: reqwest::Client,
+    /// The guarded way out for every fetch the server makes (`crate::outbound`).
+    pub outbound: crate::outbound::Outbound,
     pub client_keys: crate::protocol::client_keys::ClientKeys,
     /// Trust store for signature certificates, and the CRLs downloaded for them.
     pub pki: crate::pki::TrustStore,
@@ -111,12 +111,12 @@ impl App {
         let keys = KeyRing::load(store.clone(), settings.master_key.clone(), now).await?;
         let secrets = ServerSecrets::load(&store, &settings.master_key, now).await?;
         let discovery = crate::protocol::metadata::document(&settings);
-        let http = crate::protocol::client_keys::http_client();
-        let client_keys = crate::protocol::client_keys::ClientKeys::new(http.clone());
+        let outbound = crate::outbound::Outbound::new(settings.outbound_allow.clone());
+        let client_keys = crate::protocol::client_keys::ClientKeys::new(outbound.clone());
         // Checks the compiled-in certificates' fingerprints: a tampered store stops the start.
         let pki = settings.pki.trust.clone();
         let crls = crate::pki::fetch::CrlCache::default();
-        let federation = crate::federation::Federation::new(&settings.upstreams)?;
+        let federation = crate::federation::Federation::new(&settings.upstreams, outbound.clone())?;
         federation.load_stored(&store, &settings.master_key).await?;
         let credentials = crate::credentials::service::Credentials::load(&store, &settings.master_key, &settings.issuer_str, now).await?;
         let channels = crate::channels::Channels::new(&settings.channels)?;
@@ -129,7 +129,7 @@ impl App {
             secrets,
             discovery,
             clock: Clock::default(),
-            http,
+            outbound,
             client_keys,
             pki,
             crls,

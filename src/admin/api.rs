@@ -516,7 +516,7 @@ pub async fn create_client(State(app): State<Arc<App>>, headers: HeaderMap, body
         options: input.options,
     };
     let (client, secret) = registration::build(&spec).map_err(|e| Problem::invalid_field("client", e))?;
-    crate::privacy::sector::verify_client(&client).await.map_err(|e| Problem::invalid_field("sector_identifier_uri", e))?;
+    crate::privacy::sector::verify_client(&app.outbound, &client).await.map_err(|e| Problem::invalid_field("sector_identifier_uri", e))?;
     app.store.put_client(&client, app.now()).await?;
     let detail = json!({"operator": op.name, "name": client.name});
     audit::record(&app.store, app.now(), Event::ClientRegistered, None, Some(client.id.as_str()), detail).await?;

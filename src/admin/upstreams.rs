@@ -72,6 +72,9 @@ pub async fn put(State(app): State<Arc<App>>, headers: HeaderMap, Path(id): Path
     if app.federation.is_from_config(&upstream.id) {
         return Err(Problem::conflict("this upstream is configured in nixa.toml"));
     }
+    // The server will call this issuer: not a loopback, private or metadata address unless the
+    // operator's `outbound_allow` names it (names are checked again whenever they resolve).
+    app.outbound.check_url(&upstream.issuer_str()).map_err(|e| Problem::invalid_field("issuer", e))?;
     // Links are keyed by (upstream id, subject): another issuer under the same id would reach
     // the people linked to the old one.
     if app.federation.configs().iter().any(|u| u.id == upstream.id && u.issuer != upstream.issuer) {

@@ -199,7 +199,7 @@ async fn verify(
     // `validate` reports the signature (the Web eID order is kept for every other failure).
     let signed = webeid::verify_signature(&leaf, &token.algorithm, &token.signature, &origin, &taken.state).is_ok();
     let revocation = if path.valid() && signed {
-        online::revocation_for(&app.http, &app.crls, pki, &path.chain, now, pki.revocation).await
+        online::revocation_for(&app.outbound, &app.crls, pki, &path.chain, now, pki.revocation).await
     } else {
         crate::pki::Revocation::new(if signed { pki.revocation } else { crate::pki::Mode::Off })
     };

@@ -101,7 +101,7 @@ pub async fn run(cli: &Cli, action: &ClientAction) -> anyhow::Result<()> {
                 options,
             };
             let (client, secret) = registration::build(&spec)?;
-            nixa::privacy::sector::verify_client(&client).await?;
+            nixa::privacy::sector::verify_client(&nixa::outbound::Outbound::new(s.outbound_allow.clone()), &client).await?;
             if store.client(&client.id).await?.is_some() {
                 anyhow::bail!("a client with id {} exists already", client.id);
             }

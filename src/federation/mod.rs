@@ -58,12 +58,17 @@ pub(crate) struct Provider {
 /// those of nixa.toml, then those added through the admin API.
 pub struct Federation {
     providers: std::sync::RwLock<Vec<Arc<Provider>>>,
+    /// The guarded way out (`crate::outbound`) every provider's client is built from.
+    outbound: crate::outbound::Outbound,
     /// Ids from nixa.toml: the admin API neither replaces nor removes them.
     from_config: Vec<String>,
 }
 
-fn provider(u: &Upstream) -> Result<Arc<Provider>, UpstreamError> {
-    let http = openidconnect::reqwest::Client::builder()
+fn provider(outbound: &crate::outbound::Outbound, u: &Upstream) -> Result<Arc<Provider>, UpstreamError> {
+    // The issuer's own address is checked here; names are checked when resolved.
+    outbound.check_url(&u.issuer_str()).map_err(|e| UpstreamError::Http(e.to_string()))?;
+    let http = outbound
+        .builder()
         // A redirect from a token or metadata endpoint is never followed (SSRF, credentials sent
         // elsewhere).
         .redirect(openidconnect::reqwest::redirect::Policy::none())
@@ -75,9 +80,9 @@ fn provider(u: &Upstream) -> Result<Arc<Provider>, UpstreamError> {
 }
 
 impl Federation {
-    pub fn new(upstreams: &[Upstream]) -> Result<Self, UpstreamError> {
-        let providers = upstreams.iter().map(provider).collect::<Result<_, UpstreamError>>()?;
-        Ok(Self { providers: std::sync::RwLock::new(providers), from_config: upstreams.iter().map(|u| u.id.clone()).collect() })
+    pub fn new(upstreams: &[Upstream], outbound: crate::outbound::Outbound) -> Result<Self, UpstreamError> {
+        let providers = upstreams.iter().map(|u| provider(&outbound, u)).collect::<Result<_, UpstreamError>>()?;
+        Ok(Self { providers: std::sync::RwLock::new(providers), outbound, from_config: upstreams.iter().map(|u| u.id.clone()).collect() })
     }
 
     fn list(&self) -> Vec<Arc<Provider>> {
@@ -95,7 +100,7 @@ impl Federation {
 
     /// Adds or replaces an upstream managed through the admin API.
     pub fn put(&self, u: &Upstream) -> Result<(), UpstreamError> {
-        let p = provider(u)?;
+        let p = provider(&self.outbound, u)?;
         let mut list = self.providers.write().unwrap_or_else(|e| e.into_inner());
         list.retain(|q| q.cfg.id != u.id);
         list.push(p);

@@ -315,7 +315,7 @@ pub async fn register(State(app): State<Arc<App>>, headers: HeaderMap, body: Byt
     let m = parse(&body)?;
     let (spec, extra) = to_spec(&m, op.scopes.iter().any(|s| s == SCOPE_FIRST_PARTY))?;
     let (client, secret) = registration::build(&spec)?;
-    sector::verify_client(&client).await?;
+    sector::verify_client(&app.outbound, &client).await?;
     let token = random_token();
     app.store.put_client(&client, now).await?;
     app.store.set_registration_token(&client.id, &token_hash(&token)).await?;
@@ -404,7 +404,7 @@ pub async fn update(State(app): State<Arc<App>>, headers: HeaderMap, Path(id): P
             current.sector, client.sector
         )));
     }
-    sector::verify_client(&client).await?;
+    sector::verify_client(&app.outbound, &client).await?;
     // Keep the current secret when the client still uses one; a new one only when it starts to.
     if client.secret_hash.is_some() && current.secret_hash.is_some() {
         client.secret_hash = current.secret_hash.clone();

@@ -10,7 +10,7 @@
 //! `logout_deliveries`: the first attempt starts at once in the background, failures are retried
 //! with backoff by the janitor ([`run_deliveries`]), and every outcome is audited.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Bytes;
@@ -196,23 +196,6 @@ pub fn logout_token(app: &App, client: &Client, subject: &str, sid: &str, now: i
     Ok(signer.sign_jwt("logout+jwt", &claims)?)
 }
 
-/// The HTTP client for deliveries: no redirects (a portal answers itself or not at all), a short
-/// timeout so a slow portal holds nothing up.
-fn http() -> Result<&'static reqwest::Client, String> {
-    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
-    if let Some(c) = CLIENT.get() {
-        return Ok(c);
-    }
-    let built = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(DELIVERY_TIMEOUT)
-        .connect_timeout(DELIVERY_TIMEOUT)
-        .user_agent(concat!("nixa/", env!("CARGO_PKG_VERSION"), " back-channel-logout"))
-        .build()
-        .map_err(|e| format!("HTTP client: {e}"))?;
-    Ok(CLIENT.get_or_init(|| built))
-}
-
 /// The result of a run over deliveries.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct DeliveryRun {
@@ -345,9 +328,12 @@ async fn send(app: &App, d: &Delivery, now: i64, token: &mut String) -> Result<u
         client.options.backchannel_logout_uri.clone().ok_or_else(|| permanent("the portal no longer has a backchannel_logout_uri"))?;
     *token =
         logout_token(app, &client, &d.subject, &d.sid, now).map_err(|e| Failure { error: format!("signing: {e}"), permanent: false })?;
-    let http = http().map_err(|error| Failure { error, permanent: false })?;
+    // The guard refuses addresses no portal may make us call (a permanent failure: retrying
+    // changes nothing until the registration does).
+    let http = app.outbound.client_for(&uri).map_err(|e| Failure { error: e.to_string(), permanent: true })?;
     let res = http
         .post(&uri)
+        .timeout(DELIVERY_TIMEOUT)
         .header(header::CACHE_CONTROL, "no-store")
         .form(&[("logout_token", token.as_str())])
         .send()

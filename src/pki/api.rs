@@ -65,7 +65,7 @@ async fn run(app: &App, body: Result<Json<VerifyRequest>, JsonRejection>) -> Res
     if mode != Mode::Off {
         let path = super::path::validate(&leaf, &intermediates, &app.pki, &policy);
         if path.valid() {
-            rev = super::online::revocation_for(&app.http, &app.crls, &app.settings.pki, &path.chain, at, mode).await;
+            rev = super::online::revocation_for(&app.outbound, &app.crls, &app.settings.pki, &path.chain, at, mode).await;
         }
     }
     let report = super::verify(&leaf, &intermediates, &app.pki, &policy, &rev);

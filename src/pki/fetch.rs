@@ -34,7 +34,7 @@ impl CrlCache {
     /// The CRLs for every certificate of `chain` (from their cRLDistributionPoints), fetched or
     /// served from the cache while their nextUpdate has not passed. Download failures are left
     /// out: the revocation mode decides what an unknown status means.
-    pub async fn for_chain(&self, http: &reqwest::Client, chain: &[Cert], now: i64) -> Vec<Crl> {
+    pub async fn for_chain(&self, outbound: &crate::outbound::Outbound, chain: &[Cert], now: i64) -> Vec<Crl> {
         let mut out = Vec::new();
         for url in chain.iter().flat_map(|c| c.ext.crl_urls.iter()) {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
@@ -46,7 +46,7 @@ impl CrlCache {
                 continue;
             }
             let got = async {
-                let r = http.get(url).send().await.ok()?.error_for_status().ok()?;
+                let r = outbound.client_for(url).ok()?.get(url).send().await.ok()?.error_for_status().ok()?;
                 let body = read_capped(r, MAX_CRL).await?;
                 Crl::parse(&body, url).ok()
             }

@@ -65,7 +65,7 @@ pub fn request_der(cert: &Cert, issuer: &Cert, nonce: Option<&[u8]>) -> Result<V
 
 /// Asks the responder of `cert` (its authorityInfoAccess URL, or the designated-responder
 /// map's address for that host). `None` when there is no responder or it does not answer.
-pub async fn query_ocsp(http: &reqwest::Client, pki: &PkiSettings, cert: &Cert, issuer: &Cert) -> Option<OcspEvidence> {
+pub async fn query_ocsp(outbound: &crate::outbound::Outbound, pki: &PkiSettings, cert: &Cert, issuer: &Cert) -> Option<OcspEvidence> {
     let named = cert.ext.ocsp_urls.iter().find(|u| u.starts_with("http://") || u.starts_with("https://"))?;
     let mapped = pki.responder_for(named);
     let url = mapped.and_then(|m| m.url.as_ref()).map(|u| u.to_string()).unwrap_or_else(|| named.clone());
@@ -77,7 +77,10 @@ pub async fn query_ocsp(http: &reqwest::Client, pki: &PkiSettings, cert: &Cert, 
         None
     };
     let body = request_der(cert, issuer, nonce.as_deref()).ok()?;
-    let sent = http
+    // The address comes from the certificate: the guard decides whether we may call it.
+    let sent = outbound
+        .client_for(&url)
+        .ok()?
         .post(&url)
         .timeout(pki.ocsp_timeout)
         .header(reqwest::header::CONTENT_TYPE, "application/ocsp-request")
@@ -103,7 +106,14 @@ pub async fn query_ocsp(http: &reqwest::Client, pki: &PkiSettings, cert: &Cert, 
 }
 
 /// Everything the network says about each certificate of `chain` (anchor excluded).
-pub async fn revocation_for(http: &reqwest::Client, crls: &CrlCache, pki: &PkiSettings, chain: &[Cert], at: i64, mode: Mode) -> Revocation {
+pub async fn revocation_for(
+    http: &crate::outbound::Outbound,
+    crls: &CrlCache,
+    pki: &PkiSettings,
+    chain: &[Cert],
+    at: i64,
+    mode: Mode,
+) -> Revocation {
     let mut rev = Revocation::new(mode);
     rev.rules.max_age = pki.ocsp_max_age;
     if mode == Mode::Off {

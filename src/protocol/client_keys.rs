@@ -25,13 +25,13 @@ pub enum KeysError {
 }
 
 pub struct ClientKeys {
-    http: reqwest::Client,
+    outbound: crate::outbound::Outbound,
     cache: Mutex<HashMap<String, (i64, JwkSet)>>,
 }
 
 impl ClientKeys {
-    pub fn new(http: reqwest::Client) -> Self {
-        Self { http, cache: Mutex::new(HashMap::new()) }
+    pub fn new(outbound: crate::outbound::Outbound) -> Self {
+        Self { outbound, cache: Mutex::new(HashMap::new()) }
     }
 
     /// The client's key set; `refresh` asks for a refetch of a cached `jwks_uri`.
@@ -54,8 +54,8 @@ impl ClientKeys {
     }
 
     async fn fetch(&self, uri: &str) -> Result<JwkSet, KeysError> {
-        let res =
-            self.http.get(uri).timeout(Duration::from_secs(5)).send().await.map_err(|e| KeysError::Fetch(e.without_url().to_string()))?;
+        let http = self.outbound.client_for(uri).map_err(|e| KeysError::Fetch(e.to_string()))?;
+        let res = http.get(uri).timeout(Duration::from_secs(5)).send().await.map_err(|e| KeysError::Fetch(e.without_url().to_string()))?;
         if !res.status().is_success() {
             return Err(KeysError::Fetch(format!("HTTP {}", res.status().as_u16())));
         }
@@ -69,16 +69,4 @@ impl ClientKeys {
         let v: serde_json::Value = serde_json::from_slice(&body).map_err(|_| KeysError::BadSet)?;
         parse_key_set(&v).map_err(|_| KeysError::BadSet)
     }
-}
-
-/// The HTTP client for calls the server makes on its own (client keys, sector documents,
-/// back-channel logout): no redirects, bounded time.
-pub fn http_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .connect_timeout(Duration::from_secs(3))
-        .timeout(Duration::from_secs(5))
-        .user_agent(concat!("nixa/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .unwrap_or_default()
 }

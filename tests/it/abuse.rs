@@ -315,3 +315,102 @@ async fn an_https_issuer_sends_strict_transport_security() {
 fn server_addr(server: &TestServer) -> String {
     server.listen_addr.to_string()
 }
+
+#[tokio::test]
+async fn no_fetch_reaches_loopback_private_or_metadata_addresses_unless_allowed() {
+    let server = TestServer::start_with(|c| c.outbound_allow = Vec::new()).await;
+    let t = nixa::crypto::random_token();
+    let scopes = ["clients:write", "upstreams:write"].iter().map(|s| s.to_string()).collect();
+    let op = nixa::store::operators::OperatorToken { name: "ops".into(), scopes, expires_at: server.app.now() + 3600 };
+    server.app.store.insert_operator_token(&nixa::crypto::token_hash(&t), &op, server.app.now()).await.unwrap();
+    let admin = |method: reqwest::Method, path: &str, body: serde_json::Value| {
+        backchannel().request(method, server.url(path)).bearer_auth(&t).json(&body).send()
+    };
+
+    // An upstream issuer at the cloud metadata address, or on loopback: refused, 422.
+    for issuer in ["https://169.254.169.254", "http://127.0.0.1:8080", "https://[::ffff:10.0.0.1]", "https://100.64.1.1"] {
+        let body = serde_json::json!({"id": "x", "display_name": "X", "issuer": issuer, "client_id": "c", "client_secret": "s", "trust_level": "urn:vn:eid:loa:1"});
+        let r = admin(reqwest::Method::PUT, "/admin/v1/upstreams/x", body).await.unwrap();
+        let status = r.status().as_u16();
+        let problem: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(status, 422, "{issuer}: {problem}");
+    }
+
+    // A sector document on a port of this machine: one generic answer, whether something listens
+    // there or not (no port scanning through registration).
+    let mut answers = Vec::new();
+    for port in [9u16, server.listen_addr.port()] {
+        let body = serde_json::json!({
+            "client_name": "Cổng", "redirect_uris": ["https://a.gov.vn/cb"],
+            "options": {"sector_identifier_uri": format!("https://127.0.0.1:{port}/s.json")},
+        });
+        let r = admin(reqwest::Method::POST, "/admin/v1/clients", body).await.unwrap();
+        answers.push((r.status().as_u16(), r.text().await.unwrap()));
+    }
+    assert_eq!(answers[0], answers[1]);
+    assert_eq!(answers[0].0, 422);
+    assert!(!answers[0].1.contains("HTTP") && answers[0].1.contains("could not be fetched"), "{}", answers[0].1);
+
+    // A back-channel logout to loopback is given up, never sent.
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = hits.clone();
+    let receiver = axum::Router::new().route(
+        "/bcl",
+        axum::routing::post(move || {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            async { "ok" }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, receiver).await.unwrap() });
+    let spec = nixa::oidc::registration::ClientSpec {
+        name: "Cổng".into(),
+        redirect_uris: vec!["http://localhost:9000/cb".into()],
+        options: nixa::client::ClientOptions { backchannel_logout_uri: Some(format!("http://127.0.0.1:{port}/bcl")), ..Default::default() },
+        ..Default::default()
+    };
+    let (client, secret) = nixa::oidc::registration::build(&spec).unwrap();
+    server.app.store.put_client(&client, server.app.now()).await.unwrap();
+    let b = server.browser();
+    let (verifier, challenge) = pkce_pair();
+    let mut page = b.sign_in(&authorize_url(&server, client.id.as_str(), "http://localhost:9000/cb", &challenge, &[]), AN).await;
+    if page.url.contains("/consent?r=") {
+        page = b.consent(&page, "approve").await;
+    }
+    let code = page.query("code").unwrap();
+    let r = backchannel()
+        .post(server.url("/token"))
+        .basic_auth(client.id.as_str(), secret.as_deref())
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", "http://localhost:9000/cb"),
+            ("code_verifier", &verifier),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let sid = server
+        .app
+        .store
+        .audit_entries(0, 10_000)
+        .await
+        .unwrap()
+        .iter()
+        .rev()
+        .find(|e| e.event == "login.succeeded")
+        .unwrap()
+        .detail
+        .clone();
+    let sid: serde_json::Value = serde_json::from_str(&sid).unwrap();
+    nixa::oidc::logout::end_session(&server.app, sid["sid"].as_str().unwrap(), nixa::oidc::logout::LogoutReason::Server("test"))
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    nixa::oidc::logout::run_deliveries(&server.app).await.unwrap();
+    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 0, "nothing reached the loopback receiver");
+    let failed = server.app.store.audit_entries(0, 10_000).await.unwrap();
+    assert!(failed.iter().any(|e| e.event == "backchannel_logout.failed" && e.detail.contains("not reachable")), "the refusal is recorded");
+}
