@@ -65,6 +65,8 @@ pub struct Config {
     /// Addresses (CIDR blocks) the server may call although they are loopback, private or
     /// reserved: an internal OCSP responder, an upstream inside the government network.
     pub outbound_allow: Vec<String>,
+    /// Connection limits: header and body timeouts, the most connections at once (`[http]`).
+    pub http: crate::web::serve::HttpLimits,
 }
 
 impl Default for Config {
@@ -96,6 +98,7 @@ impl Default for Config {
             enrolment: crate::enrol::config::EnrolmentConfig::default(),
             throttle: crate::web::throttle::ThrottleConfig::default(),
             outbound_allow: Vec::new(),
+            http: crate::web::serve::HttpLimits::default(),
         }
     }
 }
@@ -121,7 +124,7 @@ pub enum ConfigError {
 }
 
 impl Config {
-    const KEYS: [&'static str; 26] = [
+    const KEYS: [&'static str; 27] = [
         "issuer",
         "listen",
         "database_url",
@@ -148,6 +151,7 @@ impl Config {
         "enrolment",
         "throttle",
         "outbound_allow",
+        "http",
     ];
 
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
@@ -198,6 +202,7 @@ pub struct Settings {
     pub throttle: crate::web::throttle::ThrottleConfig,
     /// `outbound_allow`, parsed; `--demo` adds loopback (its upstreams and portals run there).
     pub outbound_allow: Vec<ipnet::IpNet>,
+    pub http: crate::web::serve::HttpLimits,
     pub demo: bool,
 }
 
@@ -302,6 +307,7 @@ impl Settings {
                 }
                 allow
             },
+            http: c.http.clone(),
             demo,
         })
     }

@@ -20,8 +20,8 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     println!("discovery: {}", app.settings.url("/.well-known/openid-configuration"));
     tracing::info!(%listen, issuer = %app.settings.issuer_str, "nixa listening");
     let janitor = nixa::janitor::spawn(&app);
-    let service = router(app).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, service).with_graceful_shutdown(shutdown_signal()).await?;
+    let limits = app.settings.http.clone();
+    nixa::web::serve::serve(listener, router(app), &limits, shutdown_signal()).await?;
     janitor.abort();
     Ok(())
 }

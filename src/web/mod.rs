@@ -10,4 +10,5 @@ pub mod incident;
 pub mod lang;
 pub mod pages;
 pub mod security;
+pub mod serve;
 pub mod throttle;

@@ -87,8 +87,10 @@ impl TestServer {
         nixa::demo::seed(&app.store, &app.settings.master_key, app.now()).await.expect("seed");
         let task = tokio::spawn({
             let router = router(app.clone());
+            let app_limits = app.settings.http.clone();
             async move {
-                let _ = axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>()).await;
+                let limits = app_limits;
+                let _ = nixa::web::serve::serve(listener, router, &limits, std::future::pending()).await;
             }
         });
         Self { app, issuer, listen_addr, _dir: dir, task }

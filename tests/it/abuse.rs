@@ -414,3 +414,41 @@ async fn no_fetch_reaches_loopback_private_or_metadata_addresses_unless_allowed(
     let failed = server.app.store.audit_entries(0, 10_000).await.unwrap();
     assert!(failed.iter().any(|e| e.event == "backchannel_logout.failed" && e.detail.contains("not reachable")), "the refusal is recorded");
 }
+
+#[tokio::test]
+async fn slow_and_idle_connections_are_closed() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = TestServer::start_with(|c| {
+        c.http = nixa::web::serve::HttpLimits { header_timeout_secs: 1, body_timeout_secs: 1, max_connections: 100 }
+    })
+    .await;
+    let addr = server.listen_addr;
+    // Closed, or answered and closed, within a few seconds: never left open.
+    async fn closed_within(mut s: tokio::net::TcpStream, secs: u64, what: &str) -> Vec<u8> {
+        let mut buf = Vec::new();
+        let read = tokio::time::timeout(std::time::Duration::from_secs(secs), s.read_to_end(&mut buf)).await;
+        assert!(read.is_ok(), "{what}: the connection was still open after {secs} s ({})", String::from_utf8_lossy(&buf));
+        buf
+    }
+    // Idle: connects and says nothing.
+    let idle = tokio::net::TcpStream::connect(addr).await.unwrap();
+    closed_within(idle, 4, "idle").await;
+    // Trickling headers.
+    let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
+    slow.write_all(b"GET /jwks HTTP/1.1\r\nHost: localhost\r\n").await.unwrap();
+    closed_within(slow, 4, "trickling headers").await;
+    // A body that never arrives in full.
+    let mut half = tokio::net::TcpStream::connect(addr).await.unwrap();
+    half.write_all(b"POST /token HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\ngrant_type=").await.unwrap();
+    let answer = closed_within(half, 4, "half a body").await;
+    // Answered (the body could not be read: 400 or 408) and closed, or just closed.
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.is_empty() || answer.starts_with("HTTP/1.1 400") || answer.starts_with("HTTP/1.1 408"), "{answer}");
+    // A kept-alive connection that idles after a request is closed too.
+    let mut kept = tokio::net::TcpStream::connect(addr).await.unwrap();
+    kept.write_all(b"GET /jwks HTTP/1.1\r\nHost: localhost\r\n\r\n").await.unwrap();
+    let answer = closed_within(kept, 4, "idle keep-alive").await;
+    assert!(String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 200"), "the request itself was answered");
+    // An ordinary request still works.
+    assert_eq!(backchannel().get(server.url("/jwks")).send().await.unwrap().status(), 200);
+}
