@@ -30,9 +30,12 @@ pub enum Refused {
 }
 
 impl Outbound {
+    /// Built at start-up. A client without the guard must never stand in for it, so failing to
+    /// build one (no TLS roots, say) stops the start.
+    #[allow(clippy::expect_used)] // start-up only
     pub fn new(allow: Vec<IpNet>) -> Self {
         let allow = Arc::new(allow);
-        let client = builder(&allow).build().unwrap_or_default();
+        let client = builder(&allow).build().expect("the guarded HTTP client can be built");
         Self { allow, client }
     }
 
