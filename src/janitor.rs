@@ -42,6 +42,9 @@ pub fn spawn(app: &Arc<App>) -> tokio::task::JoinHandle<()> {
                 tracing::warn!(error = %e, "purging expired codes and enrolments failed");
             }
             app.throttle.forget_idle();
+            if let Err(e) = app.store.checkpoint_audit(now).await {
+                tracing::warn!(error = %e, "recording an audit checkpoint failed");
+            }
             // Counters of unknown ID numbers and browsers, idle for a day and unlocked, go.
             if let Err(e) = app.store.purge_login_failures(now, 86_400).await {
                 tracing::warn!(error = %e, "purging sign-in failure counters failed");

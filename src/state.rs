@@ -22,6 +22,23 @@ pub struct ServerSecrets {
     pub lockout: Vec<u8>,
 }
 
+/// The HMAC key of the audit chain, a server secret like the others (sealed under the master
+/// key, made on first use).
+pub async fn audit_key(store: &Store, master: &MasterKey, now: i64) -> Result<Vec<u8>, KeyError> {
+    let candidate = master.seal("audit", &crate::crypto::random_bytes::<32>())?;
+    let sealed = store.server_secret("audit", &candidate, now).await?;
+    Ok(master.open("audit", &sealed)?)
+}
+
+/// The database as every process that writes opens it: connected, migrated, and appending to
+/// the audit chain under its key.
+pub async fn open_store(settings: &Settings) -> Result<Store, StartError> {
+    let store = Store::connect(&settings.database_url).await?;
+    store.migrate().await?;
+    let key = audit_key(&store, &settings.master_key, Clock::system_now()).await?;
+    Ok(store.with_audit_key(key))
+}
+
 impl ServerSecrets {
     async fn load(store: &Store, master: &MasterKey, now: i64) -> Result<Self, KeyError> {
         let get = async |name: &str| -> Result<Vec<u8>, KeyError> {
@@ -105,8 +122,7 @@ pub enum StartError {
 impl App {
     /// Connects, migrates, and loads keys and secrets (generating them on first start).
     pub async fn start(settings: Settings) -> Result<Arc<Self>, StartError> {
-        let store = Store::connect(&settings.database_url).await?;
-        store.migrate().await?;
+        let store = open_store(&settings).await?;
         let now = Clock::system_now();
         let keys = KeyRing::load(store.clone(), settings.master_key.clone(), now).await?;
         let secrets = ServerSecrets::load(&store, &settings.master_key, now).await?;

@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use crate::identity::PersonId;
-use crate::store::audit::{GENESIS, entry_hash};
+use crate::store::audit::{GENESIS, Hashed, entry_hash};
 use crate::store::{Store, StoreError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,27 +115,67 @@ pub enum ChainError {
     Broken(i64),
     #[error("audit entry {0} was altered (hash mismatch)")]
     Altered(i64),
+    #[error("audit entry {0} is not keyed although an earlier one is (rewritten without the key)")]
+    Downgraded(i64),
+    #[error("the checkpoint at entry {0} was not made with this server's key")]
+    ForgedCheckpoint(i64),
+    #[error("entries up to {0} were checkpointed and are missing or different (truncated or rewritten tail)")]
+    Truncated(i64),
+    #[error("keyed entries cannot be checked without the audit key")]
+    NoKey,
 }
 
-/// Walks the whole chain; returns the number of entries verified.
+/// Walks the whole chain, then checks it against every checkpoint; returns the number of
+/// entries verified. Entries from before the keyed chain are checked as plain hashes; once one
+/// is keyed, every later one must be.
 pub async fn verify_chain(store: &Store) -> Result<Result<u64, ChainError>, StoreError> {
-    let (mut prev_seq, mut prev_hash, mut count) = (0i64, GENESIS.to_string(), 0u64);
+    let key = store.audit_key();
+    let (mut prev_seq, mut prev_hash, mut count, mut keyed_seen) = (0i64, GENESIS.to_string(), 0u64, false);
     loop {
         let batch = store.audit_entries(prev_seq, 1000).await?;
         if batch.is_empty() {
-            return Ok(Ok(count));
+            break;
         }
         for e in batch {
             if e.seq != prev_seq + 1 || e.prev_hash != prev_hash {
                 return Ok(Err(ChainError::Broken(e.seq)));
             }
-            let expect = entry_hash(e.seq, e.at, &e.event, e.person_id.as_deref(), e.client_id.as_deref(), &e.detail, &e.prev_hash);
-            if expect != e.hash {
+            if keyed_seen && !e.keyed {
+                return Ok(Err(ChainError::Downgraded(e.seq)));
+            }
+            let scheme = match (e.keyed, key) {
+                (true, Some(k)) => Some(k),
+                (true, None) => return Ok(Err(ChainError::NoKey)),
+                (false, _) => None,
+            };
+            let fields = Hashed {
+                seq: e.seq,
+                at: e.at,
+                event: &e.event,
+                person: e.person_id.as_deref(),
+                client: e.client_id.as_deref(),
+                detail: &e.detail,
+                prev: &e.prev_hash,
+            };
+            let expect = entry_hash(scheme, fields);
+            if !crate::crypto::ct_eq(expect.as_bytes(), e.hash.as_bytes()) {
                 return Ok(Err(ChainError::Altered(e.seq)));
             }
+            keyed_seen |= e.keyed;
             prev_seq = e.seq;
             prev_hash = e.hash;
             count += 1;
         }
     }
+    if let Some(k) = key {
+        for c in store.audit_checkpoints().await? {
+            if !crate::crypto::ct_eq(crate::store::audit::checkpoint_mac(k, c.seq, &c.hash).as_bytes(), c.mac.as_bytes()) {
+                return Ok(Err(ChainError::ForgedCheckpoint(c.seq)));
+            }
+            if store.audit_hash_at(c.seq).await?.as_deref() != Some(c.hash.as_str()) {
+                return Ok(Err(ChainError::Truncated(c.seq)));
+            }
+        }
+    }
+    Ok(Ok(count))
 }

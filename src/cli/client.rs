@@ -2,7 +2,6 @@
 
 use clap::{Subcommand, ValueEnum};
 use nixa::oidc::registration::{self, ClientSpec};
-use nixa::store::Store;
 use serde_json::json;
 
 use super::{Cli, settings};
@@ -62,8 +61,7 @@ pub enum ClientAction {
 
 pub async fn run(cli: &Cli, action: &ClientAction) -> anyhow::Result<()> {
     let s = settings(cli, None)?;
-    let store = Store::connect(&s.database_url).await?;
-    store.migrate().await?;
+    let store = nixa::state::open_store(&s).await?;
     let now = nixa::state::Clock::system_now();
     match action {
         ClientAction::List => {

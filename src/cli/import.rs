@@ -3,7 +3,6 @@
 use std::path::PathBuf;
 
 use clap::ValueEnum;
-use nixa::store::Store;
 
 use super::{Cli, settings};
 
@@ -49,8 +48,7 @@ pub async fn run(cli: &Cli, args: &ImportArgs, registry: Registry) -> anyhow::Re
             .ok_or_else(|| anyhow::anyhow!("cannot tell the format of {} from its extension; use --format", file.display()))?,
     };
     let s = settings(cli, None)?;
-    let store = Store::connect(&s.database_url).await?;
-    store.migrate().await?;
+    let store = nixa::state::open_store(&s).await?;
     let progress = indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr()).with_style(
         indicatif::ProgressStyle::with_template("{bar:30} {percent:>3}% {binary_bytes_per_sec} ETA {eta}  {msg}")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),

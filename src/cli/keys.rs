@@ -2,7 +2,6 @@
 
 use clap::Subcommand;
 use nixa::keys::{MasterKey, key_state};
-use nixa::store::Store;
 use serde_json::json;
 
 use super::{Cli, settings};
@@ -27,8 +26,7 @@ pub async fn run(cli: &Cli, action: &KeysAction) -> anyhow::Result<()> {
         return Ok(());
     }
     let s = settings(cli, None)?;
-    let store = Store::connect(&s.database_url).await?;
-    store.migrate().await?;
+    let store = nixa::state::open_store(&s).await?;
     let now = nixa::state::Clock::system_now();
     nixa::keys::ensure_keys(&store, &s.master_key, now).await?;
     if let KeysAction::Rotate { now: immediately } = action {

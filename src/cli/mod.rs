@@ -1,6 +1,7 @@
 //! The `nixa` command line: one module per subcommand; this one parses and dispatches.
 
 mod app;
+mod audit;
 mod cert;
 mod client;
 mod import;
@@ -82,6 +83,11 @@ pub enum Command {
         #[command(subcommand)]
         action: qr::QrAction,
     },
+    /// The audit log.
+    Audit {
+        #[command(subcommand)]
+        action: audit::AuditAction,
+    },
 }
 
 /// Parses the command line and runs it. The offline checks (`cert verify`, `cert
@@ -131,5 +137,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::App { action } => app::run(action).await,
         Command::Cert { action } => cert::run(action),
         Command::Qr { action } => qr::run(&cli, action).await,
+        Command::Audit { action } => audit::run(&cli, action).await,
     }
 }

@@ -2,7 +2,6 @@
 
 use clap::Subcommand;
 use nixa::crypto::{random_token, token_hash};
-use nixa::store::Store;
 use serde_json::json;
 
 use super::{Cli, settings};
@@ -31,8 +30,7 @@ pub enum OperatorAction {
 
 pub async fn run(cli: &Cli, action: &OperatorAction) -> anyhow::Result<()> {
     let s = settings(cli, None)?;
-    let store = Store::connect(&s.database_url).await?;
-    store.migrate().await?;
+    let store = nixa::state::open_store(&s).await?;
     let now = nixa::state::Clock::system_now();
     match action {
         OperatorAction::Token { name, scopes, days } => {

@@ -208,8 +208,7 @@ pub struct IssueArgs {
 
 /// Signs with the deployment's credential key and prints the QR text on stdout.
 pub async fn issue_command(settings: &crate::config::Settings, args: &IssueArgs) -> anyhow::Result<()> {
-    let store = crate::store::Store::connect(&settings.database_url).await?;
-    store.migrate().await?;
+    let store = crate::state::open_store(settings).await?;
     let now = crate::state::Clock::system_now();
     let creds = service::Credentials::load(&store, &settings.master_key, &settings.issuer_str, now).await?;
     let presentation = !args.fields.is_empty();
@@ -274,8 +273,7 @@ pub struct RevokeArgs {
 
 /// Operator revocation: marks the credential revoked in the status list.
 pub async fn revoke_command(settings: &crate::config::Settings, args: &RevokeArgs) -> anyhow::Result<()> {
-    let store = crate::store::Store::connect(&settings.database_url).await?;
-    store.migrate().await?;
+    let store = crate::state::open_store(settings).await?;
     let now = crate::state::Clock::system_now();
     let idx = i64::try_from(args.idx)?;
     let done = store.revoke_credential(service::LIST_ID, idx, None, "operator", now).await?;

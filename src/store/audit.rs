@@ -1,5 +1,7 @@
 //! audit_log: append-only and hash-chained. Each entry's hash covers the previous entry's hash,
-//! so removing or editing a row breaks the chain at that point.
+//! so removing or editing a row breaks the chain at that point. With a key (every server and
+//! command since the keyed chain), the hash is an HMAC: whoever edits a row without the key
+//! cannot re-hash the tail. Checkpoints record the head now and then, so a cut-off tail shows.
 //!
 //! No lock is taken: the next sequence number is the primary key, so two nodes appending at
 //! once collide on the key and the loser re-reads the head and retries.
@@ -7,7 +9,7 @@
 use sqlx::Row;
 
 use super::{Result, Store, StoreError};
-use crate::crypto::{b64url, sha256};
+use crate::crypto::{b64url, hmac_sha256, sha256};
 use crate::identity::PersonId;
 
 #[derive(Debug, Clone)]
@@ -20,13 +22,43 @@ pub struct AuditEntry {
     pub detail: String,
     pub prev_hash: String,
     pub hash: String,
+    /// Hashed under the audit key.
+    pub keyed: bool,
+}
+
+/// A checkpoint: the chain's head at some time, with an HMAC over it.
+#[derive(Debug, Clone)]
+pub struct Checkpoint {
+    pub seq: i64,
+    pub hash: String,
+    pub mac: String,
 }
 
 pub const GENESIS: &str = "genesis";
 
-pub fn entry_hash(seq: i64, at: i64, event: &str, person: Option<&str>, client: Option<&str>, detail: &str, prev: &str) -> String {
-    let canonical = serde_json::json!([seq, at, event, person, client, detail, prev]).to_string();
-    b64url(&sha256(canonical.as_bytes()))
+/// What an entry's hash covers.
+#[derive(Debug, Clone, Copy)]
+pub struct Hashed<'a> {
+    pub seq: i64,
+    pub at: i64,
+    pub event: &'a str,
+    pub person: Option<&'a str>,
+    pub client: Option<&'a str>,
+    pub detail: &'a str,
+    pub prev: &'a str,
+}
+
+/// An entry's hash: HMAC-SHA256 under `key`, or (entries from before the keyed chain) SHA-256.
+pub fn entry_hash(key: Option<&[u8]>, e: Hashed<'_>) -> String {
+    let canonical = serde_json::json!([e.seq, e.at, e.event, e.person, e.client, e.detail, e.prev]).to_string();
+    match key {
+        Some(k) => b64url(&hmac_sha256(k, &[b"audit-entry", canonical.as_bytes()])),
+        None => b64url(&sha256(canonical.as_bytes())),
+    }
+}
+
+pub fn checkpoint_mac(key: &[u8], seq: i64, hash: &str) -> String {
+    b64url(&hmac_sha256(key, &[b"audit-checkpoint", seq.to_string().as_bytes(), hash.as_bytes()]))
 }
 
 impl Store {
@@ -44,10 +76,12 @@ impl Store {
                 Some(r) => (r.try_get::<i64, _>("seq")? + 1, r.try_get::<String, _>("hash")?),
                 None => (1, GENESIS.to_string()),
             };
-            let hash = entry_hash(seq, at, event, person_id.map(PersonId::as_str), client_id, detail, &prev);
+            let key = self.audit_key();
+            let fields = Hashed { seq, at, event, person: person_id.map(PersonId::as_str), client: client_id, detail, prev: &prev };
+            let hash = entry_hash(key, fields);
             let inserted = sqlx::query(
-                "INSERT INTO audit_log (seq, at, event, person_id, client_id, detail, prev_hash, hash) \
-                 VALUES ($1,$2,$3,$4,$5,$6,$7,$8) ON CONFLICT (seq) DO NOTHING",
+                "INSERT INTO audit_log (seq, at, event, person_id, client_id, detail, prev_hash, hash, keyed) \
+                 VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) ON CONFLICT (seq) DO NOTHING",
             )
             .bind(seq)
             .bind(at)
@@ -57,6 +91,7 @@ impl Store {
             .bind(detail)
             .bind(&prev)
             .bind(&hash)
+            .bind(i64::from(key.is_some()))
             .execute(self.pool())
             .await?;
             if inserted.rows_affected() == 1 {
@@ -68,7 +103,7 @@ impl Store {
 
     pub async fn audit_entries(&self, after_seq: i64, limit: i64) -> Result<Vec<AuditEntry>> {
         let rows = sqlx::query(
-            "SELECT seq, at, event, person_id, client_id, detail, prev_hash, hash FROM audit_log \
+            "SELECT seq, at, event, person_id, client_id, detail, prev_hash, hash, keyed FROM audit_log \
              WHERE seq > $1 ORDER BY seq LIMIT $2",
         )
         .bind(after_seq)
@@ -86,8 +121,39 @@ impl Store {
                     detail: r.try_get("detail")?,
                     prev_hash: r.try_get("prev_hash")?,
                     hash: r.try_get("hash")?,
+                    keyed: r.try_get::<i64, _>("keyed")? != 0,
                 })
             })
             .collect()
+    }
+
+    /// Records the chain's head as a checkpoint (nothing when there is no key or no entry, or
+    /// the head is recorded already).
+    pub async fn checkpoint_audit(&self, now: i64) -> Result<Option<i64>> {
+        let Some(key) = self.audit_key() else { return Ok(None) };
+        let Some(head) = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetch_optional(self.pool()).await? else {
+            return Ok(None);
+        };
+        let (seq, hash): (i64, String) = (head.try_get("seq")?, head.try_get("hash")?);
+        let mac = checkpoint_mac(key, seq, &hash);
+        let r = sqlx::query("INSERT INTO audit_checkpoints (seq, hash, mac, at) VALUES ($1,$2,$3,$4) ON CONFLICT (seq) DO NOTHING")
+            .bind(seq)
+            .bind(&hash)
+            .bind(&mac)
+            .bind(now)
+            .execute(self.pool())
+            .await?;
+        Ok((r.rows_affected() == 1).then_some(seq))
+    }
+
+    pub async fn audit_checkpoints(&self) -> Result<Vec<Checkpoint>> {
+        let rows = sqlx::query("SELECT seq, hash, mac FROM audit_checkpoints ORDER BY seq").fetch_all(self.pool()).await?;
+        rows.iter().map(|r| Ok(Checkpoint { seq: r.try_get("seq")?, hash: r.try_get("hash")?, mac: r.try_get("mac")? })).collect()
+    }
+
+    /// The entry at `seq`, if any (its hash).
+    pub async fn audit_hash_at(&self, seq: i64) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT hash FROM audit_log WHERE seq=$1").bind(seq).fetch_optional(self.pool()).await?;
+        row.map(|r| Ok(r.try_get("hash")?)).transpose()
     }
 }

@@ -54,6 +54,8 @@ pub enum Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// Keys the audit chain (`audit`): set by `state::open_store` for every process that writes.
+    audit_key: Option<std::sync::Arc<Vec<u8>>>,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -93,7 +95,17 @@ impl Store {
             }
             Backend::Postgres => options.max_connections(16).connect(&url).await?,
         };
-        Ok(Self { pool, backend })
+        Ok(Self { pool, backend, audit_key: None })
+    }
+
+    /// This store, appending to the audit chain under `key` (HMAC).
+    pub fn with_audit_key(mut self, key: Vec<u8>) -> Self {
+        self.audit_key = Some(std::sync::Arc::new(key));
+        self
+    }
+
+    pub(crate) fn audit_key(&self) -> Option<&[u8]> {
+        self.audit_key.as_deref().map(Vec::as_slice)
     }
 
     pub async fn migrate(&self) -> Result<()> {

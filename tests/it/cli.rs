@@ -170,6 +170,9 @@ fn activation_letters_for_one_person_or_a_whole_import_file() {
     let (ok, out, _) = run(&["person", "activation-code", "--file", "persons.jsonl"]);
     assert!(ok && out.lines().count() == 2, "{out}");
     assert!(!out.contains(rows[1]["code"].as_str().unwrap()), "new codes replace the old");
+    // Every command above appended to the keyed audit chain, which verifies.
+    let (ok, out, err) = run(&["audit", "verify"]);
+    assert!(ok && out.contains("audit log intact"), "{out}{err}");
     // Neither, or both, of --id and --file is a usage error.
     assert!(!run(&["person", "activation-code"]).0);
     assert!(!run(&["person", "activation-code", "--id", "001095012345", "--file", "ids.txt"]).0);

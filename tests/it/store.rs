@@ -173,3 +173,74 @@ async fn private_keys_are_sealed_at_rest() {
         assert!(server.app.settings.master_key.open(&k.kid, &k.sealed_private).is_ok());
     }
 }
+
+/// What someone with the database but not the key does: edit an entry and re-hash the tail with
+/// the formula the code shows (plain SHA-256), or cut the tail off.
+#[tokio::test]
+async fn the_keyed_chain_finds_a_rehashed_tail_a_downgrade_and_a_cut_off_tail() {
+    use nixa::audit::ChainError;
+    let server = TestServer::start().await;
+    let store = &server.app.store;
+    for i in 0..6 {
+        nixa::audit::record(store, 1000 + i, nixa::audit::Event::LoginFailed, None, Some("c"), serde_json::json!({"i": i})).await.unwrap();
+    }
+    assert_eq!(store.checkpoint_audit(2000).await.unwrap(), Some(6));
+    assert_eq!(nixa::audit::verify_chain(store).await.unwrap(), Ok(6));
+    let mut conn = sqlx::AnyConnection::connect(&server.app.settings.database_url).await.unwrap();
+    let entries = store.audit_entries(0, 100).await.unwrap();
+    assert!(entries.iter().all(|e| e.keyed), "a server appends keyed entries");
+
+    // Edit entry 3 and re-hash 3..6 without the key (plain hashes, still marked keyed).
+    let rehash = |keyed: bool| {
+        let mut prev = entries[1].hash.clone();
+        let mut out = Vec::new();
+        for e in &entries[2..] {
+            let detail = if e.seq == 3 { "{\"i\":99}".to_string() } else { e.detail.clone() };
+            let fields = nixa::store::audit::Hashed {
+                seq: e.seq,
+                at: e.at,
+                event: &e.event,
+                person: e.person_id.as_deref(),
+                client: e.client_id.as_deref(),
+                detail: &detail,
+                prev: &prev,
+            };
+            let h = nixa::store::audit::entry_hash(None, fields);
+            out.push((e.seq, detail, prev.clone(), h.clone(), keyed));
+            prev = h;
+        }
+        out
+    };
+    for (keyed, expected) in [(true, ChainError::Altered(3)), (false, ChainError::Downgraded(3))] {
+        for (seq, detail, prev, hash, k) in rehash(keyed) {
+            sqlx::query("UPDATE audit_log SET detail=$1, prev_hash=$2, hash=$3, keyed=$4 WHERE seq=$5")
+                .bind(detail)
+                .bind(prev)
+                .bind(hash)
+                .bind(i64::from(k))
+                .bind(seq)
+                .execute(&mut conn)
+                .await
+                .unwrap();
+        }
+        assert_eq!(nixa::audit::verify_chain(store).await.unwrap(), Err(expected));
+    }
+    // Put the true entries back: intact again.
+    for e in &entries[2..] {
+        sqlx::query("UPDATE audit_log SET detail=$1, prev_hash=$2, hash=$3, keyed=1 WHERE seq=$4")
+            .bind(&e.detail)
+            .bind(&e.prev_hash)
+            .bind(&e.hash)
+            .bind(e.seq)
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+    assert_eq!(nixa::audit::verify_chain(store).await.unwrap(), Ok(6));
+    // Cut off the last two entries: the chain alone still verifies, the checkpoint does not.
+    sqlx::query("DELETE FROM audit_log WHERE seq > 4").execute(&mut conn).await.unwrap();
+    assert_eq!(nixa::audit::verify_chain(store).await.unwrap(), Err(ChainError::Truncated(6)));
+    // A checkpoint forged without the key is found too.
+    sqlx::query("UPDATE audit_checkpoints SET seq = 4, hash = $1").bind(&entries[3].hash).execute(&mut conn).await.unwrap();
+    assert_eq!(nixa::audit::verify_chain(store).await.unwrap(), Err(ChainError::ForgedCheckpoint(4)));
+}
