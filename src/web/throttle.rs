@@ -106,6 +106,10 @@ pub fn classify(method: &Method, path: &str) -> Class {
 pub struct Throttle {
     sign_in: Option<DefaultKeyedRateLimiter<String>>,
     requests: Option<DefaultKeyedRateLimiter<String>>,
+    /// Failed admin-API authentications (a guessed bearer token) count like sign-in attempts;
+    /// an address over the limit is refused until the time it was told.
+    admin_failures: Option<DefaultKeyedRateLimiter<String>>,
+    admin_blocked: std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
     trusted: Vec<IpNet>,
     /// The language of the 429 page when the request names none.
     default_locale: Locale,
@@ -116,6 +120,8 @@ impl Throttle {
         Ok(Self {
             sign_in: limiter(cfg.signin_per_minute, cfg.signin_burst),
             requests: limiter(cfg.requests_per_minute, cfg.requests_burst),
+            admin_failures: limiter(cfg.signin_per_minute, cfg.signin_burst),
+            admin_blocked: std::sync::Mutex::new(std::collections::HashMap::new()),
             trusted: cfg.proxies()?,
             default_locale,
         })
@@ -126,13 +132,16 @@ impl Throttle {
     pub fn client_addr(&self, peer: Option<IpAddr>, headers: &HeaderMap) -> ClientAddr {
         let Some(mut ip) = peer else { return ClientAddr("unknown".into()) };
         if self.is_trusted(ip) {
-            let hops: Vec<IpAddr> = headers
+            let mut hops: Vec<IpAddr> = headers
                 .get_all("x-forwarded-for")
                 .iter()
                 .filter_map(|v| v.to_str().ok())
                 .flat_map(|v| v.split(','))
                 .filter_map(|h| h.trim().parse::<IpAddr>().ok())
                 .collect();
+            if hops.is_empty() {
+                hops = forwarded_for(headers);
+            }
             for hop in hops.into_iter().rev() {
                 ip = hop;
                 if !self.is_trusted(hop) {
@@ -166,15 +175,55 @@ impl Throttle {
 
     /// Forgets addresses whose allowance is full again (the janitor calls this).
     pub fn forget_idle(&self) {
-        for l in [&self.sign_in, &self.requests].into_iter().flatten() {
+        for l in [&self.sign_in, &self.requests, &self.admin_failures].into_iter().flatten() {
             l.retain_recent();
+        }
+        let now = std::time::Instant::now();
+        self.admin_blocked.lock().unwrap_or_else(|e| e.into_inner()).retain(|_, until| *until > now);
+    }
+
+    /// How long this address must still wait after too many failed admin authentications.
+    fn admin_wait(&self, addr: &ClientAddr) -> Option<Duration> {
+        let blocked = self.admin_blocked.lock().unwrap_or_else(|e| e.into_inner());
+        blocked.get(&addr.0).and_then(|until| until.checked_duration_since(std::time::Instant::now()))
+    }
+
+    /// Counts a failed admin authentication; over the limit, the address waits.
+    fn admin_failed(&self, addr: &ClientAddr) {
+        let Some(l) = &self.admin_failures else { return };
+        if let Err(not_until) = l.check_key(&addr.0) {
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            self.admin_blocked.lock().unwrap_or_else(|e| e.into_inner()).insert(addr.0.clone(), std::time::Instant::now() + wait);
         }
     }
 }
 
+/// The `for=` addresses of RFC 7239 `Forwarded` headers, in order: `for=192.0.2.60`,
+/// `for="[2001:db8::1]:4711"`, `for="198.51.100.17:80"`; obfuscated or unknown ones are skipped.
+fn forwarded_for(headers: &HeaderMap) -> Vec<IpAddr> {
+    headers
+        .get_all(header::FORWARDED)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .flat_map(|element| element.split(';'))
+        .filter_map(|pair| {
+            let (name, value) = pair.trim().split_once('=')?;
+            if !name.trim().eq_ignore_ascii_case("for") {
+                return None;
+            }
+            let v = value.trim().trim_matches('"');
+            if let Some(rest) = v.strip_prefix('[') {
+                return rest.split(']').next()?.parse().ok();
+            }
+            v.parse::<IpAddr>().ok().or_else(|| v.rsplit_once(':').and_then(|(ip, _)| ip.parse().ok()))
+        })
+        .collect()
+}
+
 /// The paths answered as APIs (an OAuth error), not as pages.
 fn is_api(path: &str) -> bool {
-    ["/token", "/par", "/register", "/introspect", "/revoke", "/device_authorization", "/userinfo", "/api/", "/login/qr/status"]
+    ["/token", "/par", "/register", "/introspect", "/revoke", "/device_authorization", "/userinfo", "/api/", "/login/qr/status", "/admin/"]
         .iter()
         .any(|p| path.starts_with(p))
 }
@@ -185,12 +234,20 @@ pub async fn layer(State(t): State<Arc<Throttle>>, mut req: Request, next: Next)
     let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
     let addr = t.client_addr(peer, req.headers());
     let class = classify(req.method(), req.uri().path());
-    let verdict = t.check(class, &addr);
-    req.extensions_mut().insert(addr);
-    match verdict {
-        Ok(()) => next.run(req).await,
-        Err(wait) => too_many(&req, wait, t.default_locale),
+    let admin = req.uri().path().starts_with("/admin/");
+    let verdict = match t.check(class, &addr) {
+        Ok(()) if admin => t.admin_wait(&addr).map_or(Ok(()), Err),
+        other => other,
+    };
+    req.extensions_mut().insert(addr.clone());
+    if let Err(wait) = verdict {
+        return too_many(&req, wait, t.default_locale);
     }
+    let res = next.run(req).await;
+    if admin && res.status() == StatusCode::UNAUTHORIZED {
+        t.admin_failed(&addr);
+    }
+    res
 }
 
 fn too_many(req: &Request, wait: Duration, default_locale: Locale) -> Response {
@@ -236,6 +293,15 @@ mod tests {
         // From anyone else: the peer, whatever the header says.
         assert_eq!(t.client_addr(Some("203.0.113.50".parse().unwrap()), &h).0, "203.0.113.50");
         assert!(Throttle::new(&ThrottleConfig { trusted_proxies: vec!["not-an-ip".into()], ..Default::default() }, Locale::Vi).is_err());
+        // RFC 7239 `Forwarded`, when there is no X-Forwarded-For.
+        let mut f = HeaderMap::new();
+        f.insert(header::FORWARDED, HeaderValue::from_static("for=\"[2001:db8:cafe::17]:4711\";proto=https, for=198.51.100.17:80"));
+        assert_eq!(t.client_addr(Some("10.0.0.1".parse().unwrap()), &f).0, "198.51.100.17");
+        f.insert(header::FORWARDED, HeaderValue::from_static("for=\"[2001:db8:cafe::17]:4711\""));
+        assert_eq!(t.client_addr(Some("10.0.0.1".parse().unwrap()), &f).0, "2001:db8:cafe:0::/64");
+        f.insert(header::FORWARDED, HeaderValue::from_static("for=_hidden, for=unknown"));
+        assert_eq!(t.client_addr(Some("10.0.0.1".parse().unwrap()), &f).0, "10.0.0.1");
+        assert_eq!(t.client_addr(Some("203.0.113.50".parse().unwrap()), &f).0, "203.0.113.50");
     }
 
     #[test]

@@ -452,3 +452,25 @@ async fn slow_and_idle_connections_are_closed() {
     // An ordinary request still works.
     assert_eq!(backchannel().get(server.url("/jwks")).send().await.unwrap().status(), 200);
 }
+
+#[tokio::test]
+async fn guessing_admin_tokens_is_throttled_per_address() {
+    let server = TestServer::start_with(|c| {
+        c.throttle = nixa::web::throttle::ThrottleConfig {
+            trusted_proxies: vec!["127.0.0.1".into()],
+            signin_per_minute: 3,
+            signin_burst: 3,
+            ..Default::default()
+        }
+    })
+    .await;
+    let call = |from: &'static str, token: &'static str| {
+        let url = server.url("/admin/v1/clients");
+        async move { backchannel().get(url).header("x-forwarded-for", from).bearer_auth(token).send().await.unwrap().status().as_u16() }
+    };
+    for _ in 0..4 {
+        assert_eq!(call("198.51.100.9", "guess").await, 401);
+    }
+    assert_eq!(call("198.51.100.9", "guess").await, 429, "after the limit the address waits");
+    assert_eq!(call("198.51.100.10", "guess").await, 401, "another address is not affected");
+}
