@@ -41,7 +41,7 @@ pub struct FactorsView {
 }
 
 fn minimum(ctx: &Ctx) -> usize {
-    if ctx.has_totp || ctx.has_passkey { MIN_WITH_SECOND_FACTOR } else { MIN_ALONE }
+    if ctx.has_second_factor() { MIN_WITH_SECOND_FACTOR } else { MIN_ALONE }
 }
 
 fn strong_and_recent(ctx: &Ctx, now: i64) -> bool {

@@ -115,7 +115,8 @@ struct Ctx {
     person: Person,
     has_password: bool,
     has_totp: bool,
-    has_passkey: bool,
+    /// The person's passkeys, read once: the rules and the page both need them.
+    passkeys: Vec<crate::store::passkeys::PasskeyRecord>,
     locale: Locale,
 }
 
@@ -132,6 +133,10 @@ impl Ctx {
         }
     }
 
+    fn has_second_factor(&self) -> bool {
+        self.has_totp || !self.passkeys.is_empty()
+    }
+
     fn recent(&self, now: i64) -> bool {
         now - self.session.record.auth_time <= RECENT_SECS
     }
@@ -141,7 +146,7 @@ impl Ctx {
     /// removing a factor needs a multi-factor sign-in, so a stolen password (or a recovery by
     /// SMS) cannot add the thief's own factor.
     fn may_register(&self, now: i64) -> bool {
-        let first = self.person.account_level == AccountLevel::Level1 && !self.has_totp && !self.has_passkey;
+        let first = self.person.account_level == AccountLevel::Level1 && !self.has_second_factor();
         self.recent(now) && (self.session.acr >= Acr::Loa2 || first)
     }
 }
@@ -152,12 +157,12 @@ async fn context(app: &App, headers: &HeaderMap, jar: &CookieJar, lang: Option<&
     let s = session::current(app, jar, app.now()).await.map_err(|e| fail(e.into()))?.ok_or(fail(AccountError::NoSession))?;
     let (person, state) =
         app.store.person_for_login_by_id(&s.record.person_id).await.map_err(|e| fail(e.into()))?.ok_or(fail(AccountError::PersonGone))?;
-    let has_passkey = !app.store.passkeys_of(&person.id).await.map_err(|e| fail(e.into()))?.is_empty();
+    let passkeys = app.store.passkeys_of(&person.id).await.map_err(|e| fail(e.into()))?;
     Ok(Ctx {
         session: s,
         has_password: state.password_hash.is_some(),
         has_totp: state.totp_secret_sealed.is_some(),
-        has_passkey,
+        passkeys,
         person,
         locale,
     })
@@ -276,10 +281,6 @@ async fn render_page(app: &App, ctx: &Ctx, status: StatusCode, error: Option<&'s
 }
 
 async fn render_page_with(app: &App, ctx: &Ctx, status: StatusCode, error: Option<&'static str>, q: Option<&Params>) -> Response {
-    let records = match app.store.passkeys_of(&ctx.person.id).await {
-        Ok(r) => r,
-        Err(e) => return PageError::internal(ctx.locale, e).into_response(),
-    };
     let p = &ctx.person;
     let name = [p.family_name.as_str(), p.middle_name.as_str(), p.given_name.as_str()]
         .iter()
@@ -295,11 +296,12 @@ async fn render_page_with(app: &App, ctx: &Ctx, status: StatusCode, error: Optio
         personal_id: mask_personal_id(p.personal_id.as_str()),
         level: p.account_level.as_i64(),
         csrf: ctx.csrf(app),
-        passkeys: records
-            .into_iter()
+        passkeys: ctx
+            .passkeys
+            .iter()
             .map(|r| PasskeyRow {
-                id: r.id,
-                name: r.name,
+                id: r.id.clone(),
+                name: r.name.clone(),
                 created: format_time(r.created_at),
                 last_used: r.last_used_at.map(format_time),
                 synced: r.backup_eligible,
