@@ -40,12 +40,16 @@ const LETTER_LEN: usize = 12;
 /// A new code for `purpose`, as the person will see it.
 pub fn generate(purpose: Purpose) -> String {
     match purpose {
-        Purpose::Letter => {
-            let chars: Vec<char> = (0..LETTER_LEN).map(|_| LETTER_ALPHABET[uniform(LETTER_ALPHABET.len())] as char).collect();
-            chars.chunks(4).map(|c| c.iter().collect::<String>()).collect::<Vec<_>>().join("-")
-        }
+        Purpose::Letter => typeable(LETTER_LEN, 4),
         _ => (0..6).map(|_| char::from(b'0' + uniform(10) as u8)).collect(),
     }
+}
+
+/// `len` characters from the alphabet without look-alikes, in groups of `group` joined by dashes:
+/// codes people read off paper and type (activation letters, recovery codes).
+pub(crate) fn typeable(len: usize, group: usize) -> String {
+    let chars: Vec<char> = (0..len).map(|_| LETTER_ALPHABET[uniform(LETTER_ALPHABET.len())] as char).collect();
+    chars.chunks(group).map(|c| c.iter().collect::<String>()).collect::<Vec<_>>().join("-")
 }
 
 /// A uniformly random index below `n` (rejection sampling: no modulo bias).

@@ -8,22 +8,10 @@ use crate::state::App;
 use crate::store::StoreError;
 
 pub const COUNT: usize = 10;
-const ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTVWXYZ23456789";
 
 /// `XXXXX-XXXXX`: ten characters without look-alikes, about 49 bits.
 fn generate() -> String {
-    let mut s = String::with_capacity(11);
-    while s.len() < 11 {
-        let [b] = crate::crypto::random_bytes::<1>();
-        // 240 = 8 × 30: no modulo bias.
-        if b < 240 {
-            if s.len() == 5 {
-                s.push('-');
-            }
-            s.push(ALPHABET[b as usize % ALPHABET.len()] as char);
-        }
-    }
-    s
+    super::one_time_code::typeable(10, 5)
 }
 
 /// Whether `typed` has the shape of a recovery code (and not of a six-digit TOTP).
