@@ -168,10 +168,6 @@ async fn context(app: &App, headers: &HeaderMap, jar: &CookieJar, lang: Option<&
     })
 }
 
-fn query(q: &Option<String>) -> Params {
-    Params::parse_lenient(q.as_deref().unwrap_or_default().as_bytes()).unwrap_or_default()
-}
-
 // ------------------------------------------------------------------------------ signing in
 
 async fn account_client(app: &App) -> Result<Client, StoreError> {
@@ -217,7 +213,7 @@ async fn start_sign_in_with(app: &App, jar: CookieJar, locale: Locale, idp_hint:
 /// `GET /account/signin`: sign in (again), e.g. to make the session recent enough for adding a
 /// passkey.
 pub async fn sign_in(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, RawQuery(q): RawQuery) -> Response {
-    let q = query(&q);
+    let q = Params::from_query(&q);
     let locale = page_locale(app.settings.default_locale, &headers, &jar, None, q.get("lang"));
     start_sign_in(&app, jar, locale).await
 }
@@ -330,7 +326,7 @@ async fn render_page_with(app: &App, ctx: &Ctx, status: StatusCode, error: Optio
 
 /// `GET /account`: the account page, or a sign-in that comes back to it.
 pub async fn page(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, RawQuery(q): RawQuery) -> Response {
-    let q = query(&q);
+    let q = Params::from_query(&q);
     match context(&app, &headers, &jar, q.get("lang")).await {
         Ok(ctx) => {
             let jar = remember_lang(jar, q.get("lang"));

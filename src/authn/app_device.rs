@@ -379,7 +379,7 @@ fn date(ts: i64) -> String {
 
 /// `GET /account/devices`.
 pub async fn account_page(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, RawQuery(q): RawQuery) -> Response {
-    let q = Params::parse_lenient(q.as_deref().unwrap_or_default().as_bytes()).unwrap_or_default();
+    let q = Params::from_query(&q);
     let locale = crate::web::lang::page_locale(app.settings.default_locale, &headers, &jar, None, q.get("lang"));
     let jar = crate::web::lang::remember_lang(jar, q.get("lang"));
     let notice = match q.get("done") {

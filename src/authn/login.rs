@@ -29,10 +29,6 @@ use crate::web::form::Params;
 use crate::web::lang::remember_lang;
 use crate::web::pages::{CERTIFICATE_METHOD, LoginPage, PASSKEY_METHOD, PASSWORD_METHOD, TotpPage, render};
 
-fn query(q: &Option<String>) -> Params {
-    Params::parse_lenient(q.as_deref().unwrap_or_default().as_bytes()).unwrap_or_default()
-}
-
 fn form(body: &[u8]) -> Params {
     Params::parse(body).unwrap_or_default()
 }
@@ -71,7 +67,7 @@ fn render_totp(app: &App, p: &Pending, sent_to: Option<String>, error: Option<&'
 }
 
 pub async fn page(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, RawQuery(q): RawQuery) -> Response {
-    let q = query(&q);
+    let q = Params::from_query(&q);
     let pending = match load(&app, &headers, &jar, q.get("r"), Stage::Login, q.get("lang")).await {
         Ok(p) => p,
         Err(e) => return e.into_response(),
@@ -186,7 +182,7 @@ async fn complete(app: &App, jar: CookieJar, pending: Pending, person: &Person, 
 }
 
 pub async fn totp_page(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, RawQuery(q): RawQuery) -> Response {
-    let q = query(&q);
+    let q = Params::from_query(&q);
     let p = match load(&app, &headers, &jar, q.get("r"), Stage::Totp, q.get("lang")).await {
         Ok(p) => p,
         Err(e) => return e.into_response(),

@@ -76,10 +76,6 @@ pub struct QrLoginPage<'a> {
     pub error: Option<&'static str>,
 }
 
-fn query(q: &Option<String>) -> Params {
-    Params::parse_lenient(q.as_deref().unwrap_or_default().as_bytes()).unwrap_or_default()
-}
-
 /// The QR as an SVG image in a data URI (the CSP allows `img-src data:`, and an image needs no
 /// inline style or script).
 fn qr_data_uri(payload: &str) -> Option<String> {
@@ -102,7 +98,7 @@ pub async fn script() -> impl IntoResponse {
 
 /// `GET /login/qr?r=…`: a fresh login request (a reload replaces the previous one).
 pub async fn page(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, RawQuery(q): RawQuery) -> Response {
-    let q = query(&q);
+    let q = Params::from_query(&q);
     let pending = match load(&app, &headers, &jar, q.get("r"), Stage::Login, q.get("lang")).await {
         Ok(p) => p,
         Err(e) => return e.into_response(),
@@ -161,7 +157,7 @@ fn status_json(status: StatusCode, body: Value) -> Response {
 
 /// `GET /login/qr/status?r=…`: what the page polls. Another browser learns nothing.
 pub async fn status(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, RawQuery(q): RawQuery) -> Response {
-    let q = query(&q);
+    let q = Params::from_query(&q);
     let unknown = || status_json(StatusCode::NOT_FOUND, json!({"status": "unknown"}));
     let Ok(pending) = load(&app, &headers, &jar, q.get("r"), Stage::Login, None).await else { return unknown() };
     let row = match app.store.login_request_of_pending(&pending.row.id).await {

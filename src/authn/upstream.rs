@@ -81,7 +81,7 @@ pub async fn start(
     jar: CookieJar,
     RawQuery(q): RawQuery,
 ) -> Response {
-    let q = Params::parse_lenient(q.as_deref().unwrap_or_default().as_bytes()).unwrap_or_default();
+    let q = Params::from_query(&q);
     let pending = match load(&app, &headers, &jar, q.get("r"), Stage::Login, q.get("lang")).await {
         Ok(p) => p,
         Err(e) => return e.into_response(),
@@ -173,7 +173,7 @@ struct Asserted {
 
 /// `GET /login/upstream/callback?state=…&code=…` (or `error=…`).
 pub async fn callback(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, RawQuery(q): RawQuery) -> Response {
-    let q = Params::parse_lenient(q.as_deref().unwrap_or_default().as_bytes()).unwrap_or_default();
+    let q = Params::from_query(&q);
     let fallback = page_locale(app.settings.default_locale, &headers, &jar, None, None);
     let Some(state) = q.get("state").filter(|s| s.len() <= 128) else {
         return PageError::expired(fallback).into_response();
@@ -467,7 +467,7 @@ pub async fn logout_redirect(app: &App, sid: &str, then: Option<&str>, locale: c
 
 /// `GET /logout/upstream/done?state=…`: back from the upstream's logout.
 pub async fn logout_done(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, RawQuery(q): RawQuery) -> Response {
-    let q = Params::parse_lenient(q.as_deref().unwrap_or_default().as_bytes()).unwrap_or_default();
+    let q = Params::from_query(&q);
     let fallback = page_locale(app.settings.default_locale, &headers, &jar, None, None);
     let mut parts = q.get("state").unwrap_or_default().splitn(3, '.');
     let (Some(lang), Some(then), Some(mac)) = (parts.next(), parts.next(), parts.next()) else {

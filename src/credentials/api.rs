@@ -174,7 +174,7 @@ pub async fn own_qr(
 ) -> Response {
     use crate::authn::app_device::{ApiError, json_response};
     let run = async {
-        let q = crate::web::form::Params::parse_lenient(q.as_deref().unwrap_or_default().as_bytes()).unwrap_or_default();
+        let q = crate::web::form::Params::from_query(&q);
         let fields: Option<Vec<String>> =
             q.get("fields").map(|f| f.split(',').map(str::trim).filter(|f| !f.is_empty()).map(str::to_string).collect());
         if let Some(f) = &fields {

@@ -45,7 +45,7 @@ pub async fn recover_page(State(app): State<Arc<App>>, headers: HeaderMap, jar: 
 }
 
 fn start_page(app: &App, headers: &HeaderMap, jar: CookieJar, q: Option<String>, mode: Mode) -> Response {
-    let q = Params::parse_lenient(q.as_deref().unwrap_or_default().as_bytes()).unwrap_or_default();
+    let q = Params::from_query(&q);
     let locale = page_locale(app.settings.default_locale, headers, &jar, None, q.get("lang"));
     let (jar, browser) = browser_id(remember_lang(jar, q.get("lang")));
     let csrf = crate::web::csrf::token(&app.secrets.csrf, &browser, CSRF_PURPOSE);

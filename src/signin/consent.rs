@@ -33,7 +33,7 @@ async fn load(
 }
 
 pub async fn page(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, RawQuery(q): RawQuery) -> Result<Response, PageError> {
-    let q = Params::parse_lenient(q.as_deref().unwrap_or_default().as_bytes()).unwrap_or_default();
+    let q = Params::from_query(&q);
     let (pending, s) = load(&app, &headers, &jar, q.get("r"), q.get("lang")).await?;
     let locale = pending.locale;
     let person = app

@@ -65,10 +65,6 @@ pub struct DeviceConfirmPage<'a> {
     pub person_name: String,
 }
 
-fn query(q: &Option<String>) -> Params {
-    Params::parse_lenient(q.as_deref().unwrap_or_default().as_bytes()).unwrap_or_default()
-}
-
 fn code_form(app: &App, status: StatusCode, locale: Locale, browser: &str, typed: &str, error: Option<&'static str>) -> Response {
     let typed: String = typed.chars().take(32).collect();
     let other = locale.other();
@@ -85,7 +81,7 @@ fn code_form(app: &App, status: StatusCode, locale: Locale, browser: &str, typed
 
 /// `GET /device`, optionally prefilled from `verification_uri_complete`.
 pub async fn page(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, RawQuery(q): RawQuery) -> Response {
-    let q = query(&q);
+    let q = Params::from_query(&q);
     let locale = page_locale(app.settings.default_locale, &headers, &jar, None, q.get("lang"));
     let jar = remember_lang(jar, q.get("lang"));
     let (jar, browser) = browser_id(jar);
@@ -156,7 +152,7 @@ pub async fn confirm_page(
     jar: CookieJar,
     RawQuery(q): RawQuery,
 ) -> Result<Response, PageError> {
-    let q = query(&q);
+    let q = Params::from_query(&q);
     let (pending, s, user_code) = load(&app, &headers, &jar, q.get("r"), q.get("lang")).await?;
     let locale = pending.locale;
     let internal = |e: crate::store::StoreError| PageError::internal(locale, e);

@@ -41,7 +41,7 @@ fn page_for(app: &App, p: &Pending, choices: &[(Organisation, RepresentativeRole
 }
 
 pub async fn page(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, RawQuery(q): RawQuery) -> Result<Response, PageError> {
-    let q = Params::parse_lenient(q.as_deref().unwrap_or_default().as_bytes()).unwrap_or_default();
+    let q = Params::from_query(&q);
     let (pending, s) = load_with_session(&app, &headers, &jar, q.get("r"), Stage::Organisation, q.get("lang")).await?;
     let choices = app.store.representations(&s.record.person_id).await.map_err(|e| PageError::internal(pending.locale, e))?;
     if choices.is_empty() {

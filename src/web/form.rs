@@ -45,6 +45,12 @@ impl Params {
         }
     }
 
+    /// The query string of a page request (`RawQuery`), leniently: a malformed or repeated
+    /// parameter must not keep a person from the page, which checks what it uses.
+    pub fn from_query(q: &Option<String>) -> Self {
+        Self::parse_lenient(q.as_deref().unwrap_or_default().as_bytes()).unwrap_or_default()
+    }
+
     /// Parameters that did not come from a form (a request object's claims).
     pub fn from_map(map: HashMap<String, String>) -> Self {
         Self { map, duplicate: None }
