@@ -3,7 +3,8 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-fn nixa(dir: &std::path::Path) -> Command {
+/// The binary run in `dir`, with nothing of the caller's environment configuring it.
+pub(crate) fn nixa(dir: &std::path::Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_nixa"));
     c.current_dir(dir).env_remove("DATABASE_URL").env("RUST_LOG", "warn");
     for (k, _) in std::env::vars() {
@@ -12,6 +13,36 @@ fn nixa(dir: &std::path::Path) -> Command {
         }
     }
     c
+}
+
+/// A directory with a production `nixa.toml` (a fresh master key, SQLite in the directory), as an
+/// operator's machine has; `run` runs the binary there with it.
+pub(crate) struct Configured {
+    pub dir: tempfile::TempDir,
+}
+
+impl Configured {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let master = String::from_utf8(nixa(dir.path()).args(["keys", "generate-master"]).output().unwrap().stdout).unwrap();
+        let config = format!(
+            "issuer = \"https://id.example.gov.vn\"\ndatabase_url = \"sqlite://{}/n.db\"\nmaster_key = \"{}\"\n",
+            dir.path().display(),
+            master.trim()
+        );
+        std::fs::write(dir.path().join("nixa.toml"), config).unwrap();
+        Self { dir }
+    }
+
+    pub fn run(&self, args: &[&str]) -> std::process::Output {
+        nixa(self.dir.path()).arg("--config").arg("nixa.toml").args(args).output().unwrap()
+    }
+
+    /// Ran well?, standard output, standard error.
+    pub fn outcome(&self, args: &[&str]) -> (bool, String, String) {
+        let out = self.run(args);
+        (out.status.success(), String::from_utf8_lossy(&out.stdout).to_string(), String::from_utf8_lossy(&out.stderr).to_string())
+    }
 }
 
 #[test]
@@ -43,18 +74,8 @@ fn production_start_refuses_missing_or_example_configuration() {
 
 #[test]
 fn clients_and_keys_from_the_command_line() {
-    let dir = tempfile::tempdir().unwrap();
-    let master = String::from_utf8(nixa(dir.path()).args(["keys", "generate-master"]).output().unwrap().stdout).unwrap();
-    let config = format!(
-        "issuer = \"https://id.example.gov.vn\"\ndatabase_url = \"sqlite://{}/n.db\"\nmaster_key = \"{}\"\n",
-        dir.path().display(),
-        master.trim()
-    );
-    std::fs::write(dir.path().join("nixa.toml"), config).unwrap();
-    let run = |args: &[&str]| {
-        let out = nixa(dir.path()).arg("--config").arg("nixa.toml").args(args).output().unwrap();
-        (out.status.success(), String::from_utf8_lossy(&out.stdout).to_string(), String::from_utf8_lossy(&out.stderr).to_string())
-    };
+    let operator = Configured::new();
+    let run = |args: &[&str]| operator.outcome(args);
     let (ok, _, err) = run(&["migrate"]);
     assert!(ok, "{err}");
     let (ok, out, err) = run(&["client", "add", "--name", "Cổng A", "--redirect-uri", "https://a.gov.vn/cb", "--id", "cong-a"]);
@@ -126,18 +147,9 @@ fn demo_server_prints_credentials_and_serves_discovery() {
 
 #[test]
 fn activation_letters_for_one_person_or_a_whole_import_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let master = String::from_utf8(nixa(dir.path()).args(["keys", "generate-master"]).output().unwrap().stdout).unwrap();
-    let config = format!(
-        "issuer = \"https://id.example.gov.vn\"\ndatabase_url = \"sqlite://{}/n.db\"\nmaster_key = \"{}\"\n",
-        dir.path().display(),
-        master.trim()
-    );
-    std::fs::write(dir.path().join("nixa.toml"), config).unwrap();
-    let run = |args: &[&str]| {
-        let out = nixa(dir.path()).arg("--config").arg("nixa.toml").args(args).output().unwrap();
-        (out.status.success(), String::from_utf8_lossy(&out.stdout).to_string(), String::from_utf8_lossy(&out.stderr).to_string())
-    };
+    let operator = Configured::new();
+    let dir = &operator.dir;
+    let run = |args: &[&str]| operator.outcome(args);
     let people = [
         r#"{"personal_id":"001095012345","family_name":"Nguyễn","middle_name":"Văn","given_name":"Ba","birthdate":"1995-03-14","sex":"male","account_level":2}"#,
         r#"{"personal_id":"079198054321","family_name":"Trần","given_name":"Chi","birthdate":"1998-07-01","sex":"female","account_level":1}"#,

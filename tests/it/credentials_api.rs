@@ -4,22 +4,9 @@
 use crate::common;
 use crate::vectors;
 
-use std::process::Command;
-
 use common::{TestServer, backchannel};
 use nixa::credentials::issue::{self, PersonIdentity, Request, Subject};
 use serde_json::{Value, json};
-
-fn nixa(dir: &std::path::Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_nixa"));
-    c.current_dir(dir).env_remove("DATABASE_URL").env("RUST_LOG", "warn");
-    for (k, _) in std::env::vars() {
-        if k.starts_with("NIXA_") {
-            c.env_remove(k);
-        }
-    }
-    c
-}
 
 #[tokio::test]
 async fn verify_endpoint_and_published_keys() {
@@ -118,16 +105,10 @@ async fn verify_endpoint_and_published_keys() {
 
 #[test]
 fn qr_issue_and_verify_from_the_command_line() {
-    let dir = tempfile::tempdir().unwrap();
-    let master = String::from_utf8(nixa(dir.path()).args(["keys", "generate-master"]).output().unwrap().stdout).unwrap();
-    let config = format!(
-        "issuer = \"https://id.example.gov.vn\"\ndatabase_url = \"sqlite://{}/n.db\"\nmaster_key = \"{}\"\n",
-        dir.path().display(),
-        master.trim()
-    );
-    std::fs::write(dir.path().join("nixa.toml"), config).unwrap();
+    let operator = crate::cli::Configured::new();
+    let dir = &operator.dir;
     let run = |args: &[&str]| {
-        let out = nixa(dir.path()).arg("--config").arg("nixa.toml").args(args).output().unwrap();
+        let out = operator.run(args);
         (out.status.code().unwrap(), String::from_utf8_lossy(&out.stdout).to_string(), String::from_utf8_lossy(&out.stderr).to_string())
     };
     let (code, text, err) = run(&[
