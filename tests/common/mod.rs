@@ -135,6 +135,13 @@ impl Page {
         self.body[start..end].to_string()
     }
 
+    /// The message key of the error a page shows (its `data-error` attribute), if any.
+    pub fn error_key(&self) -> Option<String> {
+        let marker = "data-error=\"";
+        let start = self.body.find(marker)? + marker.len();
+        Some(self.body[start..].split('"').next()?.to_string())
+    }
+
     pub fn location_url(&self) -> Url {
         Url::parse(self.location.as_deref().expect("a redirect")).expect("absolute redirect")
     }
@@ -273,4 +280,26 @@ pub fn id_token_claims(tokens: &serde_json::Value) -> serde_json::Value {
 /// The demo level-2 citizen's current TOTP code.
 pub fn totp_now(server: &TestServer) -> String {
     nixa::authn::totp::current_code(nixa::demo::DEMO_TOTP_SECRET, server.app.now()).unwrap()
+}
+
+/// An imported person without a password, as `nixa person import` leaves them (phone and e-mail
+/// made from the ID number).
+pub async fn imported_person(server: &TestServer, pid: &str, birth: &str, level: nixa::identity::AccountLevel) -> nixa::identity::Person {
+    let p = nixa::identity::Person {
+        id: nixa::identity::PersonId::generate(),
+        personal_id: nixa::identity::PersonalId::parse(pid).unwrap(),
+        family_name: "Trần".into(),
+        middle_name: "Thị".into(),
+        given_name: "Lan".into(),
+        birthdate: nixa::identity::person::parse_date(birth),
+        sex: None,
+        nationality: "VN".into(),
+        address: None,
+        phone: Some(format!("09{}", &pid[4..12])),
+        email: Some(format!("p{pid}@example.vn")),
+        account_level: level,
+        status: nixa::identity::PersonStatus::Active,
+    };
+    let id = server.app.store.upsert_person(&p, server.app.now()).await.unwrap();
+    server.app.store.person(&id).await.unwrap().unwrap()
 }

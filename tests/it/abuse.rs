@@ -18,12 +18,6 @@ async fn try_password(b: &Browser, r: &str, csrf: &str, pid: &str, password: &st
     b.post("/login", &[("r", r), ("csrf", csrf), ("personal_id", pid), ("password", password)]).await
 }
 
-fn error_key(page: &Page) -> Option<String> {
-    let marker = "data-error=\"";
-    let start = page.body.find(marker)? + marker.len();
-    Some(page.body[start..start + page.body[start..].find('"')?].to_string())
-}
-
 async fn failures(server: &TestServer, pid: &str) -> i64 {
     let id = server.app.store.person_for_login(&nixa::identity::PersonalId::parse(pid).unwrap()).await.unwrap().unwrap().0.id;
     let (_, state) = server.app.store.person_for_login_by_id(&id).await.unwrap().unwrap();
@@ -59,7 +53,7 @@ async fn fifty_parallel_wrong_passwords_count_as_fifty() {
 async fn a_burst_checks_no_more_passwords_than_the_threshold_and_the_right_one_is_refused_after() {
     let server = TestServer::start().await;
     let pages = parallel_wrong(&server, AN.0, 50).await;
-    let locked = pages.iter().filter(|p| error_key(p).as_deref() == Some("login.error.locked")).count();
+    let locked = pages.iter().filter(|p| p.error_key().as_deref() == Some("login.error.locked")).count();
     assert!(locked >= 45, "beyond the threshold attempts are refused unchecked ({locked} of 50 said locked)");
     // At most five passwords were compared: the others were refused before any check.
     let audit = server.app.store.audit_entries(0, 10_000).await.unwrap();
@@ -68,7 +62,7 @@ async fn a_burst_checks_no_more_passwords_than_the_threshold_and_the_right_one_i
     // The right password from a browser the person never used is refused while the lock holds.
     let (b, r, csrf) = on_login_page(&server).await;
     let page = try_password(&b, &r, &csrf, AN.0, AN.1).await;
-    assert_eq!((page.status, error_key(&page).as_deref()), (401, Some("login.error.locked")));
+    assert_eq!((page.status, page.error_key().as_deref()), (401, Some("login.error.locked")));
 }
 
 #[tokio::test]
@@ -83,7 +77,7 @@ async fn a_thousand_wrong_passwords_do_not_lock_the_owner_out_of_their_known_bro
     }
     // Elsewhere the account is locked…
     let (b, r, csrf) = on_login_page(&server).await;
-    assert_eq!(error_key(&try_password(&b, &r, &csrf, AN.0, AN.1).await).as_deref(), Some("login.error.locked"));
+    assert_eq!(try_password(&b, &r, &csrf, AN.0, AN.1).await.error_key().as_deref(), Some("login.error.locked"));
     // …but on the phone the owner signs in.
     let (verifier, challenge) = pkce_pair();
     let page = phone.sign_in(&authorize_url(&server, DVC, DVC_REDIRECT, &challenge, &[("prompt", "login")]), AN).await;
@@ -115,7 +109,7 @@ async fn an_unknown_id_number_answers_like_a_known_one_through_the_lock() {
         let stranger = comparable(&u, &r, &csrf, unknown);
         assert_eq!(known, stranger, "attempt {attempt}");
         let expected = if attempt >= 5 { "login.error.locked" } else { "login.error.invalid" };
-        assert_eq!(error_key(&k).as_deref(), Some(expected), "attempt {attempt}");
+        assert_eq!(k.error_key().as_deref(), Some(expected), "attempt {attempt}");
     }
     // A locked account is not answered faster than an unknown ID (it once took 2–3 ms instead of
     // the Argon2 time). Contention from other tests only adds time, so compare the fastest.

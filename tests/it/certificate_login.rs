@@ -256,9 +256,7 @@ async fn tokens_after(server: &TestServer, browser: &Browser, page: Page, verifi
 }
 
 fn error_key(page: &Page) -> String {
-    let marker = "data-error=\"";
-    let start = page.body.find(marker).unwrap_or_else(|| panic!("no error on page ({}):\n{}", page.status, page.body)) + marker.len();
-    page.body[start..].split('"').next().unwrap().to_string()
+    page.error_key().unwrap_or_else(|| panic!("no error on page ({}):\n{}", page.status, page.body))
 }
 
 async fn audit_reasons(server: &TestServer) -> Vec<String> {
@@ -518,22 +516,7 @@ async fn a_certificate_sign_in_lets_an_imported_person_set_a_first_password() {
     let _responder = start_responder(pki.dir.path(), "ca", &index_line('V', &chi), &pki.ca, &pki.ca, &pki.ca_key, port);
     let config = pki_config(&pki, Vec::new());
     let server = TestServer::start_with(|c| c.pki = config).await;
-    let person = nixa::identity::Person {
-        id: nixa::identity::PersonId::generate(),
-        personal_id: nixa::identity::PersonalId::parse("079198054321").unwrap(),
-        family_name: "Trần".into(),
-        middle_name: "Thị".into(),
-        given_name: "Chi".into(),
-        birthdate: nixa::identity::person::parse_date("1998-07-01"),
-        sex: None,
-        nationality: "VN".into(),
-        address: None,
-        phone: None,
-        email: None,
-        account_level: nixa::identity::AccountLevel::Level2,
-        status: nixa::identity::PersonStatus::Active,
-    };
-    server.app.store.upsert_person(&person, server.app.now()).await.unwrap();
+    common::imported_person(&server, "079198054321", "1998-07-01", nixa::identity::AccountLevel::Level2).await;
 
     // The account page sends an imported person (no password) to sign in: by certificate.
     let browser = server.browser();

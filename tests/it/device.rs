@@ -87,9 +87,7 @@ async fn enter_code(browser: &Browser, typed: &str) -> Page {
 }
 
 fn error_key(page: &Page) -> String {
-    let marker = "data-error=\"";
-    let start = page.body.find(marker).unwrap_or_else(|| panic!("no error on the page:\n{}", page.body)) + marker.len();
-    page.body[start..].split('"').next().unwrap().to_string()
+    page.error_key().unwrap_or_else(|| panic!("no error on the page:\n{}", page.body))
 }
 
 /// Approves or denies on /device/confirm.

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use nixa::authn::one_time_code::Purpose;
-use nixa::identity::{AccountLevel, Person, PersonId, PersonStatus, PersonalId};
+use nixa::identity::{AccountLevel, Person, PersonStatus};
 use serde_json::{Value, json};
 
 use crate::common::*;
@@ -37,27 +37,6 @@ async fn setup_with(adjust: impl FnOnce(&mut nixa::config::Config)) -> Setup {
 
 async fn setup() -> Setup {
     setup_with(|_| {}).await
-}
-
-/// An imported person without a password, as `nixa person import` leaves them.
-async fn add_person(server: &TestServer, pid: &str, birth: &str, level: AccountLevel) -> Person {
-    let p = Person {
-        id: PersonId::generate(),
-        personal_id: PersonalId::parse(pid).unwrap(),
-        family_name: "Trần".into(),
-        middle_name: "Thị".into(),
-        given_name: "Lan".into(),
-        birthdate: nixa::identity::person::parse_date(birth),
-        sex: None,
-        nationality: "VN".into(),
-        address: None,
-        phone: Some(format!("09{}", &pid[4..12])),
-        email: Some(format!("p{pid}@example.vn")),
-        account_level: level,
-        status: PersonStatus::Active,
-    };
-    let id = server.app.store.upsert_person(&p, server.app.now()).await.unwrap();
-    server.app.store.person(&id).await.unwrap().unwrap()
 }
 
 /// The last code sent to `to` through the file channel (waits for the background sender).
@@ -90,12 +69,6 @@ async fn start(browser: &Browser, path: &str) -> String {
     page.field("csrf")
 }
 
-fn error_key(page: &Page) -> Option<String> {
-    let marker = "data-error=\"";
-    let start = page.body.find(marker)? + marker.len();
-    Some(page.body[start..start + page.body[start..].find('"')?].to_string())
-}
-
 async fn letter(server: &TestServer, p: &Person) -> String {
     nixa::enrol::letters::issue(&server.app, p, "tester", "test").await.unwrap().code
 }
@@ -112,16 +85,22 @@ async fn choose_password(browser: &Browser, password: &str) -> Page {
     browser.post("/enrol/password", &[("csrf", &csrf), ("password", password), ("confirm", password)]).await
 }
 
+/// The secret an authenticator-app page shows as its key (groups of four, base32).
+fn app_secret(page: &Page) -> Vec<u8> {
+    let marker = "id=\"totp-key\">";
+    let start = page.body.find(marker).unwrap() + marker.len();
+    let key: String = page.body[start..].split('<').next().unwrap().replace(' ', "");
+    totp_rs::Secret::Encoded(key).to_bytes().unwrap()
+}
+
 /// Sets up the authenticator app on the ticket's page; returns the secret and the page shown.
 async fn set_up_totp(server: &TestServer, browser: &Browser) -> (Vec<u8>, Page) {
     let page = browser.get("/enrol/totp").await;
     assert_eq!(page.status, 200, "{}", page.body);
-    let key_start = page.body.find("id=\"totp-key\">").unwrap() + "id=\"totp-key\">".len();
-    let key: String = page.body[key_start..key_start + page.body[key_start..].find('<').unwrap()].replace(' ', "");
-    let secret = totp_rs::Secret::Encoded(key).to_bytes().unwrap();
+    let secret = app_secret(&page);
     let csrf = page.field("csrf");
     let wrong = browser.post("/enrol/totp", &[("csrf", &csrf), ("code", "000000")]).await;
-    assert_eq!((wrong.status, error_key(&wrong).as_deref()), (400, Some("enrol.totp.error")));
+    assert_eq!((wrong.status, wrong.error_key().as_deref()), (400, Some("enrol.totp.error")));
     let code = nixa::authn::totp::current_code(&secret, server.app.now()).unwrap();
     let shown = browser.post("/enrol/totp", &[("csrf", &csrf), ("code", &code)]).await;
     assert_eq!(shown.status, 200, "{}", shown.body);
@@ -135,7 +114,7 @@ fn recovery_codes(page: &Page) -> Vec<String> {
 #[tokio::test]
 async fn a_counter_code_activates_a_level_2_account_that_then_signs_into_a_portal() {
     let s = setup().await;
-    let person = add_person(&s.server, AN_BA, "1995-03-14", AccountLevel::Level2).await;
+    let person = imported_person(&s.server, AN_BA, "1995-03-14", AccountLevel::Level2).await;
     let code = letter(&s.server, &person).await;
     assert_eq!(code.len(), 14);
     let b = s.server.browser();
@@ -143,7 +122,7 @@ async fn a_counter_code_activates_a_level_2_account_that_then_signs_into_a_porta
 
     // Wrong birth date: the same words as every other refusal.
     let wrong = submit_letter(&b, &csrf, AN_BA, "15/03/1995", &code).await;
-    assert_eq!((wrong.status, error_key(&wrong).as_deref()), (400, Some("enrol.error.details")));
+    assert_eq!((wrong.status, wrong.error_key().as_deref()), (400, Some("enrol.error.details")));
     // Typed as people type: lower case, spaces instead of dashes, the date with slashes.
     let ok = submit_letter(&b, &csrf, AN_BA, "14/03/1995", &code.to_lowercase().replace('-', " ")).await;
     assert_eq!((ok.status, ok.location.as_deref()), (303, Some("/enrol/password")), "{}", ok.body);
@@ -153,7 +132,7 @@ async fn a_counter_code_activates_a_level_2_account_that_then_signs_into_a_porta
         [("matkhau123", "password.error.guessable"), ("14031995", "password.error.personal"), ("short", "password.error.too_short")]
     {
         let page = choose_password(&b, weak).await;
-        assert_eq!((page.status, error_key(&page).as_deref()), (400, Some(reason)), "{weak}");
+        assert_eq!((page.status, page.error_key().as_deref()), (400, Some(reason)), "{weak}");
     }
     let (_, state) = s.server.app.store.person_for_login_by_id(&person.id).await.unwrap().unwrap();
     assert!(state.password_hash.is_none());
@@ -171,7 +150,7 @@ async fn a_counter_code_activates_a_level_2_account_that_then_signs_into_a_porta
     // The ticket is over; the code was used.
     assert_eq!(b.get("/enrol/password").await.status, 400);
     let again = submit_letter(&b, &csrf, AN_BA, "14/03/1995", &code).await;
-    assert_eq!(error_key(&again).as_deref(), Some("enrol.error.details"));
+    assert_eq!(again.error_key().as_deref(), Some("enrol.error.details"));
 
     // The person signs into a portal with the new password and the app: loa:2.
     s.server.app.clock.advance(30);
@@ -203,7 +182,7 @@ async fn a_counter_code_activates_a_level_2_account_that_then_signs_into_a_porta
 #[tokio::test]
 async fn codes_by_sms_and_e_mail_activate_and_a_long_password_may_stand_alone() {
     let s = setup().await;
-    let chi = add_person(&s.server, CHI, "1998-07-01", AccountLevel::Level1).await;
+    let chi = imported_person(&s.server, CHI, "1998-07-01", AccountLevel::Level1).await;
     let b = s.server.browser();
     let csrf = start(&b, "/activate").await;
     let sent = b.post("/activate/send", &[("csrf", &csrf), ("personal_id", CHI), ("birthdate", "01/07/1998"), ("via", "sms")]).await;
@@ -228,7 +207,7 @@ async fn codes_by_sms_and_e_mail_activate_and_a_long_password_may_stand_alone() 
     assert_eq!(id_token_claims(&tokens)["acr"], "urn:vn:eid:loa:1");
 
     // E-mail, in English, for another person.
-    let dung = add_person(&s.server, DUNG, "2000-01-31", AccountLevel::Level1).await;
+    let dung = imported_person(&s.server, DUNG, "2000-01-31", AccountLevel::Level1).await;
     let b = s.server.browser();
     let csrf = start(&b, "/activate?lang=en").await;
     b.post("/activate/send", &[("csrf", &csrf), ("personal_id", DUNG), ("birthdate", "2000-01-31"), ("via", "email")]).await;
@@ -259,8 +238,8 @@ fn comparable(page: &Page) -> (u16, String) {
 #[tokio::test]
 async fn codes_are_single_use_short_lived_bound_to_a_person_and_die_on_the_sixth_try() {
     let s = setup().await;
-    let an = add_person(&s.server, AN_BA, "1995-03-14", AccountLevel::Level1).await;
-    let chi = add_person(&s.server, CHI, "1998-07-01", AccountLevel::Level1).await;
+    let an = imported_person(&s.server, AN_BA, "1995-03-14", AccountLevel::Level1).await;
+    let chi = imported_person(&s.server, CHI, "1998-07-01", AccountLevel::Level1).await;
     let b = s.server.browser();
     let csrf = start(&b, "/activate").await;
 
@@ -268,16 +247,16 @@ async fn codes_are_single_use_short_lived_bound_to_a_person_and_die_on_the_sixth
     let chis = letter(&s.server, &chi).await;
     let _ans = letter(&s.server, &an).await;
     let other = submit_letter(&b, &csrf, AN_BA, "14/03/1995", &chis).await;
-    assert_eq!(error_key(&other).as_deref(), Some("enrol.error.details"));
+    assert_eq!(other.error_key().as_deref(), Some("enrol.error.details"));
 
     // Five wrong tries (the one above was the first); the right code is dead after them.
     let ans = letter(&s.server, &an).await;
     for _ in 0..5 {
         let wrong = submit_letter(&b, &csrf, AN_BA, "14/03/1995", "AAAA-BBBB-CCCC").await;
-        assert_eq!(error_key(&wrong).as_deref(), Some("enrol.error.details"));
+        assert_eq!(wrong.error_key().as_deref(), Some("enrol.error.details"));
     }
     let sixth = submit_letter(&b, &csrf, AN_BA, "14/03/1995", &ans).await;
-    assert_eq!((sixth.status, error_key(&sixth).as_deref()), (400, Some("enrol.error.details")));
+    assert_eq!((sixth.status, sixth.error_key().as_deref()), (400, Some("enrol.error.details")));
 
     // Wrong birth dates do not spend tries: a stranger with the card number cannot kill a letter.
     let ans = letter(&s.server, &an).await;
@@ -288,19 +267,19 @@ async fn codes_are_single_use_short_lived_bound_to_a_person_and_die_on_the_sixth
     assert_eq!(ok.location.as_deref(), Some("/enrol/password"));
     // …and used once.
     let used = submit_letter(&b, &csrf, AN_BA, "14/03/1995", &ans).await;
-    assert_eq!(error_key(&used).as_deref(), Some("enrol.error.details"));
+    assert_eq!(used.error_key().as_deref(), Some("enrol.error.details"));
 
     // Expired: letters after `letter_code_days`, sent codes after `code_minutes`.
     let late = letter(&s.server, &chi).await;
     s.server.app.clock.advance(30 * 86_400 + 1);
     let expired = submit_letter(&b, &csrf, CHI, "01/07/1998", &late).await;
-    assert_eq!(error_key(&expired).as_deref(), Some("enrol.error.details"));
+    assert_eq!(expired.error_key().as_deref(), Some("enrol.error.details"));
     let csrf = start(&b, "/activate").await;
     b.post("/activate/send", &[("csrf", &csrf), ("personal_id", CHI), ("birthdate", "01/07/1998"), ("via", "email")]).await;
     let sent = code_sent_to(&s.messages, chi.email.as_deref().unwrap()).await;
     s.server.app.clock.advance(10 * 60 + 1);
     let expired = b.post("/activate/code", &[("csrf", &csrf), ("personal_id", CHI), ("via", "email"), ("code", &sent)]).await;
-    assert_eq!((expired.status, error_key(&expired).as_deref()), (400, Some("enrol.error.details")));
+    assert_eq!((expired.status, expired.error_key().as_deref()), (400, Some("enrol.error.details")));
     // A code for activation does not open recovery (bound to its purpose).
     assert!(matches!(
         nixa::authn::one_time_code::check(&s.server.app, &chi.id, Purpose::Recovery, &sent).await.unwrap(),
@@ -341,15 +320,15 @@ async fn codes_are_single_use_short_lived_bound_to_a_person_and_die_on_the_sixth
     let r = foreign.post("/activate/letter", &[("csrf", &csrf), ("personal_id", AN_BA), ("birthdate", "14/03/1995"), ("code", "x")]).await;
     assert_eq!(r.status, 403);
     let bad_id = submit_letter(&b, &csrf, "12345", "14/03/1995", "x").await;
-    assert_eq!((bad_id.status, error_key(&bad_id).as_deref()), (400, Some("login.error.malformed_id")));
+    assert_eq!((bad_id.status, bad_id.error_key().as_deref()), (400, Some("login.error.malformed_id")));
     let bad_date = submit_letter(&b, &csrf, AN_BA, "31/02/1995", "x").await;
-    assert_eq!((bad_date.status, error_key(&bad_date).as_deref()), (400, Some("enrol.error.birthdate")));
+    assert_eq!((bad_date.status, bad_date.error_key().as_deref()), (400, Some("enrol.error.birthdate")));
 
     // A locked account cannot be opened by a code alone.
     let ans = letter(&s.server, &an).await;
     s.server.app.store.set_person_status(&an.id, PersonStatus::LockedByOperator.as_str(), s.server.app.now()).await.unwrap();
     let locked = submit_letter(&b, &csrf, AN_BA, "14/03/1995", &ans).await;
-    assert_eq!((locked.status, error_key(&locked).as_deref()), (403, Some("enrol.error.inactive")));
+    assert_eq!((locked.status, locked.error_key().as_deref()), (403, Some("enrol.error.inactive")));
     assert!(
         nixa::enrol::letters::issue(&s.server.app, &s.server.app.store.person(&an.id).await.unwrap().unwrap(), "t", "t").await.is_err()
     );
@@ -369,7 +348,7 @@ async fn sending_is_limited_per_person_and_per_client_address() {
         c.enrolment.sends_per_address = 6;
     })
     .await;
-    let chi = add_person(&s.server, CHI, "1998-07-01", AccountLevel::Level1).await;
+    let chi = imported_person(&s.server, CHI, "1998-07-01", AccountLevel::Level1).await;
     let phone = chi.phone.clone().unwrap();
     let b = s.server.browser();
     let csrf = start(&b, "/activate").await;
@@ -387,7 +366,7 @@ async fn sending_is_limited_per_person_and_per_client_address() {
         b.post("/activate/send", &[("csrf", &csrf), ("personal_id", "001099999999"), ("birthdate", "01/07/1998"), ("via", "sms")]).await;
     }
     let over = send().await;
-    assert_eq!((over.status, error_key(&over).as_deref()), (429, Some("enrol.error.too_many")));
+    assert_eq!((over.status, over.error_key().as_deref()), (429, Some("enrol.error.too_many")));
     // A new window.
     s.server.app.clock.advance(3601);
     assert_eq!(send().await.status, 200);
@@ -396,7 +375,7 @@ async fn sending_is_limited_per_person_and_per_client_address() {
 #[tokio::test]
 async fn recovery_ends_every_session_and_refresh_token_and_tells_the_other_channel() {
     let s = setup().await;
-    let chi = add_person(&s.server, CHI, "1998-07-01", AccountLevel::Level1).await;
+    let chi = imported_person(&s.server, CHI, "1998-07-01", AccountLevel::Level1).await;
     let hash = nixa::authn::password::hash("old password that is long").unwrap();
     s.server.app.store.set_password_hash(&chi.id, &hash, s.server.app.now()).await.unwrap();
     nixa::enrol::notify::run(&s.server.app).await.unwrap(); // the notifier starts at the log's end
@@ -416,7 +395,7 @@ async fn recovery_ends_every_session_and_refresh_token_and_tells_the_other_chann
     let page = b.get("/enrol/password").await;
     assert!(page.body.contains("15"), "no second factor: the password stands alone");
     let short = choose_password(&b, "ba con mèo tam").await;
-    assert_eq!(error_key(&short).as_deref(), Some("password.error.too_short_alone"));
+    assert_eq!(short.error_key().as_deref(), Some("password.error.too_short_alone"));
     // Recovery sets a password and nothing more: no second-factor step.
     assert_eq!(choose_password(&b, STRONG).await.location.as_deref(), Some("/enrol/done"));
     let done = b.get("/enrol/done").await;
@@ -464,7 +443,7 @@ async fn admin(server: &TestServer, path: &str, token: &str, body: Value) -> (u1
 #[tokio::test]
 async fn operators_issue_letters_and_send_codes_but_never_see_a_password() {
     let s = setup().await;
-    let chi = add_person(&s.server, CHI, "1998-07-01", AccountLevel::Level1).await;
+    let chi = imported_person(&s.server, CHI, "1998-07-01", AccountLevel::Level1).await;
     let t = nixa::crypto::random_token();
     let op = nixa::store::operators::OperatorToken {
         name: "helpdesk-7".into(),
@@ -539,7 +518,7 @@ async fn account_sign_in(s: &Setup, browser: &Browser, pid: &str, password: &str
 #[tokio::test]
 async fn the_account_page_sets_up_and_removes_the_app_and_changes_the_password() {
     let s = setup().await;
-    let chi = add_person(&s.server, CHI, "1998-07-01", AccountLevel::Level1).await;
+    let chi = imported_person(&s.server, CHI, "1998-07-01", AccountLevel::Level1).await;
     let hash = nixa::authn::password::hash(STRONG).unwrap();
     s.server.app.store.set_password_hash(&chi.id, &hash, s.server.app.now()).await.unwrap();
     nixa::enrol::notify::run(&s.server.app).await.unwrap();
@@ -550,9 +529,7 @@ async fn the_account_page_sets_up_and_removes_the_app_and_changes_the_password()
     // The app: a level-1 person's first second factor, after a recent password sign-in.
     let setup_page = b.get("/account/totp").await;
     assert_eq!(setup_page.status, 200, "{}", setup_page.body);
-    let key_start = setup_page.body.find("id=\"totp-key\">").unwrap() + "id=\"totp-key\">".len();
-    let key: String = setup_page.body[key_start..key_start + setup_page.body[key_start..].find('<').unwrap()].replace(' ', "");
-    let secret = totp_rs::Secret::Encoded(key).to_bytes().unwrap();
+    let secret = app_secret(&setup_page);
     let (csrf, pending) = (setup_page.field("csrf"), setup_page.field("pending"));
     // The pending secret is sealed to this session: another browser cannot use it.
     let other = s.server.browser();
@@ -605,7 +582,7 @@ async fn the_account_page_sets_up_and_removes_the_app_and_changes_the_password()
 #[tokio::test]
 async fn without_an_app_a_code_by_sms_or_e_mail_is_the_second_factor_up_to_loa_2() {
     let s = setup().await;
-    let chi = add_person(&s.server, CHI, "1998-07-01", AccountLevel::Level2).await;
+    let chi = imported_person(&s.server, CHI, "1998-07-01", AccountLevel::Level2).await;
     let hash = nixa::authn::password::hash(STRONG).unwrap();
     s.server.app.store.set_password_hash(&chi.id, &hash, s.server.app.now()).await.unwrap();
     let phone = chi.phone.clone().unwrap();
@@ -624,7 +601,7 @@ async fn without_an_app_a_code_by_sms_or_e_mail_is_the_second_factor_up_to_loa_2
     assert!(page.body.contains(&format!("•••{}", &phone[phone.len() - 3..])), "the page says where the code went:\n{}", page.body);
     let sent = code_sent_to(&s.messages, &phone).await;
     let wrong = b.submit_totp(&page, "000000").await;
-    assert_eq!((wrong.status, error_key(&wrong).as_deref()), (401, Some("totp.error.invalid")));
+    assert_eq!((wrong.status, wrong.error_key().as_deref()), (401, Some("totp.error.invalid")));
     let mut page = b.submit_totp(&wrong, &sent).await;
     if page.url.contains("/consent?r=") {
         page = b.consent(&page, "approve").await;
@@ -639,7 +616,7 @@ async fn without_an_app_a_code_by_sms_or_e_mail_is_the_second_factor_up_to_loa_2
     let b = s.server.browser();
     let page = b.sign_in(&url, (CHI, STRONG)).await;
     let used = b.submit_totp(&page, &sent).await;
-    assert_eq!((used.status, error_key(&used).as_deref()), (401, Some("totp.error.invalid")));
+    assert_eq!((used.status, used.error_key().as_deref()), (401, Some("totp.error.invalid")));
     let fresh = code_sent_to(&s.messages, &phone).await;
     assert_ne!(fresh, sent);
     let page = b.submit_totp(&used, &fresh).await;
@@ -649,7 +626,7 @@ async fn without_an_app_a_code_by_sms_or_e_mail_is_the_second_factor_up_to_loa_2
 #[tokio::test]
 async fn a_locked_account_is_told() {
     let s = setup().await;
-    let chi = add_person(&s.server, CHI, "1998-07-01", AccountLevel::Level1).await;
+    let chi = imported_person(&s.server, CHI, "1998-07-01", AccountLevel::Level1).await;
     let hash = nixa::authn::password::hash(STRONG).unwrap();
     s.server.app.store.set_password_hash(&chi.id, &hash, s.server.app.now()).await.unwrap();
     nixa::enrol::notify::run(&s.server.app).await.unwrap();
