@@ -8,7 +8,7 @@
 //! URLs are checked before the request. No redirects; bounded time. Callers show registrants a
 //! generic error; the log has the detail.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -102,7 +102,6 @@ pub fn forbidden(ip: IpAddr) -> bool {
                 || (s[0] & 0xffc0) == 0xfe80 // link local
                 || (s[0] == 0x2001 && s[1] == 0x0db8) // documentation
                 || (s[0..6] == [0, 0, 0, 0, 0, 0]) // IPv4-compatible (deprecated)
-                || v6 == Ipv6Addr::UNSPECIFIED
         }
     }
 }

@@ -42,6 +42,11 @@ impl Via {
         }
     }
 
+    /// The channel a sign-in code goes to: the phone, or else the e-mail, the registry holds.
+    pub fn preferred(p: &Person) -> Option<Via> {
+        Via::ALL.into_iter().find(|v| v.address(p).is_some())
+    }
+
     /// The person's address on this channel, mostly masked: where to look, for the person or a
     /// helpdesk, without giving it away.
     pub fn masked_address(self, p: &Person) -> Option<String> {

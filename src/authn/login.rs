@@ -139,7 +139,7 @@ async fn password_step(app: &App, jar: CookieJar, pending: Pending, f: &Params, 
     // No authenticator app, and the portal asks for two factors: a code sent to the registry's
     // phone (or else e-mail) is the second. It reaches loa:2 and never more (see `Amr::Sms`).
     if wants_two_factors(&pending)
-        && let Some(via) = Via::ALL.into_iter().find(|v| v.address(&person).is_some())
+        && let Some(via) = Via::preferred(&person)
     {
         let by = Requester::Person { client_addr: addr.0 };
         let sent = code_delivery::send_code(app, &person, Purpose::SignIn, via, locale, &by).await.map_err(|e| internal(&e))?;
@@ -201,7 +201,7 @@ async fn sent_code_address(app: &App, p: &Pending) -> Result<Option<String>, cra
     if state.totp_secret_sealed.is_some() {
         return Ok(None);
     }
-    Ok(Via::ALL.into_iter().find_map(|v| v.masked_address(&person)))
+    Ok(Via::preferred(&person).and_then(|v| v.masked_address(&person)))
 }
 
 pub async fn totp_submit(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, body: Bytes) -> Response {
@@ -227,7 +227,7 @@ async fn totp_step(app: &App, jar: CookieJar, pending: Pending, code: &str) -> R
         .ok_or_else(|| PageError::expired(locale).into_response())?;
     let sent_to = match state.totp_secret_sealed {
         Some(_) => None,
-        None => Via::ALL.into_iter().find_map(|v| v.masked_address(&person)),
+        None => Via::preferred(&person).and_then(|v| v.masked_address(&person)),
     };
     // The second factor is claimed on the same counter as the password was.
     let counter = lockout::counter_for(app, &person.personal_id, Some(&person.id), &pending.browser).await.map_err(|e| internal(&e))?;

@@ -6,9 +6,9 @@
 //! proxy, from `X-Forwarded-For`, and leaves it in the request for handlers.
 
 use std::convert::Infallible;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,14 +33,8 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
     type Rejection = Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        if let Some(found) = parts.extensions.get::<ClientAddr>() {
-            return Ok(found.clone());
-        }
-        Ok(match parts.extensions.get::<ConnectInfo<SocketAddr>>() {
-            Some(ConnectInfo(addr)) => ClientAddr::of(addr.ip()),
-            // A server started without connection info (never in `nixa serve`).
-            None => ClientAddr("unknown".into()),
-        })
+        // Left by the throttling layer, which every route passes through.
+        Ok(parts.extensions.get::<ClientAddr>().cloned().unwrap_or_else(|| ClientAddr("unknown".into())))
     }
 }
 
