@@ -12,7 +12,7 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
@@ -31,7 +31,7 @@ use crate::store::StoreError;
 use crate::web::error::PageError;
 use crate::web::form::Params;
 use crate::web::i18n::Locale;
-use crate::web::lang::page_locale;
+use crate::web::lang::{page_locale, remember_lang};
 use crate::web::pages::render;
 
 /// The ticket of this browser at `step`; elsewhere, a redirect to where it is.
@@ -41,6 +41,19 @@ async fn at_step(app: &App, jar: &CookieJar, locale: Locale, wanted: fn(Step) ->
         .map_err(|e| PageError::internal(locale, e).into_response())?
         .ok_or_else(|| PageError::new(StatusCode::BAD_REQUEST, locale, "enrol.error.expired").into_response())?;
     if wanted(t.step) { Ok(t) } else { Err(Redirect::to(t.step.path()).into_response()) }
+}
+
+/// The language a step page is shown in: `?lang` (the language switch, remembered), else as
+/// before.
+fn chosen_locale(app: &App, headers: &HeaderMap, jar: CookieJar, q: &Option<String>) -> (CookieJar, Locale) {
+    let q = Params::from_query(q);
+    let locale = page_locale(app.settings.default_locale, headers, &jar, None, q.get("lang"));
+    (remember_lang(jar, q.get("lang")), locale)
+}
+
+/// The language switch of a step page the person can reload (not the one-time pages).
+fn switch(path: &str, locale: Locale) -> Option<String> {
+    Some(format!("{path}?lang={}", locale.other().as_str()))
 }
 
 fn locale_of(app: &App, headers: &HeaderMap, jar: &CookieJar) -> Locale {
@@ -64,7 +77,7 @@ fn password_page(app: &App, t: &Ticket, locale: Locale, status: StatusCode, erro
     let min = minimum(t);
     let page = PasswordPage {
         locale,
-        switch_href: None,
+        switch_href: switch(Step::Password.path(), locale),
         action: Step::Password.path(),
         csrf: t.csrf(app),
         username: t.person.personal_id.to_string(),
@@ -79,10 +92,10 @@ fn password_page(app: &App, t: &Ticket, locale: Locale, status: StatusCode, erro
 }
 
 /// `GET /enrol/password`.
-pub async fn password_form(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar) -> Response {
-    let locale = locale_of(&app, &headers, &jar);
+pub async fn password_form(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, RawQuery(q): RawQuery) -> Response {
+    let (jar, locale) = chosen_locale(&app, &headers, jar, &q);
     match at_step(&app, &jar, locale, |s| s == Step::Password).await {
-        Ok(t) => password_page(&app, &t, locale, StatusCode::OK, None),
+        Ok(t) => (jar, password_page(&app, &t, locale, StatusCode::OK, None)).into_response(),
         Err(r) => r,
     }
 }
@@ -157,7 +170,7 @@ fn totp_page(app: &App, t: &Ticket, locale: Locale, secret: &[u8], status: Statu
     let required = matches!(t.step, Step::Totp { required: true });
     let page = TotpSetupPage {
         locale,
-        switch_href: None,
+        switch_href: switch("/enrol/totp", locale),
         action: "/enrol/totp",
         skip_action: (!required).then_some("/enrol/skip"),
         csrf: t.csrf(app),
@@ -171,8 +184,8 @@ fn totp_page(app: &App, t: &Ticket, locale: Locale, secret: &[u8], status: Statu
 }
 
 /// `GET /enrol/totp`: a new secret on first view, the same one on reload.
-pub async fn totp_form(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar) -> Response {
-    let locale = locale_of(&app, &headers, &jar);
+pub async fn totp_form(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, RawQuery(q): RawQuery) -> Response {
+    let (jar, locale) = chosen_locale(&app, &headers, jar, &q);
     let run = async {
         let t = at_step(&app, &jar, locale, is_totp).await?;
         let internal = |e: &dyn std::fmt::Display| PageError::internal(locale, e).into_response();
@@ -187,7 +200,8 @@ pub async fn totp_form(State(app): State<Arc<App>>, headers: HeaderMap, jar: Coo
         };
         Ok::<_, Response>(totp_page(&app, &t, locale, &secret, StatusCode::OK, None))
     };
-    run.await.unwrap_or_else(|r| r)
+    let page = run.await.unwrap_or_else(|r| r);
+    (jar, page).into_response()
 }
 
 /// `POST /enrol/totp` (form: `csrf`, `code`): the app's first code confirms the secret.

@@ -126,6 +126,11 @@ async fn a_counter_code_activates_a_level_2_account_that_then_signs_into_a_porta
     // Typed as people type: lower case, spaces instead of dashes, the date with slashes.
     let ok = submit_letter(&b, &csrf, AN_BA, "14/03/1995", &code.to_lowercase().replace('-', " ")).await;
     assert_eq!((ok.status, ok.location.as_deref()), (303, Some("/enrol/password")), "{}", ok.body);
+    // The step pages switch language like every other page, and remember it.
+    let en = b.get("/enrol/password?lang=en").await;
+    assert!(en.body.contains("<html lang=\"en\"") && en.body.contains("Choose a password"), "{}", en.body);
+    assert!(en.body.contains("href=\"/enrol/password?lang=vi\""));
+    assert!(b.get("/enrol/password").await.body.contains("<html lang=\"en\""));
 
     // Weak passwords are refused with the reason; nothing is stored.
     for (weak, reason) in
