@@ -67,6 +67,8 @@ pub struct Config {
     pub outbound_allow: Vec<String>,
     /// Connection limits: header and body timeouts, the most connections at once (`[http]`).
     pub http: crate::web::serve::HttpLimits,
+    /// Admission control when saturated: requests at once, the line, `Retry-After` (`[admission]`).
+    pub admission: crate::web::admission::AdmissionConfig,
 }
 
 impl Default for Config {
@@ -99,6 +101,7 @@ impl Default for Config {
             throttle: crate::web::throttle::ThrottleConfig::default(),
             outbound_allow: Vec::new(),
             http: crate::web::serve::HttpLimits::default(),
+            admission: crate::web::admission::AdmissionConfig::default(),
         }
     }
 }
@@ -124,7 +127,7 @@ pub enum ConfigError {
 }
 
 impl Config {
-    const KEYS: [&'static str; 27] = [
+    const KEYS: [&'static str; 28] = [
         "issuer",
         "listen",
         "database_url",
@@ -152,6 +155,7 @@ impl Config {
         "throttle",
         "outbound_allow",
         "http",
+        "admission",
     ];
 
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
@@ -203,6 +207,7 @@ pub struct Settings {
     /// `outbound_allow`, parsed; `--demo` adds loopback (its upstreams and portals run there).
     pub outbound_allow: Vec<ipnet::IpNet>,
     pub http: crate::web::serve::HttpLimits,
+    pub admission: crate::web::admission::AdmissionConfig,
     pub demo: bool,
 }
 
@@ -308,6 +313,10 @@ impl Settings {
                 allow
             },
             http: c.http.clone(),
+            admission: {
+                c.admission.check().map_err(ConfigError::Invalid)?;
+                c.admission.clone()
+            },
             demo,
         })
     }

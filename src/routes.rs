@@ -82,6 +82,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/enrol/done", get(enrol::steps::done))
         .route("/static/nixa.css", get(stylesheet))
         .route("/static/passkey.js", get(passkey_script))
+        .route("/static/retry.js", get(retry_script))
         .route("/api/v1/certificates/verify", post(crate::pki::api::verify))
         .route("/api/v1/credentials/verify", post(crate::credentials::api::verify))
         .route("/api/v1/credentials/qr", get(crate::credentials::api::own_qr))
@@ -93,6 +94,8 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(crate::admin::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(64 * 1024))
+        // Inside the throttle: an address over its limit does not take a slot in the line.
+        .layer(axum::middleware::from_fn_with_state(app.admission.clone(), web::admission::layer))
         .layer(axum::middleware::from_fn_with_state(app.throttle.clone(), web::throttle::layer))
         .layer(axum::middleware::from_fn(web::security::headers))
         .layer(axum::middleware::from_fn_with_state(https, web::security::hsts))
@@ -120,12 +123,20 @@ async fn stylesheet() -> impl IntoResponse {
 }
 
 async fn passkey_script() -> impl IntoResponse {
+    script(web::pages::PASSKEY_SCRIPT)
+}
+
+async fn retry_script() -> impl IntoResponse {
+    script(web::pages::RETRY_SCRIPT)
+}
+
+fn script(body: &'static str) -> impl IntoResponse {
     (
         [
             (header::CONTENT_TYPE, HeaderValue::from_static("text/javascript; charset=utf-8")),
             (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600")),
         ],
-        web::pages::PASSKEY_SCRIPT,
+        body,
     )
 }
 

@@ -99,6 +99,8 @@ pub struct App {
     pub channels: crate::channels::Channels,
     /// Limits per client address (`web::throttle`).
     pub throttle: Arc<crate::web::throttle::Throttle>,
+    /// Admission control when saturated (`web::admission`).
+    pub admission: Arc<crate::web::admission::Admission>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -138,6 +140,7 @@ impl App {
         let channels = crate::channels::Channels::new(&settings.channels)?;
         // The proxies were checked when the settings were built.
         let throttle = crate::web::throttle::Throttle::new(&settings.throttle, settings.default_locale).map_err(StartError::Throttle)?;
+        let admission = Arc::new(crate::web::admission::Admission::new(&settings.admission, settings.default_locale));
         Ok(Arc::new(Self {
             settings: Arc::new(settings),
             store,
@@ -153,6 +156,7 @@ impl App {
             credentials,
             channels,
             throttle: Arc::new(throttle),
+            admission,
         }))
     }
 

@@ -90,7 +90,8 @@ pub async fn set_password(State(app): State<Arc<App>>, headers: HeaderMap, jar: 
         if let Err(refusal) = password_rules::check(new, confirm, minimum(&ctx) >= MIN_ALONE, &who) {
             return Err(render_page(&app, &ctx, StatusCode::BAD_REQUEST, Some(refusal.message_key())).await);
         }
-        let hash = password::hash_blocking(new.to_string()).await.map_err(|e| internal(&e))?;
+        let turn = password::turn(app.admission.password_wait()).await.map_err(|_| app.admission.busy_page(ctx.locale))?;
+        let hash = turn.hash(new.to_string()).await.map_err(|e| internal(&e))?;
         let now = app.now();
         app.store.set_password_hash(&p.id, &hash, now).await.map_err(|e| internal(&e))?;
         let detail = json!({"via": "account", "first": !ctx.has_password, "session_acr": ctx.session.acr.as_uri()});

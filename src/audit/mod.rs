@@ -97,6 +97,38 @@ impl Event {
     }
 }
 
+/// Where the actions of a request come from: its client address (`web::throttle`) and
+/// User-Agent. Set once per request by the throttling layer, so the call sites of [`record`]
+/// need not pass it; actions outside a request (the janitor, deliveries, the command line)
+/// have none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    pub client_addr: String,
+    pub user_agent: Option<String>,
+}
+
+impl Source {
+    /// The longest User-Agent kept: enough to tell browsers and libraries apart.
+    const MAX_USER_AGENT: usize = 256;
+
+    pub fn new(client_addr: String, user_agent: Option<&str>) -> Self {
+        // Printable characters only: the value ends up in exports and terminals.
+        let user_agent = user_agent
+            .map(|ua| ua.chars().filter(|c| !c.is_control()).take(Self::MAX_USER_AGENT).collect::<String>())
+            .filter(|ua| !ua.is_empty());
+        Self { client_addr, user_agent }
+    }
+}
+
+tokio::task_local! {
+    static SOURCE: Source;
+}
+
+/// Runs `f` (a request's handling) with `source` as the origin of what it records.
+pub async fn from_source<F: std::future::Future>(source: Source, f: F) -> F::Output {
+    SOURCE.scope(source, f).await
+}
+
 pub async fn record(
     store: &Store,
     now: i64,
@@ -105,7 +137,8 @@ pub async fn record(
     client_id: Option<&str>,
     detail: Value,
 ) -> Result<(), StoreError> {
-    store.append_audit(now, event.as_str(), person_id, client_id, &detail.to_string()).await?;
+    let source = SOURCE.try_with(Source::clone).ok();
+    store.append_audit(now, event.as_str(), person_id, client_id, &detail.to_string(), source.as_ref()).await?;
     Ok(())
 }
 
@@ -156,6 +189,8 @@ pub async fn verify_chain(store: &Store) -> Result<Result<u64, ChainError>, Stor
                 client: e.client_id.as_deref(),
                 detail: &e.detail,
                 prev: &e.prev_hash,
+                client_addr: e.client_addr.as_deref(),
+                user_agent: e.user_agent.as_deref(),
             };
             let expect = entry_hash(scheme, fields);
             if !crate::crypto::ct_eq(expect.as_bytes(), e.hash.as_bytes()) {

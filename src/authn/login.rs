@@ -23,6 +23,7 @@ use crate::state::App;
 use crate::store::StoreError;
 use crate::store::lockout::Counted;
 use crate::store::persons::LoginState;
+use crate::web::admission;
 use crate::web::client_addr::ClientAddr;
 use crate::web::error::PageError;
 use crate::web::form::Params;
@@ -103,9 +104,15 @@ async fn password_step(app: &App, jar: CookieJar, pending: Pending, f: &Params, 
     let password = password::canonical(f.get("password").unwrap_or_default());
     let found = app.store.person_for_login(&pid).await.map_err(|e| internal(&e))?;
     let counter = lockout::counter_for(app, &pid, found.as_ref().map(|(p, _)| &p.id), &pending.browser).await.map_err(|e| internal(&e))?;
+    // A turn at the password check before the attempt is counted: when the line is too long,
+    // nothing is checked and nothing counted (`web::admission`).
+    let Ok(turn) = password::turn(app.admission.password_wait()).await else {
+        let page = render_login(app, &pending, Some("login.error.busy"), pid.as_str());
+        return Err(admission::unavailable(page, app.admission.retry_after()));
+    };
     let Some(claimed) = lockout::claim(app, &counter).await.map_err(|e| internal(&e))? else {
         // Locked: the same Argon2 work and the same words for every ID number, known or not.
-        password::verify_blocking(None, password).await;
+        turn.verify(None, password).await;
         let person = found.as_ref().map(|(p, _)| p);
         audit::record(
             &app.store,
@@ -122,7 +129,7 @@ async fn password_step(app: &App, jar: CookieJar, pending: Pending, f: &Params, 
     // An ID number without an account, or an account without a password, is checked against a
     // dummy hash: the same time as a real check.
     let hash = found.as_ref().and_then(|(_, s)| s.password_hash.clone());
-    let right = password::verify_blocking(hash, password).await;
+    let right = turn.verify(hash, password).await;
     let (person, state) = match found {
         Some(found) if right => found,
         other => {

@@ -125,7 +125,8 @@ async fn set_password(app: &Arc<App>, jar: &CookieJar, locale: Locale, body: &[u
         let short = password::canonical(new).chars().count() < MIN_ALONE;
         Step::Totp { required: p.account_level == AccountLevel::Level2 || short }
     };
-    let hash = password::hash_blocking(new.to_string()).await.map_err(|e| internal(&e))?;
+    let turn = password::turn(app.admission.password_wait()).await.map_err(|_| app.admission.busy_page(locale))?;
+    let hash = turn.hash(new.to_string()).await.map_err(|e| internal(&e))?;
     // Claim the step before storing: a second tab posting the same form changes nothing.
     if !t.advance(app, next, None).await.map_err(|e| internal(&e))? {
         return Err(Redirect::to(next.path()).into_response());

@@ -24,6 +24,9 @@ pub struct AuditEntry {
     pub hash: String,
     /// Hashed under the audit key.
     pub keyed: bool,
+    /// Where the action came from, when it came through a request.
+    pub client_addr: Option<String>,
+    pub user_agent: Option<String>,
 }
 
 /// A checkpoint: the chain's head at some time, with an HMAC over it.
@@ -46,11 +49,19 @@ pub struct Hashed<'a> {
     pub client: Option<&'a str>,
     pub detail: &'a str,
     pub prev: &'a str,
+    pub client_addr: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
 }
 
 /// An entry's hash: HMAC-SHA256 under `key`, or (entries from before the keyed chain) SHA-256.
+/// The source is covered when there is one (entries written before it was recorded have none,
+/// and removing it from one that had it changes the hash).
 pub fn entry_hash(key: Option<&[u8]>, e: Hashed<'_>) -> String {
-    let canonical = serde_json::json!([e.seq, e.at, e.event, e.person, e.client, e.detail, e.prev]).to_string();
+    let canonical = if e.client_addr.is_none() && e.user_agent.is_none() {
+        serde_json::json!([e.seq, e.at, e.event, e.person, e.client, e.detail, e.prev]).to_string()
+    } else {
+        serde_json::json!([e.seq, e.at, e.event, e.person, e.client, e.detail, e.prev, e.client_addr, e.user_agent]).to_string()
+    };
     match key {
         Some(k) => b64url(&hmac_sha256(k, &[b"audit-entry", canonical.as_bytes()])),
         None => b64url(&sha256(canonical.as_bytes())),
@@ -69,7 +80,10 @@ impl Store {
         person_id: Option<&PersonId>,
         client_id: Option<&str>,
         detail: &str,
+        source: Option<&crate::audit::Source>,
     ) -> Result<i64> {
+        let client_addr = source.map(|s| s.client_addr.as_str());
+        let user_agent = source.and_then(|s| s.user_agent.as_deref());
         for _ in 0..16 {
             let head = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetch_optional(self.pool()).await?;
             let (seq, prev) = match head {
@@ -77,11 +91,12 @@ impl Store {
                 None => (1, GENESIS.to_string()),
             };
             let key = self.audit_key();
-            let fields = Hashed { seq, at, event, person: person_id.map(PersonId::as_str), client: client_id, detail, prev: &prev };
+            let person = person_id.map(PersonId::as_str);
+            let fields = Hashed { seq, at, event, person, client: client_id, detail, prev: &prev, client_addr, user_agent };
             let hash = entry_hash(key, fields);
             let inserted = sqlx::query(
-                "INSERT INTO audit_log (seq, at, event, person_id, client_id, detail, prev_hash, hash, keyed) \
-                 VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) ON CONFLICT (seq) DO NOTHING",
+                "INSERT INTO audit_log (seq, at, event, person_id, client_id, detail, prev_hash, hash, keyed, client_addr, user_agent) \
+                 VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11) ON CONFLICT (seq) DO NOTHING",
             )
             .bind(seq)
             .bind(at)
@@ -92,6 +107,8 @@ impl Store {
             .bind(&prev)
             .bind(&hash)
             .bind(i64::from(key.is_some()))
+            .bind(client_addr)
+            .bind(user_agent)
             .execute(self.pool())
             .await?;
             if inserted.rows_affected() == 1 {
@@ -103,7 +120,7 @@ impl Store {
 
     pub async fn audit_entries(&self, after_seq: i64, limit: i64) -> Result<Vec<AuditEntry>> {
         let rows = sqlx::query(
-            "SELECT seq, at, event, person_id, client_id, detail, prev_hash, hash, keyed FROM audit_log \
+            "SELECT seq, at, event, person_id, client_id, detail, prev_hash, hash, keyed, client_addr, user_agent FROM audit_log \
              WHERE seq > $1 ORDER BY seq LIMIT $2",
         )
         .bind(after_seq)
@@ -122,6 +139,8 @@ impl Store {
                     prev_hash: r.try_get("prev_hash")?,
                     hash: r.try_get("hash")?,
                     keyed: r.try_get::<i64, _>("keyed")? != 0,
+                    client_addr: r.try_get("client_addr")?,
+                    user_agent: r.try_get("user_agent")?,
                 })
             })
             .collect()

@@ -1,5 +1,6 @@
 //! Cross-cutting HTTP: error responses, security headers, CSRF, cookies, pages, languages.
 
+pub mod admission;
 pub mod client_addr;
 pub mod cookies;
 pub mod csrf;

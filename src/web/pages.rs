@@ -67,6 +67,17 @@ pub struct ConsentPage<'a> {
     pub person_name: String,
 }
 
+/// "You are in line" (`web::admission`): `again` is the address asked for again by itself
+/// after `retry_secs` (a GET); a form is not sent again.
+#[derive(Template)]
+#[template(path = "busy.html")]
+pub struct BusyPage {
+    pub locale: Locale,
+    pub switch_href: Option<String>,
+    pub retry_secs: u64,
+    pub again: Option<String>,
+}
+
 #[derive(Template)]
 #[template(path = "error.html")]
 pub struct ErrorPage {
@@ -91,6 +102,7 @@ pub fn render<T: Template>(status: StatusCode, page: &T) -> Response {
 
 pub const STYLESHEET: &str = include_str!("nixa.css");
 pub const PASSKEY_SCRIPT: &str = include_str!("passkey.js");
+pub const RETRY_SCRIPT: &str = include_str!("retry.js");
 
 pub struct OrgChoice {
     pub code: String,

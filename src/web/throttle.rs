@@ -222,13 +222,14 @@ fn forwarded_for(headers: &HeaderMap) -> Vec<IpAddr> {
 }
 
 /// The paths answered as APIs (an OAuth error), not as pages.
-fn is_api(path: &str) -> bool {
+pub fn is_api(path: &str) -> bool {
     ["/token", "/par", "/register", "/introspect", "/revoke", "/device_authorization", "/userinfo", "/api/", "/login/qr/status", "/admin/"]
         .iter()
         .any(|p| path.starts_with(p))
 }
 
-/// The layer: finds the client address (kept in the request for handlers), and answers 429 to
+/// The layer: finds the client address (kept in the request for handlers, and with the
+/// User-Agent as the source of what the request records in the audit log), and answers 429 to
 /// an address over its limit.
 pub async fn layer(State(t): State<Arc<Throttle>>, mut req: Request, next: Next) -> Response {
     let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
@@ -243,7 +244,9 @@ pub async fn layer(State(t): State<Arc<Throttle>>, mut req: Request, next: Next)
     if let Err(wait) = verdict {
         return too_many(&req, wait, t.default_locale);
     }
-    let res = next.run(req).await;
+    let user_agent = req.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok());
+    let source = crate::audit::Source::new(addr.0.clone(), user_agent);
+    let res = crate::audit::from_source(source, next.run(req)).await;
     if admin && res.status() == StatusCode::UNAUTHORIZED {
         t.admin_failed(&addr);
     }

@@ -79,6 +79,13 @@ impl TestServer {
             throttle: nixa::web::throttle::ThrottleConfig { signin_per_minute: 0, requests_per_minute: 0, ..Default::default() },
             // The upstreams, portals and OCSP responders of the tests listen on loopback.
             outbound_allow: vec!["127.0.0.0/8".into(), "::1/128".into()],
+            // Tests run in parallel in one process on a loaded machine, and the password line is
+            // the process's: no test may be held back by another's burst. `abuse.rs` tightens it.
+            admission: nixa::web::admission::AdmissionConfig {
+                password_queue: usize::MAX,
+                queue_timeout_ms: 120_000,
+                ..Default::default()
+            },
             ..Config::default()
         };
         adjust(&mut config);
@@ -124,6 +131,8 @@ pub struct Page {
     pub location: Option<String>,
     pub body: String,
     pub url: String,
+    /// `Retry-After`, when the server said to come back later (429, 503).
+    pub retry_after: Option<String>,
 }
 
 impl Page {
@@ -171,8 +180,9 @@ impl Browser {
     async fn page(res: reqwest::Response, url: String) -> Page {
         let status = res.status().as_u16();
         let location = res.headers().get(LOCATION).map(|v| v.to_str().expect("ascii location").to_string());
+        let retry_after = res.headers().get("retry-after").map(|v| v.to_str().expect("ascii Retry-After").to_string());
         let body = res.text().await.expect("body");
-        Page { status, location, body, url }
+        Page { status, location, body, url, retry_after }
     }
 
     /// Follows same-site redirects until one leaves the provider (to a portal) or a page shows.

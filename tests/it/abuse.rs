@@ -468,3 +468,150 @@ async fn guessing_admin_tokens_is_throttled_per_address() {
     assert_eq!(call("198.51.100.9", "guess").await, 429, "after the limit the address waits");
     assert_eq!(call("198.51.100.10", "guess").await, 401, "another address is not affected");
 }
+
+/// Holds a request in flight: a POST whose body never arrives in full (the slot is taken until
+/// the connection closes).
+async fn held_request(server: &TestServer) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let mut s = tokio::net::TcpStream::connect(server.listen_addr).await.unwrap();
+    s.write_all(b"POST /token HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\ngrant_type=")
+        .await
+        .unwrap();
+    s
+}
+
+#[tokio::test]
+async fn a_saturated_server_holds_new_arrivals_in_line_and_recovers_by_itself() {
+    let server = TestServer::start_with(|c| {
+        c.admission = nixa::web::admission::AdmissionConfig {
+            max_in_flight: 4,
+            entry_reserve: 2,
+            password_queue: usize::MAX,
+            queue_timeout_ms: 300,
+            retry_after_secs: 3,
+        }
+    })
+    .await;
+    let (_, challenge) = pkce_pair();
+    let authorize = authorize_url(&server, DVC, DVC_REDIRECT, &challenge, &[]);
+    let par = || async {
+        let res = backchannel()
+            .post(server.url("/par"))
+            .basic_auth(DVC, Some(DVC_SECRET))
+            .form(&[
+                ("response_type", "code"),
+                ("client_id", DVC),
+                ("redirect_uri", DVC_REDIRECT),
+                ("scope", "openid"),
+                ("code_challenge", challenge.as_str()),
+                ("code_challenge_method", "S256"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        let retry = res.headers().get("retry-after").map(|v| v.to_str().unwrap().to_string());
+        (res.status().as_u16(), retry, res.json::<serde_json::Value>().await.unwrap())
+    };
+    let token = || async {
+        backchannel().post(server.url("/token")).basic_auth(DVC, Some(DVC_SECRET)).form(&[("grant_type", "nonsense")]).send().await.unwrap()
+    };
+
+    // Three of the four slots taken: the reserve is reached.
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        held.push(held_request(&server).await);
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // A person arriving waits in line, in their language, and the page tries again by itself.
+    let b = server.browser();
+    let waiting = b.get(&authorize).await;
+    assert_eq!((waiting.status, waiting.error_key().as_deref(), waiting.retry_after.as_deref()), (503, Some("busy"), Some("3")));
+    assert!(waiting.body.contains("lang=\"vi\"") && waiting.body.contains("hàng chờ"), "{}", waiting.body);
+    assert!(waiting.body.contains("id=\"busy-retry\"") && waiting.body.contains("/static/retry.js"));
+    let en = b.http.get(&authorize).header("accept-language", "en").send().await.unwrap();
+    assert_eq!(en.status(), 503);
+    assert!(en.text().await.unwrap().contains("you are in line"));
+    // A portal's new request is told when to come back.
+    let (status, retry, body) = par().await;
+    assert_eq!((status, retry.as_deref(), body["error"].as_str()), (503, Some("3"), Some("temporarily_unavailable")));
+    // Keys, discovery and health are never held back.
+    for path in ["/jwks", "/.well-known/openid-configuration", "/healthz", "/static/retry.js"] {
+        assert_eq!(backchannel().get(server.url(path)).send().await.unwrap().status(), 200, "{path}");
+    }
+    // Someone half-way through still gets the last slot.
+    assert_eq!(token().await.status(), 400, "a continuing request is admitted");
+    // All four taken: a continuing request waits its time in line, then is told to come back.
+    held.push(held_request(&server).await);
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let started = std::time::Instant::now();
+    let refused = token().await;
+    assert_eq!(refused.status(), 503);
+    assert!(started.elapsed() >= std::time::Duration::from_millis(250), "it waited in line first");
+    assert_eq!(refused.headers().get("retry-after").unwrap(), "3");
+    // The surge ends: the server takes people in again by itself.
+    drop(held);
+    let mut admitted = None;
+    for _ in 0..50 {
+        let page = b.get(&authorize).await;
+        if page.status != 503 {
+            admitted = Some(page);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let page = admitted.expect("admitted again within five seconds");
+    assert!(page.location.as_deref().is_some_and(|l| l.contains("/login")), "on to the sign-in: {:?}", page.location);
+    assert_eq!(par().await.0, 201);
+}
+
+#[tokio::test]
+async fn a_password_check_refused_for_a_long_line_is_not_counted_against_the_account() {
+    let server = TestServer::start_with(|c| {
+        c.login_max_failures = 1000;
+        c.admission = nixa::web::admission::AdmissionConfig { queue_timeout_ms: 1, password_queue: usize::MAX, ..Default::default() };
+    })
+    .await;
+    let pages = parallel_wrong(&server, AN.0, 24).await;
+    let busy: Vec<_> = pages.iter().filter(|p| p.status == 503).collect();
+    let checked = pages.iter().filter(|p| p.status == 401).count();
+    assert_eq!(busy.len() + checked, 24, "every attempt was either checked or told to wait");
+    assert!(!busy.is_empty(), "24 checks at once with no wait allowed: some were told to wait");
+    for p in &busy {
+        assert_eq!(p.error_key().as_deref(), Some("login.error.busy"));
+        assert!(p.retry_after.is_some());
+        assert!(p.body.contains("name=\"password\""), "the form is shown again");
+    }
+    assert_eq!(failures(&server, AN.0).await, checked as i64, "only checked passwords count");
+}
+
+#[tokio::test]
+async fn audit_entries_carry_the_client_address_and_user_agent_under_the_chain() {
+    use sqlx::Connection;
+    let server = TestServer::start_with(|c| c.throttle.trusted_proxies = vec!["127.0.0.1".into()]).await;
+    let b = server.browser();
+    let (_, challenge) = pkce_pair();
+    let login = b.follow(b.get(&authorize_url(&server, DVC, DVC_REDIRECT, &challenge, &[])).await).await;
+    let form = [("r", login.field("r")), ("csrf", login.field("csrf")), ("personal_id", AN.0.into()), ("password", "wrong".into())];
+    let res = b
+        .http
+        .post(server.url("/login"))
+        .header("x-forwarded-for", "203.0.113.77")
+        .header("user-agent", "Mozilla/5.0 (Linux; Android 10)\tChrome/120")
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let store = &server.app.store;
+    let entries = store.audit_entries(0, 10_000).await.unwrap();
+    let failed = entries.iter().rev().find(|e| e.event == "login.failed").expect("the failure is recorded");
+    assert_eq!(failed.client_addr.as_deref(), Some("203.0.113.77"));
+    assert_eq!(failed.user_agent.as_deref(), Some("Mozilla/5.0 (Linux; Android 10)Chrome/120"), "control characters dropped");
+    assert!(nixa::audit::verify_chain(store).await.unwrap().is_ok());
+    // The source is under the chain: changing it (or removing it) is found.
+    let mut conn = sqlx::AnyConnection::connect(&server.app.settings.database_url).await.unwrap();
+    for forged in [Some("198.51.100.1"), None] {
+        sqlx::query("UPDATE audit_log SET client_addr = $1 WHERE seq = $2").bind(forged).bind(failed.seq).execute(&mut conn).await.unwrap();
+        assert_eq!(nixa::audit::verify_chain(store).await.unwrap(), Err(nixa::audit::ChainError::Altered(failed.seq)), "{forged:?}");
+    }
+}

@@ -204,6 +204,8 @@ async fn the_keyed_chain_finds_a_rehashed_tail_a_downgrade_and_a_cut_off_tail() 
                 client: e.client_id.as_deref(),
                 detail: &detail,
                 prev: &prev,
+                client_addr: e.client_addr.as_deref(),
+                user_agent: e.user_agent.as_deref(),
             };
             let h = nixa::store::audit::entry_hash(None, fields);
             out.push((e.seq, detail, prev.clone(), h.clone(), keyed));

@@ -7,6 +7,8 @@
 //! database-counter snapshots cover measured operations and nothing else.
 #![forbid(unsafe_code)]
 
+mod surge;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -36,6 +38,8 @@ struct Opts {
     path: String,
     /// Further nodes of the same deployment (one issuer, one database); see `Worker::far`.
     nodes: Vec<String>,
+    /// Scenario `surge`: the arrival rates as multiples of the measured capacity.
+    multipliers: Vec<f64>,
 }
 
 fn parse_args() -> Result<Opts, Error> {
@@ -62,6 +66,7 @@ fn parse_args() -> Result<Opts, Error> {
         hook: m.get("hook").cloned(),
         path: get("path", "/api/v1/credentials/verify"),
         nodes: m.get("nodes").map(|n| n.split(',').map(|s| s.trim_end_matches('/').to_string()).collect()).unwrap_or_default(),
+        multipliers: get("multipliers", "5,10").split(',').map(|m| m.trim().parse::<f64>()).collect::<Result<_, _>>()?,
     })
 }
 
@@ -95,6 +100,8 @@ impl Endpoints {
 struct Browser {
     http: reqwest::Client,
     jar: HashMap<String, String>,
+    /// Sent as `X-Forwarded-For` (scenario `surge`: each browser from its own address).
+    forwarded_for: Option<String>,
 }
 
 struct Page {
@@ -106,13 +113,17 @@ struct Page {
 
 impl Browser {
     fn new(http: reqwest::Client) -> Self {
-        Browser { http, jar: HashMap::new() }
+        Browser { http, jar: HashMap::new(), forwarded_for: None }
     }
     fn cookie(&self) -> String {
         self.jar.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
     }
     async fn send(&mut self, req: reqwest::RequestBuilder, url: &str) -> Result<Page, Error> {
         let req = if self.jar.is_empty() { req } else { req.header("cookie", self.cookie()) };
+        let req = match &self.forwarded_for {
+            Some(a) => req.header("x-forwarded-for", a),
+            None => req,
+        };
         let res = req.send().await?;
         for c in res.headers().get_all("set-cookie") {
             let pair = c.to_str()?.split(';').next().unwrap_or("");
@@ -206,7 +217,13 @@ async fn sign_in(b: &mut Browser, o: &Opts, e: &Endpoints, challenge: &str) -> R
         }
         let mut form: Vec<(String, String)>;
         let action;
-        let nixa_page = if page.url.contains("/login?") { Some("login") } else if page.url.contains("/consent?") { Some("consent") } else { None };
+        let nixa_page = if page.url.contains("/login?") {
+            Some("login")
+        } else if page.url.contains("/consent?") {
+            Some("consent")
+        } else {
+            None
+        };
         if let Some(step) = nixa_page {
             // nixa's pages hold several forms (other sign-in methods, language); post the
             // password form or the consent approval with the page's request handle and CSRF token.
@@ -265,7 +282,13 @@ async fn token(http: &reqwest::Client, o: &Opts, e: &Endpoints, form: &[(&str, &
 }
 
 async fn exchange(http: &reqwest::Client, o: &Opts, e: &Endpoints, code: &str, verifier: &str) -> Result<Value, Error> {
-    token(http, o, e, &[("grant_type", "authorization_code"), ("code", code), ("redirect_uri", &o.redirect_uri), ("code_verifier", verifier)]).await
+    token(
+        http,
+        o,
+        e,
+        &[("grant_type", "authorization_code"), ("code", code), ("redirect_uri", &o.redirect_uri), ("code_verifier", verifier)],
+    )
+    .await
 }
 
 async fn userinfo(http: &reqwest::Client, e: &Endpoints, at: &str) -> Result<(), Error> {
@@ -301,7 +324,15 @@ struct Worker {
 static SIGN_IN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 async fn prepare(o: &Opts, e: &Endpoints, http: &reqwest::Client, codes_needed: usize, body: Arc<Vec<u8>>) -> Result<Worker, Error> {
-    let mut w = Worker { http: http.clone(), browser: Browser::new(http.clone()), codes: Vec::new(), refresh: String::new(), access: String::new(), body, far: None };
+    let mut w = Worker {
+        http: http.clone(),
+        browser: Browser::new(http.clone()),
+        codes: Vec::new(),
+        refresh: String::new(),
+        access: String::new(),
+        body,
+        far: None,
+    };
     if matches!(o.scenario.as_str(), "sso" | "token" | "refresh" | "introspect") {
         let (verifier, challenge) = pkce();
         let code = {
@@ -398,7 +429,14 @@ async fn run() -> Result<(), Error> {
     let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).pool_max_idle_per_host(o.concurrency * 2).build()?;
     let discovery = format!("{}/.well-known/openid-configuration", o.issuer);
     let e = if o.scenario == "post" {
-        Endpoints { discovery: discovery.clone(), authorization: String::new(), token: String::new(), userinfo: String::new(), introspection: String::new(), jwks: String::new() }
+        Endpoints {
+            discovery: discovery.clone(),
+            authorization: String::new(),
+            token: String::new(),
+            userinfo: String::new(),
+            introspection: String::new(),
+            jwks: String::new(),
+        }
     } else {
         let d: Value = http.get(&discovery).send().await?.json().await?;
         Endpoints {
@@ -410,6 +448,11 @@ async fn run() -> Result<(), Error> {
             jwks: text(&d, "jwks_uri")?,
         }
     };
+    if o.scenario == "surge" {
+        // Arrivals that wait longer than this have given up (a person would).
+        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).timeout(Duration::from_secs(30)).build()?;
+        return surge::run(&o, &e, &http).await;
+    }
     let body = Arc::new(match &o.body_file {
         Some(f) => std::fs::read(f)?,
         None => Vec::new(),
