@@ -14,10 +14,8 @@ import { createServer } from 'node:http';
 import { createServer as netServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createRequire } from 'node:module';
-import { authorizeUrl, catchCallback, idTokenClaims, pkce, redeem, useChromium } from './harness.mjs';
+import { accessible, authorizeUrl, catchCallback, idTokenClaims, pkce, redeem, useChromium } from './harness.mjs';
 
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const chrome = useChromium();
 
 const PEOPLE = {
@@ -116,13 +114,6 @@ after(() => {
   for (const s of servers) s.close();
   rmSync(env.dir, { recursive: true, force: true });
 });
-
-/** axe-core on the page as it is (WCAG 2.1 A and AA rules); the context bypasses CSP to inject it. */
-async function accessible(page) {
-  await page.addScriptTag({ content: axeSource });
-  const result = await page.evaluate(async () => window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } }));
-  assert.deepEqual(result.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target).join(', ')}`), [], `axe on ${page.url()}`);
-}
 
 async function newContext(locale = 'vi-VN') {
   // A phone-sized screen: the pages must work at 320 px.

@@ -2,6 +2,9 @@
 // against a `nixa serve --demo` started by the conformance harness. Pages are served on
 // http://localhost, which WebAuthn accepts as a secure context (it refuses IP addresses).
 import { before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { chromium } from 'playwright-core';
 
 export { startNixa, env, DVC, AN } from '../conformance/harness.mjs';
@@ -65,4 +68,13 @@ export async function redeem(issuer, client, code, verifier, redirect) {
 
 export function idTokenClaims(idToken) {
   return JSON.parse(Buffer.from(idToken.split('.')[1], 'base64url').toString());
+}
+
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/** axe-core on the page as it is (WCAG 2.1 A and AA rules); the context bypasses CSP to inject it. */
+export async function accessible(page) {
+  await page.addScriptTag({ content: axeSource });
+  const result = await page.evaluate(async () => window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } }));
+  assert.deepEqual(result.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target).join(', ')}`), [], `axe on ${page.url()}`);
 }

@@ -26,6 +26,8 @@ pub struct Config {
     /// Language of the pages when the request names none: `vi` or `en`.
     pub default_locale: String,
     pub session_ttl_secs: i64,
+    /// A session not used for this long ends (NIST SP 800-63B AAL2: 30 minutes); 0 = never.
+    pub session_idle_secs: i64,
     pub code_ttl_secs: i64,
     pub access_token_ttl_secs: i64,
     pub id_token_ttl_secs: i64,
@@ -80,6 +82,7 @@ impl Default for Config {
             master_key: None,
             default_locale: "vi".into(),
             session_ttl_secs: 8 * 3600,
+            session_idle_secs: 30 * 60,
             code_ttl_secs: 60,
             access_token_ttl_secs: 600,
             id_token_ttl_secs: 600,
@@ -127,13 +130,14 @@ pub enum ConfigError {
 }
 
 impl Config {
-    const KEYS: [&'static str; 28] = [
+    const KEYS: [&'static str; 29] = [
         "issuer",
         "listen",
         "database_url",
         "master_key",
         "default_locale",
         "session_ttl_secs",
+        "session_idle_secs",
         "code_ttl_secs",
         "access_token_ttl_secs",
         "id_token_ttl_secs",
@@ -185,6 +189,7 @@ pub struct Settings {
     pub master_key: Arc<MasterKey>,
     pub default_locale: Locale,
     pub session_ttl: i64,
+    pub session_idle: i64,
     pub code_ttl: i64,
     pub access_token_ttl: i64,
     pub id_token_ttl: i64,
@@ -270,6 +275,7 @@ impl Settings {
             master_key: Arc::new(master_key),
             default_locale,
             session_ttl: positive("session_ttl_secs", c.session_ttl_secs)?,
+            session_idle: c.session_idle_secs.max(0),
             code_ttl,
             access_token_ttl: positive("access_token_ttl_secs", c.access_token_ttl_secs)?,
             id_token_ttl: positive("id_token_ttl_secs", c.id_token_ttl_secs)?,

@@ -42,8 +42,11 @@ pub fn spawn(app: &Arc<App>) -> tokio::task::JoinHandle<()> {
                 tracing::warn!(error = %e, "purging expired codes and enrolments failed");
             }
             app.throttle.forget_idle();
-            if let Err(e) = app.store.checkpoint_audit(now).await {
-                tracing::warn!(error = %e, "recording an audit checkpoint failed");
+            match app.store.checkpoint_audit(now).await {
+                // Logged, so that a copy lives outside the database (`nixa audit verify --against`).
+                Ok(Some(c)) => tracing::info!(seq = c.seq, hash = %c.hash, "audit checkpoint"),
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "recording an audit checkpoint failed"),
             }
             // Counters of unknown ID numbers and browsers, idle for a day and unlocked, go.
             if let Err(e) = app.store.purge_login_failures(now, 86_400).await {

@@ -156,6 +156,39 @@ pub enum ChainError {
     Truncated(i64),
     #[error("keyed entries cannot be checked without the audit key")]
     NoKey,
+    #[error("entry {0} is missing or is not the one the checkpoint kept outside the database names")]
+    NotAsAnchored(i64),
+}
+
+/// A checkpoint kept outside the database (the log line `audit checkpoint` that the server
+/// writes, forwarded to a SIEM or copied by an auditor): `SEQ:HASH`. Whoever can rewrite the
+/// database can also remove its checkpoints, but not these.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Anchor {
+    pub seq: i64,
+    pub hash: String,
+}
+
+impl std::str::FromStr for Anchor {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (seq, hash) = s.split_once(':').ok_or_else(|| format!("{s:?} is not SEQ:HASH"))?;
+        let seq = seq.parse().map_err(|_| format!("{seq:?} is not an entry number"))?;
+        Ok(Self { seq, hash: hash.to_string() })
+    }
+}
+
+/// Checks the chain's entries against checkpoints kept elsewhere (after [`verify_chain`] has
+/// checked the chain itself).
+pub async fn verify_anchors(store: &Store, anchors: &[Anchor]) -> Result<Result<(), ChainError>, StoreError> {
+    for a in anchors {
+        let found = store.audit_hash_at(a.seq).await?;
+        if !found.is_some_and(|h| crate::crypto::ct_eq(h.as_bytes(), a.hash.as_bytes())) {
+            return Ok(Err(ChainError::NotAsAnchored(a.seq)));
+        }
+    }
+    Ok(Ok(()))
 }
 
 /// Walks the whole chain, then checks it against every checkpoint; returns the number of

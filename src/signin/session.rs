@@ -21,7 +21,7 @@ pub struct BrowserSession {
 pub async fn current(app: &App, jar: &CookieJar, now: i64) -> Result<Option<BrowserSession>, StoreError> {
     let Some(cookie) = jar.get(cookies::SESSION) else { return Ok(None) };
     let id_hash = token_hash(cookie.value());
-    let Some(record) = app.store.session(&id_hash, now).await? else { return Ok(None) };
+    let Some(record) = app.store.session(&id_hash, now, app.settings.session_idle).await? else { return Ok(None) };
     // A session whose acr we no longer understand is not reused.
     let Some(acr) = Acr::parse(&record.acr) else { return Ok(None) };
     Ok(Some(BrowserSession { id_hash, record, acr }))

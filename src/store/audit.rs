@@ -147,8 +147,8 @@ impl Store {
     }
 
     /// Records the chain's head as a checkpoint (nothing when there is no key or no entry, or
-    /// the head is recorded already).
-    pub async fn checkpoint_audit(&self, now: i64) -> Result<Option<i64>> {
+    /// the head is recorded already); returns the new checkpoint.
+    pub async fn checkpoint_audit(&self, now: i64) -> Result<Option<Checkpoint>> {
         let Some(key) = self.audit_key() else { return Ok(None) };
         let Some(head) = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetch_optional(self.pool()).await? else {
             return Ok(None);
@@ -162,7 +162,7 @@ impl Store {
             .bind(now)
             .execute(self.pool())
             .await?;
-        Ok((r.rows_affected() == 1).then_some(seq))
+        Ok((r.rows_affected() == 1).then_some(Checkpoint { seq, hash, mac }))
     }
 
     pub async fn audit_checkpoints(&self) -> Result<Vec<Checkpoint>> {

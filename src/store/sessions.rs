@@ -16,11 +16,14 @@ pub struct SessionRecord {
     pub expires_at: i64,
 }
 
+/// How stale the recorded last use may be before it is written again.
+const SEEN_RESOLUTION_SECS: i64 = 60;
+
 impl Store {
     pub async fn insert_session(&self, id_hash: &str, s: &SessionRecord, now: i64) -> Result<()> {
         sqlx::query(
-            "INSERT INTO sessions (id_hash, sid, person_id, auth_time, acr, amr, created_at, expires_at) \
-             VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
+            "INSERT INTO sessions (id_hash, sid, person_id, auth_time, acr, amr, created_at, expires_at, last_seen_at) \
+             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$7)",
         )
         .bind(id_hash)
         .bind(&s.sid)
@@ -35,13 +38,24 @@ impl Store {
         Ok(())
     }
 
-    pub async fn session(&self, id_hash: &str, now: i64) -> Result<Option<SessionRecord>> {
-        let row = sqlx::query("SELECT sid, person_id, auth_time, acr, amr, expires_at FROM sessions WHERE id_hash=$1 AND expires_at > $2")
-            .bind(id_hash)
-            .bind(now)
-            .fetch_optional(self.pool())
-            .await?;
-        row.as_ref().map(session_from_row).transpose()
+    /// The live session with this hash: not past its end, and used within `idle_secs` (0: no
+    /// idle limit). This use is recorded, at most once a minute.
+    pub async fn session(&self, id_hash: &str, now: i64, idle_secs: i64) -> Result<Option<SessionRecord>> {
+        let idle_cutoff = if idle_secs > 0 { now - idle_secs } else { i64::MIN };
+        let row = sqlx::query(
+            "SELECT sid, person_id, auth_time, acr, amr, expires_at, last_seen_at FROM sessions \
+             WHERE id_hash=$1 AND expires_at > $2 AND last_seen_at > $3",
+        )
+        .bind(id_hash)
+        .bind(now)
+        .bind(idle_cutoff)
+        .fetch_optional(self.pool())
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        if row.try_get::<i64, _>("last_seen_at")? < now - SEEN_RESOLUTION_SECS {
+            sqlx::query("UPDATE sessions SET last_seen_at=$1 WHERE id_hash=$2").bind(now).bind(id_hash).execute(self.pool()).await?;
+        }
+        session_from_row(&row).map(Some)
     }
 
     /// The session with this sid, live or not yet purged.

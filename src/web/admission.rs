@@ -144,12 +144,28 @@ fn refuse(req: &Request, a: &Admission) -> Response {
         return unavailable((StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response(), secs);
     }
     let jar = axum_extra::extract::CookieJar::from_headers(req.headers());
-    let locale = super::lang::page_locale(a.default_locale, req.headers(), &jar, None, None);
+    let q = super::form::Params::from_query(&req.uri().query().map(str::to_string));
+    let locale = super::lang::page_locale(a.default_locale, req.headers(), &jar, q.get("ui_locales"), q.get("lang"));
     // A page asked for with GET is asked for again by itself; a form is not sent again (it may
     // hold a password): the person sends it again when they choose.
-    let page =
-        BusyPage { locale, switch_href: None, retry_secs: secs, again: (*req.method() == Method::GET).then(|| req.uri().to_string()) };
-    unavailable(render(StatusCode::SERVICE_UNAVAILABLE, &page), secs)
+    let get = *req.method() == Method::GET;
+    let page = BusyPage {
+        locale,
+        switch_href: get.then(|| with_lang(req.uri(), locale.other())),
+        retry_secs: secs,
+        again: get.then(|| req.uri().to_string()),
+    };
+    // A language chosen here is remembered for the pages after the wait.
+    let jar = super::lang::remember_lang(jar, q.get("lang"));
+    unavailable((jar, render(StatusCode::SERVICE_UNAVAILABLE, &page)).into_response(), secs)
+}
+
+/// The same address with `lang` set to `locale`.
+fn with_lang(uri: &axum::http::Uri, locale: Locale) -> String {
+    let pairs = url::form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes()).filter(|(k, _)| k != "lang");
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    query.extend_pairs(pairs).append_pair("lang", locale.as_str());
+    format!("{}?{}", uri.path(), query.finish())
 }
 
 /// Makes `res` a `503` that says when to come back.
@@ -180,5 +196,11 @@ mod tests {
         assert!(AdmissionConfig::default().check().is_ok());
         assert!(AdmissionConfig { entry_reserve: 256, ..Default::default() }.check().is_err());
         assert!(AdmissionConfig { max_in_flight: 0, entry_reserve: 32, ..Default::default() }.check().is_ok());
+    }
+
+    #[test]
+    fn the_language_switch_keeps_the_request() {
+        let uri: axum::http::Uri = "/authorize?client_id=a&lang=vi&scope=openid%20profile".parse().unwrap();
+        assert_eq!(with_lang(&uri, Locale::En), "/authorize?client_id=a&scope=openid+profile&lang=en");
     }
 }

@@ -615,3 +615,39 @@ async fn audit_entries_carry_the_client_address_and_user_agent_under_the_chain()
         assert_eq!(nixa::audit::verify_chain(store).await.unwrap(), Err(nixa::audit::ChainError::Altered(failed.seq)), "{forged:?}");
     }
 }
+
+#[tokio::test]
+async fn a_session_left_unused_ends_although_its_lifetime_has_not() {
+    let server = TestServer::start_with(|c| c.session_idle_secs = 30 * 60).await;
+    let b = server.browser();
+    code_for(&server, &b, AN).await;
+    let (_, challenge) = pkce_pair();
+    let url = authorize_url(&server, DVC, DVC_REDIRECT, &challenge, &[]);
+    // Used every 25 minutes, for longer than the idle limit in all: the session lives on.
+    for _ in 0..3 {
+        server.app.clock.advance(25 * 60);
+        assert!(b.get(&url).await.location.unwrap_or_default().starts_with(DVC_REDIRECT), "single sign-on while in use");
+    }
+    // Left alone for 31 minutes: it is over, 106 minutes into its 8 hours.
+    server.app.clock.advance(31 * 60);
+    let next = b.get(&url).await.location.unwrap_or_default();
+    assert!(next.contains("/login"), "asked to sign in again, went to {next}");
+}
+
+#[tokio::test]
+async fn guessing_device_user_codes_from_fresh_browsers_is_limited_per_address() {
+    let server = TestServer::start_with(|c| {
+        c.throttle = nixa::web::throttle::ThrottleConfig { signin_per_minute: 3, signin_burst: 3, ..Default::default() }
+    })
+    .await;
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        // A new cookie jar every time: the per-browser limit of the device page never sees a repeat.
+        let b = server.browser();
+        let form = b.get("/device").await;
+        let csrf = form.field("csrf");
+        statuses.push(b.post("/device", &[("csrf", &csrf), ("user_code", "BCDF-GHJK")]).await.status);
+    }
+    assert!(statuses[..3].iter().all(|s| *s != 429), "{statuses:?}");
+    assert_eq!(statuses[3], 429, "the address is limited, whatever its cookies: {statuses:?}");
+}

@@ -185,6 +185,9 @@ fn activation_letters_for_one_person_or_a_whole_import_file() {
     // Every command above appended to the keyed audit chain, which verifies.
     let (ok, out, err) = run(&["audit", "verify"]);
     assert!(ok && out.contains("audit log intact"), "{out}{err}");
+    // Against a checkpoint kept outside the database: a wrong one is reported, not ignored.
+    let (ok, out, err) = run(&["audit", "verify", "--against", "1:not-the-hash"]);
+    assert!(!ok && err.contains("NOT intact") && err.contains("entry 1"), "{out}{err}");
     // Neither, or both, of --id and --file is a usage error.
     assert!(!run(&["person", "activation-code"]).0);
     assert!(!run(&["person", "activation-code", "--id", "001095012345", "--file", "ids.txt"]).0);

@@ -184,7 +184,7 @@ async fn the_keyed_chain_finds_a_rehashed_tail_a_downgrade_and_a_cut_off_tail() 
     for i in 0..6 {
         nixa::audit::record(store, 1000 + i, nixa::audit::Event::LoginFailed, None, Some("c"), serde_json::json!({"i": i})).await.unwrap();
     }
-    assert_eq!(store.checkpoint_audit(2000).await.unwrap(), Some(6));
+    assert_eq!(store.checkpoint_audit(2000).await.unwrap().map(|c| c.seq), Some(6));
     assert_eq!(nixa::audit::verify_chain(store).await.unwrap(), Ok(6));
     let mut conn = sqlx::AnyConnection::connect(&server.app.settings.database_url).await.unwrap();
     let entries = store.audit_entries(0, 100).await.unwrap();
@@ -245,4 +245,13 @@ async fn the_keyed_chain_finds_a_rehashed_tail_a_downgrade_and_a_cut_off_tail() 
     // A checkpoint forged without the key is found too.
     sqlx::query("UPDATE audit_checkpoints SET seq = 4, hash = $1").bind(&entries[3].hash).execute(&mut conn).await.unwrap();
     assert_eq!(nixa::audit::verify_chain(store).await.unwrap(), Err(ChainError::ForgedCheckpoint(4)));
+    // Whoever cut the tail can delete the database's checkpoints too: the chain "verifies"; a
+    // checkpoint kept outside (the logged one) still finds the cut.
+    sqlx::query("DELETE FROM audit_checkpoints").execute(&mut conn).await.unwrap();
+    assert_eq!(nixa::audit::verify_chain(store).await.unwrap(), Ok(4));
+    let logged: nixa::audit::Anchor = format!("6:{}", entries[5].hash).parse().unwrap();
+    assert_eq!(nixa::audit::verify_anchors(store, &[logged]).await.unwrap(), Err(ChainError::NotAsAnchored(6)));
+    let kept: nixa::audit::Anchor = format!("4:{}", entries[3].hash).parse().unwrap();
+    assert_eq!(nixa::audit::verify_anchors(store, &[kept]).await.unwrap(), Ok(()));
+    assert!("6".parse::<nixa::audit::Anchor>().is_err() && "x:abc".parse::<nixa::audit::Anchor>().is_err());
 }
