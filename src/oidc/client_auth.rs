@@ -93,7 +93,16 @@ fn form_decode(s: &str) -> Option<String> {
     pairs.into_iter().next().map(|(_, v)| v)
 }
 
+/// Authenticates the client, then holds it to its portal's rate limit (`[throttle]`).
 pub async fn authenticate(app: &App, headers: &HeaderMap, p: &Params) -> Result<Client, OAuthError> {
+    let client = authenticate_credentials(app, headers, p).await?;
+    if let Err(wait) = app.throttle.check_portal(client.id.as_str()) {
+        return Err(OAuthError::too_many("this portal is over its request rate; retry later", wait));
+    }
+    Ok(client)
+}
+
+async fn authenticate_credentials(app: &App, headers: &HeaderMap, p: &Params) -> Result<Client, OAuthError> {
     let pr = presented(headers, p)?;
     let basic = pr.method == AuthMethod::ClientSecretBasic;
     let unknown = || OAuthError::invalid_client("client authentication failed", basic);

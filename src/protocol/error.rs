@@ -88,11 +88,21 @@ pub struct OAuthError {
     pub dpop_challenge: bool,
     /// For `server_error`: what the log records under the id the client sees.
     pub incident: Option<Incident>,
+    /// Over a rate limit: `429` with `Retry-After` (seconds; small, so the error stays small).
+    pub retry_after: Option<std::num::NonZeroU32>,
 }
 
 impl OAuthError {
     pub fn new(code: ErrorCode, description: impl Into<Cow<'static, str>>) -> Self {
-        Self { code, description: description.into(), basic_challenge: false, dpop_nonce: None, dpop_challenge: false, incident: None }
+        Self {
+            code,
+            description: description.into(),
+            basic_challenge: false,
+            dpop_nonce: None,
+            dpop_challenge: false,
+            incident: None,
+            retry_after: None,
+        }
     }
 
     pub fn invalid_request(d: impl Into<Cow<'static, str>>) -> Self {
@@ -105,6 +115,12 @@ impl OAuthError {
 
     pub fn invalid_client(d: impl Into<Cow<'static, str>>, basic: bool) -> Self {
         Self { basic_challenge: basic, ..Self::new(ErrorCode::InvalidClient, d) }
+    }
+
+    /// Over a rate limit (RFC 6585 §4): come back after `wait`.
+    pub fn too_many(description: impl Into<Cow<'static, str>>, wait: std::time::Duration) -> Self {
+        let secs = u32::try_from(wait.as_secs()).unwrap_or(u32::MAX).max(1);
+        Self { retry_after: std::num::NonZeroU32::new(secs), ..Self::new(ErrorCode::TemporarilyUnavailable, description) }
     }
 
     pub fn with_dpop_nonce(mut self, nonce: String) -> Self {
@@ -157,10 +173,13 @@ impl ErrorCode {
 /// 401 with a Basic challenge, bearer-token errors a Bearer challenge (RFC 6750 §3).
 impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
-        let status = self.code.status(self.dpop_challenge);
+        let status = if self.retry_after.is_some() { StatusCode::TOO_MANY_REQUESTS } else { self.code.status(self.dpop_challenge) };
         let body = json!({ "error": self.code.as_str(), "error_description": self.description });
         let mut res = (status, axum::Json(body)).into_response();
         let h = res.headers_mut();
+        if let Some(secs) = self.retry_after {
+            h.insert(header::RETRY_AFTER, HeaderValue::from(secs.get()));
+        }
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
         let scheme = if self.dpop_challenge { "DPoP" } else { "Bearer" };

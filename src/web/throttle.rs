@@ -39,12 +39,31 @@ pub struct ThrottleConfig {
     /// Other POST requests and authorization requests per client address per minute; 0 = off.
     pub requests_per_minute: u32,
     pub requests_burst: u32,
+    /// Authenticated calls per portal (client) per second at the token, PAR, introspection,
+    /// revocation and device endpoints, so that one runaway integration cannot take the
+    /// capacity of all the others; 0 = off.
+    pub portal_per_second: u32,
+    pub portal_burst: u32,
+    /// Sign-in attempts per second over all addresses together; 0 = off (admission control
+    /// already holds new arrivals back when the server is saturated, whatever its size).
+    pub signin_global_per_second: u32,
 }
 
 impl Default for ThrottleConfig {
     fn default() -> Self {
         // A one-stop-shop counter or an office behind one NAT is many people: generous bursts.
-        Self { trusted_proxies: Vec::new(), signin_per_minute: 30, signin_burst: 30, requests_per_minute: 300, requests_burst: 150 }
+        Self {
+            trusted_proxies: Vec::new(),
+            signin_per_minute: 30,
+            signin_burst: 30,
+            requests_per_minute: 300,
+            requests_burst: 150,
+            // Well above what the largest portal needs at the national peak (issue 21: 3,000
+            // sign-ins/s in all, 20 refreshes per sign-in, spread over hundreds of portals).
+            portal_per_second: 2_000,
+            portal_burst: 4_000,
+            signin_global_per_second: 0,
+        }
     }
 }
 
@@ -110,6 +129,8 @@ pub struct Throttle {
     /// an address over the limit is refused until the time it was told.
     admin_failures: Option<DefaultKeyedRateLimiter<String>>,
     admin_blocked: std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
+    portal: Option<DefaultKeyedRateLimiter<String>>,
+    global_sign_in: Option<governor::DefaultDirectRateLimiter>,
     trusted: Vec<IpNet>,
     /// The language of the 429 page when the request names none.
     default_locale: Locale,
@@ -122,6 +143,9 @@ impl Throttle {
             requests: limiter(cfg.requests_per_minute, cfg.requests_burst),
             admin_failures: limiter(cfg.signin_per_minute, cfg.signin_burst),
             admin_blocked: std::sync::Mutex::new(std::collections::HashMap::new()),
+            portal: NonZeroU32::new(cfg.portal_per_second)
+                .map(|rate| RateLimiter::keyed(Quota::per_second(rate).allow_burst(NonZeroU32::new(cfg.portal_burst).unwrap_or(rate)))),
+            global_sign_in: NonZeroU32::new(cfg.signin_global_per_second).map(|rate| RateLimiter::direct(Quota::per_second(rate))),
             trusted: cfg.proxies()?,
             default_locale,
         })
@@ -160,10 +184,16 @@ impl Throttle {
         self.trusted.iter().any(|n| n.contains(&ip))
     }
 
-    /// `Err(wait)` when the address is over the limit of its class.
+    /// `Err(wait)` when the address is over the limit of its class (or, for sign-in
+    /// attempts, all addresses together over theirs).
     pub fn check(&self, class: Class, addr: &ClientAddr) -> Result<(), Duration> {
         let limiter = match class {
-            Class::SignIn => &self.sign_in,
+            Class::SignIn => {
+                if let Some(g) = &self.global_sign_in {
+                    g.check().map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))?;
+                }
+                &self.sign_in
+            }
             Class::Request => &self.requests,
             Class::Free => return Ok(()),
         };
@@ -173,9 +203,17 @@ impl Throttle {
         }
     }
 
+    /// `Err(wait)` when the portal is over its rate.
+    pub fn check_portal(&self, client_id: &str) -> Result<(), Duration> {
+        match &self.portal {
+            Some(l) => l.check_key(&client_id.to_string()).map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now())),
+            None => Ok(()),
+        }
+    }
+
     /// Forgets addresses whose allowance is full again (the janitor calls this).
     pub fn forget_idle(&self) {
-        for l in [&self.sign_in, &self.requests, &self.admin_failures].into_iter().flatten() {
+        for l in [&self.sign_in, &self.requests, &self.admin_failures, &self.portal].into_iter().flatten() {
             l.retain_recent();
         }
         let now = std::time::Instant::now();
@@ -305,6 +343,24 @@ mod tests {
         f.insert(header::FORWARDED, HeaderValue::from_static("for=_hidden, for=unknown"));
         assert_eq!(t.client_addr(Some("10.0.0.1".parse().unwrap()), &f).0, "10.0.0.1");
         assert_eq!(t.client_addr(Some("203.0.113.50".parse().unwrap()), &f).0, "203.0.113.50");
+    }
+
+    #[test]
+    fn portals_and_the_sign_in_total_have_their_own_limits() {
+        let cfg = ThrottleConfig {
+            portal_per_second: 2,
+            portal_burst: 2,
+            signin_global_per_second: 1,
+            signin_per_minute: 100,
+            ..Default::default()
+        };
+        let t = Throttle::new(&cfg, Locale::Vi).unwrap();
+        assert!(t.check_portal("a").is_ok() && t.check_portal("a").is_ok());
+        assert!(t.check_portal("a").is_err(), "portal a is over its rate");
+        assert!(t.check_portal("b").is_ok(), "portal b is not affected");
+        assert!(t.check(Class::SignIn, &ClientAddr("198.51.100.1".into())).is_ok());
+        assert!(t.check(Class::SignIn, &ClientAddr("198.51.100.2".into())).is_err(), "the total is per second over all addresses");
+        assert!(t.check(Class::Request, &ClientAddr("198.51.100.2".into())).is_ok(), "other requests do not count");
     }
 
     #[test]

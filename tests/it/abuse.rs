@@ -127,6 +127,7 @@ async fn a_per_address_limit_answers_429_and_lets_other_addresses_through() {
             signin_burst: 3,
             requests_per_minute: 5,
             requests_burst: 5,
+            ..Default::default()
         }
     })
     .await;
@@ -650,4 +651,35 @@ async fn guessing_device_user_codes_from_fresh_browsers_is_limited_per_address()
     }
     assert!(statuses[..3].iter().all(|s| *s != 429), "{statuses:?}");
     assert_eq!(statuses[3], 429, "the address is limited, whatever its cookies: {statuses:?}");
+}
+
+#[tokio::test]
+async fn a_portal_over_its_rate_gets_429_and_other_portals_do_not() {
+    let server = TestServer::start_with(|c| {
+        c.throttle.portal_per_second = 1;
+        c.throttle.portal_burst = 2;
+    })
+    .await;
+    let call = |client: &'static str, secret: Option<&'static str>| {
+        let url = server.url("/token");
+        async move {
+            let req = backchannel().post(url);
+            let req = match secret {
+                Some(s) => req.basic_auth(client, Some(s)),
+                None => req.form(&[("client_id", client), ("grant_type", "authorization_code"), ("code", "x")]),
+            };
+            let req = if secret.is_some() { req.form(&[("grant_type", "authorization_code"), ("code", "x")]) } else { req };
+            let res = req.send().await.unwrap();
+            let retry = res.headers().get("retry-after").map(|v| v.to_str().unwrap().to_string());
+            (res.status().as_u16(), retry, res.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    for _ in 0..2 {
+        assert_eq!(call(DVC, Some(DVC_SECRET)).await.0, 400, "within the burst: the request itself is judged");
+    }
+    let (status, retry, body) = call(DVC, Some(DVC_SECRET)).await;
+    assert_eq!((status, retry.as_deref(), body["error"].as_str()), (429, Some("1"), Some("temporarily_unavailable")));
+    assert_eq!(call("demo-tinh", None).await.0, 400, "another portal is not affected");
+    // A wrong secret is not counted against the portal it names.
+    assert_eq!(call(DVC, Some("wrong")).await.0, 401);
 }
