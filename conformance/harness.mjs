@@ -33,7 +33,9 @@ export function startNixa({ setup, extraEnv } = {}) {
     dir = mkdtempSync(join(tmpdir(), 'nixa-conf-'));
     const port = await freePort();
     env.issuer = `http://localhost:${port}`;
-    const childEnv = { ...process.env, RUST_LOG: 'warn', ...(extraEnv || {}) };
+    // Relying-party libraries run no page scripts: no proof-of-work puzzles for the many
+    // sign-ins from one address (browser/challenge.test.mjs turns them on).
+    const childEnv = { ...process.env, RUST_LOG: 'warn', NIXA_THROTTLE: '{pow_per_minute=0}', ...(extraEnv || {}) };
     const nixa = (args) => execFileSync(bin, ['--demo', ...args], { cwd: dir, env: childEnv, encoding: 'utf8' });
     if (setup) await setup(nixa);
     server = spawn(bin, ['serve', '--demo', '--listen', `127.0.0.1:${port}`], { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'], env: childEnv });

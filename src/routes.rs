@@ -83,6 +83,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/static/nixa.css", get(stylesheet))
         .route("/static/passkey.js", get(passkey_script))
         .route("/static/retry.js", get(retry_script))
+        .route("/static/proof-of-work.js", get(proof_of_work_script))
         .route("/api/v1/certificates/verify", post(crate::pki::api::verify))
         .route("/api/v1/credentials/verify", post(crate::credentials::api::verify))
         .route("/api/v1/credentials/qr", get(crate::credentials::api::own_qr))
@@ -128,6 +129,10 @@ async fn passkey_script() -> impl IntoResponse {
 
 async fn retry_script() -> impl IntoResponse {
     script(web::pages::RETRY_SCRIPT)
+}
+
+async fn proof_of_work_script() -> impl IntoResponse {
+    script(web::pages::PROOF_OF_WORK_SCRIPT)
 }
 
 fn script(body: &'static str) -> impl IntoResponse {

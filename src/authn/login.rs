@@ -12,7 +12,7 @@ use serde_json::json;
 
 use super::code_delivery::{self, Requester, Via};
 use super::one_time_code::{self, Checked, Purpose};
-use super::{lockout, password, totp};
+use super::{lockout, password, proof_of_work, totp};
 use crate::assurance::{Acr, Amr};
 use crate::audit::{self, Event};
 use crate::identity::{Person, PersonStatus, PersonalId};
@@ -35,6 +35,11 @@ fn form(body: &[u8]) -> Params {
 }
 
 pub(super) fn render_login(app: &App, p: &Pending, error: Option<&'static str>, hint: &str) -> Response {
+    render_login_with(app, p, error, hint, None)
+}
+
+/// The login page, with a proof-of-work puzzle for the password form when one is due.
+fn render_login_with(app: &App, p: &Pending, error: Option<&'static str>, hint: &str, proof_of_work: Option<String>) -> Response {
     let status = if error.is_some() { StatusCode::UNAUTHORIZED } else { StatusCode::OK };
     let page = LoginPage {
         locale: p.locale,
@@ -48,6 +53,7 @@ pub(super) fn render_login(app: &App, p: &Pending, error: Option<&'static str>, 
         step_up: p.sign_in.step_up,
         certificate_paste: app.settings.pki.allow_pasted_tokens,
         upstreams: app.federation.buttons(),
+        proof_of_work,
     };
     render(status, &page)
 }
@@ -67,7 +73,7 @@ fn render_totp(app: &App, p: &Pending, sent_to: Option<String>, error: Option<&'
     render(status, &page)
 }
 
-pub async fn page(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, RawQuery(q): RawQuery) -> Response {
+pub async fn page(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, addr: ClientAddr, RawQuery(q): RawQuery) -> Response {
     let q = Params::from_query(&q);
     let pending = match load(&app, &headers, &jar, q.get("r"), Stage::Login, q.get("lang")).await {
         Ok(p) => p,
@@ -80,7 +86,8 @@ pub async fn page(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJa
     if let Some(hint) = pending.sign_in.purpose.idp_hint().filter(|h| app.federation.knows(h)) {
         return (jar, super::upstream::redirect_to(&app, &pending, hint).await).into_response();
     }
-    (jar, render_login(&app, &pending, None, &hint)).into_response()
+    let puzzle = app.throttle.must_prove_work(&addr).then(|| proof_of_work::issue(&app, &addr));
+    (jar, render_login_with(&app, &pending, None, &hint, puzzle)).into_response()
 }
 
 pub async fn submit(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, addr: ClientAddr, body: Bytes) -> Response {
@@ -97,7 +104,17 @@ pub async fn submit(State(app): State<Arc<App>>, headers: HeaderMap, jar: Cookie
 async fn password_step(app: &App, jar: CookieJar, pending: Pending, f: &Params, addr: ClientAddr) -> Result<Response, Response> {
     let locale = pending.locale;
     let internal = |e: &dyn std::fmt::Display| PageError::internal(locale, e).into_response();
+    // An address that tried too many passwords shows work first; the page it gets back (for
+    // any refusal) carries the next puzzle.
+    let must_prove = app.throttle.must_prove_work(&addr);
+    let render_login = |app: &App, pending: &Pending, error: Option<&'static str>, hint: &str| {
+        render_login_with(app, pending, error, hint, must_prove.then(|| proof_of_work::issue(app, &addr)))
+    };
     let typed = f.get("personal_id").unwrap_or_default().trim().to_string();
+    if must_prove && proof_of_work::check(app, &addr, f.get("proof_of_work")).await.map_err(|e| internal(&e))?.is_err() {
+        let hint = PersonalId::parse(&typed).map(|p| p.as_str().to_string()).unwrap_or_default();
+        return Err(render_login(app, &pending, Some("login.error.proof_of_work"), &hint));
+    }
     let Ok(pid) = PersonalId::parse(&typed) else {
         return Err(render_login(app, &pending, Some("login.error.malformed_id"), ""));
     };

@@ -9,6 +9,7 @@ pub mod login;
 pub mod one_time_code;
 pub mod passkey;
 pub mod password;
+pub mod proof_of_work;
 pub mod qr_login;
 pub mod recovery_codes;
 pub mod totp;

@@ -34,6 +34,9 @@ pub struct LoginPage<'a> {
     pub certificate_paste: bool,
     /// Upstream identity providers offered for brokered sign-in.
     pub upstreams: Vec<UpstreamButton>,
+    /// A proof-of-work puzzle the page's script solves before the password form is sent
+    /// (`authn::proof_of_work`), when this address tried too many passwords.
+    pub proof_of_work: Option<String>,
 }
 
 pub struct UpstreamButton {
@@ -103,6 +106,7 @@ pub fn render<T: Template>(status: StatusCode, page: &T) -> Response {
 pub const STYLESHEET: &str = include_str!("nixa.css");
 pub const PASSKEY_SCRIPT: &str = include_str!("passkey.js");
 pub const RETRY_SCRIPT: &str = include_str!("retry.js");
+pub const PROOF_OF_WORK_SCRIPT: &str = include_str!("proof-of-work.js");
 
 pub struct OrgChoice {
     pub code: String,

@@ -47,6 +47,14 @@ pub struct ThrottleConfig {
     /// Sign-in attempts per second over all addresses together; 0 = off (admission control
     /// already holds new arrivals back when the server is saturated, whatever its size).
     pub signin_global_per_second: u32,
+    /// Past this many sign-in attempts per client address per minute (and this burst), the
+    /// address must solve a proof-of-work puzzle with each password (`authn::proof_of_work`)
+    /// for the next 10 minutes; 0 = never. Below `signin_per_minute`, the hard limit.
+    pub pow_per_minute: u32,
+    pub pow_burst: u32,
+    /// The puzzle's difficulty: leading zero bits of a SHA-256 (16: about 65,000 hashes, a
+    /// second or two in a phone's browser).
+    pub pow_bits: u8,
 }
 
 impl Default for ThrottleConfig {
@@ -63,6 +71,9 @@ impl Default for ThrottleConfig {
             portal_per_second: 2_000,
             portal_burst: 4_000,
             signin_global_per_second: 0,
+            pow_per_minute: 10,
+            pow_burst: 10,
+            pow_bits: 16,
         }
     }
 }
@@ -79,6 +90,9 @@ impl ThrottleConfig {
             .collect()
     }
 }
+
+/// How long an address that went past the softer limit must keep proving work.
+const SUSPECT_FOR: Duration = Duration::from_secs(600);
 
 fn limiter(per_minute: u32, burst: u32) -> Option<DefaultKeyedRateLimiter<String>> {
     let rate = NonZeroU32::new(per_minute)?;
@@ -110,6 +124,10 @@ const SIGN_IN_PATHS: &[&str] = &[
     "/recover/code",
 ];
 
+/// The sign-in attempts that guess a secret (not those that only start a method or send a
+/// code): these count toward the proof-of-work limit.
+const GUESSES: &[&str] = &["/login", "/login/totp", "/login/passkey", "/login/certificate", "/device", "/activate/code", "/recover/code"];
+
 pub fn classify(method: &Method, path: &str) -> Class {
     if *method == Method::POST && SIGN_IN_PATHS.contains(&path) {
         Class::SignIn
@@ -131,6 +149,9 @@ pub struct Throttle {
     admin_blocked: std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
     portal: Option<DefaultKeyedRateLimiter<String>>,
     global_sign_in: Option<governor::DefaultDirectRateLimiter>,
+    /// Past this softer limit an address must prove work; it stays a suspect until the time kept.
+    prove_work: Option<DefaultKeyedRateLimiter<String>>,
+    suspects: std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
     trusted: Vec<IpNet>,
     /// The language of the 429 page when the request names none.
     default_locale: Locale,
@@ -146,6 +167,8 @@ impl Throttle {
             portal: NonZeroU32::new(cfg.portal_per_second)
                 .map(|rate| RateLimiter::keyed(Quota::per_second(rate).allow_burst(NonZeroU32::new(cfg.portal_burst).unwrap_or(rate)))),
             global_sign_in: NonZeroU32::new(cfg.signin_global_per_second).map(|rate| RateLimiter::direct(Quota::per_second(rate))),
+            prove_work: limiter(cfg.pow_per_minute, cfg.pow_burst),
+            suspects: std::sync::Mutex::new(std::collections::HashMap::new()),
             trusted: cfg.proxies()?,
             default_locale,
         })
@@ -211,13 +234,30 @@ impl Throttle {
         }
     }
 
+    /// Counts a sign-in attempt against the softer limit; past it, the address becomes a
+    /// suspect that must prove work for a while.
+    fn note_attempt(&self, addr: &ClientAddr) {
+        let Some(l) = &self.prove_work else { return };
+        if l.check_key(&addr.0).is_err() {
+            let until = std::time::Instant::now() + SUSPECT_FOR;
+            self.suspects.lock().unwrap_or_else(|e| e.into_inner()).insert(addr.0.clone(), until);
+        }
+    }
+
+    /// Whether sign-in attempts from this address must carry a proof of work.
+    pub fn must_prove_work(&self, addr: &ClientAddr) -> bool {
+        let suspects = self.suspects.lock().unwrap_or_else(|e| e.into_inner());
+        suspects.get(&addr.0).is_some_and(|until| *until > std::time::Instant::now())
+    }
+
     /// Forgets addresses whose allowance is full again (the janitor calls this).
     pub fn forget_idle(&self) {
-        for l in [&self.sign_in, &self.requests, &self.admin_failures, &self.portal].into_iter().flatten() {
+        for l in [&self.sign_in, &self.requests, &self.admin_failures, &self.portal, &self.prove_work].into_iter().flatten() {
             l.retain_recent();
         }
         let now = std::time::Instant::now();
         self.admin_blocked.lock().unwrap_or_else(|e| e.into_inner()).retain(|_, until| *until > now);
+        self.suspects.lock().unwrap_or_else(|e| e.into_inner()).retain(|_, until| *until > now);
     }
 
     /// How long this address must still wait after too many failed admin authentications.
@@ -281,6 +321,9 @@ pub async fn layer(State(t): State<Arc<Throttle>>, mut req: Request, next: Next)
     req.extensions_mut().insert(addr.clone());
     if let Err(wait) = verdict {
         return too_many(&req, wait, t.default_locale);
+    }
+    if class == Class::SignIn && GUESSES.contains(&req.uri().path()) {
+        t.note_attempt(&addr);
     }
     let user_agent = req.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok());
     let source = crate::audit::Source::new(addr.0.clone(), user_agent);
@@ -361,6 +404,17 @@ mod tests {
         assert!(t.check(Class::SignIn, &ClientAddr("198.51.100.1".into())).is_ok());
         assert!(t.check(Class::SignIn, &ClientAddr("198.51.100.2".into())).is_err(), "the total is per second over all addresses");
         assert!(t.check(Class::Request, &ClientAddr("198.51.100.2".into())).is_ok(), "other requests do not count");
+    }
+
+    #[test]
+    fn past_the_softer_limit_an_address_must_prove_work() {
+        let t = Throttle::new(&ThrottleConfig { pow_per_minute: 2, pow_burst: 2, ..Default::default() }, Locale::Vi).unwrap();
+        let (a, b) = (ClientAddr("198.51.100.7".into()), ClientAddr("198.51.100.8".into()));
+        t.note_attempt(&a);
+        t.note_attempt(&a);
+        assert!(!t.must_prove_work(&a));
+        t.note_attempt(&a);
+        assert!(t.must_prove_work(&a) && !t.must_prove_work(&b));
     }
 
     #[test]

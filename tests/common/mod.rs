@@ -76,7 +76,12 @@ impl TestServer {
             database_url: Some(database_url(dir.path()).await),
             master_key: Some(MasterKey::generate_base64()),
             // Tests drive many sign-ins from one loopback address; `abuse.rs` turns limits on.
-            throttle: nixa::web::throttle::ThrottleConfig { signin_per_minute: 0, requests_per_minute: 0, ..Default::default() },
+            throttle: nixa::web::throttle::ThrottleConfig {
+                signin_per_minute: 0,
+                requests_per_minute: 0,
+                pow_per_minute: 0,
+                ..Default::default()
+            },
             // The upstreams, portals and OCSP responders of the tests listen on loopback.
             outbound_allow: vec!["127.0.0.0/8".into(), "::1/128".into()],
             // Tests run in parallel in one process on a loaded machine, and the password line is

@@ -683,3 +683,59 @@ async fn a_portal_over_its_rate_gets_429_and_other_portals_do_not() {
     // A wrong secret is not counted against the portal it names.
     assert_eq!(call(DVC, Some("wrong")).await.0, 401);
 }
+
+/// The proof-of-work puzzle on a login page, if any.
+fn puzzle_on(page: &Page) -> Option<String> {
+    let marker = "data-proof-of-work=\"";
+    let start = page.body.find(marker)? + marker.len();
+    Some(page.body[start..].split('"').next()?.to_string())
+}
+
+#[tokio::test]
+async fn an_address_trying_many_passwords_must_prove_work_before_it_is_blocked() {
+    let server = TestServer::start_with(|c| {
+        c.login_max_failures = 1000;
+        c.throttle.signin_per_minute = 100;
+        c.throttle.signin_burst = 100;
+        c.throttle.pow_per_minute = 2;
+        c.throttle.pow_burst = 2;
+        c.throttle.pow_bits = 8;
+    })
+    .await;
+    let (b, r, csrf) = on_login_page(&server).await;
+    for _ in 0..2 {
+        let page = try_password(&b, &r, &csrf, AN.0, "wrong").await;
+        assert_eq!(page.error_key().as_deref(), Some("login.error.invalid"));
+        assert!(puzzle_on(&page).is_none(), "no work asked of an address below the softer limit");
+    }
+    // Past it: the attempt is refused unchecked, and the page carries a puzzle.
+    let refused = try_password(&b, &r, &csrf, AN.0, AN.1).await;
+    assert_eq!((refused.status, refused.error_key().as_deref()), (401, Some("login.error.proof_of_work")));
+    assert_eq!(failures(&server, AN.0).await, 2, "the unchecked attempt is not counted");
+    let puzzle = puzzle_on(&refused).expect("a puzzle on the page");
+    assert!(refused.body.contains("/static/proof-of-work.js"));
+    // A wrong answer, or an answer to a puzzle made up, is refused too.
+    let post = |pow: String, password: &'static str| {
+        let (b, r, csrf) = (&b, r.clone(), csrf.clone());
+        async move {
+            b.post("/login", &[("r", &r), ("csrf", &csrf), ("personal_id", AN.0), ("password", password), ("proof_of_work", &pow)]).await
+        }
+    };
+    let unsolved = (0..10_000u32).find(|c| !nixa::authn::proof_of_work::solves(&puzzle, &c.to_string(), 8)).unwrap();
+    assert_eq!(post(format!("{puzzle}:{unsolved}"), AN.1).await.error_key().as_deref(), Some("login.error.proof_of_work"));
+    let forged = "v1.nonce.9999999999.8.forged";
+    let forged_answer = (0..100_000u32).find(|c| nixa::authn::proof_of_work::solves(forged, &c.to_string(), 8)).unwrap();
+    assert_eq!(post(format!("{forged}:{forged_answer}"), AN.1).await.error_key().as_deref(), Some("login.error.proof_of_work"));
+    // With the work done, the password is checked: the person gets in.
+    let counter = (0..100_000u32).find(|c| nixa::authn::proof_of_work::solves(&puzzle, &c.to_string(), 8)).unwrap();
+    let answer = format!("{puzzle}:{counter}");
+    let signed_in = post(answer.clone(), AN.1).await;
+    assert_eq!(signed_in.status, 303, "{}", signed_in.body);
+    // The same answer does not serve twice; the next login page from this address has a puzzle.
+    let (b2, r2, csrf2) = on_login_page(&server).await;
+    let again =
+        b2.post("/login", &[("r", &r2), ("csrf", &csrf2), ("personal_id", AN.0), ("password", AN.1), ("proof_of_work", &answer)]).await;
+    assert_eq!(again.error_key().as_deref(), Some("login.error.proof_of_work"));
+    let fresh = b2.get(&format!("/login?r={r2}")).await;
+    assert!(puzzle_on(&fresh).is_some_and(|p| p != puzzle), "a new puzzle on the page itself");
+}
