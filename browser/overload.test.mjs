@@ -3,29 +3,45 @@
 // the CSP), and once there is room again the page asks again by itself and the sign-in goes on.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
+import { createServer } from 'node:net';
 import { accessible, authorizeUrl, pkce, env, DVC, startNixa, useChromium } from './harness.mjs';
 
 // Three requests at once, one slot kept for sign-ins under way: two held requests leave no room
 // for a new arrival.
-startNixa({ extraEnv: { NIXA_ADMISSION: '{max_in_flight=3,entry_reserve=1,queue_timeout_ms=300,retry_after_secs=2}' } });
+let registrar;
+startNixa({
+  extraEnv: { NIXA_ADMISSION: '{max_in_flight=3,entry_reserve=1,queue_timeout_ms=300,retry_after_secs=2}' },
+  setup: async (nixa) => { registrar = JSON.parse(nixa(['operator', 'token', '--name', 'registrar', '--scope', 'clients:register'])).token; },
+});
 const chrome = useChromium();
 
-/** A request the server holds a slot for: a POST whose body never arrives in full. */
-function held() {
-  const port = Number(new URL(env.issuer).port);
-  return new Promise((resolve, reject) => {
-    const s = connect(port, '127.0.0.1', () => {
-      s.write('POST /token HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\ngrant_type=');
-      resolve(s);
-    });
-    s.on('error', reject);
-  });
+/** A web server that accepts connections and never answers, until released. */
+async function tarpit() {
+  const sockets = [];
+  const server = createServer((s) => sockets.push(s));
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${server.address().port}/sector.json`,
+    count: () => sockets.length,
+    release: () => { for (const s of sockets) s.destroy(); server.close(); },
+  };
+}
+
+/** A request that holds a slot: a registration waiting on a sector document that never comes. */
+function held(pit) {
+  return fetch(`${env.issuer}/register`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${registrar}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ redirect_uris: ['https://a.example.vn/cb'], sector_identifier_uri: pit.url }),
+  }).then((r) => r.status);
 }
 
 test('a person arriving at a saturated server waits in line and goes on by themselves once there is room', async () => {
-  const holds = [await held(), await held()];
-  await new Promise((r) => setTimeout(r, 300));
+  const pit = await tarpit();
+  const holds = [held(pit)];
+  while (pit.count() < 1) await new Promise((r) => setTimeout(r, 20));
+  holds.push(held(pit));
+  while (pit.count() < 2) await new Promise((r) => setTimeout(r, 20));
   const { challenge } = await pkce();
   const url = authorizeUrl(env.issuer, DVC.id, DVC.redirect, challenge);
   for (const [locale, lang, words] of [['en-GB', 'en', 'you are in line'], ['vi-VN', 'vi', 'hàng chờ']]) {
@@ -47,7 +63,8 @@ test('a person arriving at a saturated server waits in line and goes on by thems
       continue;
     }
     // The Vietnamese page stays open; the surge ends, and the page asks again by itself.
-    for (const s of holds) s.destroy();
+    pit.release();
+    assert.deepEqual(await Promise.all(holds), [400, 400], 'the registrations end with their own answer');
     await page.waitForURL(/\/login\?r=/, { timeout: 15000 });
     assert.equal(await page.locator('html').getAttribute('lang'), 'vi');
     assert.ok(await page.locator('#personal_id').isVisible(), 'on to the login form');

@@ -94,7 +94,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .merge(crate::admin::routes())
         .fallback(not_found)
-        .layer(DefaultBodyLimit::max(64 * 1024))
+        .layer(DefaultBodyLimit::max(web::admission::MAX_BODY))
         // Inside the throttle: an address over its limit does not take a slot in the line.
         .layer(axum::middleware::from_fn_with_state(app.admission.clone(), web::admission::layer))
         .layer(axum::middleware::from_fn_with_state(app.throttle.clone(), web::throttle::layer))

@@ -99,16 +99,18 @@ pub fn pem_or_der(input: &[u8], label: &str) -> Result<Vec<Vec<u8>>, PkiError> {
     let mut out = Vec::new();
     let mut rest = text;
     while let Some(start) = rest.find(&begin) {
-        let block = &rest[start..];
+        // The end marker is looked for after the begin marker, never inside it (the fuzzer
+        // found `-----BEGIN X-----END X-----`, whose markers share their dashes).
+        let inside = &rest[start + begin.len()..];
         let end_marker = format!("-----END {label}-----");
-        let end = block.find(&end_marker).ok_or_else(|| PkiError::Malformed(format!("unterminated PEM {label}")))?;
+        let end = inside.find(&end_marker).ok_or_else(|| PkiError::Malformed(format!("unterminated PEM {label}")))?;
         // Base64 between the markers, whitespace (CRLF, odd line lengths) ignored: real CA
         // downloads are not always RFC 7468 strict, the DER inside still is.
-        let body: String = block[begin.len()..end].chars().filter(|c| !c.is_whitespace()).collect();
+        let body: String = inside[..end].chars().filter(|c| !c.is_whitespace()).collect();
         let der = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, body.as_bytes())
             .map_err(|e| PkiError::Malformed(format!("PEM {label}: {e}")))?;
         out.push(der);
-        rest = &block[end + end_marker.len()..];
+        rest = &inside[end + end_marker.len()..];
     }
     if out.is_empty() {
         return Err(PkiError::Malformed(format!("no PEM {label} block")));
@@ -331,4 +333,25 @@ pub fn valid_dns_name(s: &str, wildcard: bool) -> bool {
             && !l.ends_with('-')
             && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Found by `cargo fuzz` (target `x509`): markers that share their dashes once made the
+    /// parser slice backwards and panic (a 500 at the certificate APIs).
+    #[test]
+    fn pem_markers_sharing_their_dashes_are_malformed_not_a_panic() {
+        for input in [
+            "-----BEGIN CERTIFICATE-----END CERTIFICATE-----\n",
+            "-----BEGIN CERTIFICATE-----END CERTIFICATE----",
+            "-----BEGIN CERTIFICATE-----",
+        ] {
+            assert!(matches!(Cert::parse_all(input.as_bytes()), Err(PkiError::Malformed(_))), "{input:?}");
+        }
+        assert!(matches!(crate::pki::Crl::parse(b"-----BEGIN X509 CRL-----END X509 CRL-----", "t"), Err(PkiError::Malformed(_))));
+        // An empty block between proper markers is an empty DER: refused by the DER parser.
+        assert!(Cert::parse_all(b"-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n").is_err());
+    }
 }

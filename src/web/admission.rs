@@ -116,20 +116,43 @@ impl Admission {
     }
 }
 
-/// The layer.
+/// The largest request body read before a slot is taken (the route table's own limit is the
+/// same; a larger one is refused here).
+pub const MAX_BODY: usize = 64 * 1024;
+
+/// The layer. A request takes a slot only once it has arrived whole: a client that sends its
+/// body slowly holds a connection (bounded by `[http]`), never a slot that someone else needs.
 pub async fn layer(State(a): State<Arc<Admission>>, req: Request, next: Next) -> Response {
     let Some(slots) = a.slots.clone() else { return next.run(req).await };
-    let permit = match classify(req.method(), req.uri().path()) {
-        Kind::Exempt => return next.run(req).await,
-        Kind::Entry if a.entries_held(&slots) => None,
-        Kind::Entry => slots.try_acquire_owned().ok(),
-        Kind::Continuing => {
-            tokio::time::timeout(Duration::from_millis(a.cfg.queue_timeout_ms), slots.acquire_owned()).await.ok().and_then(Result::ok)
-        }
+    let kind = classify(req.method(), req.uri().path());
+    if kind == Kind::Exempt {
+        return next.run(req).await;
+    }
+    let req = match arrived_whole(req).await {
+        Ok(r) => r,
+        Err(status) => return status.into_response(),
+    };
+    let permit = if kind == Kind::Entry {
+        if a.entries_held(&slots) { None } else { slots.try_acquire_owned().ok() }
+    } else {
+        tokio::time::timeout(Duration::from_millis(a.cfg.queue_timeout_ms), slots.acquire_owned()).await.ok().and_then(Result::ok)
     };
     match permit {
         Some(_permit) => next.run(req).await,
         None => refuse(&req, &a),
+    }
+}
+
+/// The request with its body read: `413` when it is too large, `408` when it was not sent in
+/// time (`[http] body_timeout_secs`).
+async fn arrived_whole(req: Request) -> Result<Request, StatusCode> {
+    let (parts, body) = req.into_parts();
+    match axum::body::to_bytes(body, MAX_BODY).await {
+        Ok(bytes) => Ok(Request::from_parts(parts, axum::body::Body::from(bytes))),
+        Err(e) if std::error::Error::source(&e).is_some_and(|s| s.is::<http_body_util::LengthLimitError>()) => {
+            Err(StatusCode::PAYLOAD_TOO_LARGE)
+        }
+        Err(_) => Err(StatusCode::REQUEST_TIMEOUT),
     }
 }
 

@@ -470,29 +470,80 @@ async fn guessing_admin_tokens_is_throttled_per_address() {
     assert_eq!(call("198.51.100.10", "guess").await, 401, "another address is not affected");
 }
 
-/// Holds a request in flight: a POST whose body never arrives in full (the slot is taken until
-/// the connection closes).
-async fn held_request(server: &TestServer) -> tokio::net::TcpStream {
-    use tokio::io::AsyncWriteExt;
-    let mut s = tokio::net::TcpStream::connect(server.listen_addr).await.unwrap();
-    s.write_all(b"POST /token HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\ngrant_type=")
-        .await
-        .unwrap();
-    s
+/// A web server that accepts connections and never answers: a fetch from nixa to it waits (up
+/// to the guarded client's 10 s) until `release` closes them.
+struct Tarpit {
+    port: u16,
+    held: std::sync::Arc<std::sync::Mutex<Vec<tokio::net::TcpStream>>>,
+    _task: tokio::task::JoinHandle<()>,
+}
+
+impl Tarpit {
+    async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let held = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let keep = held.clone();
+        let _task = tokio::spawn(async move {
+            while let Ok((s, _)) = listener.accept().await {
+                keep.lock().unwrap().push(s);
+            }
+        });
+        Self { port, held, _task }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/sector.json", self.port)
+    }
+
+    async fn wait_for(&self, n: usize) {
+        for _ in 0..100 {
+            if self.held.lock().unwrap().len() >= n {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        panic!("the tarpit did not see {n} connections");
+    }
+
+    fn release(&self) {
+        self.held.lock().unwrap().clear();
+    }
+}
+
+async fn registrar_token(server: &TestServer) -> String {
+    let t = nixa::crypto::random_token();
+    let op = nixa::store::operators::OperatorToken {
+        name: "registrar".into(),
+        scopes: vec!["clients:register".into()],
+        expires_at: server.app.now() + 3600,
+    };
+    server.app.store.insert_operator_token(&nixa::crypto::token_hash(&t), &op, server.app.now()).await.unwrap();
+    t
+}
+
+/// A request that holds a slot for as long as the tarpit holds its sector document: a dynamic
+/// registration (a new arrival, so it takes a slot only while new arrivals are let in).
+fn slow_registration(server: &TestServer, token: &str, tarpit: &Tarpit) -> tokio::task::JoinHandle<u16> {
+    let body = serde_json::json!({"redirect_uris": ["https://a.example.vn/cb"], "sector_identifier_uri": tarpit.url()});
+    let req = backchannel().post(server.url("/register")).bearer_auth(token).json(&body);
+    tokio::spawn(async move { req.send().await.unwrap().status().as_u16() })
+}
+
+fn admission(max_in_flight: usize, entry_reserve: usize) -> nixa::web::admission::AdmissionConfig {
+    nixa::web::admission::AdmissionConfig {
+        max_in_flight,
+        entry_reserve,
+        password_queue: usize::MAX,
+        queue_timeout_ms: 300,
+        retry_after_secs: 3,
+    }
 }
 
 #[tokio::test]
 async fn a_saturated_server_holds_new_arrivals_in_line_and_recovers_by_itself() {
-    let server = TestServer::start_with(|c| {
-        c.admission = nixa::web::admission::AdmissionConfig {
-            max_in_flight: 4,
-            entry_reserve: 2,
-            password_queue: usize::MAX,
-            queue_timeout_ms: 300,
-            retry_after_secs: 3,
-        }
-    })
-    .await;
+    use tokio::io::AsyncWriteExt;
+    let server = TestServer::start_with(|c| c.admission = admission(4, 2)).await;
     let (_, challenge) = pkce_pair();
     let authorize = authorize_url(&server, DVC, DVC_REDIRECT, &challenge, &[]);
     let par = || async {
@@ -513,18 +564,27 @@ async fn a_saturated_server_holds_new_arrivals_in_line_and_recovers_by_itself() 
         let retry = res.headers().get("retry-after").map(|v| v.to_str().unwrap().to_string());
         (res.status().as_u16(), retry, res.json::<serde_json::Value>().await.unwrap())
     };
-    let token = || async {
-        backchannel().post(server.url("/token")).basic_auth(DVC, Some(DVC_SECRET)).form(&[("grant_type", "nonsense")]).send().await.unwrap()
-    };
-
-    // Three of the four slots taken: the reserve is reached.
-    let mut held = Vec::new();
-    for _ in 0..3 {
-        held.push(held_request(&server).await);
-    }
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    // A person arriving waits in line, in their language, and the page tries again by itself.
     let b = server.browser();
+
+    // Bodies sent slowly hold connections, not slots: people still get in.
+    let mut slow = Vec::new();
+    for _ in 0..6 {
+        let mut s = tokio::net::TcpStream::connect(server.listen_addr).await.unwrap();
+        s.write_all(b"POST /token HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\ngrant_type=").await.unwrap();
+        slow.push(s);
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_ne!(b.get(&authorize).await.status, 503, "a trickled body takes no slot");
+    let too_large = backchannel().post(server.url("/token")).body(vec![b'a'; 70 * 1024]).send().await.unwrap();
+    assert_eq!(too_large.status(), 413);
+
+    // Two registrations wait on a sector document that never comes: the reserve is reached.
+    let registrar = registrar_token(&server).await;
+    let tarpit = Tarpit::start().await;
+    let held = [slow_registration(&server, &registrar, &tarpit), slow_registration(&server, &registrar, &tarpit)];
+    tarpit.wait_for(2).await;
+
+    // A person arriving waits in line, in their language, and the page tries again by itself.
     let waiting = b.get(&authorize).await;
     assert_eq!((waiting.status, waiting.error_key().as_deref(), waiting.retry_after.as_deref()), (503, Some("busy"), Some("3")));
     assert!(waiting.body.contains("lang=\"vi\"") && waiting.body.contains("hàng chờ"), "{}", waiting.body);
@@ -539,30 +599,43 @@ async fn a_saturated_server_holds_new_arrivals_in_line_and_recovers_by_itself() 
     for path in ["/jwks", "/.well-known/openid-configuration", "/healthz", "/static/retry.js"] {
         assert_eq!(backchannel().get(server.url(path)).send().await.unwrap().status(), 200, "{path}");
     }
-    // Someone half-way through still gets the last slot.
-    assert_eq!(token().await.status(), 400, "a continuing request is admitted");
-    // All four taken: a continuing request waits its time in line, then is told to come back.
-    held.push(held_request(&server).await);
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    // Someone half-way through still gets a slot of the reserve.
+    let token = backchannel().post(server.url("/token")).basic_auth(DVC, Some(DVC_SECRET)).form(&[("grant_type", "nonsense")]).send();
+    assert_eq!(token.await.unwrap().status(), 400, "a continuing request is admitted");
+    // The surge ends: the server takes people in again by itself.
+    tarpit.release();
+    for h in held {
+        assert_eq!(h.await.unwrap(), 400, "the registrations end with their own answer (no sector document)");
+    }
+    let page = b.get(&authorize).await;
+    assert!(page.location.as_deref().is_some_and(|l| l.contains("/login")), "on to the sign-in: {} {:?}", page.status, page.location);
+    assert_eq!(par().await.0, 201);
+    drop(slow);
+}
+
+#[tokio::test]
+async fn with_every_slot_taken_a_continuing_request_waits_its_time_then_is_told_to_come_back() {
+    let server = TestServer::start_with(|c| c.admission = admission(2, 0)).await;
+    let registrar = registrar_token(&server).await;
+    let tarpit = Tarpit::start().await;
+    let held = [slow_registration(&server, &registrar, &tarpit), slow_registration(&server, &registrar, &tarpit)];
+    tarpit.wait_for(2).await;
+    let token = || backchannel().post(server.url("/token")).basic_auth(DVC, Some(DVC_SECRET)).form(&[("grant_type", "nonsense")]).send();
     let started = std::time::Instant::now();
-    let refused = token().await;
+    let refused = token().await.unwrap();
     assert_eq!(refused.status(), 503);
     assert!(started.elapsed() >= std::time::Duration::from_millis(250), "it waited in line first");
     assert_eq!(refused.headers().get("retry-after").unwrap(), "3");
-    // The surge ends: the server takes people in again by itself.
-    drop(held);
-    let mut admitted = None;
-    for _ in 0..50 {
-        let page = b.get(&authorize).await;
-        if page.status != 503 {
-            admitted = Some(page);
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let body: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(body["error"], "temporarily_unavailable");
+    // A slot frees while it waits: it is served.
+    let waiting = tokio::spawn(token());
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    tarpit.release();
+    assert_eq!(waiting.await.unwrap().unwrap().status(), 400, "served once a slot was free");
+    for h in held {
+        h.await.unwrap();
     }
-    let page = admitted.expect("admitted again within five seconds");
-    assert!(page.location.as_deref().is_some_and(|l| l.contains("/login")), "on to the sign-in: {:?}", page.location);
-    assert_eq!(par().await.0, 201);
 }
 
 #[tokio::test]
