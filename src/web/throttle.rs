@@ -1,13 +1,17 @@
-//! Throttling per client address (GCRA, `governor`), in front of every surface that costs the
-//! server work or lets someone guess: sign-in attempts (passwords, codes, certificates,
+//! Throttling (GCRA, `governor`), in front of every surface that costs the server work or lets
+//! someone guess: per client address, sign-in attempts (passwords, codes, certificates,
 //! passkeys, device codes, activation and recovery) have a strict limit, every other POST and
-//! `/authorize` a wider one. Over a limit, people get a page in their language and APIs an OAuth
-//! error, both `429` with `Retry-After`; other addresses are not affected.
+//! `/authorize` a wider one; past a softer limit on guesses an address must prove work with each
+//! password (`authn::proof_of_work`) before the strict limit refuses it. Over a limit, people get
+//! a page in their language and APIs an OAuth error, both `429` with `Retry-After`; other
+//! addresses are not affected. Authenticated portals have a rate of their own at the back-channel
+//! endpoints (`check_portal`), and sign-in attempts may have a total over all addresses.
 //!
 //! The client address is the TCP peer's, IPv6 counted by its /64; only when the peer is one of
 //! `trusted_proxies` is the last untrusted hop of `X-Forwarded-For` used instead. These counters
 //! live in each node's memory (a node sees its own share of the traffic); account failures,
-//! which must hold across nodes, are counted in the database (`authn::lockout`).
+//! which must hold across nodes, are counted in the database (`authn::lockout`): that is the
+//! per-account limit, and it spares the browser where the person signed in before.
 
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
