@@ -69,6 +69,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/account/recovery-codes", post(account::factors::new_recovery_codes))
         .route("/account/upstreams/link/{id}", get(account::upstreams::link))
         .route("/account/upstreams/unlink", post(account::upstreams::unlink))
+        .route("/account/consents/withdraw", post(account::consents::withdraw_submit))
         .route("/activate", get(enrol::prove::activate_page))
         .route("/activate/letter", post(enrol::prove::letter))
         .route("/activate/send", post(enrol::prove::activate_send))

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use serde_json::json;
 
-use super::{AccountError, Ctx, context, render_page};
+use super::{AccountError, Ctx, context, posted_form, render_page};
 use crate::assurance::Acr;
 use crate::audit::{self, Event};
 use crate::authn::{password, totp};
@@ -22,7 +22,6 @@ use crate::enrol::totp_setup;
 use crate::state::App;
 use crate::store::StoreError;
 use crate::web::error::PageError;
-use crate::web::form::Params;
 use crate::web::pages::render;
 
 /// What the page shows about the password and the app.
@@ -69,17 +68,10 @@ pub(super) async fn view(app: &App, ctx: &Ctx) -> Result<FactorsView, StoreError
 }
 
 /// The handler's start: the session's context and the form, its CSRF token checked.
-async fn begin(app: &App, headers: &HeaderMap, jar: &CookieJar, body: &[u8]) -> Result<(Ctx, Params), Response> {
-    let ctx = context(app, headers, jar, None).await.map_err(|(e, locale)| e.page(locale))?;
-    let f = Params::parse(body).map_err(|_| PageError::new(StatusCode::BAD_REQUEST, ctx.locale, "error.bad_form").into_response())?;
-    ctx.check_csrf(app, f.get("csrf").unwrap_or_default()).map_err(|e| e.page(ctx.locale))?;
-    Ok((ctx, f))
-}
-
 /// `POST /account/password` (form: `csrf`, `password`, `confirm`).
 pub async fn set_password(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, body: Bytes) -> Response {
     let run = async {
-        let (ctx, f) = begin(&app, &headers, &jar, &body).await?;
+        let (ctx, f) = posted_form(&app, &headers, &jar, &body).await?;
         let internal = |e: &dyn std::fmt::Display| PageError::internal(ctx.locale, e).into_response();
         if !ctx.recent(app.now()) {
             return Err(render_page(&app, &ctx, StatusCode::FORBIDDEN, Some("account.error.recent")).await);
@@ -142,7 +134,7 @@ pub async fn totp_form(State(app): State<Arc<App>>, headers: HeaderMap, jar: Coo
 /// `POST /account/totp` (form: `csrf`, `pending`, `code`).
 pub async fn totp_submit(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, body: Bytes) -> Response {
     let run = async {
-        let (ctx, f) = begin(&app, &headers, &jar, &body).await?;
+        let (ctx, f) = posted_form(&app, &headers, &jar, &body).await?;
         let internal = |e: &dyn std::fmt::Display| PageError::internal(ctx.locale, e).into_response();
         if ctx.has_totp || !ctx.may_register(app.now()) {
             return Err(render_page(&app, &ctx, StatusCode::FORBIDDEN, Some(AccountError::Reauthenticate.message_key())).await);
@@ -168,7 +160,7 @@ pub async fn totp_submit(State(app): State<Arc<App>>, headers: HeaderMap, jar: C
 /// `POST /account/totp/remove` (form: `csrf`): the app and its recovery codes go.
 pub async fn totp_remove(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, body: Bytes) -> Response {
     let run = async {
-        let (ctx, _) = begin(&app, &headers, &jar, &body).await?;
+        let (ctx, _) = posted_form(&app, &headers, &jar, &body).await?;
         let internal = |e: &dyn std::fmt::Display| PageError::internal(ctx.locale, e).into_response();
         if !ctx.has_totp || !strong_and_recent(&ctx, app.now()) {
             return Err(render_page(&app, &ctx, StatusCode::FORBIDDEN, Some(AccountError::Reauthenticate.message_key())).await);
@@ -187,7 +179,7 @@ pub async fn totp_remove(State(app): State<Arc<App>>, headers: HeaderMap, jar: C
 /// `POST /account/recovery-codes` (form: `csrf`): ten new codes; the old ones stop working.
 pub async fn new_recovery_codes(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, body: Bytes) -> Response {
     let run = async {
-        let (ctx, _) = begin(&app, &headers, &jar, &body).await?;
+        let (ctx, _) = posted_form(&app, &headers, &jar, &body).await?;
         let internal = |e: &dyn std::fmt::Display| PageError::internal(ctx.locale, e).into_response();
         if !ctx.has_totp || !strong_and_recent(&ctx, app.now()) {
             return Err(render_page(&app, &ctx, StatusCode::FORBIDDEN, Some(AccountError::Reauthenticate.message_key())).await);

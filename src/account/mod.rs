@@ -13,6 +13,7 @@
 //! person who signed in with a certificate or an upstream provider can so set their first
 //! password (`factors`).
 
+pub mod consents;
 pub mod factors;
 pub mod upstreams;
 use std::sync::Arc;
@@ -243,6 +244,8 @@ pub struct AccountPage {
     pub error: Option<&'static str>,
     /// Upstream sign-in providers and whether each is linked to this account.
     pub upstreams: Vec<upstreams::UpstreamRow>,
+    /// The portals the person allowed to receive their data.
+    pub consents: Vec<consents::ConsentRow>,
     /// The password and authenticator-app section.
     pub factors: factors::FactorsView,
     /// The person's identity QR (SVG data URI), and a presentation QR when one was asked for.
@@ -311,6 +314,10 @@ async fn render_page_with(app: &App, ctx: &Ctx, status: StatusCode, error: Optio
         name_max: NAME_MAX,
         error,
         upstreams: match upstreams::rows(app, &p.id).await {
+            Ok(r) => r,
+            Err(e) => return PageError::internal(ctx.locale, e).into_response(),
+        },
+        consents: match consents::rows(app, &p.id).await {
             Ok(r) => r,
             Err(e) => return PageError::internal(ctx.locale, e).into_response(),
         },
@@ -389,16 +396,21 @@ pub async fn register(State(app): State<Arc<App>>, headers: HeaderMap, jar: Cook
     }
 }
 
+/// A form posted from the account page: the person's context and the fields, once the session
+/// and the CSRF token are checked (otherwise the page that says why).
+async fn posted_form(app: &App, headers: &HeaderMap, jar: &CookieJar, body: &[u8]) -> Result<(Ctx, Params), Response> {
+    let ctx = context(app, headers, jar, None).await.map_err(|(e, locale)| e.page(locale))?;
+    let f = Params::parse(body).map_err(|_| PageError::new(StatusCode::BAD_REQUEST, ctx.locale, "error.bad_form").into_response())?;
+    ctx.check_csrf(app, f.get("csrf").unwrap_or_default()).map_err(|e| e.page(ctx.locale))?;
+    Ok((ctx, f))
+}
+
 /// `POST /account/passkeys/remove` (form: `csrf`, `id`).
 pub async fn remove(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, body: Bytes) -> Response {
-    let f = Params::parse(&body).unwrap_or_default();
-    let ctx = match context(&app, &headers, &jar, None).await {
+    let (ctx, f) = match posted_form(&app, &headers, &jar, &body).await {
         Ok(c) => c,
-        Err((e, locale)) => return e.page(locale),
+        Err(res) => return res,
     };
-    if let Err(e) = ctx.check_csrf(&app, f.get("csrf").unwrap_or_default()) {
-        return e.page(ctx.locale);
-    }
     let removed = match app.store.delete_passkey(&ctx.person.id, f.get("id").unwrap_or_default()).await {
         Ok(r) => r,
         Err(e) => return PageError::internal(ctx.locale, e).into_response(),

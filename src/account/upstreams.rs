@@ -16,7 +16,6 @@ use crate::identity::PersonId;
 use crate::state::App;
 use crate::store::StoreError;
 use crate::web::error::PageError;
-use crate::web::form::Params;
 
 pub struct UpstreamRow {
     pub id: String,
@@ -53,14 +52,10 @@ pub async fn link(State(app): State<Arc<App>>, Path(id): Path<String>, headers: 
 
 /// `POST /account/upstreams/unlink` (form: `csrf`, `upstream`).
 pub async fn unlink(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, body: Bytes) -> Response {
-    let f = Params::parse(&body).unwrap_or_default();
-    let ctx = match context(&app, &headers, &jar, None).await {
+    let (ctx, f) = match super::posted_form(&app, &headers, &jar, &body).await {
         Ok(c) => c,
-        Err((e, locale)) => return e.page(locale),
+        Err(res) => return res,
     };
-    if let Err(e) = ctx.check_csrf(&app, f.get("csrf").unwrap_or_default()) {
-        return e.page(ctx.locale);
-    }
     let upstream = f.get("upstream").unwrap_or_default();
     let removed = match app.store.unlink_upstream(&ctx.person.id, upstream).await {
         Ok(r) => r,

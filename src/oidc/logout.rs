@@ -123,23 +123,7 @@ pub async fn end_session(app: &Arc<App>, sid: &str, reason: LogoutReason) -> Res
     for client_id in &portals {
         let Some(id) = ClientId::parse(client_id) else { continue };
         let Some(client) = app.store.client(&id).await? else { continue };
-        let Some(uri) = client.options.backchannel_logout_uri.clone() else { continue };
-        let d = Delivery {
-            id: random_token(),
-            client_id: id.clone(),
-            uri,
-            sid: sid.to_string(),
-            subject: crate::privacy::pairwise::subject(&app.secrets.pairwise, &client, &record.person_id),
-            person_id: Some(record.person_id.clone()),
-            attempts: 0,
-            next_attempt_at: now,
-            status: DELIVERY_PENDING.to_string(),
-            last_error: None,
-            created_at: now,
-        };
-        // The token is signed at each attempt (it lives two minutes); none is sent yet.
-        app.store.insert_delivery(&d, "").await?;
-        deliveries.push(d);
+        deliveries.extend(owe_logout(app, &client, sid, &record.person_id, now).await?);
     }
     let detail = json!({
         "sid": sid,
@@ -151,16 +135,44 @@ pub async fn end_session(app: &Arc<App>, sid: &str, reason: LogoutReason) -> Res
     });
     audit::record(&app.store, now, Event::LoggedOut, Some(&record.person_id), reason.client_id(), detail).await?;
     let ids = deliveries.iter().map(|d| d.id.clone()).collect();
-    if !deliveries.is_empty() {
-        let app = app.clone();
-        tokio::spawn(async move {
-            let run = deliver(&app, deliveries).await;
-            if run.errors > 0 {
-                tracing::warn!(errors = run.errors, "recording back-channel logout deliveries failed; the janitor retries them");
-            }
-        });
-    }
+    deliver_in_background(app, deliveries);
     Ok(Some(Ended { person_id: record.person_id, portals, deliveries: ids, revoked_access_tokens, revoked_refresh_tokens }))
+}
+
+/// Records a logout token owed to `client` for the session `sid` of this person, when the
+/// portal has a back-channel endpoint; the token is signed at each attempt (it lives two
+/// minutes), so none is sent yet.
+pub async fn owe_logout(app: &App, client: &Client, sid: &str, person_id: &PersonId, now: i64) -> Result<Option<Delivery>, StoreError> {
+    let Some(uri) = client.options.backchannel_logout_uri.clone() else { return Ok(None) };
+    let d = Delivery {
+        id: random_token(),
+        client_id: client.id.clone(),
+        uri,
+        sid: sid.to_string(),
+        subject: crate::privacy::pairwise::subject(&app.secrets.pairwise, client, person_id),
+        person_id: Some(person_id.clone()),
+        attempts: 0,
+        next_attempt_at: now,
+        status: DELIVERY_PENDING.to_string(),
+        last_error: None,
+        created_at: now,
+    };
+    app.store.insert_delivery(&d, "").await?;
+    Ok(Some(d))
+}
+
+/// Makes the first attempt of these deliveries now, without waiting for it; the janitor retries.
+pub fn deliver_in_background(app: &Arc<App>, deliveries: Vec<Delivery>) {
+    if deliveries.is_empty() {
+        return;
+    }
+    let app = app.clone();
+    tokio::spawn(async move {
+        let run = deliver(&app, deliveries).await;
+        if run.errors > 0 {
+            tracing::warn!(errors = run.errors, "recording back-channel logout deliveries failed; the janitor retries them");
+        }
+    });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -685,3 +685,72 @@ async fn codes_are_kept_while_their_session_lives() {
     app.store.purge_expired(app.now()).await.unwrap();
     assert!(app.store.session_clients(&s.sid).await.unwrap().is_empty(), "purged with their session");
 }
+
+/// Decree 13/2023, the right to withdraw (issue 17): withdrawing on the account page ends what
+/// the portal holds and makes it ask again; the other portal keeps its consent and the session.
+#[tokio::test]
+async fn withdrawing_a_consent_ends_the_portals_access_and_it_must_ask_again() {
+    let server = TestServer::start().await;
+    let receiver = Receiver::start().await;
+    register_portals(&server, &receiver).await;
+    let b = server.browser();
+    let (verifier, challenge) = pkce_pair();
+    let url = authorize_url(&server, DVC, DVC_REDIRECT, &challenge, &[("scope", "openid profile offline_access")]);
+    let consent = b.sign_in(&url, AN).await;
+    assert!(consent.url.contains("/consent?r="), "the first sign-in asks");
+    let back = b.consent(&consent, "approve").await;
+    let (status, tokens) = redeem(&server, &back.query("code").unwrap(), &verifier).await;
+    assert_eq!(status, 200, "{tokens}");
+    let (rt, at) = (tokens["refresh_token"].as_str().unwrap().to_string(), tokens["access_token"].as_str().unwrap().to_string());
+    let claims = jwt_part(tokens["id_token"].as_str().unwrap(), 1);
+    sso_two(&server, &b).await;
+
+    // The account page lists both portals with what each receives.
+    let account = b.get("/account").await;
+    assert_eq!(account.status, 200, "{}", account.body);
+    for client in [DVC, TWO] {
+        assert!(account.body.contains(&format!("data-client=\"{client}\"")), "{client} listed");
+    }
+    assert!(account.body.contains("Họ và tên") || account.body.contains("Full name"), "claims by their labels");
+    let csrf = account.field("csrf");
+    assert_eq!(b.post("/account/consents/withdraw", &[("csrf", "forged"), ("client_id", DVC)]).await.status, 403);
+    let done = b.post("/account/consents/withdraw", &[("csrf", &csrf), ("client_id", DVC)]).await;
+    assert_eq!((done.status, done.location.as_deref()), (303, Some("/account#consents")));
+
+    // The portal's tokens no longer work, offline access included.
+    let refresh = backchannel()
+        .post(server.url("/token"))
+        .basic_auth(DVC, Some(DVC_SECRET))
+        .form(&[("grant_type", "refresh_token"), ("refresh_token", rt.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refresh.status(), 400);
+    assert_eq!(refresh.json::<Value>().await.unwrap()["error"], "invalid_grant");
+    assert_eq!(userinfo_status(&server, &at).await.0, 401);
+    // It is told the person left its session.
+    let token = eventually("a logout token at the portal", || async { receiver.tokens("dvc").first().cloned() }).await;
+    let logout = verified_logout_token(&server, &token, DVC).await;
+    assert_eq!((logout["sid"].as_str(), logout["sub"].as_str()), (claims["sid"].as_str(), claims["sub"].as_str()));
+    assert!(receiver.tokens("two").is_empty(), "the other portal is not told anything");
+    // The session lives on; the portal must ask again, the other one need not.
+    assert!(has_session_at(&server, &b, TWO, TWO_REDIRECT).await, "single sign-on at the other portal");
+    let (_, challenge) = pkce_pair();
+    let again = b.follow(b.get(&authorize_url(&server, DVC, DVC_REDIRECT, &challenge, &[])).await).await;
+    assert!(again.url.contains("/consent?r="), "asked again: {}", again.url);
+    let account = b.get("/account").await;
+    assert!(!account.body.contains(&format!("data-client=\"{DVC}\"")) && account.body.contains(&format!("data-client=\"{TWO}\"")));
+    let (_, client, detail) = events(&server).await.into_iter().find(|(e, ..)| e == "consent.withdrawn").expect("audited");
+    assert_eq!(client.as_deref(), Some(DVC));
+    assert_eq!((detail["revoked_refresh_tokens"].as_u64(), detail["backchannel_deliveries"].as_u64()), (Some(1), Some(1)));
+    // Withdrawing what is not there says so.
+    let twice = b.post("/account/consents/withdraw", &[("csrf", &csrf), ("client_id", DVC)]).await;
+    assert_eq!((twice.status, twice.error_key().as_deref()), (404, Some("account.consents.none_such")));
+}
+
+/// Whether a silent authorization at this (public) portal gets a code.
+async fn has_session_at(server: &TestServer, browser: &Browser, client: &str, redirect: &str) -> bool {
+    let (_, challenge) = pkce_pair();
+    let page = browser.get(&authorize_url(server, client, redirect, &challenge, &[("prompt", "none")])).await;
+    page.query("code").is_some()
+}
