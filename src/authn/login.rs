@@ -41,10 +41,11 @@ pub(super) fn render_login(app: &App, p: &Pending, error: Option<&'static str>, 
 /// The login page, with a proof-of-work puzzle for the password form when one is due.
 fn render_login_with(app: &App, p: &Pending, error: Option<&'static str>, hint: &str, proof_of_work: Option<String>) -> Response {
     let status = if error.is_some() { StatusCode::UNAUTHORIZED } else { StatusCode::OK };
+    let portal = p.portal_name();
     let page = LoginPage {
         locale: p.locale,
         switch_href: p.switch_href("/login"),
-        portal: &p.client.name,
+        portal: &portal,
         request_id: &p.row.id,
         csrf: p.csrf(app),
         methods: vec![PASSWORD_METHOD, PASSKEY_METHOD, CERTIFICATE_METHOD, super::qr_login::APP_METHOD],
@@ -61,10 +62,11 @@ fn render_login_with(app: &App, p: &Pending, error: Option<&'static str>, hint: 
 /// The second-factor page: the app's code, or (`sent_to`) a code sent to this address.
 fn render_totp(app: &App, p: &Pending, sent_to: Option<String>, error: Option<&'static str>) -> Response {
     let status = if error.is_some() { StatusCode::UNAUTHORIZED } else { StatusCode::OK };
+    let portal = p.portal_name();
     let page = TotpPage {
         locale: p.locale,
         switch_href: p.switch_href("/login/totp"),
-        portal: &p.client.name,
+        portal: &portal,
         request_id: &p.row.id,
         csrf: p.csrf(app),
         sent_to,

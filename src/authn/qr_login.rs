@@ -133,10 +133,11 @@ async fn show(app: &App, pending: &Pending, status: StatusCode, error: Option<&'
         if app.store.insert_login_request(&row).await.map_err(|e| PageError::internal(locale, e))? {
             let payload = format!("{QR_PREFIX}{secret}:{}", app.settings.issuer_str);
             let qr_src = qr_data_uri(&payload).ok_or_else(|| PageError::internal(locale, "the QR code could not be drawn"))?;
+            let portal = pending.portal_name();
             let page = QrLoginPage {
                 locale,
                 switch_href: pending.switch_href("/login/qr"),
-                portal: &pending.client.name,
+                portal: &portal,
                 request_id: &pending.row.id,
                 csrf: pending.csrf(app),
                 qr_src,

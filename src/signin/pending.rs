@@ -40,6 +40,15 @@ impl Pending {
         }
     }
 
+    /// Whom the person is signing in to, as the pages name it: the portal, or for the account
+    /// page the platform's own account (the built-in client's name is an internal one).
+    pub fn portal_name(&self) -> String {
+        match self.sign_in.purpose {
+            super::Purpose::AccountPage { .. } => self.locale.t("account.portal_name"),
+            _ => self.client.name.clone(),
+        }
+    }
+
     /// The link that shows the same page in the other language.
     pub fn switch_href(&self, path: &str) -> Option<String> {
         let other = self.locale.other();

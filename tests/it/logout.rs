@@ -754,3 +754,27 @@ async fn has_session_at(server: &TestServer, browser: &Browser, client: &str, re
     let page = browser.get(&authorize_url(server, client, redirect, &challenge, &[("prompt", "none")])).await;
     page.query("code").is_some()
 }
+
+/// The sign-in to the account page names the person's account, never the built-in client's
+/// internal name (issue 17: "continuing to nixa").
+#[tokio::test]
+async fn the_account_sign_in_names_the_account_not_an_internal_client() {
+    let server = TestServer::start().await;
+    let b = server.browser();
+    let login = b.follow(b.get("/account").await).await;
+    assert!(login.url.contains("/login?r="), "{}", login.url);
+    assert!(login.body.contains("Tài khoản định danh điện tử của bạn"), "{}", login.body);
+    let en = b.get(&format!("{}&lang=en", login.url)).await;
+    assert!(en.body.contains("your electronic identification account"));
+    // The second step (the authenticator app of the level-2 demo person) too, in the language
+    // chosen just now.
+    let totp =
+        b.post("/login", &[("r", &login.field("r")), ("csrf", &login.field("csrf")), ("personal_id", BINH.0), ("password", BINH.1)]).await;
+    let totp = b.follow(totp).await;
+    assert!(totp.url.contains("/login/totp"), "{}", totp.url);
+    assert!(
+        totp.body.contains("<strong>your electronic identification account</strong>") && !totp.body.contains(">nixa<"),
+        "{}",
+        totp.body
+    );
+}
