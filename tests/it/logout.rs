@@ -712,6 +712,10 @@ async fn withdrawing_a_consent_ends_the_portals_access_and_it_must_ask_again() {
         assert!(account.body.contains(&format!("data-client=\"{client}\"")), "{client} listed");
     }
     assert!(account.body.contains("Họ và tên") || account.body.contains("Full name"), "claims by their labels");
+    // Signing out is one link away: the logout confirmation, then the session ends.
+    assert!(account.body.contains("href=\"/logout\" id=\"sign-out\""));
+    let confirm = b.get("/logout").await;
+    assert_eq!(confirm.status, 200, "the sign-out asks to confirm: {}", confirm.body);
     let csrf = account.field("csrf");
     assert_eq!(b.post("/account/consents/withdraw", &[("csrf", "forged"), ("client_id", DVC)]).await.status, 403);
     let done = b.post("/account/consents/withdraw", &[("csrf", &csrf), ("client_id", DVC)]).await;
