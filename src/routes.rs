@@ -125,25 +125,15 @@ async fn stylesheet() -> impl IntoResponse {
 }
 
 async fn passkey_script() -> impl IntoResponse {
-    script(web::pages::PASSKEY_SCRIPT)
+    web::pages::script(web::pages::PASSKEY_SCRIPT)
 }
 
 async fn retry_script() -> impl IntoResponse {
-    script(web::pages::RETRY_SCRIPT)
+    web::pages::script(web::pages::RETRY_SCRIPT)
 }
 
 async fn proof_of_work_script() -> impl IntoResponse {
-    script(web::pages::PROOF_OF_WORK_SCRIPT)
-}
-
-fn script(body: &'static str) -> impl IntoResponse {
-    (
-        [
-            (header::CONTENT_TYPE, HeaderValue::from_static("text/javascript; charset=utf-8")),
-            (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600")),
-        ],
-        body,
-    )
+    web::pages::script(web::pages::PROOF_OF_WORK_SCRIPT)
 }
 
 async fn not_found() -> PageError {

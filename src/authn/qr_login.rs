@@ -23,7 +23,7 @@ use std::sync::Arc;
 use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 use serde_json::{Value, json};
@@ -87,13 +87,7 @@ fn qr_data_uri(payload: &str) -> Option<String> {
 
 /// `GET /static/qr-login.js`: the CSP allows only scripts the server itself serves.
 pub async fn script() -> impl IntoResponse {
-    (
-        [
-            (header::CONTENT_TYPE, HeaderValue::from_static("text/javascript; charset=utf-8")),
-            (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600")),
-        ],
-        SCRIPT,
-    )
+    crate::web::pages::script(SCRIPT)
 }
 
 /// `GET /login/qr?r=…`: a fresh login request (a reload replaces the previous one).

@@ -104,6 +104,17 @@ pub fn render<T: Template>(status: StatusCode, page: &T) -> Response {
 }
 
 pub const STYLESHEET: &str = include_str!("nixa.css");
+
+/// A script the server itself serves (the CSP allows no other), cached for an hour.
+pub fn script(body: &'static str) -> impl IntoResponse {
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, axum::http::HeaderValue::from_static("text/javascript; charset=utf-8")),
+            (axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("public, max-age=3600")),
+        ],
+        body,
+    )
+}
 pub const PASSKEY_SCRIPT: &str = include_str!("passkey.js");
 pub const RETRY_SCRIPT: &str = include_str!("retry.js");
 pub const PROOF_OF_WORK_SCRIPT: &str = include_str!("proof-of-work.js");

@@ -318,3 +318,15 @@ pub async fn imported_person(server: &TestServer, pid: &str, birth: &str, level:
     let id = server.app.store.upsert_person(&p, server.app.now()).await.unwrap();
     server.app.store.person(&id).await.unwrap().unwrap()
 }
+
+/// An operator token with these scopes, inserted as `nixa operator token` would.
+pub async fn operator_token(server: &TestServer, scopes: &[&str]) -> String {
+    let t = nixa::crypto::random_token();
+    let op = nixa::store::operators::OperatorToken {
+        name: "registrar".into(),
+        scopes: scopes.iter().map(|s| s.to_string()).collect(),
+        expires_at: server.app.now() + 3600,
+    };
+    server.app.store.insert_operator_token(&nixa::crypto::token_hash(&t), &op, server.app.now()).await.unwrap();
+    t
+}

@@ -260,13 +260,7 @@ async fn the_refresh_grace_is_for_one_lost_response_once() {
 async fn smaller_findings_of_the_review() {
     let server = TestServer::start().await;
     // A token with clients:write alone cannot create a first-party client (public subjects).
-    let t = nixa::crypto::random_token();
-    let op = nixa::store::operators::OperatorToken {
-        name: "ops".into(),
-        scopes: vec!["clients:write".into()],
-        expires_at: server.app.now() + 3600,
-    };
-    server.app.store.insert_operator_token(&nixa::crypto::token_hash(&t), &op, server.app.now()).await.unwrap();
+    let t = operator_token(&server, &["clients:write"]).await;
     let body = serde_json::json!({"client_name": "Cổng", "redirect_uris": ["https://cong.gov.vn/cb"], "first_party": true});
     let r = backchannel().post(server.url("/admin/v1/clients")).bearer_auth(&t).json(&body).send().await.unwrap();
     assert_eq!(r.status(), 403);
@@ -511,17 +505,6 @@ impl Tarpit {
     }
 }
 
-async fn registrar_token(server: &TestServer) -> String {
-    let t = nixa::crypto::random_token();
-    let op = nixa::store::operators::OperatorToken {
-        name: "registrar".into(),
-        scopes: vec!["clients:register".into()],
-        expires_at: server.app.now() + 3600,
-    };
-    server.app.store.insert_operator_token(&nixa::crypto::token_hash(&t), &op, server.app.now()).await.unwrap();
-    t
-}
-
 /// A request that holds a slot for as long as the tarpit holds its sector document: a dynamic
 /// registration (a new arrival, so it takes a slot only while new arrivals are let in).
 fn slow_registration(server: &TestServer, token: &str, tarpit: &Tarpit) -> tokio::task::JoinHandle<u16> {
@@ -579,7 +562,7 @@ async fn a_saturated_server_holds_new_arrivals_in_line_and_recovers_by_itself() 
     assert_eq!(too_large.status(), 413);
 
     // Two registrations wait on a sector document that never comes: the reserve is reached.
-    let registrar = registrar_token(&server).await;
+    let registrar = operator_token(&server, &["clients:register"]).await;
     let tarpit = Tarpit::start().await;
     let held = [slow_registration(&server, &registrar, &tarpit), slow_registration(&server, &registrar, &tarpit)];
     tarpit.wait_for(2).await;
@@ -616,7 +599,7 @@ async fn a_saturated_server_holds_new_arrivals_in_line_and_recovers_by_itself() 
 #[tokio::test]
 async fn with_every_slot_taken_a_continuing_request_waits_its_time_then_is_told_to_come_back() {
     let server = TestServer::start_with(|c| c.admission = admission(2, 0)).await;
-    let registrar = registrar_token(&server).await;
+    let registrar = operator_token(&server, &["clients:register"]).await;
     let tarpit = Tarpit::start().await;
     let held = [slow_registration(&server, &registrar, &tarpit), slow_registration(&server, &registrar, &tarpit)];
     tarpit.wait_for(2).await;

@@ -8,17 +8,6 @@ use std::sync::Arc;
 use common::*;
 use serde_json::{Value, json};
 
-async fn operator_token(server: &TestServer, scopes: &[&str]) -> String {
-    let t = nixa::crypto::random_token();
-    let op = nixa::store::operators::OperatorToken {
-        name: "registrar".into(),
-        scopes: scopes.iter().map(|s| s.to_string()).collect(),
-        expires_at: server.app.now() + 3600,
-    };
-    server.app.store.insert_operator_token(&nixa::crypto::token_hash(&t), &op, server.app.now()).await.unwrap();
-    t
-}
-
 struct Answer {
     status: u16,
     body: Value,
