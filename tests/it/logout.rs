@@ -570,7 +570,13 @@ async fn every_portal_of_the_session_receives_a_logout_token_with_its_sid() {
     .await;
     assert_eq!(rows.len(), 2);
     assert!(rows.iter().all(|d| d.attempts == 1 && d.last_error.is_none()));
-    let log = events(&server).await;
+    // The delivery row is marked before its audit entry is written: wait for both entries.
+    let log = eventually("both deliveries audited", || async {
+        let log = events(&server).await;
+        let audited = log.iter().filter(|(e, ..)| e == "backchannel_logout.delivered").count();
+        (audited >= 2).then_some(log)
+    })
+    .await;
     let (_, _, detail) = log.iter().find(|(e, ..)| e == "session.logged_out").unwrap();
     assert_eq!(detail["portals"], json!([DVC, TINH, TWO]));
     assert_eq!(detail["backchannel_deliveries"], 2);
