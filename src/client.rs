@@ -144,6 +144,56 @@ pub struct ClientOptions {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub grant_types: Vec<String>,
     pub profile: Profile,
+    /// Decree 13/2023 Art. 11 (specific, informed consent): what the portal uses each scope
+    /// for, by scope name; the consent page and the person's account page show it.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub purposes: std::collections::BTreeMap<String, Bilingual>,
+    /// The organisation responsible for the portal's processing, and how a person reaches it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub responsible_organisation: Option<Responsible>,
+    /// A legal basis other than consent (Decree 13/2023 Art. 17), when the portal processes the
+    /// data because a law requires it. Recorded on each disclosure; the person is still shown
+    /// what the portal receives.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub legal_basis: Option<Bilingual>,
+}
+
+/// A text a person reads, in both of the platform's languages.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Bilingual {
+    pub vi: String,
+    pub en: String,
+}
+
+impl Bilingual {
+    /// The longest text kept: a sentence or two, not a privacy policy.
+    pub const MAX: usize = 500;
+
+    /// Both texts present, of a readable length, without control characters.
+    pub fn is_valid(&self) -> bool {
+        [&self.vi, &self.en].iter().all(|t| is_plain_text(t, Self::MAX))
+    }
+}
+
+/// The organisation answerable for a portal (the data controller) and a contact point (an
+/// e-mail address, a telephone number or a web address).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Responsible {
+    pub name: String,
+    pub contact: String,
+}
+
+impl Responsible {
+    pub fn is_valid(&self) -> bool {
+        is_plain_text(&self.name, 200) && is_plain_text(&self.contact, 200)
+    }
+}
+
+fn is_plain_text(t: &str, max: usize) -> bool {
+    let t = t.trim();
+    !t.is_empty() && t.chars().count() <= max && !t.chars().any(char::is_control)
 }
 
 pub const GRANT_AUTHORIZATION_CODE: &str = "authorization_code";

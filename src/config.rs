@@ -28,6 +28,11 @@ pub struct Config {
     pub session_ttl_secs: i64,
     /// A session not used for this long ends (NIST SP 800-63B AAL2: 30 minutes); 0 = never.
     pub session_idle_secs: i64,
+    /// How long the disclosure record keeps a release (Decree 13/2023: the person's evidence of
+    /// who received their data); the janitor purges older ones.
+    pub disclosure_retention_days: i64,
+    /// How long the sign-in history keeps a sign-in.
+    pub sign_in_retention_days: i64,
     pub code_ttl_secs: i64,
     pub access_token_ttl_secs: i64,
     pub id_token_ttl_secs: i64,
@@ -83,6 +88,8 @@ impl Default for Config {
             default_locale: "vi".into(),
             session_ttl_secs: 8 * 3600,
             session_idle_secs: 30 * 60,
+            disclosure_retention_days: 5 * 365,
+            sign_in_retention_days: 365,
             code_ttl_secs: 60,
             access_token_ttl_secs: 600,
             id_token_ttl_secs: 600,
@@ -130,7 +137,7 @@ pub enum ConfigError {
 }
 
 impl Config {
-    const KEYS: [&'static str; 29] = [
+    const KEYS: [&'static str; 31] = [
         "issuer",
         "listen",
         "database_url",
@@ -138,6 +145,8 @@ impl Config {
         "default_locale",
         "session_ttl_secs",
         "session_idle_secs",
+        "disclosure_retention_days",
+        "sign_in_retention_days",
         "code_ttl_secs",
         "access_token_ttl_secs",
         "id_token_ttl_secs",
@@ -190,6 +199,9 @@ pub struct Settings {
     pub default_locale: Locale,
     pub session_ttl: i64,
     pub session_idle: i64,
+    /// Seconds (from `disclosure_retention_days`, `sign_in_retention_days`).
+    pub disclosure_retention: i64,
+    pub sign_in_retention: i64,
     pub code_ttl: i64,
     pub access_token_ttl: i64,
     pub id_token_ttl: i64,
@@ -276,6 +288,8 @@ impl Settings {
             default_locale,
             session_ttl: positive("session_ttl_secs", c.session_ttl_secs)?,
             session_idle: c.session_idle_secs.max(0),
+            disclosure_retention: positive("disclosure_retention_days", c.disclosure_retention_days)?.saturating_mul(86_400),
+            sign_in_retention: positive("sign_in_retention_days", c.sign_in_retention_days)?.saturating_mul(86_400),
             code_ttl,
             access_token_ttl: positive("access_token_ttl_secs", c.access_token_ttl_secs)?,
             id_token_ttl: positive("id_token_ttl_secs", c.id_token_ttl_secs)?,

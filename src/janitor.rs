@@ -21,6 +21,14 @@ pub async fn rotate_keys_if_due(app: &App, now: i64) -> Result<bool, KeyError> {
     Ok(rotated)
 }
 
+/// Retention (README, *Configuration*): disclosure records and sign-ins older than their
+/// configured periods go. Returns (disclosures, sign-ins) purged.
+pub async fn purge_personal_history(app: &App, now: i64) -> Result<(u64, u64), crate::store::StoreError> {
+    let disclosures = app.store.purge_disclosures(now - app.settings.disclosure_retention).await?;
+    let sign_ins = app.store.purge_sign_ins(now - app.settings.sign_in_retention).await?;
+    Ok((disclosures, sign_ins))
+}
+
 /// Runs the upkeep every 30 seconds until the task is dropped.
 pub fn spawn(app: &Arc<App>) -> tokio::task::JoinHandle<()> {
     let app = app.clone();
@@ -37,6 +45,9 @@ pub fn spawn(app: &Arc<App>) -> tokio::task::JoinHandle<()> {
             }
             if let Err(e) = app.store.purge_expired(now).await {
                 tracing::warn!(error = %e, "purging expired rows failed");
+            }
+            if let Err(e) = purge_personal_history(&app, now).await {
+                tracing::warn!(error = %e, "purging old disclosure records and sign-ins failed");
             }
             if let Err(e) = app.store.purge_enrolment(now, app.settings.enrolment.send_window_secs).await {
                 tracing::warn!(error = %e, "purging expired codes and enrolments failed");

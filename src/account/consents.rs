@@ -32,21 +32,28 @@ pub struct ConsentRow {
     /// What the portal receives (i18n keys of the consent page's labels).
     pub claim_keys: Vec<&'static str>,
     pub since: String,
+    /// What the portal said it uses each scope for, and who answers for it.
+    pub purposes: Vec<scopes::ScopePurpose>,
+    pub responsible: Option<crate::client::Responsible>,
 }
 
 pub async fn rows(app: &App, person_id: &PersonId) -> Result<Vec<ConsentRow>, StoreError> {
-    Ok(app
-        .store
-        .consents_of(person_id)
-        .await?
-        .into_iter()
-        .map(|c| ConsentRow {
+    let mut rows = Vec::new();
+    for c in app.store.consents_of(person_id).await? {
+        let client = match ClientId::parse(&c.client_id) {
+            Some(id) => app.store.client(&id).await?,
+            None => None,
+        };
+        rows.push(ConsentRow {
             claim_keys: scopes::claim_labels(&c.scopes),
+            purposes: client.as_ref().map(|k| scopes::purposes(k, &c.scopes)).unwrap_or_default(),
+            responsible: client.and_then(|k| k.options.responsible_organisation),
             client_id: c.client_id,
             portal: c.client_name,
             since: format_time(c.granted_at),
-        })
-        .collect())
+        });
+    }
+    Ok(rows)
 }
 
 /// What a withdrawal did, for the audit log and the tests.

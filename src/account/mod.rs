@@ -14,6 +14,8 @@
 //! password (`factors`).
 
 pub mod consents;
+pub mod data;
+pub mod disclosures;
 pub mod factors;
 pub mod upstreams;
 use std::sync::Arc;
@@ -248,6 +250,10 @@ pub struct AccountPage {
     pub consents: Vec<consents::ConsentRow>,
     /// The password and authenticator-app section.
     pub factors: factors::FactorsView,
+    /// My data, sessions, sign-in history, correction requests, the latest disclosures.
+    pub data: data::DataView,
+    pub correction_fields: &'static [&'static str],
+    pub message_max: usize,
     /// The person's identity QR (SVG data URI), and a presentation QR when one was asked for.
     pub qr: Option<String>,
     pub presentation_qr: Option<String>,
@@ -288,6 +294,11 @@ async fn render_page_with(app: &App, ctx: &Ctx, status: StatusCode, error: Optio
         .collect::<Vec<_>>()
         .join(" ");
     let other = ctx.locale.other();
+    let presentation: Option<(Vec<String>, i64)> = q.filter(|q| q.get("present").is_some()).map(|q| {
+        let fields: Vec<String> = PRESENTABLE.iter().filter(|f| q.get(&format!("f_{f}")).is_some()).map(|f| f.to_string()).collect();
+        let minutes = q.get("minutes").and_then(|m| m.parse::<i64>().ok()).unwrap_or(5).clamp(1, 60);
+        (fields, minutes)
+    });
     let page = AccountPage {
         locale: ctx.locale,
         switch_href: Some(format!("/account?lang={}", other.as_str())),
@@ -312,6 +323,12 @@ async fn render_page_with(app: &App, ctx: &Ctx, status: StatusCode, error: Optio
             Err(e) => return PageError::internal(ctx.locale, e).into_response(),
         },
         name_max: NAME_MAX,
+        data: match data::view(app, ctx).await {
+            Ok(d) => d,
+            Err(e) => return PageError::internal(ctx.locale, e).into_response(),
+        },
+        correction_fields: &data::FIELDS,
+        message_max: data::MESSAGE_MAX,
         error,
         upstreams: match upstreams::rows(app, &p.id).await {
             Ok(r) => r,
@@ -322,12 +339,22 @@ async fn render_page_with(app: &App, ctx: &Ctx, status: StatusCode, error: Optio
             Err(e) => return PageError::internal(ctx.locale, e).into_response(),
         },
         qr: person_qr(app, p, None, crate::credentials::person::IDENTITY_MINUTES),
-        presentation_qr: q.filter(|q| q.get("present").is_some()).and_then(|q| {
-            let fields: Vec<String> = PRESENTABLE.iter().filter(|f| q.get(&format!("f_{f}")).is_some()).map(|f| f.to_string()).collect();
-            let minutes = q.get("minutes").and_then(|m| m.parse::<i64>().ok()).unwrap_or(5).clamp(1, 60);
-            person_qr(app, p, Some(&fields), minutes)
-        }),
+        presentation_qr: presentation.as_ref().and_then(|(fields, minutes)| person_qr(app, p, Some(fields), *minutes)),
     };
+    // The QR codes shown are releases too: the identity QR once a day (it is re-issued on every
+    // view), each presentation QR on its own.
+    let now = app.now();
+    let day = format!("qr-identity:{}:{}", p.id, now.div_euclid(86_400));
+    let mut shown = vec![("qr_identity", day, PRESENTABLE.to_vec())];
+    if let (Some((fields, _)), Some(_)) = (&presentation, &page.presentation_qr) {
+        let source = format!("qr:{}", crate::crypto::random_token());
+        shown.push(("qr_presentation", source, fields.iter().map(String::as_str).collect()));
+    }
+    for (channel, source, fields) in shown {
+        if let Err(e) = crate::privacy::disclosure::record_credential(&app.store, &p.id, channel, source, &fields, now).await {
+            return PageError::internal(ctx.locale, e).into_response();
+        }
+    }
     render(status, &page)
 }
 

@@ -99,6 +99,10 @@ pub struct PersonOut {
     pub status: String,
 }
 
+/// What a read of [`PersonOut`] releases, as the disclosure record names it.
+const PERSON_OUT_CLAIMS: [&str; 11] =
+    ["personal_id", "name", "birthdate", "gender", "nationality", "address", "phone_number", "email", "account_level", "status", "id"];
+
 impl From<&Person> for PersonOut {
     fn from(p: &Person) -> Self {
         Self {
@@ -125,8 +129,11 @@ impl From<&Person> for PersonOut {
         (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("operator" = ["persons:read"])))]
 pub async fn get_person(State(app): State<Arc<App>>, headers: HeaderMap, Path(pid): Path<String>) -> Result<Json<PersonOut>, Problem> {
-    require(&app, &headers, "persons:read").await?;
-    Ok(Json(PersonOut::from(&person_by(&app, &pid).await?)))
+    let op = require(&app, &headers, "persons:read").await?;
+    let person = person_by(&app, &pid).await?;
+    // The person sees on their account page that an operator read their record.
+    crate::privacy::disclosure::record_operator_read(&app.store, &person.id, &op.name, &PERSON_OUT_CLAIMS, app.now()).await?;
+    Ok(Json(PersonOut::from(&person)))
 }
 
 #[utoipa::path(put, path = "/admin/v1/persons/{personal_id}", tag = "persons", request_body = PersonIn,

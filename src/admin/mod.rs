@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod corrections;
 pub mod enrolment;
 pub mod problem;
 pub mod upstreams;
@@ -23,10 +24,10 @@ use crate::state::App;
     info(title = "nixa admin API", description = "Operators manage persons, organisations, officials and portals."),
     paths(api::get_person, api::put_person, api::lock_person, api::unlock_person, api::set_level, enrolment::activation_code, enrolment::send_code, api::get_org, api::put_org,
         api::put_representative, api::put_official, api::list_clients, api::get_client, api::create_client,
-        upstreams::list, upstreams::put, upstreams::delete),
+        upstreams::list, upstreams::put, upstreams::delete, corrections::list, corrections::answer),
     components(schemas(problem::Problem, api::PersonIn, api::PersonOut, api::LevelIn, enrolment::ActivationCodeIn, enrolment::ActivationCodeOut, enrolment::SendCodeIn, enrolment::SendCodeOut, api::OrgIn, api::OrgOut,
         api::RepresentativeIn, api::RepresentativeOut, api::OfficialIn, api::OfficialOut, api::ClientIn, api::ClientOut,
-        upstreams::UpstreamOut, crate::federation::config::UpstreamConfig, crate::federation::config::ClaimMapping)),
+        upstreams::UpstreamOut, corrections::CorrectionOut, corrections::AnswerIn, crate::federation::config::UpstreamConfig, crate::federation::config::ClaimMapping)),
     modifiers(&OperatorAuth)
 )]
 pub struct AdminDoc;
@@ -61,5 +62,7 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/admin/v1/clients", get(api::list_clients).post(api::create_client))
         .route("/admin/v1/clients/{client_id}", get(api::get_client))
         .route("/admin/v1/upstreams", get(upstreams::list))
+        .route("/admin/v1/corrections", get(corrections::list))
+        .route("/admin/v1/corrections/{id}/answer", post(corrections::answer))
         .route("/admin/v1/upstreams/{id}", put(upstreams::put).delete(upstreams::delete))
 }

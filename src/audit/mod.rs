@@ -49,6 +49,7 @@ pub enum Event {
     TotpRemoved,
     RecoveryCodesIssued,
     RecoveryCodeUsed,
+    CorrectionRequested,
 }
 
 impl Event {
@@ -87,6 +88,7 @@ impl Event {
             Event::TotpRemoved => "totp.removed",
             Event::RecoveryCodesIssued => "recovery_codes.issued",
             Event::RecoveryCodeUsed => "recovery_codes.used",
+            Event::CorrectionRequested => "correction.requested",
             Event::AppLoginDenied => "app_login.denied",
             Event::PasskeyRegistered => "passkey.registered",
             Event::PasskeyRemoved => "passkey.removed",
@@ -129,6 +131,26 @@ tokio::task_local! {
 /// Runs `f` (a request's handling) with `source` as the origin of what it records.
 pub async fn from_source<F: std::future::Future>(source: Source, f: F) -> F::Output {
     SOURCE.scope(source, f).await
+}
+
+/// Where the request being handled comes from, if it is one.
+pub fn current_source() -> Option<Source> {
+    SOURCE.try_with(Source::clone).ok()
+}
+
+/// The network of a client address as a person may be shown it: an IPv4 /24 or an IPv6 /48,
+/// never the address itself.
+pub fn approximate_network(addr: &str) -> Option<String> {
+    match addr.parse::<std::net::IpAddr>().ok()? {
+        std::net::IpAddr::V4(v4) => {
+            let [a, b, c, _] = v4.octets();
+            Some(format!("{a}.{b}.{c}.0/24"))
+        }
+        std::net::IpAddr::V6(v6) => {
+            let s = v6.segments();
+            Some(format!("{:x}:{:x}:{:x}::/48", s[0], s[1], s[2]))
+        }
+    }
 }
 
 pub async fn record(

@@ -212,6 +212,15 @@ pub async fn own_qr(
             Some(_) => None,
         };
         let issued = super::person::issue(&app, &person, fields.as_deref(), minutes, status).map_err(ApiError::internal)?;
+        let carried: Vec<&str> = match &fields {
+            Some(f) => f.iter().map(String::as_str).collect(),
+            None => super::person::PRESENTABLE.to_vec(),
+        };
+        let channel = if fields.is_some() { "qr_presentation" } else { "qr_identity" };
+        let source = format!("qr:{}", crate::crypto::random_token());
+        crate::privacy::disclosure::record_credential(&app.store, &person.id, channel, source, &carried, app.now())
+            .await
+            .map_err(ApiError::internal)?;
         let svg = super::render::svg(&issued.text).map_err(ApiError::internal)?;
         let mut res = json_response(
             StatusCode::OK,

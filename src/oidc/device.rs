@@ -129,6 +129,7 @@ pub async fn redeem(app: &App, client: &Client, p: &Params, proof: Option<&super
             }
             let grant_id = random_token();
             let issuance = super::mint::Issuance {
+                grant_type: crate::client::GRANT_DEVICE_CODE,
                 grant_id: &grant_id,
                 person_id: &approval.person_id,
                 subject: &approval.subject,

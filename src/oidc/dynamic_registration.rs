@@ -130,6 +130,10 @@ struct MetadataIn {
     require_pushed_authorization_requests: Option<bool>,
     dpop_bound_access_tokens: Option<bool>,
     application_type: Option<String>,
+    // Decree 13/2023: what each scope is used for and who answers for it (extension members).
+    purposes: Option<std::collections::BTreeMap<String, crate::client::Bilingual>>,
+    responsible_organisation: Option<crate::client::Responsible>,
+    legal_basis: Option<crate::client::Bilingual>,
     // RFC 7592 §2.2: only meaningful in an update.
     client_id: Option<String>,
     client_secret: Option<String>,
@@ -217,6 +221,9 @@ fn to_spec(m: &MetadataIn, first_party: bool) -> Result<(ClientSpec, Extra), Dcr
         backchannel_logout_uri: m.backchannel_logout_uri.clone(),
         sector_identifier_uri: m.sector_identifier_uri.clone(),
         grant_types: grants,
+        purposes: m.purposes.clone().unwrap_or_default(),
+        responsible_organisation: m.responsible_organisation.clone(),
+        legal_basis: m.legal_basis.clone(),
         ..Default::default()
     };
     let spec = ClientSpec {
@@ -270,6 +277,9 @@ fn information(app: &App, c: &Client, extra: &Extra, issued_at: i64, secret: Opt
         ("post_logout_redirect_uris", (!o.post_logout_redirect_uris.is_empty()).then(|| json!(o.post_logout_redirect_uris))),
         ("backchannel_logout_uri", o.backchannel_logout_uri.as_ref().map(|u| json!(u))),
         ("client_secret", secret.map(|s| json!(s))),
+        ("purposes", (!o.purposes.is_empty()).then(|| json!(o.purposes))),
+        ("responsible_organisation", o.responsible_organisation.as_ref().map(|r| json!(r))),
+        ("legal_basis", o.legal_basis.as_ref().map(|b| json!(b))),
     ];
     for (k, val) in optional.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))) {
         v[k] = val;

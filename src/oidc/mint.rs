@@ -35,6 +35,8 @@ pub fn wants_refresh(client: &Client, scopes: &Scopes) -> bool {
 
 /// What a grant issues tokens for.
 pub struct Issuance<'a> {
+    /// The grant type the tokens are issued for (the disclosure record says how data left).
+    pub grant_type: &'static str,
     /// The grant id; refresh tokens of this grant form one family with this id.
     pub grant_id: &'a str,
     pub person_id: &'a PersonId,
@@ -105,6 +107,7 @@ pub async fn mint(
             jkt: jkt.clone(),
             sid: Some(g.sid.to_string()),
             issued_at: now,
+            released: Some(crate::privacy::disclosure::released_by_token(client, g.grant_type, g.scopes, g.acr, g.extra_claims)),
         })
         .await
         .map_err(OAuthError::server_error)?;

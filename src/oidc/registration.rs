@@ -53,6 +53,10 @@ pub enum RegistrationError {
     GrantType(String),
     #[error("the FAPI 2.0 profile needs private_key_jwt and an ES256 ID token signature")]
     Fapi,
+    #[error("purposes and legal_basis need a text in Vietnamese (vi) and English (en), each 1–500 characters without control characters")]
+    Purpose,
+    #[error("responsible_organisation needs a name and a contact, each 1–200 characters")]
+    Responsible,
 }
 
 /// A client ready to store, and its secret (shown once; only its hash is stored).
@@ -172,6 +176,20 @@ fn check_options(o: &mut ClientOptions, method: AuthMethod, alg: Alg) -> Result<
         }
     }
     o.grant_types = grants;
+    for (scope, purpose) in &o.purposes {
+        if !crate::protocol::scopes::is_supported(scope) {
+            return Err(RegistrationError::Scope(scope.clone()));
+        }
+        if !purpose.is_valid() {
+            return Err(RegistrationError::Purpose);
+        }
+    }
+    if o.legal_basis.as_ref().is_some_and(|b| !b.is_valid()) {
+        return Err(RegistrationError::Purpose);
+    }
+    if o.responsible_organisation.as_ref().is_some_and(|r| !r.is_valid()) {
+        return Err(RegistrationError::Responsible);
+    }
     if o.profile == crate::client::Profile::Fapi2 && (method != AuthMethod::PrivateKeyJwt || alg != Alg::ES256) {
         return Err(RegistrationError::Fapi);
     }

@@ -93,6 +93,7 @@ async fn authorization_code(app: &App, client: &Client, p: &Params, proof: Optio
         return Err(replayed(app, &grant, now).await);
     }
     let issuance = Issuance {
+        grant_type: crate::client::GRANT_AUTHORIZATION_CODE,
         grant_id: &grant.grant_id,
         person_id: &grant.person_id,
         subject: &grant.subject,
@@ -211,6 +212,7 @@ async fn reused(app: &App, rt: &RefreshGrant, now: i64, how: &str) -> Result<OAu
 /// What a refresh issues: the sign-in the family started with, for the (possibly narrowed) scopes.
 fn refreshed<'a>(rt: &'a RefreshGrant, scopes: &'a Scopes) -> Issuance<'a> {
     Issuance {
+        grant_type: crate::client::GRANT_REFRESH_TOKEN,
         grant_id: &rt.family_id,
         person_id: &rt.person_id,
         subject: &rt.subject,

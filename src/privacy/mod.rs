@@ -1,5 +1,6 @@
 //! Privacy by design: pairwise subjects and consent.
 
 pub mod consent;
+pub mod disclosure;
 pub mod pairwise;
 pub mod sector;

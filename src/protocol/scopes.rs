@@ -84,6 +84,47 @@ pub fn claim_labels(scopes: &Scopes) -> Vec<&'static str> {
     keys
 }
 
+/// A scope the portal asks for, as the consent and account pages explain it: what it releases
+/// (label keys) and what the portal said it uses it for.
+#[derive(Debug, Clone)]
+pub struct ScopePurpose {
+    pub claim_keys: &'static [&'static str],
+    pub purpose: crate::client::Bilingual,
+}
+
+/// The registered purposes of these scopes, in scope order (scopes without one are left out:
+/// the claim list still names what they release).
+pub fn purposes(client: &Client, scopes: &Scopes) -> Vec<ScopePurpose> {
+    let purpose = |s: &String| client.options.purposes.get(s.as_str()).map(|p| ScopePurpose { claim_keys: labels(s), purpose: p.clone() });
+    scopes.iter().filter_map(purpose).collect()
+}
+
+/// The names of the claims these scopes release through the ID token and UserInfo (what
+/// [`userinfo`] can answer), `sub` first: the disclosure record lists them. A claim the registry
+/// holds no value for (no e-mail address) is named but not sent.
+pub fn claim_names(scopes: &Scopes, profile: ClaimsProfile) -> Vec<&'static str> {
+    let hub = profile == ClaimsProfile::VnHub;
+    let mut out = vec!["sub"];
+    for scope in scopes {
+        let names: &[&'static str] = match scope.as_str() {
+            "profile" if hub => &["name", "family_name", "middle_name", "given_name", "birthdate", "gender", "HoVaTen", "NgayThangNamSinh"],
+            "profile" => &["name", "family_name", "middle_name", "given_name", "birthdate", "gender"],
+            "email" => &["email", "email_verified"],
+            "phone" => &["phone_number", "phone_number_verified"],
+            "address" => &["address"],
+            "vn_identity" if hub => &["vn_personal_id", "vn_account_level", "vn_tax_code", "nationalities", "SoDinhDanh", "LoaiTaiKhoan"],
+            "vn_identity" => &["vn_personal_id", "vn_account_level", "vn_tax_code", "nationalities"],
+            _ => &[],
+        };
+        for n in names {
+            if !out.contains(n) {
+                out.push(n);
+            }
+        }
+    }
+    out
+}
+
 /// The consent-page labels (i18n keys) for a scope.
 pub fn labels(scope: &str) -> &'static [&'static str] {
     match scope {
@@ -159,4 +200,43 @@ pub fn userinfo(subject: &str, person: &Person, scopes: &Scopes, extra: Map<Stri
         out.insert(k, v);
     }
     Value::Object(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::identity::{AccountLevel, PersonId, PersonStatus, PersonalId, Sex};
+
+    /// The disclosure record names exactly what UserInfo can answer: a person with every value
+    /// gets exactly the named claims, for every scope and both profiles.
+    #[test]
+    fn claim_names_are_what_userinfo_answers() {
+        let person = Person {
+            id: PersonId::generate(),
+            personal_id: PersonalId::parse("001090001234").unwrap(),
+            family_name: "Nguyễn".into(),
+            middle_name: "Văn".into(),
+            given_name: "An".into(),
+            birthdate: time::Date::from_calendar_date(1990, time::Month::January, 1).ok(),
+            sex: Some(Sex::Male),
+            nationality: "VN".into(),
+            address: Some("Hà Nội".into()),
+            phone: Some("+84900000000".into()),
+            email: Some("an@example.vn".into()),
+            account_level: AccountLevel::Level2,
+            status: PersonStatus::Active,
+        };
+        let all = Scopes::parse("openid profile email phone address vn_identity vn_org vn_official offline_access");
+        for profile in [ClaimsProfile::Standard, ClaimsProfile::VnHub] {
+            for scope in all.iter() {
+                let scopes = Scopes::parse(&format!("openid {scope}"));
+                let answered = userinfo("sub-1", &person, &scopes, Map::new(), profile);
+                let mut got: Vec<&str> = answered.as_object().unwrap().keys().map(String::as_str).collect();
+                let mut named = claim_names(&scopes, profile);
+                got.sort_unstable();
+                named.sort_unstable();
+                assert_eq!(got, named, "{scope} {profile:?}");
+            }
+        }
+    }
 }

@@ -50,6 +50,9 @@ pub async fn page(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJa
         csrf: pending.csrf(&app),
         claim_keys: scopes::claim_labels(pending.sign_in.purpose.scopes()),
         person_name: person.full_name(),
+        purposes: scopes::purposes(&pending.client, pending.sign_in.purpose.scopes()),
+        responsible: pending.client.options.responsible_organisation.as_ref(),
+        legal_basis: pending.client.options.legal_basis.as_ref(),
     };
     Ok((remember_lang(jar, q.get("lang")), render(StatusCode::OK, &page)).into_response())
 }

@@ -111,9 +111,23 @@ pub async fn authenticated(app: &App, jar: CookieJar, pending: Pending, auth: Au
     {
         detail["new_browser"] = json!(true);
     }
+    let new_browser = detail.get("new_browser").is_some();
     if let (Some(all), Value::Object(extra)) = (detail.as_object_mut(), auth.detail) {
         all.extend(extra);
     }
+    let source = audit::current_source();
+    let history = crate::store::sign_ins::SignIn {
+        person_id: auth.person_id.clone(),
+        at: now,
+        client_id: pending.client.id.as_str().to_string(),
+        client_name: pending.client.name.clone(),
+        methods: s.record.amr.clone(),
+        acr: auth.acr.as_uri().to_string(),
+        new_browser,
+        network: source.as_ref().and_then(|s| audit::approximate_network(&s.client_addr)),
+        user_agent: source.and_then(|s| s.user_agent),
+    };
+    app.store.insert_sign_in(&history).await.map_err(internal)?;
     audit::record(&app.store, now, Event::LoginSucceeded, Some(auth.person_id), Some(pending.client.id.as_str()), detail)
         .await
         .map_err(internal)?;

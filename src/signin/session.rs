@@ -7,7 +7,7 @@ use crate::crypto::{random_token, token_hash};
 use crate::identity::PersonId;
 use crate::state::App;
 use crate::store::StoreError;
-use crate::store::sessions::SessionRecord;
+use crate::store::sessions::{SessionOrigin, SessionRecord};
 use crate::web::cookies;
 
 #[derive(Debug, Clone)]
@@ -50,7 +50,10 @@ pub async fn start(
         amr: amr.iter().map(|a| a.as_str().to_string()).collect(),
         expires_at: now + app.settings.session_ttl,
     };
-    app.store.insert_session(&id_hash, &record, now).await?;
+    let origin = crate::audit::current_source()
+        .map(|s| SessionOrigin { network: crate::audit::approximate_network(&s.client_addr), user_agent: s.user_agent })
+        .unwrap_or_default();
+    app.store.insert_session(&id_hash, &record, &origin, now).await?;
     let jar = jar.add(cookies::build(cookies::SESSION, secret, Some(app.settings.session_ttl)));
     Ok((jar, BrowserSession { id_hash, record, acr }))
 }

@@ -127,23 +127,19 @@ impl Store {
         .bind(limit)
         .fetch_all(self.pool())
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(AuditEntry {
-                    seq: r.try_get("seq")?,
-                    at: r.try_get("at")?,
-                    event: r.try_get("event")?,
-                    person_id: r.try_get("person_id")?,
-                    client_id: r.try_get("client_id")?,
-                    detail: r.try_get("detail")?,
-                    prev_hash: r.try_get("prev_hash")?,
-                    hash: r.try_get("hash")?,
-                    keyed: r.try_get::<i64, _>("keyed")? != 0,
-                    client_addr: r.try_get("client_addr")?,
-                    user_agent: r.try_get("user_agent")?,
-                })
-            })
-            .collect()
+        rows.iter().map(entry_from_row).collect()
+    }
+
+    /// Every entry about one person, in order (the person's own export).
+    pub async fn audit_of_person(&self, person_id: &PersonId) -> Result<Vec<AuditEntry>> {
+        let rows = sqlx::query(
+            "SELECT seq, at, event, person_id, client_id, detail, prev_hash, hash, keyed, client_addr, user_agent FROM audit_log \
+             WHERE person_id=$1 ORDER BY seq",
+        )
+        .bind(person_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(entry_from_row).collect()
     }
 
     /// Records the chain's head as a checkpoint (nothing when there is no key or no entry, or
@@ -175,4 +171,20 @@ impl Store {
         let row = sqlx::query("SELECT hash FROM audit_log WHERE seq=$1").bind(seq).fetch_optional(self.pool()).await?;
         row.map(|r| Ok(r.try_get("hash")?)).transpose()
     }
+}
+
+fn entry_from_row(r: &sqlx::any::AnyRow) -> Result<AuditEntry> {
+    Ok(AuditEntry {
+        seq: r.try_get("seq")?,
+        at: r.try_get("at")?,
+        event: r.try_get("event")?,
+        person_id: r.try_get("person_id")?,
+        client_id: r.try_get("client_id")?,
+        detail: r.try_get("detail")?,
+        prev_hash: r.try_get("prev_hash")?,
+        hash: r.try_get("hash")?,
+        keyed: r.try_get::<i64, _>("keyed")? != 0,
+        client_addr: r.try_get("client_addr")?,
+        user_agent: r.try_get("user_agent")?,
+    })
 }

@@ -67,6 +67,8 @@ impl Store {
         if deleted == 0 {
             return Ok(None);
         }
+        use super::disclosures::{Arg, keep_released};
+        keep_released(self.pool(), "t.person_id=$1 AND t.client_id=$2", &[Arg::Text(person_id.as_str()), Arg::Text(client_id)]).await?;
         let access_tokens = sqlx::query("DELETE FROM access_tokens WHERE person_id=$1 AND client_id=$2")
             .bind(person_id)
             .bind(client_id)

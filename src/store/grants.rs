@@ -64,6 +64,8 @@ pub struct AccessGrant {
     pub jkt: Option<String>,
     pub sid: Option<String>,
     pub issued_at: i64,
+    /// What the token releases, for the disclosure record (`store::disclosures`); not read back.
+    pub released: Option<String>,
 }
 
 fn code_from_row(r: &AnyRow) -> Result<CodeGrant> {
@@ -219,6 +221,8 @@ impl Store {
 
     /// Revokes one access token (RFC 7009), if it belongs to `client_id`.
     pub async fn revoke_access_token(&self, token_hash: &str, client_id: &str) -> Result<u64> {
+        use super::disclosures::{Arg, keep_released};
+        keep_released(self.pool(), "t.token_hash=$1 AND t.client_id=$2", &[Arg::Text(token_hash), Arg::Text(client_id)]).await?;
         let r = sqlx::query("DELETE FROM access_tokens WHERE token_hash=$1 AND client_id=$2")
             .bind(token_hash)
             .bind(client_id)
@@ -230,7 +234,7 @@ impl Store {
     pub async fn insert_access_token(&self, t: &AccessGrant) -> Result<()> {
         sqlx::query(
             "INSERT INTO access_tokens (token_hash, grant_id, client_id, person_id, subject, scopes, expires_at, extra_claims, \
-                 jkt, sid, issued_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)",
+                 jkt, sid, issued_at, released) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)",
         )
         .bind(&t.token_hash)
         .bind(&t.grant_id)
@@ -243,6 +247,7 @@ impl Store {
         .bind(&t.jkt)
         .bind(&t.sid)
         .bind(t.issued_at)
+        .bind(&t.released)
         .execute(self.pool())
         .await?;
         Ok(())
@@ -276,6 +281,7 @@ impl Store {
             jkt: r.try_get("jkt")?,
             sid: r.try_get("sid")?,
             issued_at: r.try_get("issued_at")?,
+            released: None,
         };
         Ok(Some((grant, person)))
     }

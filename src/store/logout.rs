@@ -73,6 +73,8 @@ impl Store {
     /// granted `offline_access`, which outlive the session by design. Then removes the session's
     /// codes, so that a code not yet redeemed cannot be. Returns (access, refresh) counts.
     pub async fn revoke_session_tokens(&self, sid: &str, now: i64) -> Result<(u64, u64)> {
+        let ours = "t.sid=$1 OR t.grant_id IN (SELECT grant_id FROM auth_codes WHERE sid=$1)";
+        super::disclosures::keep_released(self.pool(), ours, &[super::disclosures::Arg::Text(sid)]).await?;
         let access = sqlx::query("DELETE FROM access_tokens WHERE sid=$1 OR grant_id IN (SELECT grant_id FROM auth_codes WHERE sid=$1)")
             .bind(sid)
             .execute(self.pool())

@@ -8,8 +8,10 @@ pub mod app_devices;
 pub mod audit;
 pub mod clients;
 pub mod consents;
+pub mod corrections;
 pub mod credentials;
 pub mod devices;
+pub mod disclosures;
 pub mod enrolment;
 pub mod grants;
 pub mod keys;
@@ -24,6 +26,7 @@ pub mod refresh;
 pub mod registrations;
 pub mod replay;
 pub mod sessions;
+pub mod sign_ins;
 pub mod upstream;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
@@ -127,6 +130,8 @@ impl Store {
     /// Deletes rows whose lifetime is over. Run periodically by the janitor task.
     pub async fn purge_expired(&self, now: i64) -> Result<u64> {
         let mut n = 0;
+        // Expired access tokens go below: what they released stays on record.
+        disclosures::keep_released(&self.pool, "t.expires_at < $1", &[disclosures::Arg::Int(now)]).await?;
         for sql in [
             "DELETE FROM auth_requests WHERE expires_at < $1",
             "DELETE FROM sessions WHERE expires_at < $1",

@@ -135,6 +135,7 @@ impl Store {
             .execute(&mut *tx)
             .await?
             .rows_affected();
+        super::disclosures::keep_released(&mut *tx, "t.grant_id=$1", &[super::disclosures::Arg::Text(family_id)]).await?;
         let b = sqlx::query("DELETE FROM access_tokens WHERE grant_id=$1").bind(family_id).execute(&mut *tx).await?.rows_affected();
         tx.commit().await?;
         Ok(a + b)

@@ -85,6 +85,7 @@ impl Store {
     pub async fn delete_client(&self, id: &ClientId) -> Result<bool> {
         let mut tx = self.pool().begin().await?;
         let mut deleted = 0;
+        super::disclosures::keep_released(&mut *tx, "t.client_id=$1", &[super::disclosures::Arg::Text(id.as_str())]).await?;
         for sql in OWNED_BY_CLIENT {
             deleted = sqlx::query(sql).bind(id.as_str()).execute(&mut *tx).await?.rows_affected();
         }

@@ -16,14 +16,34 @@ pub struct SessionRecord {
     pub expires_at: i64,
 }
 
+/// Where a session was started from (the person's list of sessions), written with it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SessionOrigin {
+    pub user_agent: Option<String>,
+    /// An approximate network (`audit::approximate_network`), never the address.
+    pub network: Option<String>,
+}
+
+/// A live session as the person's account page lists it.
+#[derive(Debug, Clone)]
+pub struct SessionSummary {
+    pub id_hash: String,
+    pub sid: String,
+    pub acr: String,
+    pub amr: Vec<String>,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    pub origin: SessionOrigin,
+}
+
 /// How stale the recorded last use may be before it is written again.
 const SEEN_RESOLUTION_SECS: i64 = 60;
 
 impl Store {
-    pub async fn insert_session(&self, id_hash: &str, s: &SessionRecord, now: i64) -> Result<()> {
+    pub async fn insert_session(&self, id_hash: &str, s: &SessionRecord, origin: &SessionOrigin, now: i64) -> Result<()> {
         sqlx::query(
-            "INSERT INTO sessions (id_hash, sid, person_id, auth_time, acr, amr, created_at, expires_at, last_seen_at) \
-             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$7)",
+            "INSERT INTO sessions (id_hash, sid, person_id, auth_time, acr, amr, created_at, expires_at, last_seen_at, user_agent, network) \
+             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$7,$9,$10)",
         )
         .bind(id_hash)
         .bind(&s.sid)
@@ -33,9 +53,40 @@ impl Store {
         .bind(super::join_words(&s.amr))
         .bind(now)
         .bind(s.expires_at)
+        .bind(&origin.user_agent)
+        .bind(&origin.network)
         .execute(self.pool())
         .await?;
         Ok(())
+    }
+
+    /// The person's live sessions (not past their end nor idle longer than `idle_secs`), the
+    /// most recently used first.
+    pub async fn sessions_of(&self, person_id: &PersonId, now: i64, idle_secs: i64) -> Result<Vec<SessionSummary>> {
+        let idle_cutoff = if idle_secs > 0 { now - idle_secs } else { i64::MIN };
+        let rows = sqlx::query(
+            "SELECT id_hash, sid, acr, amr, created_at, last_seen_at, user_agent, network FROM sessions \
+             WHERE person_id=$1 AND expires_at > $2 AND last_seen_at > $3 ORDER BY last_seen_at DESC, created_at DESC",
+        )
+        .bind(person_id)
+        .bind(now)
+        .bind(idle_cutoff)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let amr: String = r.try_get("amr")?;
+                Ok(SessionSummary {
+                    id_hash: r.try_get("id_hash")?,
+                    sid: r.try_get("sid")?,
+                    acr: r.try_get("acr")?,
+                    amr: super::split_words(&amr),
+                    created_at: r.try_get("created_at")?,
+                    last_seen_at: r.try_get("last_seen_at")?,
+                    origin: SessionOrigin { user_agent: r.try_get("user_agent")?, network: r.try_get("network")? },
+                })
+            })
+            .collect()
     }
 
     /// The live session with this hash: not past its end, and used within `idle_secs` (0: no

@@ -36,6 +36,14 @@ impl Locale {
         }
     }
 
+    /// A portal's text in this language (`client::Bilingual`).
+    pub fn pick(self, text: &crate::client::Bilingual) -> &str {
+        match self {
+            Locale::Vi => &text.vi,
+            Locale::En => &text.en,
+        }
+    }
+
     /// The first supported language of a space-separated `ui_locales` list (OIDC Core §3.1.2.1).
     pub fn from_ui_locales(list: &str) -> Option<Self> {
         list.split_ascii_whitespace().find_map(Locale::parse)

@@ -68,6 +68,10 @@ pub struct ConsentPage<'a> {
     pub csrf: String,
     pub claim_keys: Vec<&'static str>,
     pub person_name: String,
+    /// What the portal uses each scope for, who answers for it, and on what basis.
+    pub purposes: Vec<crate::protocol::scopes::ScopePurpose>,
+    pub responsible: Option<&'a crate::client::Responsible>,
+    pub legal_basis: Option<&'a crate::client::Bilingual>,
 }
 
 /// "You are in line" (`web::admission`): `again` is the address asked for again by itself

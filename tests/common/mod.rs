@@ -330,3 +330,16 @@ pub async fn operator_token(server: &TestServer, scopes: &[&str]) -> String {
     server.app.store.insert_operator_token(&nixa::crypto::token_hash(&t), &op, server.app.now()).await.unwrap();
     t
 }
+
+/// The audit log as (event, client, detail), in order.
+pub async fn events(server: &TestServer) -> Vec<(String, Option<String>, serde_json::Value)> {
+    server
+        .app
+        .store
+        .audit_entries(0, 10_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.event, e.client_id, serde_json::from_str(&e.detail).unwrap()))
+        .collect()
+}

@@ -195,18 +195,6 @@ async fn userinfo_status(server: &TestServer, token: &str) -> (u16, String) {
     (res.status().as_u16(), challenge)
 }
 
-async fn events(server: &TestServer) -> Vec<(String, Option<String>, Value)> {
-    server
-        .app
-        .store
-        .audit_entries(0, 10_000)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| (e.event, e.client_id, serde_json::from_str(&e.detail).unwrap()))
-        .collect()
-}
-
 async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
 where
     F: FnMut() -> Fut,

@@ -18,6 +18,7 @@ mod cli;
 mod credential_vectors;
 mod credentials;
 mod credentials_api;
+mod data_rights;
 mod device;
 mod enrolment;
 mod federation;
