@@ -31,6 +31,13 @@ pub struct Config {
     /// How long the disclosure record keeps a release (Decree 13/2023: the person's evidence of
     /// who received their data); the janitor purges older ones.
     pub disclosure_retention_days: i64,
+    /// The platform's public name as people see it, `{ vi = "…", en = "…" }`; default
+    /// "Định danh điện tử quốc gia" / "National electronic identification".
+    pub platform_name: Option<crate::client::Bilingual>,
+    /// Who runs this installation, shown in every page's footer.
+    pub operator_name: Option<String>,
+    /// Where people get help (telephone, e-mail or web address), on the home page and footer.
+    pub help_contact: Option<String>,
     /// How long the sign-in history keeps a sign-in.
     pub sign_in_retention_days: i64,
     pub code_ttl_secs: i64,
@@ -89,6 +96,9 @@ impl Default for Config {
             session_ttl_secs: 8 * 3600,
             session_idle_secs: 30 * 60,
             disclosure_retention_days: 5 * 365,
+            platform_name: None,
+            operator_name: None,
+            help_contact: None,
             sign_in_retention_days: 365,
             code_ttl_secs: 60,
             access_token_ttl_secs: 600,
@@ -137,7 +147,7 @@ pub enum ConfigError {
 }
 
 impl Config {
-    const KEYS: [&'static str; 31] = [
+    const KEYS: [&'static str; 34] = [
         "issuer",
         "listen",
         "database_url",
@@ -146,6 +156,9 @@ impl Config {
         "session_ttl_secs",
         "session_idle_secs",
         "disclosure_retention_days",
+        "platform_name",
+        "operator_name",
+        "help_contact",
         "sign_in_retention_days",
         "code_ttl_secs",
         "access_token_ttl_secs",
@@ -201,6 +214,7 @@ pub struct Settings {
     pub session_idle: i64,
     /// Seconds (from `disclosure_retention_days`, `sign_in_retention_days`).
     pub disclosure_retention: i64,
+    pub brand: crate::web::brand::Brand,
     pub sign_in_retention: i64,
     pub code_ttl: i64,
     pub access_token_ttl: i64,
@@ -288,6 +302,11 @@ impl Settings {
             default_locale,
             session_ttl: positive("session_ttl_secs", c.session_ttl_secs)?,
             session_idle: c.session_idle_secs.max(0),
+            brand: crate::web::brand::Brand {
+                platform_name: c.platform_name.clone().filter(crate::client::Bilingual::is_valid),
+                operator_name: c.operator_name.clone().filter(|n| !n.trim().is_empty()),
+                help_contact: c.help_contact.clone().filter(|n| !n.trim().is_empty()),
+            },
             disclosure_retention: positive("disclosure_retention_days", c.disclosure_retention_days)?.saturating_mul(86_400),
             sign_in_retention: positive("sign_in_retention_days", c.sign_in_retention_days)?.saturating_mul(86_400),
             code_ttl,

@@ -74,6 +74,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/account/sessions/end", post(account::data::end_sessions))
         .route("/account/corrections", post(account::data::request_correction))
         .route("/account/export", get(account::data::export))
+        .route("/", get(web::pages::home))
         .route("/activate", get(enrol::prove::activate_page))
         .route("/activate/letter", post(enrol::prove::letter))
         .route("/activate/send", post(enrol::prove::activate_send))
@@ -103,6 +104,7 @@ pub fn router(app: Arc<App>) -> Router {
         // Inside the throttle: an address over its limit does not take a slot in the line.
         .layer(axum::middleware::from_fn_with_state(app.admission.clone(), web::admission::layer))
         .layer(axum::middleware::from_fn_with_state(app.throttle.clone(), web::throttle::layer))
+        .layer(axum::middleware::from_fn_with_state(Arc::new(app.settings.brand.clone()), web::brand::layer))
         .layer(axum::middleware::from_fn(web::security::headers))
         .layer(axum::middleware::from_fn_with_state(https, web::security::hsts))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(on_panic))

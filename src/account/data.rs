@@ -249,7 +249,11 @@ pub async fn end_sessions(State(app): State<Arc<App>>, headers: HeaderMap, jar: 
     };
     match run.await {
         // This browser's session ended too: the cookie goes and the person sees they are out.
-        Ok(Some(true)) => (jar.remove(crate::web::cookies::SESSION), Redirect::to("/logout/done")).into_response(),
+        Ok(Some(true)) => {
+            let other = ctx.locale.other();
+            let page = crate::web::pages::LoggedOutPage { locale: ctx.locale, switch_href: Some(format!("/?lang={}", other.as_str())) };
+            (jar.remove(crate::web::cookies::SESSION), crate::web::pages::render(StatusCode::OK, &page)).into_response()
+        }
         Ok(Some(false)) => Redirect::to("/account#sessions").into_response(),
         Ok(None) => super::render_page(&app, &ctx, StatusCode::NOT_FOUND, Some("account.sessions.none_such")).await,
         Err(e) => PageError::internal(ctx.locale, e).into_response(),

@@ -51,7 +51,9 @@ pub enum ClientAction {
         /// Further registration metadata as a JSON object with RFC 7591 names: jwks, jwks_uri,
         /// require_pushed_authorization_requests, dpop_bound_access_tokens,
         /// access_token_format (opaque|jwt), post_logout_redirect_uris, backchannel_logout_uri,
-        /// sector_identifier_uri, grant_types, profile (default|fapi2).
+        /// sector_identifier_uri, grant_types, profile (default|fapi2), purposes (per scope,
+        /// `{"vn_identity": {"vi": "…", "en": "…"}}`), responsible_organisation
+        /// (`{"name": "…", "contact": "…"}`), legal_basis (`{"vi": "…", "en": "…"}`).
         #[arg(long, value_name = "JSON")]
         options: Option<String>,
     },

@@ -18,6 +18,12 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     }
     let listener = tokio::net::TcpListener::bind(listen).await?;
     println!("discovery: {}", app.settings.url("/.well-known/openid-configuration"));
+    if demo {
+        println!(
+            "try it: {} (sign in as a demo person above; the account page shows what the platform holds)",
+            app.settings.url("/account")
+        );
+    }
     tracing::info!(%listen, issuer = %app.settings.issuer_str, "nixa listening");
     let janitor = nixa::janitor::spawn(&app);
     let limits = app.settings.http.clone();

@@ -36,6 +36,20 @@ impl Locale {
         }
     }
 
+    /// The platform's public name in this language (`web::brand`).
+    pub fn platform_name(self) -> String {
+        super::brand::platform_name(self)
+    }
+
+    /// Who runs the platform, for the footer (`web::brand`).
+    pub fn operator_name(self) -> String {
+        super::brand::operator_name(self)
+    }
+
+    pub fn help_contact(self) -> Option<String> {
+        super::brand::help_contact()
+    }
+
     /// A portal's text in this language (`client::Bilingual`).
     pub fn pick(self, text: &crate::client::Bilingual) -> &str {
         match self {

@@ -1,6 +1,7 @@
 //! Cross-cutting HTTP: error responses, security headers, CSRF, cookies, pages, languages.
 
 pub mod admission;
+pub mod brand;
 pub mod client_addr;
 pub mod cookies;
 pub mod csrf;

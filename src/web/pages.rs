@@ -85,6 +85,29 @@ pub struct BusyPage {
     pub again: Option<String>,
 }
 
+/// The platform's home page (`/`): what it is, the way to one's account, help, the privacy
+/// notice.
+#[derive(Template)]
+#[template(path = "home.html")]
+pub struct HomePage {
+    pub locale: Locale,
+    pub switch_href: Option<String>,
+}
+
+/// `GET /`.
+pub async fn home(
+    axum::extract::State(app): axum::extract::State<std::sync::Arc<crate::state::App>>,
+    headers: axum::http::HeaderMap,
+    jar: axum_extra::extract::CookieJar,
+    axum::extract::RawQuery(q): axum::extract::RawQuery,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let q = super::form::Params::from_query(&q);
+    let locale = super::lang::page_locale(app.settings.default_locale, &headers, &jar, None, q.get("lang"));
+    let page = HomePage { locale, switch_href: Some(format!("/?lang={}", locale.other().as_str())) };
+    (super::lang::remember_lang(jar, q.get("lang")), render(StatusCode::OK, &page)).into_response()
+}
+
 #[derive(Template)]
 #[template(path = "error.html")]
 pub struct ErrorPage {

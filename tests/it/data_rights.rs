@@ -259,7 +259,9 @@ async fn sessions_are_listed_and_signed_out_one_or_all_and_sign_ins_are_history(
     let third = server.browser();
     code_for(&server, &third, AN).await;
     let all = first.post("/account/sessions/end", &[("csrf", &csrf), ("sid", "all")]).await;
-    assert_eq!(all.status, 303);
+    assert_eq!(all.status, 200, "this browser is told it is signed out");
+    assert!(all.body.contains("href=\"/?lang=en\""), "{}", all.body);
+    assert!(first.get("/account").await.status != 200, "and it is");
     assert_eq!(server.app.store.sessions_of(&an, server.app.now(), 0).await.unwrap().len(), 0);
     let reasons: Vec<String> = events(&server)
         .await
@@ -378,4 +380,33 @@ async fn the_export_holds_everything_and_retention_purges_old_history() {
     let (_, sign_ins_gone) =
         nixa::janitor::purge_personal_history(&server.app, now + server.app.settings.sign_in_retention + 1).await.unwrap();
     assert_eq!(sign_ins_gone, 1);
+}
+
+#[tokio::test]
+async fn the_home_page_says_what_the_platform_is_with_help_and_the_privacy_notice() {
+    let server = TestServer::start_with(|c| {
+        c.operator_name = Some("Trung tâm Dữ liệu quốc gia".into());
+        c.help_contact = Some("1900 0368".into());
+    })
+    .await;
+    let b = server.browser();
+    let home = b.get("/").await;
+    assert_eq!(home.status, 200, "{}", home.body);
+    for text in [
+        "Định danh điện tử quốc gia",
+        "href=\"/account\"",
+        "id=\"privacy\"",
+        "id=\"help\"",
+        "1900 0368",
+        "Trung tâm Dữ liệu quốc gia",
+        "Nghị định 13/2023",
+    ] {
+        assert!(home.body.contains(text), "{text} on the home page");
+    }
+    assert!(!home.body.replace("/static/nixa.css", "").contains("nixa"), "no code name shown to people");
+    let en = b.get("/?lang=en").await;
+    assert!(en.body.contains("National electronic identification") && en.body.contains("Decree 13/2023"));
+    // Every page has the footer.
+    let login = b.follow(b.get("/account").await).await;
+    assert!(login.body.contains("<footer") && login.body.contains("Trung tâm Dữ liệu quốc gia"), "{}", login.body);
 }
