@@ -7,6 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
+import { createHmac } from 'node:crypto';
 import { AN, DVC, accessible, authorizeUrl, catchCallback, env, idTokenClaims, pkce, redeem, startNixa, useChromium } from './harness.mjs';
 
 const TINH = { id: 'demo-tinh', redirect: 'http://localhost:9001/callback' };
@@ -198,6 +199,7 @@ test('the whole sign-in and the account page work with the keyboard alone', asyn
   await tabTo(page, 'button[name=decision][value=approve]');
   await page.keyboard.press('Enter');
   assert.ok((await callback).searchParams.get('code'));
+  await page.waitForURL((u) => u.href.startsWith(A.redirect));
   // The account page: its sections are reachable, and signing out everywhere is a key press.
   await page.goto(`${env.issuer}/account`);
   await tabTo(page, 'a[href="#disclosures"]');
@@ -211,5 +213,42 @@ test('the whole sign-in and the account page work with the keyboard alone', asyn
   await Promise.all([page.waitForNavigation(), page.keyboard.press('Enter')]);
   await page.goto(`${env.issuer}/account`);
   assert.match(page.url(), /\/login\?r=/);
+  await context.close();
+});
+
+/** RFC 6238 code of the level-2 demo citizen (the RFC's test seed, as `nixa --demo` sets it). */
+function totp() {
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 30000)));
+  const h = createHmac('sha1', Buffer.from('12345678901234567890')).update(counter).digest();
+  const o = h[h.length - 1] & 0xf;
+  return String((h.readUInt32BE(o) & 0x7fffffff) % 1000000).padStart(6, '0');
+}
+
+test('every step of a level-2 sign-in for an organisation is accessible at 320 px', async () => {
+  const context = await chrome.browser.newContext({ locale: 'vi-VN', viewport: { width: 320, height: 640 }, bypassCSP: true });
+  const page = await context.newPage();
+  const { challenge } = await pkce();
+  const callback = catchCallback(page, DVC.redirect);
+  await page.goto(authorizeUrl(env.issuer, DVC.id, DVC.redirect, challenge, { scope: 'openid profile vn_org', acr_values: 'urn:vn:eid:loa:2' }));
+  await checked(page);
+  await page.fill('#personal_id', '079185005678');
+  await page.fill('#password', 'demo-binh-2026');
+  await Promise.all([page.waitForURL(/\/login\/totp/), page.click('form[action="/login"] button[type=submit]')]);
+  await checked(page);
+  await page.fill('#code', totp());
+  // Consent first, then the organisation to act for (signin::policy).
+  await Promise.all([page.waitForURL(/\/consent\?r=/), page.press('#code', 'Enter')]);
+  await checked(page);
+  await Promise.all([page.waitForURL(/\/organisation\?r=/), page.click('button[name=decision][value=approve]')]);
+  await checked(page);
+  await page.click('form[action="/organisation"] button[type=submit]');
+  assert.ok((await callback).searchParams.get('code'));
+  await page.waitForURL((u) => u.href.startsWith(DVC.redirect));
+  // The device-code page a television or a kiosk sends people to, and the app devices page.
+  await page.goto(`${env.issuer}/device`);
+  await checked(page);
+  await page.goto(`${env.issuer}/account/devices`);
+  await checked(page);
   await context.close();
 });

@@ -3,14 +3,13 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 
 use crate::state::App;
 use crate::web::error::PageError;
-use crate::web::i18n::Locale;
 use crate::{account, authn, enrol, oidc, signin, web};
 
 pub fn router(app: Arc<App>) -> Router {
@@ -105,6 +104,7 @@ pub fn router(app: Arc<App>) -> Router {
         .layer(axum::middleware::from_fn_with_state(app.admission.clone(), web::admission::layer))
         .layer(axum::middleware::from_fn_with_state(app.throttle.clone(), web::throttle::layer))
         .layer(axum::middleware::from_fn_with_state(Arc::new(app.settings.brand.clone()), web::brand::layer))
+        .layer(axum::middleware::from_fn(web::lang::remember_page))
         .layer(axum::middleware::from_fn(web::security::headers))
         .layer(axum::middleware::from_fn_with_state(https, web::security::hsts))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(on_panic))
@@ -142,6 +142,14 @@ async fn proof_of_work_script() -> impl IntoResponse {
     web::pages::script(web::pages::PROOF_OF_WORK_SCRIPT)
 }
 
-async fn not_found() -> PageError {
-    PageError::new(StatusCode::NOT_FOUND, Locale::Vi, "error.not_found")
+/// Unknown paths: a page in the person's language (their choice, else the browser's).
+async fn not_found(
+    State(app): State<Arc<App>>,
+    headers: axum::http::HeaderMap,
+    jar: axum_extra::extract::CookieJar,
+    RawQuery(q): RawQuery,
+) -> PageError {
+    let q = web::form::Params::from_query(&q);
+    let locale = web::lang::page_locale(app.settings.default_locale, &headers, &jar, None, q.get("lang"));
+    PageError::new(StatusCode::NOT_FOUND, locale, "error.not_found")
 }

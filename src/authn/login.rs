@@ -48,7 +48,7 @@ fn render_login_with(app: &App, p: &Pending, error: Option<&'static str>, hint: 
         portal: &portal,
         request_id: &p.row.id,
         csrf: p.csrf(app),
-        methods: vec![PASSWORD_METHOD, PASSKEY_METHOD, CERTIFICATE_METHOD, super::qr_login::APP_METHOD],
+        methods: methods_for(crate::audit::current_source().and_then(|s| s.user_agent).as_deref()),
         login_hint: hint.to_string(),
         error,
         step_up: p.sign_in.step_up,
@@ -57,6 +57,34 @@ fn render_login_with(app: &App, p: &Pending, error: Option<&'static str>, hint: 
         proof_of_work,
     };
     render(status, &page)
+}
+
+/// The sign-in methods in the order that suits the device: on a phone the app leads and there is
+/// no certificate button (no mobile browser runs the Web eID extension); elsewhere the password
+/// form leads and the app's QR code comes last.
+pub fn methods_for(user_agent: Option<&str>) -> Vec<crate::web::pages::LoginMethod> {
+    let phone = user_agent.is_some_and(|ua| ["Android", "iPhone", "iPad", "Mobile"].iter().any(|m| ua.contains(m)));
+    if phone {
+        vec![super::qr_login::APP_METHOD, PASSWORD_METHOD, PASSKEY_METHOD]
+    } else {
+        vec![PASSWORD_METHOD, PASSKEY_METHOD, CERTIFICATE_METHOD, super::qr_login::APP_METHOD]
+    }
+}
+
+#[cfg(test)]
+mod device_tests {
+    use super::methods_for;
+
+    #[test]
+    fn a_phone_leads_with_the_app_and_has_no_certificate_button() {
+        let ids = |ua: Option<&str>| methods_for(ua).iter().map(|m| m.id).collect::<Vec<_>>();
+        let phone = "Mozilla/5.0 (Linux; Android 14; SM-A155F) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Mobile Safari/537.36";
+        assert_eq!(ids(Some(phone))[0], "app");
+        assert!(!ids(Some(phone)).contains(&"certificate"));
+        let desktop = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36";
+        assert_eq!(ids(Some(desktop)), ["password", "passkey", "certificate", "app"]);
+        assert_eq!(ids(None), ["password", "passkey", "certificate", "app"]);
+    }
 }
 
 /// The second-factor page: the app's code, or (`sent_to`) a code sent to this address.

@@ -38,7 +38,7 @@ impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         let page = ErrorPage {
             locale: self.locale,
-            switch_href: None,
+            switch_href: super::lang::switch_for_error(self.locale),
             message_key: self.message_key,
             incident: self.incident.as_ref().map(|i| i.id().to_string()),
         };

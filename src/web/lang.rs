@@ -23,3 +23,26 @@ pub fn remember_lang(jar: CookieJar, lang: Option<&str>) -> CookieJar {
         None => jar,
     }
 }
+
+tokio::task_local! {
+    /// The path and query of the GET request being handled, for error pages' language switch.
+    static PAGE: Option<String>;
+}
+
+/// Keeps the address of a GET request at hand while it is handled, so that an error page can
+/// offer the same page in the other language ([`switch_for_error`]).
+pub async fn remember_page(req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    let page = (req.method() == axum::http::Method::GET).then(|| req.uri().path_and_query().map(|p| p.as_str().to_string())).flatten();
+    PAGE.scope(page, next.run(req)).await
+}
+
+/// The link to the page being shown, in the other language; `None` outside a GET request (a
+/// form cannot be sent again by a link).
+pub fn switch_for_error(locale: Locale) -> Option<String> {
+    let page = PAGE.try_with(Clone::clone).ok().flatten()?;
+    let mut url = url::Url::parse(&format!("http://page{page}")).ok()?;
+    let kept: Vec<(String, String)> =
+        url.query_pairs().filter(|(k, _)| k != "lang").map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+    url.query_pairs_mut().clear().extend_pairs(kept).append_pair("lang", locale.other().as_str());
+    Some(format!("{}?{}", url.path(), url.query().unwrap_or_default()))
+}

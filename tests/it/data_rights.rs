@@ -410,3 +410,19 @@ async fn the_home_page_says_what_the_platform_is_with_help_and_the_privacy_notic
     let login = b.follow(b.get("/account").await).await;
     assert!(login.body.contains("<footer") && login.body.contains("Trung tâm Dữ liệu quốc gia"), "{}", login.body);
 }
+
+#[tokio::test]
+async fn error_pages_speak_the_browsers_language_and_offer_the_other() {
+    let server = TestServer::start().await;
+    let get = |path: &str, lang: &str| backchannel().get(server.url(path)).header("accept-language", lang).send();
+    let en = get("/nowhere?x=1", "en-GB,en;q=0.9").await.unwrap();
+    assert_eq!(en.status(), 404);
+    let body = en.text().await.unwrap();
+    assert!(body.contains("<html lang=\"en\""), "{body}");
+    assert!(body.contains("href=\"/nowhere?x=1&#38;lang=vi\""), "the switch keeps the page: {body}");
+    let vi = get("/nowhere", "vi-VN").await.unwrap().text().await.unwrap();
+    assert!(vi.contains("<html lang=\"vi\"") && vi.contains("href=\"/nowhere?lang=en\""));
+    // An authorization error for an unknown portal follows ui_locales.
+    let page = get("/authorize?client_id=nobody&ui_locales=en", "vi").await.unwrap().text().await.unwrap();
+    assert!(page.contains("<html lang=\"en\""), "{page}");
+}
