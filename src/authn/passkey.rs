@@ -114,7 +114,9 @@ pub fn relying_party(app: &App) -> Result<Webauthn, PasskeyError> {
     let issuer = &app.settings.issuer;
     let host = issuer.host_str().ok_or(PasskeyError::Config(WebauthnError::Configuration))?;
     let origin = Url::parse(&issuer.origin().ascii_serialization()).map_err(|_| PasskeyError::Config(WebauthnError::Configuration))?;
-    WebauthnBuilder::new(host, &origin).and_then(|b| b.rp_name("nixa").build()).map_err(PasskeyError::Config)
+    // The name the phone or computer shows when it saves the passkey: the platform's public name.
+    let name = app.settings.brand.platform_name.as_ref().map_or(crate::web::brand::DEFAULT_NAME, |n| n.vi.as_str());
+    WebauthnBuilder::new(host, &origin).and_then(|b| b.rp_name(name).build()).map_err(PasskeyError::Config)
 }
 
 /// The WebAuthn user handle of a person: derived from the internal id (never the personal ID,

@@ -22,6 +22,10 @@ pub struct Brand {
     pub help_contact: Option<String>,
 }
 
+/// The built-in public name, as the locale files give it in Vietnamese (`app.name`), for the
+/// places outside a page (the name a passkey is saved under).
+pub const DEFAULT_NAME: &str = "Định danh điện tử quốc gia";
+
 tokio::task_local! {
     static CURRENT: Arc<Brand>;
 }
@@ -45,4 +49,12 @@ pub fn operator_name(locale: Locale) -> String {
 
 pub fn help_contact() -> Option<String> {
     with(|b| b.help_contact.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_default_name_is_the_vietnamese_locale_name() {
+        assert_eq!(super::DEFAULT_NAME, crate::web::i18n::Locale::Vi.t("app.name"));
+    }
 }
