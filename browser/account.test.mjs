@@ -232,6 +232,11 @@ test('every step of a level-2 sign-in for an organisation is accessible at 320 p
   const callback = catchCallback(page, DVC.redirect);
   await page.goto(authorizeUrl(env.issuer, DVC.id, DVC.redirect, challenge, { scope: 'openid profile vn_org', acr_values: 'urn:vn:eid:loa:2' }));
   await checked(page);
+  // The app's QR sign-in page, then back to the password.
+  const login = page.url();
+  await Promise.all([page.waitForURL(/\/login\/qr\?r=/), page.click('a[href^="/login/qr?r="]')]);
+  await checked(page);
+  await page.goto(login);
   await page.fill('#personal_id', '079185005678');
   await page.fill('#password', 'demo-binh-2026');
   await Promise.all([page.waitForURL(/\/login\/totp/), page.click('form[action="/login"] button[type=submit]')]);
