@@ -4,7 +4,7 @@
 // ends another browser's session. Every page a person sees here passes axe-core (WCAG 2.1 A
 // and AA) and has no horizontal scrolling at 320 px; one sign-in is done with the keyboard
 // alone.
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { createHmac } from 'node:crypto';
@@ -24,6 +24,8 @@ startNixa({
       req.on('end', () => { logoutTokens.push(new URLSearchParams(body).get('logout_token')); res.writeHead(200).end(); });
     });
     await new Promise((r) => receiver.listen(0, '127.0.0.1', r));
+    // Keep-alive connections from nixa must not hold the test process open at the end.
+    receiver.unref();
     const options = {
       backchannel_logout_uri: `http://localhost:${receiver.address().port}/backchannel`,
       purposes: { vn_identity: { vi: 'Xác minh người nộp hồ sơ', en: 'Verify who files the application' } },
@@ -35,6 +37,7 @@ startNixa({
   },
 });
 const chrome = useChromium();
+after(() => { receiver?.closeAllConnections?.(); receiver?.close(); });
 
 /** No horizontal scrolling at the context's 320 px width. */
 async function fits(page) {
