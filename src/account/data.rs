@@ -93,11 +93,7 @@ pub fn field_key(f: &str) -> &'static str {
 }
 
 fn level_label(acr: &str) -> &'static str {
-    match crate::assurance::Acr::parse(acr) {
-        Some(crate::assurance::Acr::Loa3) => "3",
-        Some(crate::assurance::Acr::Loa2) => "2",
-        _ => "1",
-    }
+    crate::assurance::Acr::parse(acr).map_or("1", super::disclosures::acr_label)
 }
 
 fn method_key(amr: &str) -> Option<&'static str> {

@@ -104,7 +104,7 @@ pub fn row(d: &Disclosure) -> DisclosureRow {
 }
 
 /// `urn:vn:eid:loa:2` → "2": the page says "level 2".
-fn acr_label(acr: crate::assurance::Acr) -> &'static str {
+pub(super) fn acr_label(acr: crate::assurance::Acr) -> &'static str {
     match acr {
         crate::assurance::Acr::Loa1 => "1",
         crate::assurance::Acr::Loa2 => "2",
