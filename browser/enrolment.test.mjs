@@ -96,7 +96,7 @@ before(async () => {
   const file = join(env.dir, 'persons.jsonl');
   writeFileSync(file, Object.values(PEOPLE).map((p) => JSON.stringify(p)).join('\n') + '\n');
   nixa(['person', 'import', file]);
-  env.portal = JSON.parse(nixa(['client', 'add', '--name', 'Cổng dịch vụ công tỉnh', '--redirect-uri', 'http://localhost:9100/callback',
+  env.portal = JSON.parse(nixa(['client', 'add', '--name', 'Cổng dịch vụ công tỉnh', '--redirect-uri', 'http://localhost:9100/callback', '--scope', 'profile',
     '--options', JSON.stringify({ backchannel_logout_uri: `http://127.0.0.1:${rpPort}/backchannel-logout` })]));
   env.letter = JSON.parse(nixa(['person', 'activation-code', '--id', PEOPLE.letter.personal_id, '--reason', 'counter', '--json']));
   const server = spawn(bin, ['--config', config, 'serve'], { cwd: env.dir, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, RUST_LOG: 'warn' } });

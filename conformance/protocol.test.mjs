@@ -26,8 +26,9 @@ startNixa({
     keys.fapi = await keyPair();
     keys.jar = await keyPair();
     nixa(['client', 'add', '--id', FAPI.id, '--name', 'FAPI 2.0 portal', '--redirect-uri', FAPI.redirect, '--auth-method', 'private-key-jwt',
+      '--scope', 'openid', '--scope', 'profile', '--scope', 'offline_access',
       '--options', JSON.stringify({ jwks: { keys: [keys.fapi.jwk] }, profile: 'fapi2' })]);
-    nixa(['client', 'add', '--id', JAR.id, '--name', 'JAR portal', '--redirect-uri', JAR.redirect, '--auth-method', 'private-key-jwt',
+    nixa(['client', 'add', '--id', JAR.id, '--name', 'JAR portal', '--redirect-uri', JAR.redirect, '--auth-method', 'private-key-jwt', '--scope', 'profile',
       '--options', JSON.stringify({ jwks: { keys: [keys.jar.jwk] } })]);
     keys.initialAccessToken = JSON.parse(nixa(['operator', 'token', '--name', 'conformance', '--scope', 'clients:register'])).token;
   },

@@ -226,9 +226,38 @@ pub struct Client {
     pub first_party: bool,
     pub claims_profile: ClaimsProfile,
     pub options: ClientOptions,
+    /// Set while an operator has the portal disabled; it then refuses every protocol request
+    /// (the store does not hand it to the protocol paths at all).
+    pub disabled: Option<Disabled>,
+    /// The secret replaced by the last rotation, still accepted until its overlap ends.
+    pub previous_secret: Option<PreviousSecret>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Disabled {
+    pub at: i64,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreviousSecret {
+    pub hash: String,
+    pub expires_at: i64,
 }
 
 impl Client {
+    /// Whether `secret` is the client's secret, or its previous one within the overlap. Both
+    /// comparisons always run, in constant time, so the timing does not say which one matched.
+    pub fn secret_matches(&self, secret: &str, now: i64) -> bool {
+        let presented = crate::crypto::token_hash(secret);
+        let current = self.secret_hash.as_deref().is_some_and(|h| crate::crypto::ct_eq(presented.as_bytes(), h.as_bytes()));
+        let previous = self
+            .previous_secret
+            .as_ref()
+            .is_some_and(|p| crate::crypto::ct_eq(presented.as_bytes(), p.hash.as_bytes()) & (now < p.expires_at));
+        current | previous
+    }
+
     pub fn is_fapi(&self) -> bool {
         self.options.profile == Profile::Fapi2
     }

@@ -114,6 +114,8 @@ pub fn demo_client(c: &DemoClient) -> Client {
             post_logout_redirect_uris: vec![c.redirect_uri.replace("/callback", "/logged-out")],
             ..Default::default()
         },
+        disabled: None,
+        previous_secret: None,
     }
 }
 

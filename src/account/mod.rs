@@ -193,6 +193,8 @@ async fn account_client(app: &App) -> Result<Client, StoreError> {
         first_party: true,
         claims_profile: crate::client::ClaimsProfile::Standard,
         options: ClientOptions::default(),
+        disabled: None,
+        previous_secret: None,
     };
     app.store.put_client(&client, app.now()).await?;
     Ok(client)

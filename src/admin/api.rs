@@ -437,7 +437,7 @@ pub struct ClientIn {
     /// ES256 (default) | RS256
     #[serde(default)]
     pub id_token_signed_response_alg: Option<String>,
-    /// Space-separated scopes the portal may ask for (default: all)
+    /// Space-separated scopes the portal may ask for (default: `openid` only)
     #[serde(default)]
     pub scope: Option<String>,
     #[serde(default)]
@@ -461,12 +461,18 @@ pub struct ClientOut {
     pub subject_type: String,
     pub claims_profile: String,
     pub options: crate::client::ClientOptions,
+    /// Present while an operator has the portal disabled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disabled: Option<crate::client::Disabled>,
+    /// Until when the secret replaced by the last rotation is still accepted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous_secret_expires_at: Option<i64>,
     /// Present once, in the registration response.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_secret: Option<String>,
 }
 
-fn client_out(c: &crate::client::Client, secret: Option<String>) -> ClientOut {
+pub(super) fn client_out(c: &crate::client::Client, secret: Option<String>) -> ClientOut {
     ClientOut {
         client_id: c.id.to_string(),
         client_name: c.name.clone(),
@@ -477,6 +483,8 @@ fn client_out(c: &crate::client::Client, secret: Option<String>) -> ClientOut {
         subject_type: if c.first_party { "public" } else { "pairwise" }.into(),
         claims_profile: c.claims_profile.as_str().into(),
         options: c.options.clone(),
+        disabled: c.disabled.clone(),
+        previous_secret_expires_at: c.previous_secret.as_ref().map(|p| p.expires_at),
         client_secret: secret,
     }
 }
@@ -496,7 +504,7 @@ pub async fn list_clients(State(app): State<Arc<App>>, headers: HeaderMap) -> Re
 pub async fn get_client(State(app): State<Arc<App>>, headers: HeaderMap, Path(id): Path<String>) -> Result<Json<ClientOut>, Problem> {
     require(&app, &headers, "clients:read").await?;
     let id = ClientId::parse(&id).ok_or_else(|| Problem::not_found("client"))?;
-    let c = app.store.client(&id).await?.ok_or_else(|| Problem::not_found("client"))?;
+    let c = app.store.client_record(&id).await?.ok_or_else(|| Problem::not_found("client"))?;
     Ok(Json(client_out(&c, None)))
 }
 

@@ -1,10 +1,13 @@
 //! The operator's admin API under `/admin/v1`, described by an OpenAPI document generated from
 //! the handlers themselves (`/admin/v1/openapi.json`).
 
+pub mod actor;
 pub mod api;
 pub mod auth;
 pub mod corrections;
 pub mod enrolment;
+pub mod portal_api;
+pub mod portals;
 pub mod problem;
 pub mod upstreams;
 
@@ -24,9 +27,11 @@ use crate::state::App;
     info(title = "nixa admin API", description = "Operators manage persons, organisations, officials and portals."),
     paths(api::get_person, api::put_person, api::lock_person, api::unlock_person, api::set_level, enrolment::activation_code, enrolment::send_code, api::get_org, api::put_org,
         api::put_representative, api::put_official, api::list_clients, api::get_client, api::create_client,
+        portal_api::update_client, portal_api::delete_client, portal_api::disable_client, portal_api::enable_client, portal_api::rotate_secret,
         upstreams::list, upstreams::put, upstreams::delete, corrections::list, corrections::answer),
     components(schemas(problem::Problem, api::PersonIn, api::PersonOut, api::LevelIn, enrolment::ActivationCodeIn, enrolment::ActivationCodeOut, enrolment::SendCodeIn, enrolment::SendCodeOut, api::OrgIn, api::OrgOut,
         api::RepresentativeIn, api::RepresentativeOut, api::OfficialIn, api::OfficialOut, api::ClientIn, api::ClientOut,
+        portal_api::ClientPatch, portal_api::ReasonIn, portal_api::DisabledOut, portal_api::RotateIn, portal_api::RotatedOut, crate::client::Disabled,
         upstreams::UpstreamOut, corrections::CorrectionOut, corrections::AnswerIn, crate::federation::config::UpstreamConfig, crate::federation::config::ClaimMapping)),
     modifiers(&OperatorAuth)
 )]
@@ -60,7 +65,10 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/admin/v1/organisations/{code}/representatives/{personal_id}", put(api::put_representative))
         .route("/admin/v1/officials/{personal_id}", put(api::put_official))
         .route("/admin/v1/clients", get(api::list_clients).post(api::create_client))
-        .route("/admin/v1/clients/{client_id}", get(api::get_client))
+        .route("/admin/v1/clients/{client_id}", get(api::get_client).patch(portal_api::update_client).delete(portal_api::delete_client))
+        .route("/admin/v1/clients/{client_id}/disable", post(portal_api::disable_client))
+        .route("/admin/v1/clients/{client_id}/enable", post(portal_api::enable_client))
+        .route("/admin/v1/clients/{client_id}/rotate-secret", post(portal_api::rotate_secret))
         .route("/admin/v1/upstreams", get(upstreams::list))
         .route("/admin/v1/corrections", get(corrections::list))
         .route("/admin/v1/corrections/{id}/answer", post(corrections::answer))

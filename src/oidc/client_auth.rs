@@ -7,7 +7,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
 use crate::client::{AuthMethod, Client, ClientId};
-use crate::crypto::{ct_eq, token_hash};
+use crate::crypto::token_hash;
 use crate::protocol::error::OAuthError;
 use crate::protocol::jose::{self, CLIENT_ALGS, FAPI_ALGS, JoseError};
 use crate::state::App;
@@ -115,8 +115,8 @@ async fn authenticate_credentials(app: &App, headers: &HeaderMap, p: &Params) ->
         verify_assertion(app, &client, assertion).await?;
         return Ok(client);
     }
-    if let (Some(secret), Some(stored)) = (&pr.secret, &client.secret_hash) {
-        if !ct_eq(token_hash(secret).as_bytes(), stored.as_bytes()) {
+    if let (Some(secret), Some(_)) = (&pr.secret, &client.secret_hash) {
+        if !client.secret_matches(secret, app.now()) {
             return Err(unknown());
         }
     } else if pr.method != AuthMethod::None {

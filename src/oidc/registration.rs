@@ -97,9 +97,9 @@ pub fn build(spec: &ClientSpec) -> Result<(Client, Option<String>), Registration
             allowed.push(s.clone());
         }
     }
-    if allowed.is_empty() {
-        allowed = scopes::SUPPORTED.iter().map(|s| s.to_string()).collect();
-    } else if !allowed.iter().any(|s| s == "openid") {
+    // Least privilege: a portal that asks for nothing gets sign-in alone (`openid`); every
+    // scope that releases personal data is asked for by name.
+    if !allowed.iter().any(|s| s == "openid") {
         allowed.insert(0, "openid".into());
     }
     let claims_profile = match spec.claims_profile.as_deref() {
@@ -133,6 +133,8 @@ pub fn build(spec: &ClientSpec) -> Result<(Client, Option<String>), Registration
         first_party: spec.first_party,
         claims_profile,
         options,
+        disabled: None,
+        previous_secret: None,
     };
     Ok((client, secret))
 }
@@ -224,7 +226,7 @@ mod tests {
         let (c, secret) = build(&spec()).unwrap();
         assert_eq!(c.auth_method, AuthMethod::ClientSecretBasic);
         assert_eq!(secret.as_deref().map(token_hash), c.secret_hash);
-        assert_eq!(c.allowed_scopes.len(), scopes::SUPPORTED.len());
+        assert_eq!(c.allowed_scopes, ["openid"]);
         let public = build(&ClientSpec { auth_method: Some("none".into()), ..spec() }).unwrap();
         assert!(public.1.is_none() && public.0.secret_hash.is_none());
         let only = build(&ClientSpec { scopes: vec!["profile".into()], ..spec() }).unwrap().0;

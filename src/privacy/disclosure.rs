@@ -159,6 +159,8 @@ mod tests {
             first_party: false,
             claims_profile: crate::client::ClaimsProfile::Standard,
             options: Default::default(),
+            disabled: None,
+            previous_secret: None,
         };
         client.options.purposes.insert("vn_identity".into(), Bilingual { vi: "Xác minh hồ sơ".into(), en: "Verify the file".into() });
         let scopes = Scopes::parse("openid vn_identity profile");

@@ -356,6 +356,7 @@ async fn no_fetch_reaches_loopback_private_or_metadata_addresses_unless_allowed(
     let spec = nixa::oidc::registration::ClientSpec {
         name: "Cổng".into(),
         redirect_uris: vec!["http://localhost:9000/cb".into()],
+        scopes: nixa::protocol::scopes::SUPPORTED.iter().map(|s| s.to_string()).collect(),
         options: nixa::client::ClientOptions { backchannel_logout_uri: Some(format!("http://127.0.0.1:{port}/bcl")), ..Default::default() },
         ..Default::default()
     };

@@ -107,6 +107,7 @@ async fn register_portals(server: &TestServer, receiver: &Receiver) {
         name: "Cổng thứ hai".into(),
         redirect_uris: vec![TWO_REDIRECT.into()],
         auth_method: Some("none".into()),
+        scopes: nixa::protocol::scopes::SUPPORTED.iter().map(|s| s.to_string()).collect(),
         options: ClientOptions {
             backchannel_logout_uri: Some(receiver.uri("two")),
             post_logout_redirect_uris: vec!["https://portal-two.gov.vn/signed-out".into()],

@@ -32,6 +32,7 @@ mod passkeys;
 mod pki;
 mod pki_api;
 mod pki_limbo;
+mod portals;
 mod protocol;
 mod registration;
 mod store;

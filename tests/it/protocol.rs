@@ -88,6 +88,7 @@ async fn register(server: &TestServer, auth_method: &str, options: ClientOptions
         name: "Cổng thử nghiệm".into(),
         redirect_uris: vec![RP.into()],
         auth_method: Some(auth_method.into()),
+        scopes: nixa::protocol::scopes::SUPPORTED.iter().map(|s| s.to_string()).collect(),
         options,
         ..Default::default()
     };

@@ -58,7 +58,7 @@ async fn sector_server(uris: &[&str]) -> (u16, tokio::task::JoinHandle<()>) {
 async fn code_at(server: &TestServer, client_id: &str, redirect: &str) -> (String, String) {
     let (verifier, challenge) = pkce_pair();
     let browser = server.browser();
-    let mut page = browser.sign_in(&authorize_url(server, client_id, redirect, &challenge, &[]), AN).await;
+    let mut page = browser.sign_in(&authorize_url(server, client_id, redirect, &challenge, &[("scope", "openid")]), AN).await;
     if page.url.contains("/consent?r=") {
         page = browser.consent(&page, "approve").await;
     }
