@@ -31,6 +31,9 @@ pub struct Config {
     /// How long the disclosure record keeps a release (Decree 13/2023: the person's evidence of
     /// who received their data); the janitor purges older ones.
     pub disclosure_retention_days: i64,
+    /// The statistics' anonymity threshold: a published count describes at least this many
+    /// people (smaller ones are suppressed, with whatever would let them be recomputed).
+    pub stats_k: i64,
     /// The platform's public name as people see it, `{ vi = "…", en = "…" }`; default
     /// "Định danh điện tử quốc gia" / "National electronic identification".
     pub platform_name: Option<crate::client::Bilingual>,
@@ -96,6 +99,7 @@ impl Default for Config {
             session_ttl_secs: 8 * 3600,
             session_idle_secs: 30 * 60,
             disclosure_retention_days: 5 * 365,
+            stats_k: 10,
             platform_name: None,
             operator_name: None,
             help_contact: None,
@@ -147,7 +151,7 @@ pub enum ConfigError {
 }
 
 impl Config {
-    const KEYS: [&'static str; 34] = [
+    const KEYS: [&'static str; 35] = [
         "issuer",
         "listen",
         "database_url",
@@ -156,6 +160,7 @@ impl Config {
         "session_ttl_secs",
         "session_idle_secs",
         "disclosure_retention_days",
+        "stats_k",
         "platform_name",
         "operator_name",
         "help_contact",
@@ -214,6 +219,8 @@ pub struct Settings {
     pub session_idle: i64,
     /// Seconds (from `disclosure_retention_days`, `sign_in_retention_days`).
     pub disclosure_retention: i64,
+    /// At least 2 (`stats_k`).
+    pub stats_k: u64,
     pub brand: crate::web::brand::Brand,
     pub sign_in_retention: i64,
     pub code_ttl: i64,
@@ -308,6 +315,10 @@ impl Settings {
                 help_contact: c.help_contact.clone().filter(|n| !n.trim().is_empty()),
             },
             disclosure_retention: positive("disclosure_retention_days", c.disclosure_retention_days)?.saturating_mul(86_400),
+            stats_k: match u64::try_from(c.stats_k) {
+                Ok(k) if k >= 2 => k,
+                _ => return Err(ConfigError::Invalid("stats_k must be at least 2 (1 would publish single people)".into())),
+            },
             sign_in_retention: positive("sign_in_retention_days", c.sign_in_retention_days)?.saturating_mul(86_400),
             code_ttl,
             access_token_ttl: positive("access_token_ttl_secs", c.access_token_ttl_secs)?,

@@ -53,6 +53,9 @@ pub fn spawn(app: &Arc<App>) -> tokio::task::JoinHandle<()> {
                 tracing::warn!(error = %e, "purging expired codes and enrolments failed");
             }
             app.throttle.forget_idle();
+            if let Err(e) = app.stats.flush(&app.store).await {
+                tracing::warn!(error = %e, "folding usage statistics into the daily counts failed (kept for the next run)");
+            }
             match app.store.checkpoint_audit(now).await {
                 // Logged, so that a copy lives outside the database (`nixa audit verify --against`).
                 Ok(Some(c)) => tracing::info!(seq = c.seq, hash = %c.hash, "audit checkpoint"),

@@ -61,5 +61,6 @@ pub mod routes;
 pub mod scope;
 pub mod signin;
 pub mod state;
+pub mod stats;
 pub mod store;
 pub mod web;

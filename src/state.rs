@@ -101,6 +101,8 @@ pub struct App {
     pub throttle: Arc<crate::web::throttle::Throttle>,
     /// Admission control when saturated (`web::admission`).
     pub admission: Arc<crate::web::admission::Admission>,
+    /// Usage statistics waiting to be folded into the daily counts (`stats`).
+    pub stats: Arc<crate::stats::Recorder>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -157,6 +159,7 @@ impl App {
             channels,
             throttle: Arc::new(throttle),
             admission,
+            stats: Arc::default(),
         }))
     }
 

@@ -92,6 +92,7 @@ pub async fn withdraw(app: &Arc<App>, person_id: &PersonId, client_id: &str) -> 
         "sessions": done.sessions,
         "backchannel_deliveries": deliveries.len(),
     });
+    app.stats.record(crate::stats::Observation::consent(now, crate::stats::Metric::ConsentWithdrawn, client_id, person_id));
     audit::record(&app.store, now, Event::ConsentWithdrawn, Some(person_id), Some(client_id), detail).await?;
     logout::deliver_in_background(app, deliveries);
     Ok(Some(done))

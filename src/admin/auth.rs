@@ -9,7 +9,7 @@ use crate::store::operators::OperatorToken;
 
 /// `clients:register` makes a token an initial access token for `/register` (RFC 7591 §3), and
 /// `clients:first_party` lets that token register clients with public subjects.
-pub const SCOPES: [&str; 10] = [
+pub const SCOPES: [&str; 12] = [
     "persons:read",
     "persons:write",
     "orgs:read",
@@ -20,6 +20,8 @@ pub const SCOPES: [&str; 10] = [
     "clients:first_party",
     "upstreams:read",
     "upstreams:write",
+    "audit:read",
+    "stats:read",
 ];
 
 /// The operator behind the request, if its token carries `scope`.

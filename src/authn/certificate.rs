@@ -159,6 +159,7 @@ pub async fn submit(State(app): State<Arc<App>>, headers: HeaderMap, jar: Cookie
         Err((e, person_id)) => {
             // The code only: the error text may carry names from the submitted certificate.
             let detail = json!({"factor": "certificate", "reason": e.code()});
+            app.stats.record(crate::stats::Observation::failed_sign_in(app.now(), pending.client.id.as_str(), "certificate"));
             if let Err(e) = audit::record(&app.store, app.now(), Event::LoginFailed, person_id.as_ref(), client, detail).await {
                 return PageError::internal(pending.locale, e).into_response();
             }

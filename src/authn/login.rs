@@ -161,6 +161,7 @@ async fn password_step(app: &App, jar: CookieJar, pending: Pending, f: &Params, 
         // Locked: the same Argon2 work and the same words for every ID number, known or not.
         turn.verify(None, password).await;
         let person = found.as_ref().map(|(p, _)| p);
+        app.stats.record(crate::stats::Observation::failed_sign_in(app.now(), pending.client.id.as_str(), "password"));
         audit::record(
             &app.store,
             app.now(),
@@ -220,6 +221,7 @@ async fn failed(app: &App, p: &Pending, person: Option<&Person>, claimed: &Count
         Some(_) => json!({"factor": factor, "failures": claimed.failures}),
         None => json!({"reason": "unknown_id", "failures": claimed.failures}),
     };
+    app.stats.record(crate::stats::Observation::failed_sign_in(now, p.client.id.as_str(), factor));
     audit::record(&app.store, now, Event::LoginFailed, id, client, detail).await?;
     if lockout::locked_after(app, claimed) {
         if let Some(id) = id {

@@ -286,6 +286,7 @@ pub async fn submit(State(app): State<Arc<App>>, headers: HeaderMap, jar: Cookie
         Err((e, person_id)) if !e.is_internal() => {
             let detail = json!({"factor": "passkey", "reason": e.code()});
             let client = Some(pending.client.id.as_str());
+            app.stats.record(crate::stats::Observation::failed_sign_in(app.now(), pending.client.id.as_str(), "passkey"));
             if let Err(e) = audit::record(&app.store, app.now(), Event::LoginFailed, person_id.as_ref(), client, detail).await {
                 return crate::web::error::PageError::internal(pending.locale, e).into_response();
             }

@@ -12,6 +12,7 @@ mod org;
 mod person;
 mod qr;
 mod serve;
+mod stats;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -88,6 +89,11 @@ pub enum Command {
         #[command(subcommand)]
         action: audit::AuditAction,
     },
+    /// Usage statistics for the monitoring centre, anonymised.
+    Stats {
+        #[command(subcommand)]
+        action: stats::StatsAction,
+    },
 }
 
 /// Parses the command line and runs it. The offline checks (`cert verify`, `cert
@@ -138,5 +144,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Cert { action } => cert::run(action),
         Command::Qr { action } => qr::run(&cli, action).await,
         Command::Audit { action } => audit::run(&cli, action).await,
+        Command::Stats { action } => stats::run(&cli, action).await,
     }
 }

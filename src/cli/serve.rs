@@ -27,8 +27,12 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     tracing::info!(%listen, issuer = %app.settings.issuer_str, "nixa listening");
     let janitor = nixa::janitor::spawn(&app);
     let limits = app.settings.http.clone();
-    nixa::web::serve::serve(listener, router(app), &limits, shutdown_signal()).await?;
+    nixa::web::serve::serve(listener, router(app.clone()), &limits, shutdown_signal()).await?;
     janitor.abort();
+    // What was counted since the janitor's last run is not lost on a clean stop.
+    if let Err(e) = app.stats.flush(&app.store).await {
+        tracing::warn!(error = %e, "folding the last usage statistics failed");
+    }
     Ok(())
 }
 

@@ -53,7 +53,9 @@ pub async fn verify(State(app): State<Arc<App>>, body: Result<Json<VerifyRequest
     };
     let mut opts = Options::new(&app.credentials.keys, now);
     opts.status = Some(&status);
-    (StatusCode::OK, Json(verify::verify(&req.text, &opts))).into_response()
+    let report = verify::verify(&req.text, &opts);
+    app.stats.record(crate::stats::Observation::verification(app.now(), report.valid, &report.claims));
+    (StatusCode::OK, Json(report)).into_response()
 }
 
 /// Lifetime of a served status list token, and how long verifiers may cache it.

@@ -73,6 +73,7 @@ pub async fn submit(State(app): State<Arc<App>>, headers: HeaderMap, jar: Cookie
             let merged = crate::privacy::consent::merge(&granted, &scopes);
             app.store.put_consent(&person_id, &client_id, &merged, now).await.map_err(internal)?;
             let detail = json!({"scopes": scopes});
+            app.stats.record(crate::stats::Observation::consent(now, crate::stats::Metric::ConsentGiven, &client_id, &person_id));
             audit::record(&app.store, now, Event::ConsentGranted, Some(&person_id), Some(&client_id), detail).await.map_err(internal)?;
             pending.sign_in.consented = true;
             advance(&app, jar, pending, &s).await

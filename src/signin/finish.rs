@@ -14,6 +14,7 @@ use crate::client::Client;
 use crate::crypto::{random_token, token_hash};
 use crate::identity::PersonId;
 use crate::identity::acting_for::{self, ActingFor};
+use crate::stats::{Metric, Observation, SubjectType, Who};
 use crate::protocol::claims_request::EssentialAcr;
 use crate::protocol::error::{ErrorCode, OAuthError};
 use crate::protocol::request::{AuthorizationRequest, redirect_with};
@@ -63,6 +64,7 @@ pub async fn complete(
     session: &BrowserSession,
     locale: Locale,
 ) -> Result<Response, PageError> {
+    count_sign_in(app, client, sign_in, session);
     match &sign_in.purpose {
         Purpose::Portal(req) => {
             let url =
@@ -74,6 +76,28 @@ pub async fn complete(
         }
         Purpose::AccountPage { .. } => Ok((jar, Redirect::to("/account")).into_response()),
     }
+}
+
+/// Counts the sign-in for the statistics (in memory: no database write on this path).
+fn count_sign_in(app: &App, client: &Client, sign_in: &SignIn, session: &BrowserSession) {
+    let subject_type = if sign_in.acting_for.is_some() {
+        SubjectType::OrganisationRepresentative
+    } else if acting_for::wants_official(sign_in.purpose.scopes()) {
+        SubjectType::Official
+    } else {
+        SubjectType::Citizen
+    };
+    let method = if sign_in.authenticated { crate::stats::method_of(&session.record.amr) } else { "sso".into() };
+    app.stats.record(Observation {
+        at: app.now(),
+        metric: Metric::SignIn,
+        portal: client.id.to_string(),
+        acr: session.acr.as_uri().into(),
+        method,
+        outcome: "success",
+        subject_type,
+        who: Who::Person(session.record.person_id.clone()),
+    });
 }
 
 /// Ends a parked sign-in that the person refused (or cannot complete): the portal receives

@@ -95,8 +95,9 @@ impl<'a> Authentication<'a> {
 
 /// The person is authenticated, by whichever method: the session starts (a new one, no
 /// fixation), the sign-in is recorded, and the sign-in carries on.
-pub async fn authenticated(app: &App, jar: CookieJar, pending: Pending, auth: Authentication<'_>) -> Result<Response, PageError> {
+pub async fn authenticated(app: &App, jar: CookieJar, mut pending: Pending, auth: Authentication<'_>) -> Result<Response, PageError> {
     let locale = pending.locale;
+    pending.sign_in.authenticated = true;
     let internal = |e: StoreError| PageError::internal(locale, e);
     let now = app.now();
     let (jar, s) = session::start(app, jar, auth.person_id, auth.acr, &auth.amr, now).await.map_err(internal)?;

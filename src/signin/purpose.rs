@@ -125,11 +125,14 @@ pub struct SignIn {
     /// Consent is settled for this sign-in: given on the consent page, covered by an earlier
     /// one, or (for a device) the request approved on the confirm page.
     pub consented: bool,
+    /// The person authenticated during this sign-in (rather than through a session reused).
+    #[serde(default)]
+    pub authenticated: bool,
 }
 
 impl SignIn {
     pub fn new(purpose: Purpose) -> Self {
-        Self { purpose, step_up: false, acting_for: None, consented: false }
+        Self { purpose, step_up: false, acting_for: None, consented: false, authenticated: false }
     }
 }
 
@@ -146,6 +149,8 @@ impl<'de> Deserialize<'de> for SignIn {
             acting_for: Option<ActingFor>,
             #[serde(default)]
             consented: bool,
+            #[serde(default)]
+            authenticated: bool,
         }
         #[derive(Deserialize)]
         struct Earlier {
@@ -165,7 +170,13 @@ impl<'de> Deserialize<'de> for SignIn {
             Earlier(Box<Earlier>),
         }
         Ok(match Stored::deserialize(d)? {
-            Stored::Current(c) => SignIn { purpose: c.purpose, step_up: c.step_up, acting_for: c.acting_for, consented: c.consented },
+            Stored::Current(c) => SignIn {
+                purpose: c.purpose,
+                step_up: c.step_up,
+                acting_for: c.acting_for,
+                consented: c.consented,
+                authenticated: c.authenticated,
+            },
             Stored::Earlier(e) => {
                 let e = *e;
                 let purpose = match (e.device_user_code, e.account_page) {
@@ -173,7 +184,7 @@ impl<'de> Deserialize<'de> for SignIn {
                     (None, true) => Purpose::AccountPage { idp_hint: e.request.idp_hint, ui_locales: e.request.ui_locales },
                     (None, false) => Purpose::Portal(Box::new(e.request)),
                 };
-                SignIn { purpose, step_up: e.step_up, acting_for: e.acting_for, consented: false }
+                SignIn { purpose, step_up: e.step_up, acting_for: e.acting_for, consented: false, authenticated: false }
             }
         })
     }

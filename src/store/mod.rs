@@ -27,6 +27,7 @@ pub mod registrations;
 pub mod replay;
 pub mod sessions;
 pub mod sign_ins;
+pub mod stats;
 pub mod upstream;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};

@@ -16,7 +16,7 @@ pub struct LoginState {
     pub locked_until: i64,
 }
 
-const PERSON_COLUMNS: &str = "id, personal_id, family_name, middle_name, given_name, birthdate, sex, \
+pub(crate) const PERSON_COLUMNS: &str = "id, personal_id, family_name, middle_name, given_name, birthdate, sex, \
      nationality, address, phone, email, account_level, status";
 
 pub(crate) fn person_from_row(row: &AnyRow) -> Result<Person> {

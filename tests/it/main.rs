@@ -35,4 +35,5 @@ mod pki_limbo;
 mod portals;
 mod protocol;
 mod registration;
+mod stats;
 mod store;

@@ -1,0 +1,263 @@
+//! Usage statistics for the monitoring centre: daily counts by portal, assurance level, method,
+//! outcome, subject type, gender, age band and province, published only anonymised.
+//!
+//! Counting costs a sign-in nothing in the database: an event is kept in memory ([`Recorder`])
+//! and the periodic upkeep (`janitor`) folds what has gathered into `stats_daily`, looking up
+//! the people's gender, birth date and birthplace then, in one query per batch. A crash loses at
+//! most the events since the last flush (30 seconds); a failed flush keeps them for the next.
+
+pub mod dims;
+pub mod export;
+pub mod suppress;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::identity::PersonId;
+use crate::store::{Store, StoreError};
+use dims::Demographics;
+
+/// What is counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Metric {
+    /// A portal (or a device, or the account page) received a sign-in, or a sign-in failed.
+    SignIn,
+    ConsentGiven,
+    ConsentWithdrawn,
+    /// A QR credential was checked through the verification API.
+    QrVerified,
+}
+
+impl Metric {
+    pub const ALL: [Metric; 4] = [Metric::SignIn, Metric::ConsentGiven, Metric::ConsentWithdrawn, Metric::QrVerified];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Metric::SignIn => "sign_in",
+            Metric::ConsentGiven => "consent_given",
+            Metric::ConsentWithdrawn => "consent_withdrawn",
+            Metric::QrVerified => "qr_verified",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.as_str() == s)
+    }
+}
+
+/// Who signed in: for themselves, for an organisation they represent, or as a public official.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SubjectType {
+    Citizen,
+    OrganisationRepresentative,
+    Official,
+}
+
+impl SubjectType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SubjectType::Citizen => "citizen",
+            SubjectType::OrganisationRepresentative => "organisation_representative",
+            SubjectType::Official => "official",
+        }
+    }
+}
+
+/// One thing that happened, as it is counted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Observation {
+    pub at: i64,
+    pub metric: Metric,
+    /// The portal's client id ("" when there is none, as for a QR verification).
+    pub portal: String,
+    /// The acr URI, or "".
+    pub acr: String,
+    /// How the person authenticated: the `amr` values joined with `+`, `sso` for a session
+    /// reused, or "".
+    pub method: String,
+    /// `success` or `failure` for sign-ins, `valid` or `invalid` for verifications, else "".
+    pub outcome: &'static str,
+    pub subject_type: SubjectType,
+    /// Whose demographics count.
+    pub who: Who,
+}
+
+/// Whose gender, age band and province an event is counted under.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Who {
+    /// Nobody proven (a failed sign-in: the claimed ID is not the person's).
+    Unknown,
+    /// A stored person, looked up when the counts are folded.
+    Person(PersonId),
+    /// What a verified credential states.
+    Stated(Demographics),
+}
+
+/// The method of a sign-in as counted: its `amr` values, sorted, joined with `+` (a small,
+/// fixed set of combinations).
+pub fn method_of<A: AsRef<str>>(amr: &[A]) -> String {
+    let mut names: Vec<&str> = amr.iter().map(AsRef::as_ref).collect();
+    names.sort_unstable();
+    names.dedup();
+    names.join("+")
+}
+
+impl Observation {
+    /// A failed sign-in at a portal; `factor` is what failed (`password`, `totp`, `passkey`,
+    /// `certificate`). Nobody's demographics: the claimed ID was not proven.
+    pub fn failed_sign_in(at: i64, portal: &str, factor: &str) -> Self {
+        Self {
+            at,
+            metric: Metric::SignIn,
+            portal: portal.into(),
+            acr: String::new(),
+            method: factor.into(),
+            outcome: "failure",
+            subject_type: SubjectType::Citizen,
+            who: Who::Unknown,
+        }
+    }
+}
+
+impl Observation {
+    /// A consent given or withdrawn by a person for a portal.
+    pub fn consent(at: i64, metric: Metric, portal: &str, person: &PersonId) -> Self {
+        Self {
+            at,
+            metric,
+            portal: portal.into(),
+            acr: String::new(),
+            method: String::new(),
+            outcome: "",
+            subject_type: SubjectType::Citizen,
+            who: Who::Person(person.clone()),
+        }
+    }
+
+    /// A QR credential checked at the verification API, counted under what it states about its
+    /// holder (a person credential's ID number, birth date and gender).
+    pub fn verification(at: i64, valid: bool, claims: &serde_json::Value) -> Self {
+        let text = |k: &str| claims.get(k).and_then(serde_json::Value::as_str);
+        let id = text("id").and_then(|i| crate::identity::PersonalId::parse(i).ok());
+        // ISO/IEC 5218, as the credential encodes it.
+        let sex = match claims.get("gender").and_then(serde_json::Value::as_i64) {
+            Some(1) => Some(crate::identity::Sex::Male),
+            Some(2) => Some(crate::identity::Sex::Female),
+            _ => None,
+        };
+        // Claim 169 writes the date as YYYYMMDD.
+        let birth = text("dateOfBirth").filter(|d| d.len() == 8 && d.bytes().all(|b| b.is_ascii_digit())).map(|d| format!("{}-{}-{}", &d[..4], &d[4..6], &d[6..]));
+        let stated = Demographics::from_parts(id.as_ref(), sex, birth.as_deref(), &dims::day_of(at));
+        Self {
+            at,
+            metric: Metric::QrVerified,
+            portal: String::new(),
+            acr: String::new(),
+            method: String::new(),
+            outcome: if valid { "valid" } else { "invalid" },
+            subject_type: SubjectType::Citizen,
+            who: if id.is_some() { Who::Stated(stated) } else { Who::Unknown },
+        }
+    }
+}
+
+/// One cell of `stats_daily`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Cell {
+    pub day: String,
+    pub metric: String,
+    pub portal: String,
+    pub acr: String,
+    pub method: String,
+    pub outcome: String,
+    pub subject_type: String,
+    pub gender: String,
+    pub age_band: String,
+    pub province: String,
+}
+
+/// Events waiting to be folded into the daily counts.
+#[derive(Debug, Default)]
+pub struct Recorder {
+    pending: Mutex<Vec<Observation>>,
+    dropped: AtomicU64,
+}
+
+impl Recorder {
+    /// The most events kept between two flushes: a minute at twice the planned national peak.
+    /// Beyond it new events are dropped (and counted), never blocking a sign-in.
+    pub const MAX_PENDING: usize = 400_000;
+
+    pub fn record(&self, o: Observation) {
+        let mut pending = self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if pending.len() < Self::MAX_PENDING {
+            pending.push(o);
+        } else {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Events dropped because the buffer was full.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Folds the pending events into `stats_daily`; returns how many. On failure they are put
+    /// back for the next flush.
+    pub async fn flush(&self, store: &Store) -> Result<usize, StoreError> {
+        let batch = std::mem::take(&mut *self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+        if batch.is_empty() {
+            return Ok(0);
+        }
+        match fold(store, &batch).await {
+            Ok(()) => Ok(batch.len()),
+            Err(e) => {
+                let mut pending = self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                let room = Self::MAX_PENDING.saturating_sub(pending.len());
+                self.dropped.fetch_add(batch.len().saturating_sub(room) as u64, Ordering::Relaxed);
+                pending.extend(batch.into_iter().take(room));
+                Err(e)
+            }
+        }
+    }
+}
+
+async fn fold(store: &Store, batch: &[Observation]) -> Result<(), StoreError> {
+    let ids: Vec<PersonId> = batch
+        .iter()
+        .filter_map(|o| match &o.who {
+            Who::Person(id) => Some(id.clone()),
+            _ => None,
+        })
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let people = store.stats_people(&ids).await?;
+    let mut cells: HashMap<Cell, i64> = HashMap::new();
+    for o in batch {
+        let day = dims::day_of(o.at);
+        let who = match &o.who {
+            Who::Person(id) => people.get(id).map(|p| Demographics::of(p, &day)).unwrap_or(Demographics::UNKNOWN),
+            Who::Stated(d) => d.clone(),
+            Who::Unknown => Demographics::UNKNOWN,
+        };
+        let cell = Cell {
+            metric: o.metric.as_str().into(),
+            portal: o.portal.clone(),
+            acr: o.acr.clone(),
+            method: o.method.clone(),
+            outcome: o.outcome.into(),
+            subject_type: o.subject_type.as_str().into(),
+            gender: who.gender.into(),
+            age_band: who.age_band.into(),
+            province: who.province().into(),
+            day,
+        };
+        *cells.entry(cell).or_default() += 1;
+    }
+    let mut cells: Vec<(Cell, i64)> = cells.into_iter().collect();
+    // A stable order: two nodes flushing at once lock the rows in the same order.
+    cells.sort();
+    store.add_stats(&cells).await
+}
