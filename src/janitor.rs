@@ -53,6 +53,9 @@ pub fn spawn(app: &Arc<App>) -> tokio::task::JoinHandle<()> {
                 tracing::warn!(error = %e, "purging expired codes and enrolments failed");
             }
             app.throttle.forget_idle();
+            if let Err(e) = app.store.backfill_search_names().await {
+                tracing::warn!(error = %e, "filling in the search names of older person rows failed");
+            }
             if let Err(e) = app.stats.flush(&app.store).await {
                 tracing::warn!(error = %e, "folding usage statistics into the daily counts failed (kept for the next run)");
             }

@@ -44,6 +44,7 @@ pub mod authn;
 pub mod channels;
 pub mod client;
 pub mod config;
+pub mod console;
 pub mod credentials;
 pub mod crypto;
 pub mod demo;

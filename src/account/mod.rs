@@ -267,7 +267,7 @@ pub fn mask_personal_id(pid: &str) -> String {
     pid.chars().enumerate().map(|(i, c)| if i < 3 || i + 3 >= n { c } else { '•' }).collect()
 }
 
-fn format_time(t: i64) -> String {
+pub(crate) fn format_time(t: i64) -> String {
     let f = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
     time::OffsetDateTime::from_unix_timestamp(t).ok().and_then(|d| d.format(&f).ok()).unwrap_or_default()
 }

@@ -59,7 +59,12 @@ pub struct ClientPatch {
         (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 415, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
     security(("operator" = ["clients:write"])))]
-pub async fn update_client(State(app): State<Arc<App>>, headers: HeaderMap, Path(id): Path<String>, body: Bytes) -> Result<Json<ClientOut>, Problem> {
+pub async fn update_client(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<ClientOut>, Problem> {
     let op = require(&app, &headers, "clients:write").await?;
     let input: ClientPatch = json_body(&headers, &body)?;
     let change = Change {
@@ -94,7 +99,12 @@ pub struct DisabledOut {
         (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 415, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
     security(("operator" = ["clients:write"])))]
-pub async fn disable_client(State(app): State<Arc<App>>, headers: HeaderMap, Path(id): Path<String>, body: Bytes) -> Result<Json<DisabledOut>, Problem> {
+pub async fn disable_client(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<DisabledOut>, Problem> {
     let op = require(&app, &headers, "clients:write").await?;
     let input: ReasonIn = json_body(&headers, &body)?;
     let id = client_id(&id)?;
@@ -113,7 +123,12 @@ pub async fn disable_client(State(app): State<Arc<App>>, headers: HeaderMap, Pat
         (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 415, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
     security(("operator" = ["clients:write"])))]
-pub async fn enable_client(State(app): State<Arc<App>>, headers: HeaderMap, Path(id): Path<String>, body: Bytes) -> Result<Json<ClientOut>, Problem> {
+pub async fn enable_client(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<ClientOut>, Problem> {
     let op = require(&app, &headers, "clients:write").await?;
     let input: ReasonIn = json_body(&headers, &body)?;
     let id = client_id(&id)?;
@@ -145,7 +160,12 @@ pub struct RotatedOut {
         (status = 409, body = Problem, content_type = "application/problem+json"), (status = 415, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")),
     security(("operator" = ["clients:write"])))]
-pub async fn rotate_secret(State(app): State<Arc<App>>, headers: HeaderMap, Path(id): Path<String>, body: Bytes) -> Result<Json<RotatedOut>, Problem> {
+pub async fn rotate_secret(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<RotatedOut>, Problem> {
     let op = require(&app, &headers, "clients:write").await?;
     let input: RotateIn = json_body(&headers, &body)?;
     let id = client_id(&id)?;

@@ -65,7 +65,14 @@ async fn existing(store: &Store, id: &ClientId) -> Result<Client, PortalError> {
 /// Applies a change through the same validation as a registration. The authentication method,
 /// signature algorithm, subject type and secret stay as they are; the pairwise sector may not
 /// move, since that would give every person a new identifier at the portal.
-pub async fn update(store: &Store, outbound: &Outbound, now: i64, id: &ClientId, change: Change, actor: &Actor) -> Result<Client, PortalError> {
+pub async fn update(
+    store: &Store,
+    outbound: &Outbound,
+    now: i64,
+    id: &ClientId,
+    change: Change,
+    actor: &Actor,
+) -> Result<Client, PortalError> {
     let current = existing(store, id).await?;
     let spec = ClientSpec {
         id: Some(current.id.to_string()),
@@ -88,7 +95,8 @@ pub async fn update(store: &Store, outbound: &Outbound, now: i64, id: &ClientId,
     client.disabled = current.disabled.clone();
     store.put_client(&client, now).await?;
     let changed = changed_fields(&current, &client);
-    audit::record(store, now, Event::ClientUpdated, None, Some(id.as_str()), json!({"operator": actor.label(), "changed": changed})).await?;
+    audit::record(store, now, Event::ClientUpdated, None, Some(id.as_str()), json!({"operator": actor.label(), "changed": changed}))
+        .await?;
     Ok(client)
 }
 

@@ -50,6 +50,10 @@ pub enum Event {
     RecoveryCodesIssued,
     RecoveryCodeUsed,
     CorrectionRequested,
+    /// An operator read personal data (a search, a person's page, an admin API read).
+    OperatorRead,
+    OperatorRoleChanged,
+    AuditExported,
 }
 
 impl Event {
@@ -89,6 +93,9 @@ impl Event {
             Event::RecoveryCodesIssued => "recovery_codes.issued",
             Event::RecoveryCodeUsed => "recovery_codes.used",
             Event::CorrectionRequested => "correction.requested",
+            Event::OperatorRead => "operator.read",
+            Event::OperatorRoleChanged => "operator.role_changed",
+            Event::AuditExported => "audit.exported",
             Event::AppLoginDenied => "app_login.denied",
             Event::PasskeyRegistered => "passkey.registered",
             Event::PasskeyRemoved => "passkey.removed",

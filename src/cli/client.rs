@@ -156,7 +156,9 @@ pub async fn run(cli: &Cli, action: &ClientAction) -> anyhow::Result<()> {
             let secret = portals::rotate_secret(&store, now, &client_id(id)?, overlap, &actor).await?;
             println!(
                 "{}",
-                serde_json::to_string_pretty(&json!({"client_id": id, "client_secret": secret, "previous_secret_expires_at": now + overlap}))?
+                serde_json::to_string_pretty(
+                    &json!({"client_id": id, "client_secret": secret, "previous_secret_expires_at": now + overlap})
+                )?
             );
         }
         ClientAction::Delete { id } => {

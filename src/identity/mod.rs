@@ -7,6 +7,7 @@ pub mod import;
 pub mod organisation;
 pub mod person;
 pub mod personal_id;
+pub mod search;
 
 pub use agency_code::{AgencyCode, AgencyCodeError, AgencyKind, Level1Unit};
 pub use cccd_qr::{CccdQr, CccdQrError};

@@ -14,12 +14,12 @@ use crate::client::Client;
 use crate::crypto::{random_token, token_hash};
 use crate::identity::PersonId;
 use crate::identity::acting_for::{self, ActingFor};
-use crate::stats::{Metric, Observation, SubjectType, Who};
 use crate::protocol::claims_request::EssentialAcr;
 use crate::protocol::error::{ErrorCode, OAuthError};
 use crate::protocol::request::{AuthorizationRequest, redirect_with};
 use crate::scope::Scopes;
 use crate::state::App;
+use crate::stats::{Metric, Observation, SubjectType, Who};
 use crate::store::StoreError;
 use crate::store::devices::DeviceApproval;
 use crate::store::grants::CodeGrant;
@@ -75,6 +75,7 @@ pub async fn complete(
             approve_device(app, jar, client, scopes, sign_in.acting_for.as_ref(), session, user_code, locale).await
         }
         Purpose::AccountPage { .. } => Ok((jar, Redirect::to("/account")).into_response()),
+        Purpose::Console { .. } => Ok((jar, Redirect::to("/console")).into_response()),
     }
 }
 
@@ -117,7 +118,7 @@ pub async fn refuse(app: &App, jar: CookieJar, pending: &Pending, why: Refusal) 
             refuse_device(app, jar, pending, person_id, user_code, why).await
         }
         // The account page asks for no consent and no organisation.
-        Purpose::AccountPage { .. } => Err(PageError::expired(locale)),
+        Purpose::AccountPage { .. } | Purpose::Console { .. } => Err(PageError::expired(locale)),
     }
 }
 

@@ -45,6 +45,7 @@ impl Pending {
     pub fn portal_name(&self) -> String {
         match self.sign_in.purpose {
             super::Purpose::AccountPage { .. } => self.locale.t("account.portal_name"),
+            super::Purpose::Console { .. } => self.locale.t("console.portal_name"),
             _ => self.client.name.clone(),
         }
     }

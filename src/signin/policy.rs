@@ -42,7 +42,7 @@ pub fn next(s: &SignIn, facts: Facts) -> Next {
         return ask(Stage::Login, ErrorCode::LoginRequired, "the person must sign in");
     }
     match purpose {
-        super::Purpose::AccountPage { .. } => return Next::Done,
+        super::Purpose::AccountPage { .. } | super::Purpose::Console { .. } => return Next::Done,
         // RFC 8628 §5.4: the person must see which portal the device speaks for, every time.
         super::Purpose::Device { .. } if !s.consented => return Next::Ask(Stage::Device),
         super::Purpose::Portal(_) if !s.consented && !facts.consent_on_record => {

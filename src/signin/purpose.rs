@@ -25,6 +25,9 @@ pub enum Purpose {
         idp_hint: Option<String>,
         ui_locales: Option<String>,
     },
+    /// The operator's console: like the account page, but at `urn:vn:eid:loa:2` or higher and
+    /// ending on `/console`.
+    Console { ui_locales: Option<String> },
 }
 
 /// The account page asks for no data.
@@ -36,7 +39,7 @@ impl Purpose {
         match self {
             Purpose::Portal(r) => &r.scopes,
             Purpose::Device { scopes, .. } => scopes,
-            Purpose::AccountPage { .. } => &ACCOUNT_PAGE_SCOPES,
+            Purpose::AccountPage { .. } | Purpose::Console { .. } => &ACCOUNT_PAGE_SCOPES,
         }
     }
 
@@ -46,6 +49,8 @@ impl Purpose {
             Purpose::Portal(r) => r.required_acr(),
             Purpose::Device { acr_values, .. } => acr_values.as_deref().and_then(Acr::minimum_of),
             Purpose::AccountPage { .. } => None,
+            // Operators read people's data: a password alone is not enough.
+            Purpose::Console { .. } => Some(Acr::Loa2),
         }
     }
 
@@ -63,7 +68,7 @@ impl Purpose {
         match self {
             Purpose::Portal(r) => r.prompt.login,
             Purpose::Device { .. } => false,
-            Purpose::AccountPage { .. } => true,
+            Purpose::AccountPage { .. } | Purpose::Console { .. } => true,
         }
     }
 
@@ -95,14 +100,14 @@ impl Purpose {
         match self {
             Purpose::Portal(r) => r.idp_hint.as_deref(),
             Purpose::AccountPage { idp_hint, .. } => idp_hint.as_deref(),
-            Purpose::Device { .. } => None,
+            Purpose::Device { .. } | Purpose::Console { .. } => None,
         }
     }
 
     pub fn ui_locales(&self) -> Option<&str> {
         match self {
             Purpose::Portal(r) => r.ui_locales.as_deref(),
-            Purpose::AccountPage { ui_locales, .. } => ui_locales.as_deref(),
+            Purpose::AccountPage { ui_locales, .. } | Purpose::Console { ui_locales } => ui_locales.as_deref(),
             Purpose::Device { .. } => None,
         }
     }

@@ -147,7 +147,9 @@ impl Observation {
             _ => None,
         };
         // Claim 169 writes the date as YYYYMMDD.
-        let birth = text("dateOfBirth").filter(|d| d.len() == 8 && d.bytes().all(|b| b.is_ascii_digit())).map(|d| format!("{}-{}-{}", &d[..4], &d[4..6], &d[6..]));
+        let birth = text("dateOfBirth")
+            .filter(|d| d.len() == 8 && d.bytes().all(|b| b.is_ascii_digit()))
+            .map(|d| format!("{}-{}-{}", &d[..4], &d[4..6], &d[6..]));
         let stated = Demographics::from_parts(id.as_ref(), sex, birth.as_deref(), &dims::day_of(at));
         Self {
             at,

@@ -188,3 +188,65 @@ fn entry_from_row(r: &sqlx::any::AnyRow) -> Result<AuditEntry> {
         user_agent: r.try_get("user_agent")?,
     })
 }
+
+/// Which audit entries an auditor asks for; every criterion given must hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    pub event: Option<String>,
+    pub person_id: Option<PersonId>,
+    pub client_id: Option<String>,
+    /// The operator as entries name them (`detail.operator`).
+    pub operator: Option<String>,
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+}
+
+impl Store {
+    /// The newest entries matching the filter, before `before_seq` if given, newest first.
+    pub async fn audit_search(&self, f: &AuditFilter, before_seq: Option<i64>, limit: i64) -> Result<Vec<AuditEntry>> {
+        let mut clauses: Vec<String> = Vec::new();
+        let mut text: Vec<String> = Vec::new();
+        let mut ints: Vec<i64> = Vec::new();
+        // Text parameters first, then integers, numbered in that order.
+        let push_text = |clause: &str, v: String, clauses: &mut Vec<String>, text: &mut Vec<String>| {
+            text.push(v);
+            clauses.push(clause.replace('?', &format!("${}", text.len())));
+        };
+        if let Some(e) = &f.event {
+            push_text("event = ?", e.clone(), &mut clauses, &mut text);
+        }
+        if let Some(p) = &f.person_id {
+            push_text("person_id = ?", p.as_str().to_string(), &mut clauses, &mut text);
+        }
+        if let Some(c) = &f.client_id {
+            push_text("client_id = ?", c.clone(), &mut clauses, &mut text);
+        }
+        if let Some(o) = &f.operator {
+            // The detail is stored as compact JSON written by serde_json: the member is exact.
+            let exact = serde_json::json!({"operator": o}).to_string();
+            let member = exact.trim_start_matches('{').trim_end_matches('}').replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+            push_text("detail LIKE ? ESCAPE '\\'", format!("%{member}%"), &mut clauses, &mut text);
+        }
+        let base = text.len();
+        for (clause, v) in [("at >= ?", f.from), ("at <= ?", f.to), ("seq < ?", before_seq)] {
+            if let Some(v) = v {
+                ints.push(v);
+                clauses.push(clause.replace('?', &format!("${}", base + ints.len())));
+            }
+        }
+        let filter = if clauses.is_empty() { String::new() } else { format!("WHERE {}", clauses.join(" AND ")) };
+        let sql = format!(
+            "SELECT seq, at, event, person_id, client_id, detail, prev_hash, hash, keyed, client_addr, user_agent FROM audit_log \
+             {filter} ORDER BY seq DESC LIMIT {}",
+            limit.clamp(1, 100_000)
+        );
+        let mut q = sqlx::query(&sql);
+        for t in text {
+            q = q.bind(t);
+        }
+        for i in ints {
+            q = q.bind(i);
+        }
+        q.fetch_all(self.pool()).await?.iter().map(entry_from_row).collect()
+    }
+}

@@ -116,15 +116,24 @@ impl Store {
             return Ok(None);
         }
         super::disclosures::keep_released(&mut *tx, "t.client_id=$1", &[super::disclosures::Arg::Text(id.as_str())]).await?;
-        let access_tokens = sqlx::query("DELETE FROM access_tokens WHERE client_id=$1").bind(id.as_str()).execute(&mut *tx).await?.rows_affected();
+        let access_tokens =
+            sqlx::query("DELETE FROM access_tokens WHERE client_id=$1").bind(id.as_str()).execute(&mut *tx).await?.rows_affected();
         let refresh_tokens = sqlx::query("UPDATE refresh_tokens SET revoked_at=$2 WHERE client_id=$1 AND revoked_at IS NULL")
             .bind(id.as_str())
             .bind(now)
             .execute(&mut *tx)
             .await?
             .rows_affected();
-        let codes = sqlx::query("DELETE FROM auth_codes WHERE client_id=$1 AND used_at IS NULL").bind(id.as_str()).execute(&mut *tx).await?.rows_affected();
-        for sql in ["DELETE FROM pushed_requests WHERE client_id=$1", "DELETE FROM device_codes WHERE client_id=$1", "DELETE FROM auth_requests WHERE client_id=$1"] {
+        let codes = sqlx::query("DELETE FROM auth_codes WHERE client_id=$1 AND used_at IS NULL")
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        for sql in [
+            "DELETE FROM pushed_requests WHERE client_id=$1",
+            "DELETE FROM device_codes WHERE client_id=$1",
+            "DELETE FROM auth_requests WHERE client_id=$1",
+        ] {
             sqlx::query(sql).bind(id.as_str()).execute(&mut *tx).await?;
         }
         tx.commit().await?;
@@ -133,7 +142,10 @@ impl Store {
 
     /// Re-enables a disabled portal; false when there is no such portal.
     pub async fn enable_client(&self, id: &ClientId) -> Result<bool> {
-        let r = sqlx::query("UPDATE clients SET disabled_at=NULL, disabled_reason=NULL WHERE id=$1").bind(id.as_str()).execute(self.pool()).await?;
+        let r = sqlx::query("UPDATE clients SET disabled_at=NULL, disabled_reason=NULL WHERE id=$1")
+            .bind(id.as_str())
+            .execute(self.pool())
+            .await?;
         Ok(r.rows_affected() == 1)
     }
 

@@ -8,6 +8,7 @@ pub mod app_devices;
 pub mod audit;
 pub mod clients;
 pub mod consents;
+pub mod console;
 pub mod corrections;
 pub mod credentials;
 pub mod devices;

@@ -63,9 +63,9 @@ impl Store {
     pub async fn upsert_person(&self, p: &Person, now: i64) -> Result<PersonId> {
         let row = sqlx::query(
             "INSERT INTO persons (id, personal_id, family_name, middle_name, given_name, birthdate, sex, \
-                 nationality, address, phone, email, account_level, status, created_at, updated_at) \
-             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$14) \
-             ON CONFLICT (personal_id) DO UPDATE SET family_name=excluded.family_name, \
+                 nationality, address, phone, email, account_level, status, created_at, updated_at, search_name) \
+             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$14,$15) \
+             ON CONFLICT (personal_id) DO UPDATE SET family_name=excluded.family_name, search_name=excluded.search_name, \
                  middle_name=excluded.middle_name, given_name=excluded.given_name, \
                  birthdate=excluded.birthdate, sex=excluded.sex, nationality=excluded.nationality, \
                  address=excluded.address, phone=excluded.phone, email=excluded.email, \
@@ -86,6 +86,7 @@ impl Store {
         .bind(p.account_level.as_i64())
         .bind(p.status.as_str())
         .bind(now)
+        .bind(crate::identity::search::fold(&p.full_name()))
         .fetch_one(self.pool())
         .await?;
         Ok(row.try_get("id")?)
@@ -289,22 +290,23 @@ impl Store {
             let mut sql = String::with_capacity(128 + chunk.len() * 80);
             sql.push_str(
                 "INSERT INTO persons (id, personal_id, family_name, middle_name, given_name, birthdate, sex, \
-                 nationality, address, phone, email, account_level, status, created_at, updated_at) VALUES ",
+                 nationality, address, phone, email, account_level, status, search_name, created_at, updated_at) VALUES ",
             );
             for i in 0..chunk.len() {
-                let b = i * 13;
+                let b = i * 14;
                 if i > 0 {
                     sql.push(',');
                 }
                 sql.push('(');
-                self.push_params(&mut sql, b, 13);
+                self.push_params(&mut sql, b, 14);
                 sql.push_str(&format!("{0},{0})", now));
             }
             sql.push_str(
                 " ON CONFLICT (personal_id) DO UPDATE SET family_name=excluded.family_name, \
                  middle_name=excluded.middle_name, given_name=excluded.given_name, birthdate=excluded.birthdate, \
                  sex=excluded.sex, nationality=excluded.nationality, address=excluded.address, phone=excluded.phone, \
-                 email=excluded.email, account_level=excluded.account_level, updated_at=excluded.updated_at",
+                 email=excluded.email, account_level=excluded.account_level, search_name=excluded.search_name, \
+                 updated_at=excluded.updated_at",
             );
             let mut q = sqlx::query(&sql);
             for p in chunk {
@@ -321,7 +323,8 @@ impl Store {
                     .bind(&p.phone)
                     .bind(&p.email)
                     .bind(p.account_level.as_i64())
-                    .bind(p.status.as_str());
+                    .bind(p.status.as_str())
+                    .bind(crate::identity::search::fold(&p.full_name()));
             }
             q.execute(&mut *tx).await?;
         }

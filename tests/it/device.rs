@@ -20,7 +20,10 @@ async fn device_client(server: &TestServer, id: &str, public: bool, scopes: &[&s
         redirect_uris: vec!["https://tv.example.gov.vn/cb".into()],
         auth_method: public.then(|| "none".to_string()),
         // No scopes named: every supported one (a registration without scopes gets `openid` only).
-        scopes: if scopes.is_empty() { nixa::protocol::scopes::SUPPORTED.to_vec() } else { scopes.to_vec() }.iter().map(|s| s.to_string()).collect(),
+        scopes: if scopes.is_empty() { nixa::protocol::scopes::SUPPORTED.to_vec() } else { scopes.to_vec() }
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
         options: ClientOptions { grant_types: vec![GRANT_DEVICE_CODE.into()], ..Default::default() },
         ..Default::default()
     };

@@ -15,6 +15,7 @@ mod admin;
 mod certificate_login;
 mod channels;
 mod cli;
+mod console;
 mod credential_vectors;
 mod credentials;
 mod credentials_api;

@@ -135,7 +135,8 @@ async fn portals_are_created_with_openid_only_edited_within_their_sector_and_del
     let server = TestServer::start().await;
     let op = operator_token(&server, &["clients:read", "clients:write"]).await;
     let (s, created) =
-        call(&server, "POST", "/admin/v1/clients", &op, Some(json!({"client_name": "Cổng A", "redirect_uris": ["https://a.gov.vn/cb"]}))).await;
+        call(&server, "POST", "/admin/v1/clients", &op, Some(json!({"client_name": "Cổng A", "redirect_uris": ["https://a.gov.vn/cb"]})))
+            .await;
     assert_eq!(s, 201, "{created}");
     assert_eq!(created["scope"], "openid", "a new portal gets no personal data unless it asks for it");
     let id = created["client_id"].as_str().unwrap();

@@ -26,7 +26,13 @@ async fn sign_in_at(server: &TestServer, browser: &Browser, client: &str, redire
     if page.url.contains("/consent?r=") {
         page = browser.consent(&page, "approve").await;
     }
-    assert!(page.location.as_deref().is_some_and(|l| l.starts_with(redirect)), "back at the portal: {} {:?} {}", page.url, page.location, page.body);
+    assert!(
+        page.location.as_deref().is_some_and(|l| l.starts_with(redirect)),
+        "back at the portal: {} {:?} {}",
+        page.url,
+        page.location,
+        page.body
+    );
 }
 
 async fn stats_rows(server: &TestServer) -> i64 {
@@ -89,7 +95,8 @@ async fn sign_ins_and_consents_are_counted_by_person_and_portal_and_exported_ano
     // Its row and column hold nothing else, so the box that hides it reaches BINH's two
     // sign-ins: suppressed with it, and so is the failures' total.
     assert_eq!(cell(t, &[("outcome", "success"), ("gender", "female")]), Value::Null);
-    let margin = |dim: &str, value: &str| t["margins"][dim].as_array().unwrap().iter().find(|m| m["value"] == value).unwrap()["count"].clone();
+    let margin =
+        |dim: &str, value: &str| t["margins"][dim].as_array().unwrap().iter().find(|m| m["value"] == value).unwrap()["count"].clone();
     assert_eq!(margin("outcome", "failure"), Value::Null);
 
     let (_, body) = get(&server, &op, &format!("from={day}&to={day}&metric=sign_in&by=method,portal&format=json")).await;
@@ -182,7 +189,11 @@ async fn a_generated_month_of_sign_ins_gives_exactly_the_expected_cells() {
     let table = &json["tables"][0];
     let (mut published, mut complementary) = (0, 0);
     for c in table["cells"].as_array().unwrap() {
-        let key = (c["gender"].as_str().unwrap().to_string(), c["age_band"].as_str().unwrap().to_string(), c["province"].as_str().unwrap().to_string());
+        let key = (
+            c["gender"].as_str().unwrap().to_string(),
+            c["age_band"].as_str().unwrap().to_string(),
+            c["province"].as_str().unwrap().to_string(),
+        );
         let real = truth.get(&key).copied().unwrap_or(0);
         match c["count"].as_u64() {
             Some(n) => {
@@ -199,7 +210,8 @@ async fn a_generated_month_of_sign_ins_gives_exactly_the_expected_cells() {
     // The two rare cells are the only values under k besides the province's own total (7):
     // protecting them takes one box through both (2×2×2 corners: six more cells).
     assert!(complementary <= 6, "{complementary} cells suppressed to protect two");
-    let margin = |dim: &str, value: &str| table["margins"][dim].as_array().unwrap().iter().find(|m| m["value"] == value).unwrap()["count"].clone();
+    let margin =
+        |dim: &str, value: &str| table["margins"][dim].as_array().unwrap().iter().find(|m| m["value"] == value).unwrap()["count"].clone();
     assert_eq!(margin("province", "011"), Value::Null);
     assert_eq!(margin("province", "001"), json!(truth.iter().filter(|(k, _)| k.2 == "001").map(|(_, n)| n).sum::<u64>()));
     assert_eq!(table["total"], 100_000);
