@@ -54,6 +54,7 @@ pub enum Event {
     OperatorRead,
     OperatorRoleChanged,
     AuditExported,
+    CredentialIssued,
 }
 
 impl Event {
@@ -96,6 +97,7 @@ impl Event {
             Event::OperatorRead => "operator.read",
             Event::OperatorRoleChanged => "operator.role_changed",
             Event::AuditExported => "audit.exported",
+            Event::CredentialIssued => "credential.issued",
             Event::AppLoginDenied => "app_login.denied",
             Event::PasskeyRegistered => "passkey.registered",
             Event::PasskeyRemoved => "passkey.removed",

@@ -67,6 +67,15 @@ pub async fn run(cli: &Cli, args: &ImportArgs, registry: Registry) -> anyhow::Re
     if report.resumed_at_line > 0 {
         println!("resumed after line {}", report.resumed_at_line);
     }
+    // Who loaded what into the registry: the file, the counts, the command line as operator.
+    let detail = serde_json::json!({
+        "operator": "command line", "action": "import",
+        "registry": match registry { Registry::Persons => "persons", Registry::Orgs => "organisations" },
+        "file": file.file_name().map(|n| n.to_string_lossy().into_owned()), "imported": report.imported,
+        "rejected": report.rejected, "resumed_at_line": report.resumed_at_line,
+    });
+    let now = nixa::state::Clock::system_now();
+    nixa::audit::record(&store, now, nixa::audit::Event::AdminChange, None, None, detail).await?;
     println!("imported {}, rejected {}", report.imported, report.rejected);
     Ok(())
 }

@@ -105,12 +105,6 @@ fn entry_json(e: &AuditEntry) -> Value {
     })
 }
 
-/// RFC 4180 quoting; a leading formula character is neutralised (CSV injection).
-fn csv_field(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@']) { format!("'{s}") } else { s.to_string() };
-    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s }
-}
-
 /// The export body: JSON Lines or CSV, oldest first.
 pub fn export_body(entries: &[AuditEntry], csv: bool) -> (HeaderValue, String) {
     let mut out = String::new();
@@ -128,7 +122,7 @@ pub fn export_body(entries: &[AuditEntry], csv: bool) -> (HeaderValue, String) {
                 e.user_agent.clone().unwrap_or_default(),
                 e.hash.clone(),
             ];
-            out.push_str(&fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
+            out.push_str(&fields.iter().map(|f| crate::web::csv::field(f)).collect::<Vec<_>>().join(","));
             out.push('\n');
         }
         (HeaderValue::from_static("text/csv; charset=utf-8"), out)

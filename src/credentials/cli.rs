@@ -36,9 +36,31 @@ pub struct VerifyArgs {
     /// Where fetched status lists are kept.
     #[arg(long, value_name = "DIR", default_value = ".nixa-status-cache")]
     pub status_cache: PathBuf,
+    /// The nonce the verifier handed out for a presentation: the credential must carry it.
+    #[arg(long)]
+    pub nonce: Option<String>,
     /// Print the JSON report.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Whose credential it is, in a line: name, ID, birth date (person) or name and code
+/// (organisation).
+fn holder(claims: &serde_json::Value) -> Option<String> {
+    if let Some(p) = claims.get("claim169") {
+        let text = |k: &str| p.get(k).and_then(serde_json::Value::as_str);
+        let mut out = text("fullName")?.to_string();
+        if let Some(id) = text("id") {
+            out.push_str(&format!(", {id}"));
+        }
+        if let Some(b) = text("dateOfBirth") {
+            out.push_str(&format!(", born {b}"));
+        }
+        return Some(out);
+    }
+    let o = claims.get("organisation")?;
+    let text = |k: &str| o.get(k).and_then(serde_json::Value::as_str);
+    Some(format!("{}, {}", text("name")?, text("code").unwrap_or_default()))
 }
 
 /// Longest a fetched status list is reused when its token names no `ttl` (seconds).
@@ -149,12 +171,33 @@ pub fn verify_command(args: &VerifyArgs) -> ExitCode {
     let mut opts = Options::new(&keys, now);
     opts.status = if lists.is_empty() && !args.fetch_status { None } else { Some(&status) };
     opts.skip_status = args.no_status;
-    let report = verify::verify(&text, &opts);
+    let mut report = verify::verify(&text, &opts);
+    // A presentation answers one verifier's challenge: the nonce it handed out must be there.
+    if let Some(expected) = &args.nonce {
+        let ok = report.nonce.as_deref().is_some_and(|n| crate::crypto::ct_eq(n.as_bytes(), expected.as_bytes()));
+        let detail = if ok { "the expected nonce" } else { "not the nonce given with --nonce" };
+        report.checks.push(verify::Check {
+            check: "nonce",
+            ok,
+            reason: (!ok).then_some(verify::Reason::WrongNonce),
+            detail: detail.into(),
+        });
+        if !ok && report.valid {
+            report.valid = false;
+            report.reason = Some(verify::Reason::WrongNonce);
+        }
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
     } else {
         for c in &report.checks {
             println!("{} {:<10} {}", if c.ok { "ok  " } else { "FAIL" }, c.check, c.detail);
+        }
+        if let Some(h) = holder(&report.claims) {
+            println!("holder     {h}");
+        }
+        if let Some(n) = &report.nonce {
+            println!("nonce      {n}");
         }
         match report.reason {
             None => println!("valid"),
@@ -171,9 +214,10 @@ pub struct IssueArgs {
     /// Personal identification number (person credential) or tax/agency code (with --org-kind).
     #[arg(long)]
     pub id: String,
-    /// Full name (person) or organisation name.
+    /// Full name (person) or organisation name; checked against the registry (which supplies it
+    /// when it is left out).
     #[arg(long)]
-    pub name: String,
+    pub name: Option<String>,
     /// YYYYMMDD.
     #[arg(long)]
     pub birth_date: Option<String>,
@@ -206,7 +250,88 @@ pub struct IssueArgs {
     pub keys_out: Option<PathBuf>,
 }
 
-/// Signs with the deployment's credential key and prints the QR text on stdout.
+/// Why an issuance is refused: the national key signs only what the registry holds.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum IssueRefused {
+    #[error("--id: {0}")]
+    Id(String),
+    #[error("no {0} with this identifier in the registry: a credential states only what the registry holds")]
+    NotRegistered(&'static str),
+    #[error("--{0} does not match the registry")]
+    Mismatch(&'static str),
+    #[error("--birth-date must be YYYYMMDD")]
+    BirthDate,
+    #[error("--org-kind must be tax (enterprise tax code) or agency (state agency code)")]
+    OrgKind,
+}
+
+fn same_text(a: &str, b: &str) -> bool {
+    use unicode_normalization::UnicodeNormalization;
+    let norm = |t: &str| t.split_whitespace().collect::<Vec<_>>().join(" ").nfc().collect::<String>();
+    norm(a) == norm(b)
+}
+
+/// The subject of a person credential, from the registry: what the operator typed must be what
+/// the registry holds (a name, a birth date, a gender, a nationality).
+pub async fn registered_person(
+    store: &crate::store::Store,
+    args: &IssueArgs,
+) -> Result<(crate::identity::Person, PersonIdentity), anyhow::Error> {
+    let pid = crate::identity::PersonalId::parse(&args.id).map_err(|e| IssueRefused::Id(e.to_string()))?;
+    let person = store.person_for_login(&pid).await?.map(|(p, _)| p).ok_or(IssueRefused::NotRegistered("person"))?;
+    if args.name.as_ref().is_some_and(|n| !same_text(n, &person.full_name())) {
+        return Err(IssueRefused::Mismatch("name").into());
+    }
+    let registered_birth = person.birthdate.map(|d| format!("{:04}{:02}{:02}", d.year(), u8::from(d.month()), d.day()));
+    if let Some(b) = &args.birth_date {
+        if b.len() != 8 || !b.bytes().all(|c| c.is_ascii_digit()) {
+            return Err(IssueRefused::BirthDate.into());
+        }
+        if Some(b) != registered_birth.as_ref() {
+            return Err(IssueRefused::Mismatch("birth-date").into());
+        }
+    }
+    let registered_gender = person.sex.map(|s| match s {
+        crate::identity::Sex::Male => 1,
+        crate::identity::Sex::Female => 2,
+    });
+    if args.gender.is_some() && args.gender != registered_gender {
+        return Err(IssueRefused::Mismatch("gender").into());
+    }
+    if args.nationality.as_ref().is_some_and(|n| !n.eq_ignore_ascii_case(&person.nationality)) {
+        return Err(IssueRefused::Mismatch("nationality").into());
+    }
+    let identity = PersonIdentity {
+        id: person.personal_id.as_str().to_string(),
+        full_name: person.full_name(),
+        date_of_birth: registered_birth,
+        gender: registered_gender,
+        nationality: Some(person.nationality.clone()),
+        ..Default::default()
+    };
+    Ok((person, identity))
+}
+
+/// The subject of an organisation credential, from the registry, its code validated (a tax code's
+/// check digit, an agency code's form).
+pub async fn registered_org(store: &crate::store::Store, args: &IssueArgs, kind: &str) -> Result<OrgIdentity, anyhow::Error> {
+    let code = match kind {
+        "tax" => crate::identity::TaxCode::parse(&args.id).map_err(|e| IssueRefused::Id(e.to_string()))?.as_str().to_string(),
+        "agency" => crate::identity::AgencyCode::parse(&args.id).map_err(|e| IssueRefused::Id(e.to_string()))?.as_str().to_string(),
+        _ => return Err(IssueRefused::OrgKind.into()),
+    };
+    let org = store.organisation_by_code(&code).await?.ok_or(IssueRefused::NotRegistered("organisation"))?;
+    if args.name.as_ref().is_some_and(|n| !same_text(n, &org.name)) {
+        return Err(IssueRefused::Mismatch("name").into());
+    }
+    if args.address.as_ref().is_some_and(|a| org.address.as_deref().is_none_or(|r| !same_text(a, r))) {
+        return Err(IssueRefused::Mismatch("address").into());
+    }
+    Ok(OrgIdentity { code: org.code, kind: kind.to_string(), name: org.name, address: org.address })
+}
+
+/// Signs with the deployment's credential key and prints the QR text on stdout. Only what the
+/// registry holds is signed; the issuance is audited.
 pub async fn issue_command(settings: &crate::config::Settings, args: &IssueArgs) -> anyhow::Result<()> {
     let store = crate::state::open_store(settings).await?;
     let now = crate::state::Clock::system_now();
@@ -214,20 +339,19 @@ pub async fn issue_command(settings: &crate::config::Settings, args: &IssueArgs)
     let presentation = !args.fields.is_empty();
     let minutes = args.minutes.unwrap_or(if presentation { 5 } else { 5 * 365 * 24 * 60 });
     anyhow::ensure!(minutes > 0, "--minutes must be positive");
-    let subject = match &args.org_kind {
-        Some(kind) => Subject::Organisation(
-            OrgIdentity { code: args.id.clone(), kind: kind.clone(), name: args.name.clone(), address: args.address.clone() }.claim(),
-        ),
+    let (subject, subject_id, person_id) = match &args.org_kind {
+        Some(kind) => {
+            let org = registered_org(&store, args, kind).await?;
+            let code = org.code.clone();
+            (Subject::Organisation(org.claim()), code, None)
+        }
         None => {
-            let p = PersonIdentity {
-                id: args.id.clone(),
-                full_name: args.name.clone(),
-                date_of_birth: args.birth_date.clone(),
-                gender: args.gender,
-                nationality: args.nationality.clone(),
-                ..Default::default()
-            };
-            Subject::Person(p.claim169(presentation.then_some(args.fields.as_slice())))
+            let (person, p) = registered_person(&store, args).await?;
+            (
+                Subject::Person(p.claim169(presentation.then_some(args.fields.as_slice()))),
+                person.personal_id.as_str().to_string(),
+                Some(person.id),
+            )
         }
     };
     let exp = now + minutes * 60;
@@ -238,12 +362,12 @@ pub async fn issue_command(settings: &crate::config::Settings, args: &IssueArgs)
     } else {
         "person"
     };
-    let idx = creds.allocate_status(&store, &args.id, kind, now, exp).await?;
+    let idx = creds.allocate_status(&store, &subject_id, kind, now, exp).await?;
     let uri = creds.status_uri();
     eprintln!("status index {idx} in {uri}");
     let req = Request {
         issuer: &creds.issuer,
-        subject_id: if presentation { "" } else { &args.id },
+        subject_id: if presentation { "" } else { &subject_id },
         subject,
         iat: now,
         exp,
@@ -251,6 +375,8 @@ pub async fn issue_command(settings: &crate::config::Settings, args: &IssueArgs)
         status: Some((&uri, idx)),
     };
     let text = issue::issue(&creds.signer, &req)?;
+    let detail = serde_json::json!({"operator": "command line", "kind": kind, "idx": idx, "expires_at": exp});
+    crate::audit::record(&store, now, crate::audit::Event::CredentialIssued, person_id.as_ref(), None, detail).await?;
     if let Some(p) = &args.png {
         std::fs::write(p, render::png(&text, 4)?)?;
     }
@@ -265,28 +391,67 @@ pub async fn issue_command(settings: &crate::config::Settings, args: &IssueArgs)
 }
 
 #[derive(clap::Args, Debug)]
-pub struct RevokeArgs {
-    /// The credential's index in the status list (printed by `nixa qr issue`, or in a verify report).
+pub struct ListArgs {
+    /// The person's personal ID or the organisation's code.
     #[arg(long)]
-    pub idx: u64,
+    pub id: String,
 }
 
-/// Operator revocation: marks the credential revoked in the status list.
+/// The credentials issued for one person or organisation, as JSON.
+pub async fn list_command(settings: &crate::config::Settings, args: &ListArgs) -> anyhow::Result<()> {
+    let store = crate::state::open_store(settings).await?;
+    let rows = store.credentials_of(service::LIST_ID, args.id.trim()).await?;
+    let out: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|c| serde_json::json!({"idx": c.idx, "kind": c.kind, "issued_at": c.issued_at, "expires_at": c.expires_at, "revoked_at": c.revoked_at, "revoked_by": c.revoked_by}))
+        .collect();
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(())
+}
+
+#[derive(clap::Args, Debug)]
+pub struct RevokeArgs {
+    /// The credential's index in the status list (printed by `nixa qr issue`, or in a verify report).
+    #[arg(long, required_unless_present = "all_of", conflicts_with = "all_of")]
+    pub idx: Option<u64>,
+    /// Revoke every live credential of this person (personal ID) or organisation (code).
+    #[arg(long, value_name = "ID")]
+    pub all_of: Option<String>,
+    /// Why (kept in the audit log).
+    #[arg(long)]
+    pub reason: String,
+}
+
+/// Operator revocation: marks the credential (or all of one holder's) revoked in the status
+/// list, audited with the reason.
 pub async fn revoke_command(settings: &crate::config::Settings, args: &RevokeArgs) -> anyhow::Result<()> {
+    let reason = crate::admin::portals::reason(&args.reason).map_err(|e| anyhow::anyhow!("--reason: {e}"))?;
     let store = crate::state::open_store(settings).await?;
     let now = crate::state::Clock::system_now();
-    let idx = i64::try_from(args.idx)?;
-    let done = store.revoke_credential(service::LIST_ID, idx, None, "operator", now).await?;
-    anyhow::ensure!(done, "no unrevoked credential at index {}", args.idx);
-    crate::audit::record(
-        &store,
-        now,
-        crate::audit::Event::CredentialRevoked,
-        None,
-        None,
-        serde_json::json!({"idx": args.idx, "by": "operator"}),
-    )
-    .await?;
-    println!("revoked {}", args.idx);
+    let targets: Vec<(i64, String)> = match (&args.idx, &args.all_of) {
+        (Some(idx), _) => vec![(i64::try_from(*idx)?, String::new())],
+        (None, Some(holder)) => store
+            .credentials_of(service::LIST_ID, holder.trim())
+            .await?
+            .into_iter()
+            .filter(|c| c.revoked_at.is_none() && c.expires_at > now)
+            .map(|c| (c.idx, c.subject))
+            .collect(),
+        (None, None) => anyhow::bail!("give --idx or --all-of"),
+    };
+    let mut revoked = 0;
+    for (idx, subject) in &targets {
+        if store.revoke_credential(service::LIST_ID, *idx, None, "operator", now).await? {
+            revoked += 1;
+            let person = match crate::identity::PersonalId::parse(subject) {
+                Ok(pid) => store.person_for_login(&pid).await?.map(|(p, _)| p.id),
+                Err(_) => None,
+            };
+            let detail = serde_json::json!({"idx": idx, "by": "operator", "operator": "command line", "reason": reason});
+            crate::audit::record(&store, now, crate::audit::Event::CredentialRevoked, person.as_ref(), None, detail).await?;
+        }
+    }
+    anyhow::ensure!(args.all_of.is_some() || revoked == 1, "no unrevoked credential at index {}", args.idx.unwrap_or_default());
+    println!("revoked {revoked}");
     Ok(())
 }

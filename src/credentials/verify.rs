@@ -45,6 +45,8 @@ pub enum Reason {
     NotYetValid,
     Revoked,
     StatusUnavailable,
+    /// Not the nonce the verifier handed out (a presentation replayed to another verifier).
+    WrongNonce,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -218,7 +218,7 @@ impl Export {
         let by: Vec<&str> = self.request.by.iter().map(|d| d.as_str()).collect();
         let mut out = String::new();
         let line = |out: &mut String, fields: Vec<String>, n: Option<u64>| {
-            let mut all: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+            let mut all: Vec<String> = fields.iter().map(|f| crate::web::csv::field(f)).collect();
             all.push(n.map(|n| n.to_string()).unwrap_or_default());
             all.push(n.is_none().to_string());
             out.push_str(&all.join(","));
@@ -249,10 +249,4 @@ impl Export {
         }
         out
     }
-}
-
-/// RFC 4180 quoting; a leading formula character is neutralised (CSV injection).
-fn csv_field(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@']) { format!("'{s}") } else { s.to_string() };
-    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s }
 }

@@ -138,6 +138,7 @@ impl Observation {
     /// A QR credential checked at the verification API, counted under what it states about its
     /// holder (a person credential's ID number, birth date and gender).
     pub fn verification(at: i64, valid: bool, claims: &serde_json::Value) -> Self {
+        let claims = claims.get("claim169").unwrap_or(&serde_json::Value::Null);
         let text = |k: &str| claims.get(k).and_then(serde_json::Value::as_str);
         let id = text("id").and_then(|i| crate::identity::PersonalId::parse(i).ok());
         // ISO/IEC 5218, as the credential encodes it.
@@ -262,4 +263,27 @@ async fn fold(store: &Store, batch: &[Observation]) -> Result<(), StoreError> {
     // A stable order: two nodes flushing at once lock the rows in the same order.
     cells.sort();
     store.add_stats(&cells).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_verified_credential_counts_under_what_it_states() {
+        let claims =
+            serde_json::json!({"claim169": {"id": "001192012345", "fullName": "Lê Thị Hoa", "dateOfBirth": "19920311", "gender": 2}});
+        // 2026-12-07 in Viet Nam: 34 years old.
+        let o = Observation::verification(1_796_600_000, true, &claims);
+        assert_eq!(o.outcome, "valid");
+        assert_eq!(o.who, Who::Stated(Demographics { gender: "female", age_band: "25_34", province: "001".into() }));
+        let o = Observation::verification(1_796_600_000, false, &serde_json::json!({"organisation": {"code": "0312345673"}}));
+        assert_eq!((o.outcome, o.who), ("invalid", Who::Unknown));
+    }
+
+    #[test]
+    fn methods_are_a_small_fixed_set() {
+        assert_eq!(method_of(&["otp", "pwd", "pwd"]), "otp+pwd");
+        assert_eq!(method_of::<&str>(&[]), "");
+    }
 }

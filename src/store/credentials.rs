@@ -53,4 +53,41 @@ impl Store {
             .await?;
         rows.iter().map(|r| Ok(r.try_get("idx")?)).collect()
     }
+
+    /// Every credential issued for one holder (personal ID or organisation code), newest first.
+    pub async fn credentials_of(&self, list_id: i64, subject: &str) -> Result<Vec<IssuedCredential>> {
+        let rows = sqlx::query(
+            "SELECT idx, subject, kind, issued_at, expires_at, revoked_at, revoked_by FROM credential_status \
+             WHERE list_id=$1 AND subject=$2 ORDER BY issued_at DESC, idx",
+        )
+        .bind(list_id)
+        .bind(subject)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(IssuedCredential {
+                    idx: r.try_get("idx")?,
+                    subject: r.try_get("subject")?,
+                    kind: r.try_get("kind")?,
+                    issued_at: r.try_get("issued_at")?,
+                    expires_at: r.try_get("expires_at")?,
+                    revoked_at: r.try_get("revoked_at")?,
+                    revoked_by: r.try_get("revoked_by")?,
+                })
+            })
+            .collect()
+    }
+}
+
+/// A credential as its status row records it.
+#[derive(Debug, Clone)]
+pub struct IssuedCredential {
+    pub idx: i64,
+    pub subject: String,
+    pub kind: String,
+    pub issued_at: i64,
+    pub expires_at: i64,
+    pub revoked_at: Option<i64>,
+    pub revoked_by: Option<String>,
 }

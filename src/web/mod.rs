@@ -5,6 +5,7 @@ pub mod brand;
 pub mod client_addr;
 pub mod cookies;
 pub mod csrf;
+pub mod csv;
 pub mod error;
 pub mod form;
 pub mod i18n;

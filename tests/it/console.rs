@@ -185,3 +185,31 @@ async fn a_portal_administrator_disables_a_portal_and_an_auditor_filters_and_exp
     let bad = b.get("/console/audit?from=yesterday").await;
     assert_eq!(bad.status, 422);
 }
+
+#[tokio::test]
+async fn machines_read_the_audit_log_with_audit_read() {
+    let server = TestServer::start().await;
+    code_for(&server, &server.browser(), AN).await;
+    let reader = operator_token(&server, &["audit:read"]).await;
+    let get = |token: String, q: &'static str| {
+        let url = server.url(&format!("/admin/v1/audit?{q}"));
+        async move {
+            let res = backchannel().get(url).bearer_auth(token).send().await.unwrap();
+            (res.status().as_u16(), res.text().await.unwrap())
+        }
+    };
+    let (s, body) = get(reader.clone(), "event=login.succeeded").await;
+    assert_eq!(s, 200, "{body}");
+    let lines: Vec<Value> = body.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["event"], "login.succeeded");
+    assert_eq!(lines[0]["client_id"], DVC);
+    let (s, csv) = get(reader.clone(), "personal_id=001090001234&format=csv").await;
+    assert_eq!(s, 200);
+    assert!(csv.lines().count() >= 2 && csv.lines().skip(1).all(|l| l.contains(",login.") || l.contains(",consent.")), "{csv}");
+    assert_eq!(get(reader.clone(), "from=12/07/2026").await.0, 422);
+    assert_eq!(get(reader, "format=xml").await.0, 422);
+    let other = operator_token(&server, &["persons:read"]).await;
+    assert_eq!(get(other, "").await.0, 403);
+    assert!(events(&server).await.iter().any(|(e, _, d)| e == "audit.exported" && d["operator"] == "registrar"));
+}

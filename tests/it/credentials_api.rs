@@ -111,11 +111,32 @@ fn qr_issue_and_verify_from_the_command_line() {
         let out = operator.run(args);
         (out.status.code().unwrap(), String::from_utf8_lossy(&out.stdout).to_string(), String::from_utf8_lossy(&out.stderr).to_string())
     };
+    // The national key signs only what the registry holds.
+    let people = r#"{"personal_id":"001192012345","family_name":"Lê","middle_name":"Thị","given_name":"Hoa","birthdate":"1992-03-11","sex":"female","account_level":1}"#;
+    std::fs::write(dir.path().join("persons.jsonl"), format!("{people}\n")).unwrap();
+    assert_eq!(run(&["person", "import", "persons.jsonl"]).0, 0);
+    let refused = |args: &[&str], why: &str| {
+        let mut all = vec!["qr", "issue"];
+        all.extend_from_slice(args);
+        let (code, out, err) = run(&all);
+        assert_ne!(code, 0, "{args:?} was signed: {out}");
+        assert!(out.trim().is_empty(), "nothing is printed for a refused issuance");
+        assert!(err.contains(why), "{args:?}: {err}");
+    };
+    refused(&["--id", "12345", "--name", "Lê Thị Hoa"], "--id");
+    refused(&["--id", "001192099999", "--name", "Lê Thị Hoa"], "no person with this identifier in the registry");
+    refused(&["--id", "001192012345", "--name", "Lê Thị Hoà Bình"], "--name does not match");
+    refused(&["--id", "001192012345", "--name", "Lê Thị Hoa", "--birth-date", "1992-03-11"], "YYYYMMDD");
+    refused(&["--id", "001192012345", "--birth-date", "19920312"], "--birth-date does not match");
+    refused(&["--id", "001192012345", "--gender", "1"], "--gender does not match");
+    refused(&["--id", "0312345679", "--org-kind", "tax", "--name", "Công ty A"], "check digit");
+    refused(&["--id", "0312345673", "--org-kind", "tax", "--name", "Công ty A"], "no organisation with this identifier");
+    refused(&["--id", "0312345673", "--org-kind", "club", "--name", "Công ty A"], "--org-kind");
     let (code, text, err) = run(&[
         "qr",
         "issue",
         "--id",
-        "001204012345",
+        "001192012345",
         "--name",
         "Lê Thị Hoa",
         "--birth-date",
@@ -157,7 +178,7 @@ fn qr_issue_and_verify_from_the_command_line() {
         "qr",
         "issue",
         "--id",
-        "001204012345",
+        "001192012345",
         "--name",
         "Lê Thị Hoa",
         "--birth-date",
@@ -175,15 +196,32 @@ fn qr_issue_and_verify_from_the_command_line() {
     let report: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(report["nonce"], "abc123");
     assert!(report["claims"]["claim169"].get("dateOfBirth").is_none());
+    // The text report says whose it is; a verifier checks the nonce it handed out.
+    let (code, out, _) = run(&["qr", "verify", "--text", p.trim(), "--keys", "keys.json", "--no-status", "--nonce", "abc123"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("holder     Lê Thị Hoa") && out.contains("nonce      abc123"), "{out}");
+    let (code, out, _) = run(&["qr", "verify", "--text", p.trim(), "--keys", "keys.json", "--no-status", "--nonce", "another"]);
+    assert_eq!(code, 1, "another verifier's presentation: {out}");
+    assert!(out.contains("invalid: wrong_nonce"), "{out}");
+    let (_, out, _) = run(&["qr", "verify", "--text", &text, "--keys", "keys.json", "--no-status"]);
+    assert!(out.contains("holder     Lê Thị Hoa, 001192012345, born 19920311"), "{out}");
 
     // Operator revocation: the published list marks it, and the list is signed.
     let report: Value =
         serde_json::from_str(&run(&["qr", "verify", "--text", &text, "--keys", "keys.json", "--no-status", "--json"]).1).unwrap();
     let idx = report["status"]["idx"].as_u64().unwrap();
     assert!(report["status"]["uri"].as_str().unwrap().ends_with("/credentials/status/1"));
-    let (code, _, err) = run(&["qr", "revoke", "--idx", &idx.to_string()]);
+    assert_ne!(run(&["qr", "revoke", "--idx", &idx.to_string()]).0, 0, "a revocation needs a reason");
+    let (code, _, err) = run(&["qr", "revoke", "--idx", &idx.to_string(), "--reason", "card reported lost"]);
     assert_eq!(code, 0, "{err}");
-    assert_ne!(run(&["qr", "revoke", "--idx", &idx.to_string()]).0, 0, "revoking twice fails");
+    assert_ne!(run(&["qr", "revoke", "--idx", &idx.to_string(), "--reason", "again"]).0, 0, "revoking twice fails");
+    // The holder's credentials, listed; the rest revoked at once.
+    let (_, listed, _) = run(&["qr", "list", "--id", "001192012345"]);
+    let listed: Vec<Value> = serde_json::from_str(&listed).unwrap();
+    assert_eq!(listed.len(), 2, "the identity and the presentation credential");
+    assert_eq!(listed.iter().filter(|c| c["revoked_at"].is_number()).count(), 1);
+    let (code, out, err) = run(&["qr", "revoke", "--all-of", "001192012345", "--reason", "deceased"]);
+    assert_eq!((code, out.trim()), (0, "revoked 1"), "{err}");
 
     // An EU DCC vector with its certificate as the key file.
     let v: Value =
