@@ -156,6 +156,10 @@ pub struct ClientOptions {
     /// what the portal receives.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub legal_basis: Option<Bilingual>,
+    /// The state agency code of the organisation running the portal (`000.00.00.G12`,
+    /// `000.00.00.H29`, …): the monitoring centre counts integrated portals by administrative level.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agency_code: Option<String>,
 }
 
 /// A text a person reads, in both of the platform's languages.
@@ -243,6 +247,16 @@ pub struct Disabled {
 pub struct PreviousSecret {
     pub hash: String,
     pub expires_at: i64,
+}
+
+/// The administrative level of a portal's agency, for the integration report.
+pub fn administrative_level(agency_code: Option<&str>) -> &'static str {
+    let Some(code) = agency_code.and_then(|c| crate::identity::AgencyCode::parse(c).ok()) else { return "unknown" };
+    match (code.kind(), code.level()) {
+        (crate::identity::AgencyKind::Central, _) => "central",
+        (crate::identity::AgencyKind::Provincial, 1 | 2) => "provincial",
+        (crate::identity::AgencyKind::Provincial, _) => "commune",
+    }
 }
 
 impl Client {

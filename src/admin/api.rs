@@ -131,8 +131,11 @@ impl From<&Person> for PersonOut {
 pub async fn get_person(State(app): State<Arc<App>>, headers: HeaderMap, Path(pid): Path<String>) -> Result<Json<PersonOut>, Problem> {
     let op = require(&app, &headers, "persons:read").await?;
     let person = person_by(&app, &pid).await?;
-    // The person sees on their account page that an operator read their record.
+    // The person sees on their account page that an operator read their record; the audit log
+    // keeps who read whom.
     crate::privacy::disclosure::record_operator_read(&app.store, &person.id, &op.name, &PERSON_OUT_CLAIMS, app.now()).await?;
+    let detail = json!({"operator": op.name, "action": "person.read", "channel": "admin_api"});
+    audit::record(&app.store, app.now(), Event::OperatorRead, Some(&person.id), None, detail).await?;
     Ok(Json(PersonOut::from(&person)))
 }
 

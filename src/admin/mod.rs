@@ -30,7 +30,7 @@ use crate::state::App;
     paths(api::get_person, api::put_person, api::lock_person, api::unlock_person, api::set_level, enrolment::activation_code, enrolment::send_code, api::get_org, api::put_org,
         api::put_representative, api::put_official, api::list_clients, api::get_client, api::create_client,
         portal_api::update_client, portal_api::delete_client, portal_api::disable_client, portal_api::enable_client, portal_api::rotate_secret,
-        upstreams::list, upstreams::put, upstreams::delete, corrections::list, corrections::answer, stats_api::export, audit_api::export),
+        upstreams::list, upstreams::put, upstreams::delete, corrections::list, corrections::answer, stats_api::export, stats_api::integration, audit_api::export),
     components(schemas(problem::Problem, api::PersonIn, api::PersonOut, api::LevelIn, enrolment::ActivationCodeIn, enrolment::ActivationCodeOut, enrolment::SendCodeIn, enrolment::SendCodeOut, api::OrgIn, api::OrgOut,
         api::RepresentativeIn, api::RepresentativeOut, api::OfficialIn, api::OfficialOut, api::ClientIn, api::ClientOut,
         portal_api::ClientPatch, portal_api::ReasonIn, portal_api::DisabledOut, portal_api::RotateIn, portal_api::RotatedOut, crate::client::Disabled,
@@ -74,6 +74,7 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/admin/v1/upstreams", get(upstreams::list))
         .route("/admin/v1/corrections", get(corrections::list))
         .route("/admin/v1/stats", get(stats_api::export))
+        .route("/admin/v1/stats/integration", get(stats_api::integration))
         .route("/admin/v1/audit", get(audit_api::export))
         .route("/admin/v1/corrections/{id}/answer", post(corrections::answer))
         .route("/admin/v1/upstreams/{id}", put(upstreams::put).delete(upstreams::delete))

@@ -60,3 +60,18 @@ pub async fn export(State(app): State<Arc<App>>, headers: HeaderMap, RawQuery(q)
         axum::Json(out.to_json()).into_response()
     })
 }
+
+#[utoipa::path(get, path = "/admin/v1/stats/integration", tag = "stats",
+    params(("from" = String, Query, description = "first day, YYYY-MM-DD (Viet Nam time)"),
+        ("to" = String, Query, description = "last day, YYYY-MM-DD")),
+    responses((status = 200, description = "portals by administrative level and profile; the share of sign-ins at each acr (anonymised)"),
+        (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("operator" = ["stats:read"])))]
+pub async fn integration(State(app): State<Arc<App>>, headers: HeaderMap, RawQuery(q): RawQuery) -> Result<Response, Problem> {
+    require(&app, &headers, "stats:read").await?;
+    let q = crate::web::form::Params::from_query(&q);
+    let (from, to) = (q.get("from").unwrap_or_default(), q.get("to").unwrap_or_default());
+    let out = crate::stats::integration::report(&app.store, from, to, app.settings.stats_k).await??;
+    Ok(axum::Json(out).into_response())
+}

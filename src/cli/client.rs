@@ -55,7 +55,8 @@ pub enum ClientAction {
         /// access_token_format (opaque|jwt), post_logout_redirect_uris, backchannel_logout_uri,
         /// sector_identifier_uri, grant_types, profile (default|fapi2), purposes (per scope,
         /// `{"vn_identity": {"vi": "…", "en": "…"}}`), responsible_organisation
-        /// (`{"name": "…", "contact": "…"}`), legal_basis (`{"vi": "…", "en": "…"}`).
+        /// (`{"name": "…", "contact": "…"}`), legal_basis (`{"vi": "…", "en": "…"}`),
+        /// agency_code (the state agency code of the organisation running the portal).
         #[arg(long, value_name = "JSON")]
         options: Option<String>,
     },

@@ -36,6 +36,14 @@ pub enum StatsAction {
         #[arg(long, value_enum, default_value = "csv")]
         format: Format,
     },
+    /// Portals integrated, by administrative level and profile, and the share of sign-ins at
+    /// each assurance level over a period (JSON).
+    Integration {
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+    },
 }
 
 pub async fn run(cli: &Cli, action: &StatsAction) -> anyhow::Result<()> {
@@ -55,6 +63,10 @@ pub async fn run(cli: &Cli, action: &StatsAction) -> anyhow::Result<()> {
                 Format::Csv => print!("{}", out.to_csv()),
                 Format::Json => println!("{}", serde_json::to_string_pretty(&out.to_json())?),
             }
+        }
+        StatsAction::Integration { from, to } => {
+            let out = nixa::stats::integration::report(&store, from, to, s.stats_k).await??;
+            println!("{}", serde_json::to_string_pretty(&out)?);
         }
     }
     Ok(())

@@ -45,6 +45,9 @@ pub struct StatsPage {
     pub total: Option<u64>,
     pub bars: Vec<Bar>,
     pub chart_height: usize,
+    /// Portals by administrative level, and the share of sign-ins at each acr.
+    pub levels: Vec<(String, u64)>,
+    pub acr_shares: Vec<(String, String)>,
     pub error: Option<String>,
 }
 
@@ -85,8 +88,19 @@ pub async fn page(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJa
             total: None,
             bars: Vec::new(),
             chart_height: 0,
+            levels: Vec::new(),
+            acr_shares: Vec::new(),
             error: None,
         };
+        if let Ok(report) = crate::stats::integration::report(&app.store, &page.from, &page.to, k).await? {
+            if let Some(levels) = report["by_administrative_level"].as_object() {
+                page.levels = levels.iter().map(|(l, n)| (l.clone(), n.as_u64().unwrap_or(0))).collect();
+            }
+            for s in report["sign_ins_by_acr"].as_array().into_iter().flatten() {
+                let share = s["share"].as_f64().map_or_else(|| op.locale.t("console.stats.suppressed"), |x| format!("{:.1} %", x * 100.0));
+                page.acr_shares.push((s["acr"].as_str().unwrap_or_default().to_string(), share));
+            }
+        }
         match built {
             Ok(out) => {
                 if let Some(t) = out.tables.first() {

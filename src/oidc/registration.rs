@@ -57,6 +57,8 @@ pub enum RegistrationError {
     Purpose,
     #[error("responsible_organisation needs a name and a contact, each 1–200 characters")]
     Responsible,
+    #[error("agency_code is not a state agency code (e.g. 000.00.00.G12)")]
+    AgencyCode,
 }
 
 /// A client ready to store, and its secret (shown once; only its hash is stored).
@@ -188,6 +190,10 @@ fn check_options(o: &mut ClientOptions, method: AuthMethod, alg: Alg) -> Result<
     }
     if o.legal_basis.as_ref().is_some_and(|b| !b.is_valid()) {
         return Err(RegistrationError::Purpose);
+    }
+    if let Some(code) = &o.agency_code {
+        // Stored in canonical form, as imports store organisations.
+        o.agency_code = Some(crate::identity::AgencyCode::parse(code).map_err(|_| RegistrationError::AgencyCode)?.as_str().to_string());
     }
     if o.responsible_organisation.as_ref().is_some_and(|r| !r.is_valid()) {
         return Err(RegistrationError::Responsible);

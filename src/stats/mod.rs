@@ -8,6 +8,7 @@
 
 pub mod dims;
 pub mod export;
+pub mod integration;
 pub mod suppress;
 
 use std::collections::{HashMap, HashSet};

@@ -216,3 +216,40 @@ async fn a_generated_month_of_sign_ins_gives_exactly_the_expected_cells() {
     assert_eq!(margin("province", "001"), json!(truth.iter().filter(|(k, _)| k.2 == "001").map(|(_, n)| n).sum::<u64>()));
     assert_eq!(table["total"], 100_000);
 }
+
+#[tokio::test]
+async fn the_integration_report_counts_portals_by_level_and_sign_ins_by_acr() {
+    let server = TestServer::start_with(|c| c.stats_k = 2).await;
+    let admin = operator_token(&server, &["clients:write", "stats:read"]).await;
+    for (name, host, code) in [
+        ("Bộ Tư pháp", "bo.gov.vn", "000.00.00.G12"),
+        ("Tỉnh Hà Giang", "tinh.gov.vn", "000.00.00.H29"),
+        ("Xã Mỹ Đức", "xa.gov.vn", "000.01.21.H41"),
+    ] {
+        let body = json!({"client_name": name, "redirect_uris": [format!("https://{host}/cb")], "options": {"agency_code": code}});
+        let res = backchannel().post(server.url("/admin/v1/clients")).bearer_auth(&admin).json(&body).send().await.unwrap();
+        assert_eq!(res.status().as_u16(), 201, "{}", res.text().await.unwrap());
+    }
+    let bad = json!({"client_name": "X", "redirect_uris": ["https://x.gov.vn/cb"], "options": {"agency_code": "G12"}});
+    let res = backchannel().post(server.url("/admin/v1/clients")).bearer_auth(&admin).json(&bad).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 422, "an agency code must be one");
+    // Two sign-ins at level 1 (AN) and two at level 2 (BINH).
+    for who in [AN, AN, BINH, BINH] {
+        sign_in_at(&server, &server.browser(), DVC, DVC_REDIRECT, who, true).await;
+    }
+    server.app.stats.flush(&server.app.store).await.unwrap();
+    let day = nixa::stats::dims::day_of(server.app.now());
+    let res = backchannel()
+        .get(server.url(&format!("/admin/v1/stats/integration?from={day}&to={day}")))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    let r: Value = res.json().await.unwrap();
+    assert_eq!(r["by_administrative_level"], json!({"central": 1, "provincial": 1, "commune": 1, "unknown": 3}), "{r}");
+    assert_eq!(r["portals"], 6, "three new and the three demo portals (no agency code)");
+    let shares = r["sign_ins_by_acr"].as_array().unwrap();
+    assert_eq!(shares.len(), 2, "{r}");
+    assert!(shares.iter().all(|s| s["sign_ins"] == 2 && s["share"] == 0.5), "{r}");
+}
