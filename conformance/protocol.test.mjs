@@ -175,11 +175,13 @@ test('RP-initiated logout with an end-session URL built by openid-client', async
 test('dynamic registration (RFC 7591) by openid-client, then the code flow with the new client', async () => {
   const redirect = 'http://localhost:9102/cb';
   const config = await oidc.dynamicClientRegistration(new URL(env.issuer), {
-    client_name: 'Registered by openid-client', redirect_uris: [redirect], token_endpoint_auth_method: 'client_secret_post',
+    // A registration names the scopes it needs: without `scope` a portal may only sign people in.
+    client_name: 'Registered by openid-client', redirect_uris: [redirect], token_endpoint_auth_method: 'client_secret_post', scope: 'openid profile',
     grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], id_token_signed_response_alg: 'ES256',
   }, undefined, { initialAccessToken: keys.initialAccessToken, ...insecure });
   const meta = config.clientMetadata();
   assert.ok(meta.client_id && meta.client_secret && meta.registration_access_token && meta.registration_client_uri);
+  assert.equal(meta.scope, 'openid profile');
   const tokens = await codeFlow(config, redirect);
   assert.equal(tokens.claims().aud, meta.client_id);
   // RFC 7592: read with the registration access token.

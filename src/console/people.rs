@@ -210,6 +210,42 @@ pub async fn show(
     .await
 }
 
+/// Sends the person an activation or recovery code by SMS or e-mail (the same delivery, limits
+/// and audit as the admin API), with a reason; the page says where it went, masked.
+async fn send_code(app: &App, op: &Operator, person: &Person, f: &Params, looked_for: String) -> Result<Response, ConsoleError> {
+    use crate::authn::code_delivery::{self as delivery, NotSent, Requester, Via};
+    use crate::authn::one_time_code::Purpose;
+    let looked = &looked_for;
+    let refuse = |key: &'static str, status: StatusCode| async move {
+        let mut page = person_page(app, op, person, looked.clone()).await?;
+        page.error = Some(op.locale.t(key));
+        Ok::<_, ConsoleError>(render(status, &page))
+    };
+    let Some(why) = f.get("reason").and_then(reason_ok) else {
+        return refuse("console.error.reason", StatusCode::UNPROCESSABLE_ENTITY).await;
+    };
+    let purpose = match f.get("purpose") {
+        Some("activation") => Purpose::Activation,
+        Some("recovery") => Purpose::Recovery,
+        _ => return Err(ConsoleError::NotFound),
+    };
+    let Some(via) = f.get("via").and_then(Via::parse) else { return Err(ConsoleError::NotFound) };
+    if person.status != PersonStatus::Active {
+        return refuse("console.person.error.status", StatusCode::CONFLICT).await;
+    }
+    let Some(sent_to) = via.masked_address(person) else { return refuse("console.person.code.no_address", StatusCode::CONFLICT).await };
+    let by = Requester::Operator { name: op.actor().label(), reason: why };
+    match delivery::send_code(app, person, purpose, via, op.locale, &by).await? {
+        Ok(()) => {}
+        Err(NotSent::NoAddress) => return refuse("console.person.code.no_address", StatusCode::CONFLICT).await,
+        Err(NotSent::PersonLimit) => return refuse("console.person.code.limit", StatusCode::TOO_MANY_REQUESTS).await,
+        Err(NotSent::ChannelFailed) => return refuse("console.person.code.failed", StatusCode::BAD_GATEWAY).await,
+    }
+    let mut page = person_page(app, op, person, looked_for).await?;
+    page.notice = Some(format!("{} {sent_to}", op.locale.t("console.person.code.sent")));
+    Ok(render(StatusCode::OK, &page))
+}
+
 /// `POST /console/people/{personal_id}/lock` and `…/unlock`, with a reason.
 pub async fn set_lock(
     State(app): State<Arc<App>>,
@@ -222,13 +258,14 @@ pub async fn set_lock(
     with_operator(app, &headers, jar, None, |app, op| async move {
         op.require(Role::Helpdesk)?;
         op.check_csrf(&app, &f)?;
+        let person = person_by(&app, &pid).await?;
+        let looked_for = f.get("view_reason").and_then(reason_ok).unwrap_or_default();
         let lock = match action.as_str() {
             "lock" => true,
             "unlock" => false,
+            "send-code" => return send_code(&app, &op, &person, &f, looked_for).await,
             _ => return Err(ConsoleError::NotFound),
         };
-        let person = person_by(&app, &pid).await?;
-        let looked_for = f.get("view_reason").and_then(reason_ok).unwrap_or_default();
         let Some(why) = f.get("reason").and_then(reason_ok) else {
             let mut page = person_page(&app, &op, &person, looked_for).await?;
             page.error = Some(op.locale.t("console.error.reason"));

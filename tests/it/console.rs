@@ -121,6 +121,14 @@ async fn the_helpdesk_finds_people_without_accents_looks_with_a_reason_and_locks
     assert!(looks.iter().any(|d| d["action"] == "person.viewed" && d["reason"] == "call about a lost phone"));
     assert!(!looks.iter().any(|d| d.to_string().contains("nguyen")), "a search is audited without its values");
 
+    // Sending a code needs a reason too; this server has no message channel, which the page says.
+    assert!(page.body.contains("id=\"person-send-code\""));
+    let path = format!("/console/people/{}/send-code", AN.0);
+    let no_reason = b.post(&path, &[("csrf", &csrf(&page)), ("purpose", "recovery"), ("via", "sms"), ("reason", "")]).await;
+    assert_eq!(no_reason.status, 422);
+    let unsent = b.post(&path, &[("csrf", &csrf(&page)), ("purpose", "recovery"), ("via", "sms"), ("reason", "lost phone")]).await;
+    assert!(matches!(unsent.status, 409 | 502), "{}", unsent.status);
+    assert!(unsent.body.contains("id=\"console-error\""));
     // Lock: a reason is required; with one, the account locks and its sessions end.
     let token = csrf(&page);
     let refused = b.post(&format!("/console/people/{}/lock", AN.0), &[("csrf", &token), ("reason", " ")]).await;
