@@ -249,6 +249,15 @@ pub struct PreviousSecret {
     pub expires_at: i64,
 }
 
+/// The platform's own sign-in clients (the account page, the operator's console): not portals,
+/// so lists and reports of portals leave them out.
+pub const ACCOUNT_CLIENT: &str = "nixa-account";
+pub const CONSOLE_CLIENT: &str = "nixa-console";
+
+pub fn is_built_in(id: &ClientId) -> bool {
+    matches!(id.as_str(), ACCOUNT_CLIENT | CONSOLE_CLIENT)
+}
+
 /// The administrative level of a portal's agency, for the integration report.
 pub fn administrative_level(agency_code: Option<&str>) -> &'static str {
     let Some(code) = agency_code.and_then(|c| crate::identity::AgencyCode::parse(c).ok()) else { return "unknown" };

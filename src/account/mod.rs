@@ -46,7 +46,7 @@ use crate::web::lang::{page_locale, remember_lang};
 use crate::web::pages::render;
 
 /// The built-in client the account page signs in through.
-pub const ACCOUNT_CLIENT: &str = "nixa-account";
+pub use crate::client::ACCOUNT_CLIENT;
 /// How recent a sign-in must be to add a passkey.
 pub const RECENT_SECS: i64 = 600;
 

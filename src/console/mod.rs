@@ -39,7 +39,7 @@ use crate::web::pages::render;
 pub use roles::Role;
 
 /// The built-in client the console signs in through.
-pub const CONSOLE_CLIENT: &str = "nixa-console";
+pub use crate::client::CONSOLE_CLIENT;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConsoleError {

@@ -122,7 +122,7 @@ async fn list_page(app: &App, op: &Operator, q: &str, error: Option<String>) -> 
         .await?
         .iter()
         // The console's own clients are not portals.
-        .filter(|c| !matches!(c.id.as_str(), super::CONSOLE_CLIENT | crate::account::ACCOUNT_CLIENT))
+        .filter(|c| !crate::client::is_built_in(&c.id))
         .filter(|c| needle.is_empty() || crate::identity::search::fold(&c.name).contains(&needle) || c.id.as_str().contains(q.trim()))
         .map(|c| PortalRow {
             id: c.id.to_string(),

@@ -18,7 +18,7 @@ pub async fn report(store: &Store, from: &str, to: &str, k: u64) -> Result<Resul
     let (mut portals, mut disabled) = (0u64, 0u64);
     for c in store.clients().await? {
         // The platform's own sign-in clients are not integrated portals.
-        if matches!(c.id.as_str(), crate::account::ACCOUNT_CLIENT | crate::console::CONSOLE_CLIENT) {
+        if crate::client::is_built_in(&c.id) {
             continue;
         }
         portals += 1;

@@ -2,7 +2,7 @@
 //! `access_tokens.released`, where a release to a portal waits until its token row goes.
 //!
 //! A release to a portal is described in the access-token row the token endpoint writes anyway,
-//! so a sign-in costs no extra write. [`keep_released`] copies those descriptions into
+//! so a sign-in costs no extra write. `keep_released` copies those descriptions into
 //! `disclosures` and must run before any statement that deletes access-token rows (each such
 //! statement in this crate does); the copy is idempotent (`source` is the primary key), so
 //! running it twice, or again after a failure, is harmless.
