@@ -32,7 +32,7 @@ use serde_json::json;
 use crate::assurance::Acr;
 use crate::audit::{self, Event};
 use crate::authn::passkey::{self, NAME_MAX, PasskeyError};
-use crate::client::{AuthMethod, Client, ClientId, ClientOptions};
+use crate::client::Client;
 use crate::identity::{AccountLevel, Person};
 use crate::signin::session::{self, BrowserSession};
 use crate::signin::{Purpose, journey};
@@ -174,30 +174,7 @@ async fn context(app: &App, headers: &HeaderMap, jar: &CookieJar, lang: Option<&
 // ------------------------------------------------------------------------------ signing in
 
 async fn account_client(app: &App) -> Result<Client, StoreError> {
-    let id = ClientId::parse(ACCOUNT_CLIENT).ok_or_else(|| StoreError::Corrupt("account client id".into()))?;
-    if let Some(c) = app.store.client(&id).await? {
-        return Ok(c);
-    }
-    let redirect_uris = vec![app.settings.url("/account")];
-    let sector = crate::client::validate_redirect_uris(&redirect_uris)
-        .unwrap_or_else(|_| app.settings.issuer.host_str().unwrap_or_default().to_string());
-    let client = Client {
-        id,
-        name: "nixa".into(),
-        secret_hash: None,
-        auth_method: AuthMethod::None,
-        redirect_uris,
-        allowed_scopes: vec!["openid".into()],
-        id_token_alg: crate::keys::Alg::ES256,
-        sector,
-        first_party: true,
-        claims_profile: crate::client::ClaimsProfile::Standard,
-        options: ClientOptions::default(),
-        disabled: None,
-        previous_secret: None,
-    };
-    app.store.put_client(&client, app.now()).await?;
-    Ok(client)
+    journey::built_in_client(app, ACCOUNT_CLIENT, "nixa", "/account").await
 }
 
 /// Starts a sign-in that returns to the account page: the browser goes to the login page.

@@ -25,7 +25,7 @@ use axum_extra::extract::CookieJar;
 
 use crate::admin::actor::Actor;
 use crate::assurance::Acr;
-use crate::client::{AuthMethod, Client, ClientId, ClientOptions};
+use crate::client::Client;
 use crate::identity::{Person, PersonStatus};
 use crate::signin::session::{self, BrowserSession};
 use crate::signin::{Purpose, journey};
@@ -146,30 +146,7 @@ where
 }
 
 async fn console_client(app: &App) -> Result<Client, StoreError> {
-    let id = ClientId::parse(CONSOLE_CLIENT).ok_or_else(|| StoreError::Corrupt("console client id".into()))?;
-    if let Some(c) = app.store.client(&id).await? {
-        return Ok(c);
-    }
-    let redirect_uris = vec![app.settings.url("/console")];
-    let sector = crate::client::validate_redirect_uris(&redirect_uris)
-        .unwrap_or_else(|_| app.settings.issuer.host_str().unwrap_or_default().to_string());
-    let client = Client {
-        id,
-        name: "nixa console".into(),
-        secret_hash: None,
-        auth_method: AuthMethod::None,
-        redirect_uris,
-        allowed_scopes: vec!["openid".into()],
-        id_token_alg: crate::keys::Alg::ES256,
-        sector,
-        first_party: true,
-        claims_profile: crate::client::ClaimsProfile::Standard,
-        options: ClientOptions::default(),
-        disabled: None,
-        previous_secret: None,
-    };
-    app.store.put_client(&client, app.now()).await?;
-    Ok(client)
+    journey::built_in_client(app, CONSOLE_CLIENT, "nixa console", "/console").await
 }
 
 /// Starts a sign-in that ends on the console: the browser goes to the login page.

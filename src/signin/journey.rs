@@ -25,6 +25,35 @@ use crate::store::grants::PendingRequest;
 use crate::web::error::PageError;
 use crate::web::i18n::Locale;
 
+/// One of the platform's own sign-in clients (the account page, the console): a first-party
+/// public client whose only redirect is the page itself, created on first use.
+pub async fn built_in_client(app: &App, id: &str, name: &str, path: &str) -> Result<Client, StoreError> {
+    let id = crate::client::ClientId::parse(id).ok_or_else(|| StoreError::Corrupt(format!("built-in client id {id:?}")))?;
+    if let Some(c) = app.store.client(&id).await? {
+        return Ok(c);
+    }
+    let redirect_uris = vec![app.settings.url(path)];
+    let sector = crate::client::validate_redirect_uris(&redirect_uris)
+        .unwrap_or_else(|_| app.settings.issuer.host_str().unwrap_or_default().to_string());
+    let client = Client {
+        id,
+        name: name.into(),
+        secret_hash: None,
+        auth_method: crate::client::AuthMethod::None,
+        redirect_uris,
+        allowed_scopes: vec!["openid".into()],
+        id_token_alg: crate::keys::Alg::ES256,
+        sector,
+        first_party: true,
+        claims_profile: crate::client::ClaimsProfile::Standard,
+        options: crate::client::ClientOptions::default(),
+        disabled: None,
+        previous_secret: None,
+    };
+    app.store.put_client(&client, app.now()).await?;
+    Ok(client)
+}
+
 /// Starts a sign-in: reuses the browser's session when it fits (SSO), and either ends at once
 /// or parks the sign-in at the first page it needs.
 pub async fn start(app: &App, jar: CookieJar, client: &Client, purpose: Purpose, locale: Locale) -> Result<Response, PageError> {
