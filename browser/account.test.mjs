@@ -8,7 +8,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { createHmac } from 'node:crypto';
-import { AN, DVC, accessible, authorizeUrl, catchCallback, env, idTokenClaims, pkce, redeem, startNixa, useChromium } from './harness.mjs';
+import { AN, DVC, authorizeUrl, checked, catchCallback, env, idTokenClaims, pkce, redeem, startNixa, useChromium } from './harness.mjs';
 
 const TINH = { id: 'demo-tinh', redirect: 'http://localhost:9001/callback' };
 const A = { id: 'portal-a', secret: '', redirect: 'http://localhost:9100/callback' };
@@ -38,17 +38,6 @@ startNixa({
 });
 const chrome = useChromium();
 after(() => { receiver?.closeAllConnections?.(); receiver?.close(); });
-
-/** No horizontal scrolling at the context's 320 px width. */
-async function fits(page) {
-  const { scroll, width } = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, width: window.innerWidth }));
-  assert.ok(scroll <= width, `${page.url()} is ${scroll}px wide at ${width}px`);
-}
-
-async function checked(page) {
-  await accessible(page);
-  await fits(page);
-}
 
 async function signIn(page) {
   await page.fill('#personal_id', AN.pid);

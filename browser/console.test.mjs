@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { AN, DVC, accessible, authorizeUrl, catchCallback, env, pkce, redeem, startNixa, useChromium } from './harness.mjs';
+import { AN, DVC, authorizeUrl, checked, catchCallback, env, pkce, redeem, startNixa, useChromium } from './harness.mjs';
 
 const BINH = { pid: '079185005678', password: 'demo-binh-2026' };
 const ROLES = ['helpdesk', 'portal_admin', 'auditor', 'statistician', 'security_admin'];
@@ -24,16 +24,6 @@ function totp() {
   const h = createHmac('sha1', Buffer.from('12345678901234567890')).update(counter).digest();
   const o = h[h.length - 1] & 0xf;
   return String((h.readUInt32BE(o) & 0x7fffffff) % 1000000).padStart(6, '0');
-}
-
-async function fits(page) {
-  const { scroll, width } = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, width: window.innerWidth }));
-  assert.ok(scroll <= width, `${page.url()} is ${scroll}px wide at ${width}px`);
-}
-
-async function checked(page) {
-  await accessible(page);
-  await fits(page);
 }
 
 let usedStep = -1;

@@ -78,3 +78,15 @@ export async function accessible(page) {
   const result = await page.evaluate(async () => window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } }));
   assert.deepEqual(result.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target).join(', ')}`), [], `axe on ${page.url()}`);
 }
+
+/** No horizontal scrolling at the context's viewport width (320 px for the phone checks). */
+export async function fits(page) {
+  const { scroll, width } = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, width: window.innerWidth }));
+  assert.ok(scroll <= width, `${page.url()} is ${scroll}px wide at ${width}px`);
+}
+
+/** axe-core clean and no horizontal scrolling. */
+export async function checked(page) {
+  await accessible(page);
+  await fits(page);
+}
