@@ -7,8 +7,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
-import { createHmac } from 'node:crypto';
-import { AN, DVC, authorizeUrl, checked, catchCallback, env, idTokenClaims, pkce, redeem, startNixa, useChromium } from './harness.mjs';
+import { AN, DVC, authorizeUrl, checked, catchCallback, demoTotp, env, idTokenClaims, pkce, redeem, startNixa, tabTo, useChromium } from './harness.mjs';
 
 const TINH = { id: 'demo-tinh', redirect: 'http://localhost:9001/callback' };
 const A = { id: 'portal-a', secret: '', redirect: 'http://localhost:9100/callback' };
@@ -168,15 +167,6 @@ test('the home page, an error page and the sign-out page are accessible at 320 p
   await context.close();
 });
 
-/** Presses Tab until the focused element matches `selector` (never clicks). */
-async function tabTo(page, selector) {
-  for (let i = 0; i < 60; i += 1) {
-    await page.keyboard.press('Tab');
-    if (await page.evaluate((s) => document.activeElement?.matches(s), selector)) return;
-  }
-  assert.fail(`${selector} cannot be reached with the keyboard on ${page.url()}`);
-}
-
 test('the whole sign-in and the account page work with the keyboard alone', async () => {
   const context = await chrome.browser.newContext({ locale: 'vi-VN' });
   const page = await context.newPage();
@@ -208,15 +198,6 @@ test('the whole sign-in and the account page work with the keyboard alone', asyn
   await context.close();
 });
 
-/** RFC 6238 code of the level-2 demo citizen (the RFC's test seed, as `nixa --demo` sets it). */
-function totp() {
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 30000)));
-  const h = createHmac('sha1', Buffer.from('12345678901234567890')).update(counter).digest();
-  const o = h[h.length - 1] & 0xf;
-  return String((h.readUInt32BE(o) & 0x7fffffff) % 1000000).padStart(6, '0');
-}
-
 test('every step of a level-2 sign-in for an organisation is accessible at 320 px', async () => {
   const context = await chrome.browser.newContext({ locale: 'vi-VN', viewport: { width: 320, height: 640 }, bypassCSP: true });
   const page = await context.newPage();
@@ -233,7 +214,7 @@ test('every step of a level-2 sign-in for an organisation is accessible at 320 p
   await page.fill('#password', 'demo-binh-2026');
   await Promise.all([page.waitForURL(/\/login\/totp/), page.click('form[action="/login"] button[type=submit]')]);
   await checked(page);
-  await page.fill('#code', totp());
+  await page.fill('#code', await demoTotp());
   // Consent first, then the organisation to act for (signin::policy).
   await Promise.all([page.waitForURL(/\/consent\?r=/), page.press('#code', 'Enter')]);
   await checked(page);

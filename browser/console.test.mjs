@@ -7,8 +7,7 @@
 // and at 1280 px (English).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHmac } from 'node:crypto';
-import { AN, DVC, authorizeUrl, checked, catchCallback, env, pkce, redeem, startNixa, useChromium } from './harness.mjs';
+import { AN, DVC, authorizeUrl, checked, catchCallback, demoTotp, env, pkce, redeem, startNixa, useChromium } from './harness.mjs';
 
 const BINH = { pid: '079185005678', password: 'demo-binh-2026' };
 const ROLES = ['helpdesk', 'portal_admin', 'auditor', 'statistician', 'security_admin'];
@@ -17,27 +16,15 @@ let cli;
 startNixa({ setup: async (nixa) => { cli = nixa; } });
 const chrome = useChromium();
 
-/** RFC 6238 code of the level-2 demo citizen (the RFC's test seed, as `nixa --demo` sets it). */
-function totp() {
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(usedStep));
-  const h = createHmac('sha1', Buffer.from('12345678901234567890')).update(counter).digest();
-  const o = h[h.length - 1] & 0xf;
-  return String((h.readUInt32BE(o) & 0x7fffffff) % 1000000).padStart(6, '0');
-}
-
-let usedStep = -1;
-
 /** Signs BINH in to the console. A code is good once: a second sign-in waits for the next step. */
 async function signIn(page) {
-  while (Math.floor(Date.now() / 30000) <= usedStep) await new Promise((r) => setTimeout(r, 1000));
-  usedStep = Math.floor(Date.now() / 30000);
+  const code = await demoTotp();
   await page.goto(`${env.issuer}/console`);
   await page.waitForURL(/\/login\?r=/);
   await page.fill('#personal_id', BINH.pid);
   await page.fill('#password', BINH.password);
   await Promise.all([page.waitForURL(/\/login\/totp/), page.click('form[action="/login"] button[type=submit]')]);
-  await page.fill('#code', totp());
+  await page.fill('#code', code);
   await Promise.all([page.waitForURL((u) => u.pathname === '/console'), page.press('#code', 'Enter')]);
 }
 

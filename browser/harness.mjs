@@ -3,6 +3,7 @@
 // http://localhost, which WebAuthn accepts as a secure context (it refuses IP addresses).
 import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { chromium } from 'playwright-core';
@@ -89,4 +90,29 @@ export async function fits(page) {
 export async function checked(page) {
   await accessible(page);
   await fits(page);
+}
+
+let usedTotpStep = -1;
+
+/**
+ * The level-2 demo citizen's authenticator code (RFC 6238 with the RFC's test seed, as
+ * `nixa --demo` sets it). A code is good once: a second call waits for the next 30-s step.
+ */
+export async function demoTotp() {
+  while (Math.floor(Date.now() / 30000) <= usedTotpStep) await new Promise((r) => setTimeout(r, 1000));
+  usedTotpStep = Math.floor(Date.now() / 30000);
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(usedTotpStep));
+  const h = createHmac('sha1', Buffer.from('12345678901234567890')).update(counter).digest();
+  const o = h[h.length - 1] & 0xf;
+  return String((h.readUInt32BE(o) & 0x7fffffff) % 1000000).padStart(6, '0');
+}
+
+/** Presses Tab until the focused element matches `selector` (never clicks). */
+export async function tabTo(page, selector) {
+  for (let i = 0; i < 60; i += 1) {
+    await page.keyboard.press('Tab');
+    if (await page.evaluate((sel) => document.activeElement?.matches(sel), selector)) return;
+  }
+  assert.fail(`${selector} cannot be reached with the keyboard on ${page.url()}`);
 }

@@ -34,6 +34,10 @@ pub struct Config {
     /// The statistics' anonymity threshold: a published count describes at least this many
     /// people (smaller ones are suppressed, with whatever would let them be recomputed).
     pub stats_k: i64,
+    /// Ask "how was signing in?" (1–5, an optional comment) after a sign-in at a portal in which
+    /// the person authenticated, at most once per person in this many days; 0 = never asked.
+    /// Off by default: it puts one more page between a person and their service.
+    pub satisfaction_every_days: i64,
     /// The platform's public name as people see it, `{ vi = "…", en = "…" }`; default
     /// "Định danh điện tử quốc gia" / "National electronic identification".
     pub platform_name: Option<crate::client::Bilingual>,
@@ -100,6 +104,7 @@ impl Default for Config {
             session_idle_secs: 30 * 60,
             disclosure_retention_days: 5 * 365,
             stats_k: 10,
+            satisfaction_every_days: 0,
             platform_name: None,
             operator_name: None,
             help_contact: None,
@@ -151,7 +156,7 @@ pub enum ConfigError {
 }
 
 impl Config {
-    const KEYS: [&'static str; 35] = [
+    const KEYS: [&'static str; 36] = [
         "issuer",
         "listen",
         "database_url",
@@ -161,6 +166,7 @@ impl Config {
         "session_idle_secs",
         "disclosure_retention_days",
         "stats_k",
+        "satisfaction_every_days",
         "platform_name",
         "operator_name",
         "help_contact",
@@ -221,6 +227,8 @@ pub struct Settings {
     pub disclosure_retention: i64,
     /// At least 2 (`stats_k`).
     pub stats_k: u64,
+    /// Seconds between two satisfaction questions to one person; 0 = never asked.
+    pub satisfaction_every: i64,
     pub brand: crate::web::brand::Brand,
     pub sign_in_retention: i64,
     pub code_ttl: i64,
@@ -318,6 +326,10 @@ impl Settings {
             stats_k: match u64::try_from(c.stats_k) {
                 Ok(k) if k >= 2 => k,
                 _ => return Err(ConfigError::Invalid("stats_k must be at least 2 (1 would publish single people)".into())),
+            },
+            satisfaction_every: match c.satisfaction_every_days {
+                d @ 0..=3650 => d * 86_400,
+                _ => return Err(ConfigError::Invalid("satisfaction_every_days must be 0 (never asked) to 3650".into())),
             },
             sign_in_retention: positive("sign_in_retention_days", c.sign_in_retention_days)?.saturating_mul(86_400),
             code_ttl,

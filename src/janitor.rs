@@ -22,10 +22,12 @@ pub async fn rotate_keys_if_due(app: &App, now: i64) -> Result<bool, KeyError> {
 }
 
 /// Retention (README, *Configuration*): disclosure records and sign-ins older than their
-/// configured periods go. Returns (disclosures, sign-ins) purged.
+/// configured periods go, and satisfaction comments with the sign-ins. Returns (disclosures, sign-ins) purged.
 pub async fn purge_personal_history(app: &App, now: i64) -> Result<(u64, u64), crate::store::StoreError> {
     let disclosures = app.store.purge_disclosures(now - app.settings.disclosure_retention).await?;
     let sign_ins = app.store.purge_sign_ins(now - app.settings.sign_in_retention).await?;
+    // The comments left with a satisfaction rating are kept as long as the sign-in history.
+    app.store.purge_satisfaction_comments(&crate::stats::dims::day_of(now - app.settings.sign_in_retention)).await?;
     Ok((disclosures, sign_ins))
 }
 

@@ -16,7 +16,7 @@
 //! | protocol vocabulary | [`protocol`] | the authorization request and its parsing, OAuth errors and their wire form, scopes and claims, user codes, JOSE, the metadata document; no endpoint |
 //! | statistics | [`stats`] | the monitoring centre's counts: recorded in memory by the sign-in, consent and credential paths, folded by the janitor, exported anonymised (cell suppression) |
 //! | ground floor of the server | [`state`] | the shared state (`App`, the clock, server secrets); it imports no handler |
-//! | sign-in | [`signin`] | the browser side of a sign-in: typed stages and purposes, the one "what next?" decision ([`signin::policy`]), the journey, the consent, organisation and device pages, the browser session |
+//! | sign-in | [`signin`] | the browser side of a sign-in: typed stages and purposes, the one "what next?" decision ([`signin::policy`]), the journey, the consent, organisation, device and satisfaction pages, the browser session |
 //! | endpoints and methods | [`oidc`], [`authn`] | one protocol endpoint per file and token minting without HTTP ([`oidc::mint`]); the authentication methods (one-time codes and their sending among them), each ending in [`signin::journey::authenticated`] |
 //! | people and operators | [`admin`], [`credentials`], [`account`], [`enrol`], [`console`] | the operator API; QR credentials; the person's own pages; getting in (activation, recovery, factor set-up, notifications); the operator's console (role-based pages for portals, people, audit, statistics) |
 //! | top | [`routes`], [`janitor`], [`demo`], [`app_client`] | the route table, the periodic upkeep, demo data, the reference app client |

@@ -40,6 +40,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route(authn::upstream::LOGOUT_DONE_PATH, get(authn::upstream::logout_done))
         .route("/consent", get(signin::consent::page).post(signin::consent::submit))
         .route("/organisation", get(signin::organisation::page).post(signin::organisation::submit))
+        .route("/satisfaction", get(signin::satisfaction::page).post(signin::satisfaction::submit))
         .route("/login/qr", get(authn::qr_login::page))
         .route("/login/qr/status", get(authn::qr_login::status))
         .route("/login/qr/continue", post(authn::qr_login::continue_submit))

@@ -27,7 +27,7 @@ impl From<ExportError> for Problem {
     params(("from" = String, Query, description = "first day, YYYY-MM-DD (Viet Nam time)"),
         ("to" = String, Query, description = "last day, YYYY-MM-DD"),
         ("by" = Option<String>, Query, description = "up to three of day, portal, acr, method, outcome, subject_type, gender, age_band, province, comma-separated"),
-        ("metric" = Option<String>, Query, description = "sign_in, consent_given, consent_withdrawn, qr_verified, comma-separated (default: all)"),
+        ("metric" = Option<String>, Query, description = "sign_in, consent_given, consent_withdrawn, qr_verified, satisfaction, comma-separated (default: all)"),
         ("k" = Option<u64>, Query, description = "a threshold above the server's (never below)"),
         ("format" = Option<String>, Query, description = "json (default) or csv")),
     responses((status = 200, description = "the anonymised tables: a null (JSON) or empty (CSV) count is suppressed"),

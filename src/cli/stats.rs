@@ -26,7 +26,7 @@ pub enum StatsAction {
         /// province, comma-separated (none: the totals only).
         #[arg(long, default_value = "")]
         by: String,
-        /// Metrics, comma-separated: sign_in, consent_given, consent_withdrawn, qr_verified
+        /// Metrics, comma-separated: sign_in, consent_given, consent_withdrawn, qr_verified, satisfaction
         /// (default: all).
         #[arg(long)]
         metric: Option<String>,

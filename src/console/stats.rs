@@ -48,8 +48,13 @@ pub struct StatsPage {
     /// Portals by administrative level, and the share of sign-ins at each acr.
     pub levels: Vec<(String, u64)>,
     pub acr_shares: Vec<(String, String)>,
+    /// With the satisfaction metric: the comments of the period (they name nobody).
+    pub comments: Option<Vec<crate::store::satisfaction::StoredComment>>,
     pub error: Option<String>,
 }
+
+/// Comments shown with the satisfaction figures.
+const COMMENTS_SHOWN: i64 = 100;
 
 const BAR_HEIGHT: usize = 24;
 const BAR_SPACE: usize = 8;
@@ -90,8 +95,12 @@ pub async fn page(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJa
             chart_height: 0,
             levels: Vec::new(),
             acr_shares: Vec::new(),
+            comments: None,
             error: None,
         };
+        if metric == Metric::Satisfaction {
+            page.comments = Some(app.store.satisfaction_comments(&page.from, &page.to, COMMENTS_SHOWN).await?);
+        }
         if let Ok(report) = crate::stats::integration::report(&app.store, &page.from, &page.to, k).await? {
             if let Some(levels) = report["by_administrative_level"].as_object() {
                 page.levels = levels.iter().map(|(l, n)| (l.clone(), n.as_u64().unwrap_or(0))).collect();

@@ -181,7 +181,8 @@ pub async fn move_to(app: &App, jar: CookieJar, pending: &Pending, stage: Stage,
 }
 
 /// What the policy needs to know beyond the parked parameters. The stored consent is read only
-/// for a portal whose authenticated sign-in has not settled it yet.
+/// for a portal whose authenticated sign-in has not settled it yet; when the person was last
+/// asked about satisfaction only when the question is on and the person authenticated.
 async fn facts(app: &App, client: &Client, sign_in: &SignIn, session: Option<&BrowserSession>) -> Result<Facts, StoreError> {
     let consent_on_record = match (&sign_in.purpose, session) {
         (Purpose::Portal(req), Some(s)) if !sign_in.consented && !req.prompt.consent => {
@@ -190,7 +191,14 @@ async fn facts(app: &App, client: &Client, sign_in: &SignIn, session: Option<&Br
         }
         _ => false,
     };
-    Ok(Facts { authenticated: session.is_some(), consent_on_record })
+    let every = app.settings.satisfaction_every;
+    let satisfaction_due = match (&sign_in.purpose, session) {
+        (Purpose::Portal(_), Some(s)) if every > 0 && sign_in.authenticated && !sign_in.rated => {
+            app.store.satisfaction_asked_at(&s.record.person_id).await?.is_none_or(|at| at <= app.now() - every)
+        }
+        _ => false,
+    };
+    Ok(Facts { authenticated: session.is_some(), consent_on_record, satisfaction_due })
 }
 
 /// Parks a new sign-in at `stage` and sends the browser to that page.

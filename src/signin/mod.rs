@@ -4,7 +4,7 @@
 //! code) or at `/account` (the person's own page): each hands a [`Purpose`] to
 //! [`journey::start`]. From then on one policy ([`policy::next`]) decides, after every step,
 //! what is still needed: sign in (the methods in `authn`), consent, choose an organisation,
-//! confirm a device, or nothing. Every method ends in [`journey::authenticated`]; every page
+//! confirm a device, answer the optional satisfaction question, or nothing. Every method ends in [`journey::authenticated`]; every page
 //! step in [`journey::advance`]; the end by purpose is in [`finish`].
 //!
 //! ```text
@@ -26,6 +26,7 @@ pub mod organisation;
 pub mod pending;
 pub mod policy;
 pub mod purpose;
+pub mod satisfaction;
 pub mod session;
 pub mod stage;
 

@@ -17,6 +17,9 @@ pub struct Facts {
     pub authenticated: bool,
     /// A consent already given to this portal covers the scopes (and was not to be asked again).
     pub consent_on_record: bool,
+    /// The person is due the satisfaction question (it is on, and they were not asked within
+    /// its period).
+    pub satisfaction_due: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +56,11 @@ pub fn next(s: &SignIn, facts: Facts) -> Next {
     if acting_for::needs_choice(purpose.scopes(), s.acting_for.as_ref()) {
         return ask(Stage::Organisation, ErrorCode::InteractionRequired, "the person must choose an organisation");
     }
+    // Last, and only where a page is shown anyway: after a sign-in at a portal in which the
+    // person authenticated. Never a reason to refuse, never for a single sign-on reuse.
+    if facts.satisfaction_due && s.authenticated && !s.rated && !purpose.silent() && matches!(purpose, super::Purpose::Portal(_)) {
+        return Next::Ask(Stage::Satisfaction);
+    }
     Next::Done
 }
 
@@ -84,9 +92,10 @@ mod tests {
         })))
     }
 
-    const NOBODY: Facts = Facts { authenticated: false, consent_on_record: false };
-    const FRESH: Facts = Facts { authenticated: true, consent_on_record: false };
-    const KNOWN: Facts = Facts { authenticated: true, consent_on_record: true };
+    const NOBODY: Facts = Facts { authenticated: false, consent_on_record: false, satisfaction_due: false };
+    const FRESH: Facts = Facts { authenticated: true, consent_on_record: false, satisfaction_due: false };
+    const KNOWN: Facts = Facts { authenticated: true, consent_on_record: true, satisfaction_due: false };
+    const DUE: Facts = Facts { satisfaction_due: true, ..KNOWN };
 
     #[test]
     fn a_portal_sign_in_walks_login_consent_organisation() {
@@ -106,6 +115,43 @@ mod tests {
     }
 
     #[test]
+    fn the_satisfaction_question_comes_last_and_only_after_a_fresh_sign_in_at_a_portal() {
+        let mut s = portal(&["openid", "vn_org"], Prompt::default(), None);
+        // A single sign-on reuse is never asked.
+        assert_eq!(next(&s, KNOWN), Next::Ask(Stage::Organisation));
+        s.authenticated = true;
+        assert_eq!(next(&s, DUE), Next::Ask(Stage::Organisation));
+        s.acting_for = Some(ActingFor {
+            code: "0100109106".into(),
+            name: "X".into(),
+            role: RepresentativeRole::LegalRepresentative,
+            kind: "enterprise".into(),
+        });
+        assert_eq!(next(&s, DUE), Next::Ask(Stage::Satisfaction));
+        assert_eq!(next(&s, KNOWN), Next::Done);
+        s.rated = true;
+        assert_eq!(next(&s, DUE), Next::Done);
+        let mut sso = portal(&["openid"], Prompt::default(), None);
+        assert_eq!(next(&sso, DUE), Next::Done);
+        // Never for a silent request, the account page, the console or a device.
+        sso.authenticated = true;
+        let mut silent = portal(&["openid"], Prompt { none: true, ..Prompt::default() }, None);
+        silent.authenticated = true;
+        assert_eq!(next(&silent, DUE), Next::Done);
+        assert_eq!(next(&sso, DUE), Next::Ask(Stage::Satisfaction));
+        for purpose in [
+            Purpose::AccountPage { idp_hint: None, ui_locales: None },
+            Purpose::Console { ui_locales: None },
+            Purpose::Device { user_code: "BCDFGHJK".into(), scopes: Scopes::parse("openid"), acr_values: None },
+        ] {
+            let mut other = SignIn::new(purpose);
+            other.authenticated = true;
+            other.consented = true;
+            assert_eq!(next(&other, DUE), Next::Done);
+        }
+    }
+
+    #[test]
     fn sso_with_consent_on_record_needs_nothing() {
         assert_eq!(next(&portal(&["openid", "profile"], Prompt::default(), None), KNOWN), Next::Done);
     }
@@ -114,7 +160,7 @@ mod tests {
     fn prompt_consent_asks_again() {
         let s = portal(&["openid"], Prompt { consent: true, ..Prompt::default() }, None);
         // The consent on record does not count; a consent given in this sign-in does.
-        assert_eq!(next(&s, Facts { authenticated: true, consent_on_record: false }), Next::Ask(Stage::Consent));
+        assert_eq!(next(&s, FRESH), Next::Ask(Stage::Consent));
         let mut given = s.clone();
         given.consented = true;
         assert_eq!(next(&given, FRESH), Next::Done);

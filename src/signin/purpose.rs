@@ -133,11 +133,14 @@ pub struct SignIn {
     /// The person authenticated during this sign-in (rather than through a session reused).
     #[serde(default)]
     pub authenticated: bool,
+    /// The satisfaction question was answered or skipped in this sign-in.
+    #[serde(default)]
+    pub rated: bool,
 }
 
 impl SignIn {
     pub fn new(purpose: Purpose) -> Self {
-        Self { purpose, step_up: false, acting_for: None, consented: false, authenticated: false }
+        Self { purpose, step_up: false, acting_for: None, consented: false, authenticated: false, rated: false }
     }
 }
 
@@ -156,6 +159,8 @@ impl<'de> Deserialize<'de> for SignIn {
             consented: bool,
             #[serde(default)]
             authenticated: bool,
+            #[serde(default)]
+            rated: bool,
         }
         #[derive(Deserialize)]
         struct Earlier {
@@ -181,6 +186,7 @@ impl<'de> Deserialize<'de> for SignIn {
                 acting_for: c.acting_for,
                 consented: c.consented,
                 authenticated: c.authenticated,
+                rated: c.rated,
             },
             Stored::Earlier(e) => {
                 let e = *e;
@@ -189,7 +195,7 @@ impl<'de> Deserialize<'de> for SignIn {
                     (None, true) => Purpose::AccountPage { idp_hint: e.request.idp_hint, ui_locales: e.request.ui_locales },
                     (None, false) => Purpose::Portal(Box::new(e.request)),
                 };
-                SignIn { purpose, step_up: e.step_up, acting_for: e.acting_for, consented: false, authenticated: false }
+                SignIn { purpose, step_up: e.step_up, acting_for: e.acting_for, consented: false, authenticated: false, rated: false }
             }
         })
     }

@@ -16,10 +16,12 @@ pub enum Stage {
     Organisation,
     /// RFC 8628: the person approves or denies a device's request on `/device/confirm`.
     Device,
+    /// The optional question after a sign-in: how was it (1–5)?
+    Satisfaction,
 }
 
 impl Stage {
-    pub const ALL: [Stage; 5] = [Stage::Login, Stage::Totp, Stage::Consent, Stage::Organisation, Stage::Device];
+    pub const ALL: [Stage; 6] = [Stage::Login, Stage::Totp, Stage::Consent, Stage::Organisation, Stage::Device, Stage::Satisfaction];
 
     /// The stored name.
     pub fn as_str(self) -> &'static str {
@@ -29,6 +31,7 @@ impl Stage {
             Stage::Consent => "consent",
             Stage::Organisation => "organisation",
             Stage::Device => "device",
+            Stage::Satisfaction => "satisfaction",
         }
     }
 
@@ -44,6 +47,7 @@ impl Stage {
             Stage::Consent => "/consent",
             Stage::Organisation => "/organisation",
             Stage::Device => "/device/confirm",
+            Stage::Satisfaction => "/satisfaction",
         }
     }
 
@@ -60,7 +64,7 @@ mod tests {
     #[test]
     fn stored_names_are_todays_strings() {
         let names: Vec<&str> = Stage::ALL.iter().map(|s| s.as_str()).collect();
-        assert_eq!(names, ["login", "totp", "consent", "organisation", "device"]);
+        assert_eq!(names, ["login", "totp", "consent", "organisation", "device", "satisfaction"]);
         for s in Stage::ALL {
             assert_eq!(Stage::parse(s.as_str()), Some(s));
             assert_eq!(serde_json::to_value(s).unwrap(), serde_json::json!(s.as_str()));

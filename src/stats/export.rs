@@ -77,7 +77,7 @@ pub enum ExportError {
     TooMany,
     #[error("dates are YYYY-MM-DD and from is not after to")]
     Dates,
-    #[error("unknown metric {0:?}; use sign_in, consent_given, consent_withdrawn, qr_verified")]
+    #[error("unknown metric {0:?}; use sign_in, consent_given, consent_withdrawn, qr_verified, satisfaction")]
     Metric(String),
     #[error("the breakdown has {0} cells; at most {MAX_CELLS} are exported (ask for fewer dimensions or days)")]
     TooFine(usize),

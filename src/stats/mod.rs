@@ -28,10 +28,12 @@ pub enum Metric {
     ConsentWithdrawn,
     /// A QR credential was checked through the verification API.
     QrVerified,
+    /// A person answered (or skipped) the question after a sign-in; the outcome is the rating.
+    Satisfaction,
 }
 
 impl Metric {
-    pub const ALL: [Metric; 4] = [Metric::SignIn, Metric::ConsentGiven, Metric::ConsentWithdrawn, Metric::QrVerified];
+    pub const ALL: [Metric; 5] = [Metric::SignIn, Metric::ConsentGiven, Metric::ConsentWithdrawn, Metric::QrVerified, Metric::Satisfaction];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -39,6 +41,7 @@ impl Metric {
             Metric::ConsentGiven => "consent_given",
             Metric::ConsentWithdrawn => "consent_withdrawn",
             Metric::QrVerified => "qr_verified",
+            Metric::Satisfaction => "satisfaction",
         }
     }
 
@@ -77,7 +80,8 @@ pub struct Observation {
     /// How the person authenticated: the `amr` values joined with `+`, `sso` for a session
     /// reused, or "".
     pub method: String,
-    /// `success` or `failure` for sign-ins, `valid` or `invalid` for verifications, else "".
+    /// `success` or `failure` for sign-ins, `valid` or `invalid` for verifications, the rating
+    /// (`1`…`5`, or `skipped`) for satisfaction, else "".
     pub outcome: &'static str,
     pub subject_type: SubjectType,
     /// Whose demographics count.
@@ -166,6 +170,111 @@ impl Observation {
     }
 }
 
+/// The answer to "how was signing in?": 1 (very hard) to 5 (very easy), or none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rating {
+    Score(u8),
+    Skipped,
+}
+
+impl Rating {
+    const SCORES: [&'static str; 5] = ["1", "2", "3", "4", "5"];
+
+    /// A score as the form sends it (`1`…`5`).
+    pub fn parse_score(s: &str) -> Option<Self> {
+        Self::SCORES.iter().position(|v| *v == s).map(|i| Rating::Score(i as u8 + 1))
+    }
+
+    /// The counted outcome.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rating::Score(n) => Self::SCORES.get(usize::from(n).wrapping_sub(1)).copied().unwrap_or("skipped"),
+            Rating::Skipped => "skipped",
+        }
+    }
+}
+
+impl Observation {
+    /// A person's answer to the question after a sign-in at `portal`, counted like the sign-in
+    /// it follows (acr, method) under the rating. Nothing else keeps it: the rating is never
+    /// stored with the person.
+    pub fn satisfaction(at: i64, portal: &str, acr: &str, method: String, rating: Rating, person: &PersonId) -> Self {
+        Self {
+            at,
+            metric: Metric::Satisfaction,
+            portal: portal.into(),
+            acr: acr.into(),
+            method,
+            outcome: rating.as_str(),
+            subject_type: SubjectType::Citizen,
+            who: Who::Person(person.clone()),
+        }
+    }
+}
+
+/// A free-text comment left with a rating. Kept apart from the counts and from the person: the
+/// day, the rating and the page's language only, written in shuffled batches so that neither
+/// the time nor the order links it to a sign-in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Comment {
+    pub day: String,
+    pub rating: &'static str,
+    pub locale: &'static str,
+    pub text: String,
+}
+
+impl Comment {
+    /// The longest comment kept, in characters.
+    pub const MAX_CHARS: usize = 500;
+
+    /// A comment as it is kept: trimmed, at most [`Self::MAX_CHARS`] characters, control
+    /// characters as spaces, and any run of six or more digits (an ID, a telephone number) or
+    /// an e-mail address masked, since the comment must not identify its writer. `None` when
+    /// nothing is left.
+    pub fn new(at: i64, rating: Rating, locale: &'static str, text: &str) -> Option<Self> {
+        let cleaned: String = text.trim().chars().take(Self::MAX_CHARS).map(|c| if c.is_control() { ' ' } else { c }).collect();
+        let masked = mask_identifiers(&cleaned);
+        let text = masked.trim();
+        (!text.is_empty()).then(|| Self { day: dims::day_of(at), rating: rating.as_str(), locale, text: text.to_string() })
+    }
+}
+
+/// Masks digit runs of six or more (digits separated by spaces, dots or dashes count as one run)
+/// and words with an `@`.
+fn mask_identifiers(text: &str) -> String {
+    let words: Vec<String> =
+        text.split(' ').map(|w| if w.contains('@') && w.len() > 2 { "…".to_string() } else { w.to_string() }).collect();
+    let text = words.join(" ");
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i].is_ascii_digit() {
+            // The run: digits, and separators between digits.
+            let mut j = i;
+            let mut digits = 0;
+            let mut end = i;
+            while j < chars.len() && (chars[j].is_ascii_digit() || (matches!(chars[j], ' ' | '.' | '-') && digits > 0)) {
+                if chars[j].is_ascii_digit() {
+                    digits += 1;
+                    end = j + 1;
+                }
+                j += 1;
+            }
+            if digits >= 6 {
+                out.push('…');
+            } else {
+                out.extend(&chars[i..end]);
+            }
+            i = end;
+        } else {
+            out.push(chars[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
 /// One cell of `stats_daily`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Cell {
@@ -185,6 +294,7 @@ pub struct Cell {
 #[derive(Debug, Default)]
 pub struct Recorder {
     pending: Mutex<Vec<Observation>>,
+    comments: Mutex<Vec<Comment>>,
     dropped: AtomicU64,
 }
 
@@ -202,6 +312,19 @@ impl Recorder {
         }
     }
 
+    /// Keeps a comment until the next flush (a full buffer drops it, counted like an event).
+    pub fn record_comment(&self, c: Comment) {
+        let mut comments = self.comments.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if comments.len() < Self::MAX_COMMENTS {
+            comments.push(c);
+        } else {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// The most comments kept between two flushes.
+    pub const MAX_COMMENTS: usize = 10_000;
+
     /// Events dropped because the buffer was full.
     pub fn dropped(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
@@ -210,6 +333,7 @@ impl Recorder {
     /// Folds the pending events into `stats_daily`; returns how many. On failure they are put
     /// back for the next flush.
     pub async fn flush(&self, store: &Store) -> Result<usize, StoreError> {
+        self.flush_comments(store).await?;
         let batch = std::mem::take(&mut *self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
         if batch.is_empty() {
             return Ok(0);
@@ -224,6 +348,35 @@ impl Recorder {
                 Err(e)
             }
         }
+    }
+}
+
+impl Recorder {
+    /// Writes the comments gathered since the last flush, in a random order.
+    async fn flush_comments(&self, store: &Store) -> Result<(), StoreError> {
+        let mut batch = std::mem::take(&mut *self.comments.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+        if batch.is_empty() {
+            return Ok(());
+        }
+        shuffle(&mut batch);
+        if let Err(e) = store.add_satisfaction_comments(&batch).await {
+            let mut comments = self.comments.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let room = Self::MAX_COMMENTS.saturating_sub(comments.len());
+            comments.extend(batch.into_iter().take(room));
+            return Err(e);
+        }
+        Ok(())
+    }
+}
+
+/// Fisher–Yates with the operating system's randomness: the order written says nothing about
+/// the order of the sign-ins.
+fn shuffle<T>(items: &mut [T]) {
+    for i in (1..items.len()).rev() {
+        let r = u64::from_le_bytes(crate::crypto::random_bytes::<8>());
+        // The modulo bias over 2^64 is far below anything the order could reveal.
+        let j = (r % (i as u64 + 1)) as usize;
+        items.swap(i, j);
     }
 }
 
@@ -280,6 +433,40 @@ mod tests {
         assert_eq!(o.who, Who::Stated(Demographics { gender: "female", age_band: "25_34", province: "001".into() }));
         let o = Observation::verification(1_796_600_000, false, &serde_json::json!({"organisation": {"code": "0312345673"}}));
         assert_eq!((o.outcome, o.who), ("invalid", Who::Unknown));
+    }
+
+    #[test]
+    fn ratings_are_five_scores_or_none() {
+        assert_eq!(Rating::parse_score("1"), Some(Rating::Score(1)));
+        assert_eq!(Rating::parse_score("5").map(Rating::as_str), Some("5"));
+        for bad in ["0", "6", "", "4.5", " 3", "03"] {
+            assert_eq!(Rating::parse_score(bad), None, "{bad:?}");
+        }
+        assert_eq!(Rating::Skipped.as_str(), "skipped");
+    }
+
+    #[test]
+    fn comments_never_carry_an_id_number_a_phone_or_an_address() {
+        let c = |t: &str| Comment::new(1_796_600_000, Rating::Score(2), "vi", t).map(|c| c.text);
+        assert_eq!(c("Mã 001090001234 không nhận").as_deref(), Some("Mã … không nhận"));
+        assert_eq!(c("gọi 0912 345 678 giúp").as_deref(), Some("gọi … giúp"));
+        assert_eq!(c("mail an.nguyen@example.vn ok").as_deref(), Some("mail … ok"));
+        assert_eq!(c("chờ 30 giây, 2 lần").as_deref(), Some("chờ 30 giây, 2 lần"));
+        assert_eq!(c("  \u{7}  "), None);
+        assert_eq!(c(&"á".repeat(600)).map(|t| t.chars().count()), Some(Comment::MAX_CHARS));
+        let kept = Comment::new(1_796_600_000, Rating::Skipped, "en", "ok").unwrap();
+        assert_eq!((kept.day.as_str(), kept.rating, kept.locale), ("2026-12-07", "skipped", "en"));
+    }
+
+    #[test]
+    fn a_shuffle_keeps_every_item() {
+        let mut v: Vec<u32> = (0..100).collect();
+        shuffle(&mut v);
+        let mut sorted = v.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, (0..100).collect::<Vec<_>>());
+        // 100! orders: the identity is (practically) never drawn.
+        assert_ne!(v, sorted);
     }
 
     #[test]

@@ -26,6 +26,7 @@ pub mod pushed;
 pub mod refresh;
 pub mod registrations;
 pub mod replay;
+pub mod satisfaction;
 pub mod sessions;
 pub mod sign_ins;
 pub mod stats;

@@ -9,7 +9,7 @@ use nixa::console::Role;
 use serde_json::Value;
 
 /// BINH (level 2, authenticator app) signed in to the console.
-async fn operator_browser(server: &TestServer) -> Browser {
+pub(crate) async fn operator_browser(server: &TestServer) -> Browser {
     let b = server.browser();
     let mut page = b.sign_in("/console/signin", BINH).await;
     assert!(page.body.contains("action=\"/login/totp\""), "the console asks for a second factor: {}", page.url);
@@ -29,7 +29,7 @@ async fn binh(server: &TestServer) -> nixa::identity::Person {
     server.app.store.person_for_login(&pid).await.unwrap().unwrap().0
 }
 
-async fn only_role(server: &TestServer, role: Option<Role>) {
+pub(crate) async fn only_role(server: &TestServer, role: Option<Role>) {
     let p = binh(server).await;
     for r in Role::ALL {
         server.app.store.revoke_role(&p.id, r.as_str()).await.unwrap();

@@ -36,5 +36,6 @@ mod pki_limbo;
 mod portals;
 mod protocol;
 mod registration;
+mod satisfaction;
 mod stats;
 mod store;
