@@ -253,7 +253,7 @@ pub async fn set_level(
 // ---------------------------------------------------------- organisations
 
 /// Canonical code and kind: an enterprise tax code or an agency code.
-fn org_code(text: &str) -> Result<(String, &'static str), Problem> {
+pub(super) fn org_code(text: &str) -> Result<(String, &'static str), Problem> {
     if let Ok(t) = TaxCode::parse(text) {
         return Ok((t.as_str().to_string(), "enterprise"));
     }

@@ -6,6 +6,7 @@ pub mod api;
 pub mod audit_api;
 pub mod auth;
 pub mod corrections;
+pub mod credentials_api;
 pub mod enrolment;
 pub mod portal_api;
 pub mod portals;
@@ -30,10 +31,13 @@ use crate::state::App;
     paths(api::get_person, api::put_person, api::lock_person, api::unlock_person, api::set_level, enrolment::activation_code, enrolment::send_code, api::get_org, api::put_org,
         api::put_representative, api::put_official, api::list_clients, api::get_client, api::create_client,
         portal_api::update_client, portal_api::delete_client, portal_api::disable_client, portal_api::enable_client, portal_api::rotate_secret,
-        upstreams::list, upstreams::put, upstreams::delete, corrections::list, corrections::answer, stats_api::export, stats_api::integration, audit_api::export),
+        upstreams::list, upstreams::put, upstreams::delete, corrections::list, corrections::answer, stats_api::export, stats_api::integration, audit_api::export,
+        credentials_api::person_credentials, credentials_api::revoke_person_credentials, credentials_api::organisation_credentials,
+        credentials_api::revoke_organisation_credentials),
     components(schemas(problem::Problem, api::PersonIn, api::PersonOut, api::LevelIn, enrolment::ActivationCodeIn, enrolment::ActivationCodeOut, enrolment::SendCodeIn, enrolment::SendCodeOut, api::OrgIn, api::OrgOut,
         api::RepresentativeIn, api::RepresentativeOut, api::OfficialIn, api::OfficialOut, api::ClientIn, api::ClientOut,
         portal_api::ClientPatch, portal_api::ReasonIn, portal_api::DisabledOut, portal_api::RotateIn, portal_api::RotatedOut, crate::client::Disabled,
+        credentials_api::CredentialOut, credentials_api::RevokeIn, credentials_api::RevokedOut,
         upstreams::UpstreamOut, corrections::CorrectionOut, corrections::AnswerIn, crate::federation::config::UpstreamConfig, crate::federation::config::ClaimMapping)),
     modifiers(&OperatorAuth)
 )]
@@ -63,6 +67,10 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/admin/v1/persons/{personal_id}/level", put(api::set_level))
         .route("/admin/v1/persons/{personal_id}/activation-code", post(enrolment::activation_code))
         .route("/admin/v1/persons/{personal_id}/send-code", post(enrolment::send_code))
+        .route("/admin/v1/persons/{personal_id}/credentials", get(credentials_api::person_credentials))
+        .route("/admin/v1/persons/{personal_id}/credentials/revoke", post(credentials_api::revoke_person_credentials))
+        .route("/admin/v1/organisations/{code}/credentials", get(credentials_api::organisation_credentials))
+        .route("/admin/v1/organisations/{code}/credentials/revoke", post(credentials_api::revoke_organisation_credentials))
         .route("/admin/v1/organisations/{code}", get(api::get_org).put(api::put_org))
         .route("/admin/v1/organisations/{code}/representatives/{personal_id}", put(api::put_representative))
         .route("/admin/v1/officials/{personal_id}", put(api::put_official))

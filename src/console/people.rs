@@ -1,6 +1,6 @@
 //! Console pages for the helpdesk: find a person (by personal ID, by name typed without
 //! diacritics, by birth date, by phone), look at their account with a stated reason, lock and
-//! unlock it with a reason. Every search and every look is audited (who, whom, why), and a look
+//! unlock it with a reason, send a code, revoke its QR credentials with a reason. Every search and every look is audited (who, whom, why), and a look
 //! is also in the person's own disclosure record.
 
 use std::sync::Arc;
@@ -24,6 +24,9 @@ use crate::web::pages::render;
 
 /// The most people a search lists: a helpdesk narrows down, it does not browse.
 const SEARCH_MAX: i64 = 50;
+
+/// The most recent credentials a person's page lists (the revocation form offers every live one).
+const CREDENTIALS_SHOWN: usize = 50;
 
 pub struct PersonRow {
     pub personal_id: String,
@@ -61,8 +64,37 @@ pub struct PersonPage {
     pub organisations: Vec<String>,
     /// (when, portal, level, methods)
     pub sign_ins: Vec<(String, String, String, String)>,
+    pub credentials: Vec<CredentialRow>,
+    /// Indexes of the credentials that still verify (the revocation form offers them).
+    pub live_credentials: Vec<i64>,
     pub notice: Option<String>,
     pub error: Option<String>,
+}
+
+/// An issued QR credential as the person page lists it.
+pub struct CredentialRow {
+    pub idx: i64,
+    pub kind: String,
+    pub issued: String,
+    pub expires: String,
+    /// The status's message key: live, expired, revoked by the owner or by an operator.
+    pub status_key: &'static str,
+}
+
+fn credential_row(c: &crate::store::credentials::IssuedCredential, now: i64) -> CredentialRow {
+    let status_key = match (c.revoked_by.as_deref(), c.revoked_at) {
+        (Some("owner"), Some(_)) => "console.person.credential.revoked_by_owner",
+        (_, Some(_)) => "console.person.credential.revoked",
+        (_, None) if c.expires_at <= now => "console.person.credential.expired",
+        _ => "console.person.credential.live",
+    };
+    CredentialRow {
+        idx: c.idx,
+        kind: c.kind.clone(),
+        issued: crate::account::format_time(c.issued_at),
+        expires: crate::account::format_time(c.expires_at),
+        status_key,
+    }
 }
 
 fn row(p: &Person) -> PersonRow {
@@ -136,6 +168,8 @@ async fn person_page(app: &App, op: &Operator, person: &Person, reason: String) 
         factors: Vec::new(),
         organisations: Vec::new(),
         sign_ins: Vec::new(),
+        credentials: Vec::new(),
+        live_credentials: Vec::new(),
         notice: None,
         error: None,
     };
@@ -180,11 +214,14 @@ async fn person_page(app: &App, op: &Operator, person: &Person, reason: String) 
     page.factors = factors;
     page.organisations = organisations;
     page.sign_ins = sign_ins;
-    // Who looked at whom, and why: in the audit log and in the person's own record.
     let now = app.now();
+    let issued = app.store.credentials_of(crate::credentials::service::LIST_ID, person.personal_id.as_str()).await?;
+    page.live_credentials = crate::credentials::revocation::live(&issued, now).iter().map(|c| c.idx).collect();
+    page.credentials = issued.iter().take(CREDENTIALS_SHOWN).map(|c| credential_row(c, now)).collect();
+    // Who looked at whom, and why: in the audit log and in the person's own record.
     let detail = json!({"operator": op.actor().label(), "action": "person.viewed", "reason": reason});
     audit::record(&app.store, now, Event::OperatorRead, Some(&person.id), None, detail).await?;
-    let shown = ["name", "birthdate", "account_level", "factors", "organisations", "sign_ins"];
+    let shown = ["name", "birthdate", "account_level", "factors", "organisations", "sign_ins", "credentials"];
     crate::privacy::disclosure::record_operator_read(&app.store, &person.id, &op.actor().label(), &shown, now).await?;
     Ok(page)
 }
@@ -246,6 +283,31 @@ async fn send_code(app: &App, op: &Operator, person: &Person, f: &Params, looked
     Ok(render(StatusCode::OK, &page))
 }
 
+/// Revokes one of the person's live QR credentials, or all of them, with a reason (the same
+/// revocation and audit as the command line and the admin API).
+async fn revoke_credentials(app: &App, op: &Operator, person: &Person, f: &Params, looked_for: String) -> Result<Response, ConsoleError> {
+    use crate::credentials::revocation::{self, Target};
+    let holder = person.personal_id.as_str();
+    let target = match f.get("idx") {
+        Some("all") => Target::AllOf(holder),
+        Some(n) => Target::One { idx: n.parse().map_err(|_| ConsoleError::NotFound)?, holder: Some(holder) },
+        None => return Err(ConsoleError::NotFound),
+    };
+    let Some(why) = f.get("reason").and_then(reason_ok) else {
+        let mut page = person_page(app, op, person, looked_for).await?;
+        page.error = Some(op.locale.t("console.error.reason"));
+        return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page));
+    };
+    let revoked = revocation::revoke(&app.store, app.now(), target, &why, &op.actor()).await?;
+    let mut page = person_page(app, op, person, looked_for).await?;
+    if revoked.is_empty() {
+        page.error = Some(op.locale.t("console.person.credential.none_revoked"));
+        return Ok(render(StatusCode::CONFLICT, &page));
+    }
+    page.notice = Some(format!("{} {}", op.locale.t("console.person.credential.done"), revoked.len()));
+    Ok(render(StatusCode::OK, &page))
+}
+
 /// `POST /console/people/{personal_id}/lock` and `…/unlock`, with a reason.
 pub async fn set_lock(
     State(app): State<Arc<App>>,
@@ -264,6 +326,7 @@ pub async fn set_lock(
             "lock" => true,
             "unlock" => false,
             "send-code" => return send_code(&app, &op, &person, &f, looked_for).await,
+            "revoke-credentials" => return revoke_credentials(&app, &op, &person, &f, looked_for).await,
             _ => return Err(ConsoleError::NotFound),
         };
         let Some(why) = f.get("reason").and_then(reason_ok) else {

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use super::issue::{self, OrgIdentity, PersonIdentity, Request, Subject};
 use super::keys::KeySet;
+use super::revocation::Target;
 use super::verify::{self, Options};
 use super::{render, service};
 
@@ -428,29 +429,12 @@ pub async fn revoke_command(settings: &crate::config::Settings, args: &RevokeArg
     let reason = crate::admin::portals::reason(&args.reason).map_err(|e| anyhow::anyhow!("--reason: {e}"))?;
     let store = crate::state::open_store(settings).await?;
     let now = crate::state::Clock::system_now();
-    let targets: Vec<(i64, String)> = match (&args.idx, &args.all_of) {
-        (Some(idx), _) => vec![(i64::try_from(*idx)?, String::new())],
-        (None, Some(holder)) => store
-            .credentials_of(service::LIST_ID, holder.trim())
-            .await?
-            .into_iter()
-            .filter(|c| c.revoked_at.is_none() && c.expires_at > now)
-            .map(|c| (c.idx, c.subject))
-            .collect(),
+    let target = match (&args.idx, &args.all_of) {
+        (Some(idx), _) => Target::One { idx: i64::try_from(*idx)?, holder: None },
+        (None, Some(holder)) => Target::AllOf(holder.trim()),
         (None, None) => anyhow::bail!("give --idx or --all-of"),
     };
-    let mut revoked = 0;
-    for (idx, subject) in &targets {
-        if store.revoke_credential(service::LIST_ID, *idx, None, "operator", now).await? {
-            revoked += 1;
-            let person = match crate::identity::PersonalId::parse(subject) {
-                Ok(pid) => store.person_for_login(&pid).await?.map(|(p, _)| p.id),
-                Err(_) => None,
-            };
-            let detail = serde_json::json!({"idx": idx, "by": "operator", "operator": "command line", "reason": reason});
-            crate::audit::record(&store, now, crate::audit::Event::CredentialRevoked, person.as_ref(), None, detail).await?;
-        }
-    }
+    let revoked = super::revocation::revoke(&store, now, target, &reason, &crate::admin::actor::Actor::CommandLine).await?.len();
     anyhow::ensure!(args.all_of.is_some() || revoked == 1, "no unrevoked credential at index {}", args.idx.unwrap_or_default());
     println!("revoked {revoked}");
     Ok(())

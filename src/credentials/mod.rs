@@ -10,6 +10,7 @@ pub mod issue;
 pub mod keys;
 pub mod person;
 pub mod render;
+pub mod revocation;
 pub mod service;
 pub mod status_list;
 pub mod verify;

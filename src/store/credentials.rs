@@ -54,6 +54,19 @@ impl Store {
         rows.iter().map(|r| Ok(r.try_get("idx")?)).collect()
     }
 
+    /// The holder (personal ID or organisation code) of the credential at `idx`.
+    pub async fn credential_subject(&self, list_id: i64, idx: i64) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT subject FROM credential_status WHERE list_id=$1 AND idx=$2")
+            .bind(list_id)
+            .bind(idx)
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(match row {
+            Some(r) => Some(r.try_get("subject")?),
+            None => None,
+        })
+    }
+
     /// Every credential issued for one holder (personal ID or organisation code), newest first.
     pub async fn credentials_of(&self, list_id: i64, subject: &str) -> Result<Vec<IssuedCredential>> {
         let rows = sqlx::query(

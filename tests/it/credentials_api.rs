@@ -250,3 +250,114 @@ async fn account_page_shows_identity_qr_and_builds_a_presentation_qr() {
     assert_eq!(p.status, 200);
     assert!(p.body.contains("id=\"presentation-qr\" src=\"data:image/svg+xml;base64,"), "{}", p.body);
 }
+
+/// Operators list a person's or an organisation's issued credentials and revoke one or all of
+/// them with a reason, through the admin API and the console; each revocation is audited with
+/// the operator and the reason, and the status list says so.
+#[tokio::test]
+async fn operators_list_and_revoke_a_holders_credentials_with_a_reason() {
+    use common::{AN, BINH, events, operator_token};
+    let server = TestServer::start().await;
+    let app = &server.app;
+    let now = app.now();
+    let creds = &app.credentials;
+    let an = [
+        creds.allocate_status(&app.store, AN.0, "person", now, now + 3600).await.unwrap() as i64,
+        creds.allocate_status(&app.store, AN.0, "presentation", now, now + 600).await.unwrap() as i64,
+        creds.allocate_status(&app.store, AN.0, "person", now, now + 7200).await.unwrap() as i64,
+    ];
+    let binh = creds.allocate_status(&app.store, BINH.0, "person", now, now + 3600).await.unwrap() as i64;
+    let org = nixa::demo::ORG_TAX_CODE;
+    let org_idx = creds.allocate_status(&app.store, org, "organisation", now, now + 3600).await.unwrap() as i64;
+    let reader = operator_token(&server, &["persons:read", "orgs:read"]).await;
+    let writer = operator_token(&server, &["persons:write", "orgs:write"]).await;
+    let http = backchannel();
+    let get = |path: String, token: &str| http.get(server.url(&path)).bearer_auth(token).send();
+    let post = |path: String, token: &str, body: Value| http.post(server.url(&path)).bearer_auth(token).json(&body).send();
+
+    let res = get(format!("/admin/v1/persons/{}/credentials", AN.0), &reader).await.unwrap();
+    assert_eq!(res.status(), 200);
+    let listed: Vec<Value> = res.json().await.unwrap();
+    let mut idxs: Vec<i64> = listed.iter().map(|c| c["idx"].as_i64().unwrap()).collect();
+    idxs.sort_unstable();
+    let mut expected = an.to_vec();
+    expected.sort_unstable();
+    assert_eq!(idxs, expected, "AN's three, not BINH's or the organisation's");
+    assert!(listed.iter().all(|c| c["live"] == true));
+    assert!(events(&server).await.iter().any(|(e, _, d)| e == "operator.read" && d["action"] == "person.credentials.read"));
+
+    // Refusals: the reader may not revoke; a reason is required; BINH's credential is not AN's.
+    let path = format!("/admin/v1/persons/{}/credentials/revoke", AN.0);
+    assert_eq!(post(path.clone(), &reader, json!({"idx": an[0], "reason": "lost"})).await.unwrap().status(), 403);
+    let res = post(path.clone(), &writer, json!({"idx": an[0], "reason": " "})).await.unwrap();
+    assert_eq!(res.status(), 422);
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+    assert_eq!(post(path.clone(), &writer, json!({"idx": binh, "reason": "lost"})).await.unwrap().status(), 404);
+    assert_eq!(post(path.clone(), &writer, json!({"idx": an[0], "reason": "lost", "extra": 1})).await.unwrap().status(), 400);
+    assert_eq!(
+        post("/admin/v1/persons/001090009999/credentials/revoke".into(), &writer, json!({"reason": "x"})).await.unwrap().status(),
+        404
+    );
+
+    // One, then the rest; a second revocation of the same one finds nothing live.
+    let res = post(path.clone(), &writer, json!({"idx": an[0], "reason": "Điện thoại bị mất"})).await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.json::<Value>().await.unwrap()["revoked"], json!([an[0]]));
+    assert_eq!(post(path.clone(), &writer, json!({"idx": an[0], "reason": "again"})).await.unwrap().status(), 404);
+    let res = post(path.clone(), &writer, json!({"reason": "Chủ thẻ đề nghị"})).await.unwrap();
+    let mut rest: Vec<i64> = serde_json::from_value(res.json::<Value>().await.unwrap()["revoked"].clone()).unwrap();
+    rest.sort_unstable();
+    let mut expected = an[1..].to_vec();
+    expected.sort_unstable();
+    assert_eq!(rest, expected);
+    let list = app.credentials.status_list(&app.store).await.unwrap();
+    for i in an {
+        assert!(list.is_revoked(i as u64).unwrap(), "{i} is revoked in the status list");
+    }
+    assert!(!list.is_revoked(binh as u64).unwrap());
+    let audit = events(&server).await;
+    let revocations: Vec<&Value> = audit.iter().filter(|(e, _, _)| e == "credential.revoked").map(|(_, _, d)| d).collect();
+    assert_eq!(revocations.len(), 3);
+    assert!(revocations.iter().all(|d| d["by"] == "operator" && d["operator"] == "registrar"), "{revocations:?}");
+    assert_eq!(revocations[0]["reason"], "Điện thoại bị mất");
+    assert!(!format!("{revocations:?}").contains(AN.0), "the person is the entry's subject, never their ID in the detail");
+
+    // An organisation's credentials, by its tax code.
+    let res = get(format!("/admin/v1/organisations/{org}/credentials"), &reader).await.unwrap();
+    let listed: Vec<Value> = res.json().await.unwrap();
+    assert_eq!(listed.iter().map(|c| c["idx"].as_i64().unwrap()).collect::<Vec<_>>(), [org_idx]);
+    let res = post(format!("/admin/v1/organisations/{org}/credentials/revoke"), &writer, json!({"reason": "giải thể"})).await.unwrap();
+    assert_eq!(res.json::<Value>().await.unwrap()["revoked"], json!([org_idx]));
+    let audit = events(&server).await;
+    assert!(audit.iter().any(|(e, _, d)| e == "credential.revoked" && d["organisation"] == org));
+
+    // The console: the helpdesk sees BINH's credential and revokes it with a reason.
+    crate::console::only_role(&server, Some(nixa::console::Role::Helpdesk)).await;
+    let console = crate::console::operator_browser(&server).await;
+    let page = console.get(&format!("/console/people/{}?reason=Kiểm tra mã QR", BINH.0)).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains(&format!("<tr data-idx=\"{binh}\">")), "{}", page.body);
+    let csrf = page.field("csrf");
+    let revoke = |reason: &'static str| {
+        let csrf = csrf.clone();
+        let console = &console;
+        async move {
+            console
+                .post(
+                    &format!("/console/people/{}/revoke-credentials", BINH.0),
+                    &[("csrf", csrf.as_str()), ("view_reason", "Kiểm tra mã QR"), ("idx", "all"), ("reason", reason)],
+                )
+                .await
+        }
+    };
+    assert_eq!(revoke("").await.status, 422, "a reason first");
+    let done = revoke("Người dân báo mất điện thoại").await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert!(done.body.contains("id=\"console-notice\""));
+    assert!(app.credentials.status_list(&app.store).await.unwrap().is_revoked(binh as u64).unwrap());
+    assert_eq!(revoke("again").await.status, 409, "nothing live is left");
+    let audit = events(&server).await;
+    let last = audit.iter().rev().find(|(e, _, _)| e == "credential.revoked").unwrap();
+    assert!(last.2["operator"].as_str().unwrap().starts_with("person:"), "{:?}", last.2);
+    assert_eq!(last.2["reason"], "Người dân báo mất điện thoại");
+}
