@@ -97,9 +97,12 @@ pub const AGENCY_CODE: &str = "000.00.00.G99";
 #[allow(clippy::expect_used)] // compiled-in demo data: a bad constant fails the first `--demo` start
 pub fn demo_client(c: &DemoClient) -> Client {
     let redirect_uris = vec![c.redirect_uri.to_string()];
-    let sector = validate_redirect_uris(&redirect_uris).expect("demo redirect URIs are valid");
+    let id = ClientId::parse(c.id).expect("demo client ids are valid");
+    // The same rule as a registration, so that the console and the API can edit a demo portal.
+    let sector =
+        crate::oidc::registration::loopback_own_sector(&id, validate_redirect_uris(&redirect_uris).expect("demo redirect URIs are valid"));
     Client {
-        id: ClientId::parse(c.id).expect("demo client ids are valid"),
+        id,
         name: c.name.to_string(),
         secret_hash: c.secret.map(token_hash),
         auth_method: if c.secret.is_some() { AuthMethod::ClientSecretBasic } else { AuthMethod::None },

@@ -52,6 +52,10 @@ pub struct DetailPage {
     pub auth_method: String,
     pub redirect_uris: String,
     pub post_logout_uris: String,
+    /// Every further option (back-channel logout, purposes, responsible organisation, legal
+    /// basis, agency code, keys, profile…) as the admin API's `options` JSON, without the
+    /// post-logout URIs (edited above it).
+    pub options_json: String,
     /// (scope, allowed)
     pub scopes: Vec<(&'static str, bool)>,
     pub disabled: Option<(String, String)>,
@@ -77,6 +81,7 @@ fn detail(app: &App, op: &Operator, c: &Client) -> DetailPage {
         auth_method: c.auth_method.as_str().into(),
         redirect_uris: c.redirect_uris.join("\n"),
         post_logout_uris: c.options.post_logout_redirect_uris.join("\n"),
+        options_json: further_options(c),
         scopes: scopes::SUPPORTED.iter().map(|s| (*s, c.allowed_scopes.iter().any(|a| a == s))).collect(),
         disabled: c.disabled.as_ref().map(|d| (when(op.locale, d.at), d.reason.clone())),
         has_secret: c.secret_hash.is_some(),
@@ -85,6 +90,12 @@ fn detail(app: &App, op: &Operator, c: &Client) -> DetailPage {
         notice: None,
         error: None,
     }
+}
+
+fn further_options(c: &Client) -> String {
+    let mut o = c.options.clone();
+    o.post_logout_redirect_uris.clear();
+    serde_json::to_string_pretty(&o).unwrap_or_default()
 }
 
 pub(super) fn urlencoding(s: &str) -> String {
@@ -250,7 +261,20 @@ pub async fn act(
         let result = match action.as_str() {
             "edit" => {
                 let current = load(&app, &id).await?;
-                let mut options = current.options.clone();
+                // The further options as JSON, through the same validation as the API; left
+                // empty, they stay as they are.
+                let mut options = match f.get("options").map(str::trim).filter(|t| !t.is_empty()) {
+                    None => current.options.clone(),
+                    Some(text) => match serde_json::from_str::<crate::client::ClientOptions>(text) {
+                        Ok(o) => o,
+                        Err(e) => {
+                            let mut page = detail(&app, &op, &current);
+                            page.options_json = text.to_string();
+                            page.error = Some(format!("{} ({e})", op.locale.t("console.portal.error.options")));
+                            return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page));
+                        }
+                    },
+                };
                 options.post_logout_redirect_uris = lines(f.get("post_logout_uris"));
                 let change = Change {
                     name: f.get("name").map(str::to_owned),

@@ -61,6 +61,13 @@ pub enum RegistrationError {
     AgencyCode,
 }
 
+/// The pairwise sector of a client whose redirect URIs are on `host`. Loopback hosts belong to
+/// no one: every native app (and every demo portal) on `localhost` would share one pairwise
+/// subject, so such a client is its own sector (RFC 8252 apps, development).
+pub fn loopback_own_sector(id: &ClientId, host: String) -> String {
+    if matches!(host.as_str(), "localhost" | "127.0.0.1" | "[::1]") { format!("client:{id}") } else { host }
+}
+
 /// A client ready to store, and its secret (shown once; only its hash is stored).
 pub fn build(spec: &ClientSpec) -> Result<(Client, Option<String>), RegistrationError> {
     let name = spec.name.trim();
@@ -116,10 +123,7 @@ pub fn build(spec: &ClientSpec) -> Result<(Client, Option<String>), Registration
         Some(u) => {
             url::Url::parse(u).ok().and_then(|u| u.host_str().map(str::to_owned)).ok_or(RegistrationError::Url("sector_identifier_uri"))?
         }
-        // Loopback hosts belong to no one: every native app on `localhost` would share one
-        // pairwise subject, so such a client is its own sector (RFC 8252 apps, development).
-        None if matches!(sector.as_str(), "localhost" | "127.0.0.1" | "[::1]") => format!("client:{id}"),
-        None => sector,
+        None => loopback_own_sector(&id, sector),
     };
     let has_secret = matches!(auth_method, AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost);
     let secret = has_secret.then(random_token);

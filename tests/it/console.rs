@@ -195,6 +195,63 @@ async fn a_portal_administrator_disables_a_portal_and_an_auditor_filters_and_exp
 }
 
 #[tokio::test]
+async fn a_portal_administrator_edits_the_further_options_through_the_registration_checks() {
+    let server = TestServer::start().await;
+    only_role(&server, Some(Role::PortalAdmin)).await;
+    let b = operator_browser(&server).await;
+    let page = b.get(&format!("/console/portals/{DVC}")).await;
+    assert!(page.body.contains("id=\"edit-options\""), "{}", page.body);
+    let stored = || async {
+        let id = nixa::client::ClientId::parse(DVC).unwrap();
+        server.app.store.client_record(&id).await.unwrap().unwrap()
+    };
+    let before = stored().await;
+    let redirects = before.redirect_uris.join("\n");
+    let edit = |options: String| {
+        let (csrf, redirects) = (csrf(&page), redirects.clone());
+        let b = &b;
+        async move {
+            b.post(
+                &format!("/console/portals/{DVC}/edit"),
+                &[
+                    ("csrf", csrf.as_str()),
+                    ("name", "Cổng Dịch vụ công (demo)"),
+                    ("redirect_uris", redirects.as_str()),
+                    ("post_logout_uris", "http://localhost:9000/bye"),
+                    ("scope_openid", "on"),
+                    ("scope_profile", "on"),
+                    ("options", options.as_str()),
+                ],
+            )
+            .await
+        }
+    };
+    // Not JSON, an unknown option, an option the registration checks refuse: nothing changes.
+    for bad in ["{agency_code:", r#"{"colour": "red"}"#, r#"{"backchannel_logout_uri": "not a url"}"#] {
+        let refused = edit(bad.to_string()).await;
+        assert_eq!(refused.status, 422, "{bad}: {}", refused.body);
+        assert!(refused.body.contains("id=\"console-error\""));
+        assert_eq!(stored().await.options, before.options, "{bad}");
+    }
+    // The operator edits the JSON the page shows: every current option, plus the new ones.
+    let mut options = serde_json::to_value(&before.options).unwrap();
+    options["agency_code"] = "000.00.00.G22".into();
+    options["backchannel_logout_uri"] = "http://localhost:9000/bc".into();
+    options["purposes"] = serde_json::json!({"profile": {"vi": "Điền sẵn hồ sơ", "en": "Prefill the form"}});
+    let saved = edit(options.to_string()).await;
+    assert!(saved.status == 303 || saved.status == 200, "{}", saved.body);
+    let after = stored().await;
+    assert_eq!(after.options.agency_code.as_deref(), Some("000.00.00.G22"));
+    assert_eq!(after.options.backchannel_logout_uri.as_deref(), Some("http://localhost:9000/bc"));
+    assert_eq!(after.options.post_logout_redirect_uris, ["http://localhost:9000/bye"]);
+    assert!(after.options.purposes.contains_key("profile"));
+    // Left empty, the further options stay as they are.
+    let kept = edit(String::new()).await;
+    assert!(kept.status == 303 || kept.status == 200);
+    assert_eq!(stored().await.options, after.options);
+}
+
+#[tokio::test]
 async fn machines_read_the_audit_log_with_audit_read() {
     let server = TestServer::start().await;
     code_for(&server, &server.browser(), AN).await;
