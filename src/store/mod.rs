@@ -122,6 +122,19 @@ impl Store {
         Ok(())
     }
 
+    /// Whether the database answers and holds every migration this release knows (a newer
+    /// release's further migrations are fine: migrations only add).
+    pub async fn migrations_current(&self) -> Result<bool> {
+        let known = match self.backend {
+            Backend::Sqlite => SQLITE_MIGRATIONS.iter().map(|m| m.version).max(),
+            Backend::Postgres => POSTGRES_MIGRATIONS.iter().map(|m| m.version).max(),
+        }
+        .unwrap_or(0);
+        let applied: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success").fetch_one(&self.pool).await?;
+        Ok(applied.unwrap_or(0) >= known)
+    }
+
     pub fn backend(&self) -> Backend {
         self.backend
     }

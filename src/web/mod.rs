@@ -8,6 +8,7 @@ pub mod csrf;
 pub mod csv;
 pub mod error;
 pub mod form;
+pub mod health;
 pub mod i18n;
 pub mod incident;
 pub mod lang;

@@ -3,6 +3,8 @@
 //! browser-like HTTP client that keeps cookies and does not follow redirects.
 #![allow(dead_code)]
 
+pub mod private_pg;
+
 use std::sync::Arc;
 
 use nixa::config::{Config, Settings};

@@ -27,6 +27,7 @@ mod identity_flow;
 mod import;
 mod logout;
 mod mobile;
+mod observe;
 mod oidc_errors;
 mod oidc_flow;
 mod passkeys;
