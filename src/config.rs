@@ -25,6 +25,12 @@ pub struct Config {
     pub master_key: Option<String>,
     /// Language of the pages when the request names none: `vi` or `en`.
     pub default_locale: String,
+    /// Where `/metrics` (Prometheus) is served: its own address, loopback by default, so that
+    /// it is never public; "" = not served.
+    pub metrics_listen: String,
+    /// `text` (one readable line per event) or `json` (one JSON object per line, for a log
+    /// collector). Colours only when standard error is a terminal.
+    pub log_format: String,
     pub session_ttl_secs: i64,
     /// A session not used for this long ends (NIST SP 800-63B AAL2: 30 minutes); 0 = never.
     pub session_idle_secs: i64,
@@ -100,6 +106,8 @@ impl Default for Config {
             database_url: None,
             master_key: None,
             default_locale: "vi".into(),
+            log_format: "text".into(),
+            metrics_listen: "127.0.0.1:9464".into(),
             session_ttl_secs: 8 * 3600,
             session_idle_secs: 30 * 60,
             disclosure_retention_days: 5 * 365,
@@ -156,12 +164,14 @@ pub enum ConfigError {
 }
 
 impl Config {
-    const KEYS: [&'static str; 36] = [
+    const KEYS: [&'static str; 38] = [
         "issuer",
         "listen",
         "database_url",
         "master_key",
         "default_locale",
+        "log_format",
+        "metrics_listen",
         "session_ttl_secs",
         "session_idle_secs",
         "disclosure_retention_days",
@@ -211,6 +221,24 @@ impl Config {
     }
 }
 
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+impl LogFormat {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "text" => Some(LogFormat::Text),
+            "json" => Some(LogFormat::Json),
+            _ => None,
+        }
+    }
+}
+
 /// The validated configuration the server runs with.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -218,6 +246,8 @@ pub struct Settings {
     /// The issuer without a trailing slash, as it appears in `iss`.
     pub issuer_str: String,
     pub listen: SocketAddr,
+    /// `metrics_listen`, parsed; `None`: no metrics endpoint.
+    pub metrics_listen: Option<SocketAddr>,
     pub database_url: String,
     pub master_key: Arc<MasterKey>,
     pub default_locale: Locale,
@@ -285,6 +315,9 @@ impl Settings {
         };
         let default_locale = Locale::parse(&c.default_locale)
             .ok_or_else(|| ConfigError::Invalid(format!("default_locale {:?} is not vi or en", c.default_locale)))?;
+        if LogFormat::parse(&c.log_format).is_none() {
+            return Err(ConfigError::Invalid(format!("log_format {:?} is not text or json", c.log_format)));
+        }
         let positive = |name: &str, v: i64| {
             if v > 0 { Ok(v) } else { Err(ConfigError::Invalid(format!("{name} must be positive"))) }
         };
@@ -312,6 +345,10 @@ impl Settings {
             issuer,
             issuer_str,
             listen: c.listen,
+            metrics_listen: match c.metrics_listen.trim() {
+                "" => None,
+                a => Some(a.parse().map_err(|_| ConfigError::Invalid(format!("metrics_listen {a:?} is not an address:port")))?),
+            },
             database_url,
             master_key: Arc::new(master_key),
             default_locale,

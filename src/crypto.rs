@@ -9,6 +9,11 @@ use serde::Serialize;
 use subtle::ConstantTimeEq;
 
 /// A fresh 256-bit random value, base64url without padding (43 characters).
+/// Lower-case hexadecimal.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 pub fn random_token() -> String {
     B64.encode(random_bytes::<32>())
 }

@@ -39,44 +39,65 @@ pub fn spawn(app: &Arc<App>) -> tokio::task::JoinHandle<()> {
         loop {
             tick.tick().await;
             let now = app.now();
+            let mut ok = true;
             if let Err(e) = rotate_keys_if_due(&app, now).await {
+                ok = false;
                 tracing::warn!(error = %e, "automatic key rotation failed");
             }
             if let Err(e) = app.keys.reload(now).await {
+                ok = false;
                 tracing::warn!(error = %e, "reloading signing keys failed");
             }
             if let Err(e) = app.store.purge_expired(now).await {
+                ok = false;
                 tracing::warn!(error = %e, "purging expired rows failed");
             }
-            if let Err(e) = purge_personal_history(&app, now).await {
-                tracing::warn!(error = %e, "purging old disclosure records and sign-ins failed");
+            match purge_personal_history(&app, now).await {
+                Ok((disclosures, sign_ins)) => {
+                    crate::metrics::rows_purged("disclosures", disclosures);
+                    crate::metrics::rows_purged("sign_ins", sign_ins);
+                }
+                Err(e) => {
+                    ok = false;
+                    tracing::warn!(error = %e, "purging old disclosure records and sign-ins failed");
+                }
             }
             if let Err(e) = app.store.purge_enrolment(now, app.settings.enrolment.send_window_secs).await {
+                ok = false;
                 tracing::warn!(error = %e, "purging expired codes and enrolments failed");
             }
             app.throttle.forget_idle();
             if let Err(e) = app.store.backfill_search_names().await {
+                ok = false;
                 tracing::warn!(error = %e, "filling in the search names of older person rows failed");
             }
             if let Err(e) = app.stats.flush(&app.store).await {
+                ok = false;
                 tracing::warn!(error = %e, "folding usage statistics into the daily counts failed (kept for the next run)");
             }
             match app.store.checkpoint_audit(now).await {
                 // Logged, so that a copy lives outside the database (`nixa audit verify --against`).
                 Ok(Some(c)) => tracing::info!(seq = c.seq, hash = %c.hash, "audit checkpoint"),
                 Ok(None) => {}
-                Err(e) => tracing::warn!(error = %e, "recording an audit checkpoint failed"),
+                Err(e) => {
+                    ok = false;
+                    tracing::warn!(error = %e, "recording an audit checkpoint failed");
+                }
             }
             // Counters of unknown ID numbers and browsers, idle for a day and unlocked, go.
             if let Err(e) = app.store.purge_login_failures(now, 86_400).await {
+                ok = false;
                 tracing::warn!(error = %e, "purging sign-in failure counters failed");
             }
             if let Err(e) = crate::enrol::notify::run(&app).await {
+                ok = false;
                 tracing::warn!(error = %e, "sending notifications failed");
             }
             if let Err(e) = oidc::logout::run_deliveries(&app).await {
+                ok = false;
                 tracing::warn!(error = %e, "back-channel logout deliveries failed");
             }
+            crate::metrics::janitor_run(ok);
         }
     })
 }

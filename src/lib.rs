@@ -54,6 +54,7 @@ pub mod federation;
 pub mod identity;
 pub mod janitor;
 pub mod keys;
+pub mod metrics;
 pub mod oidc;
 pub mod outbound;
 pub mod pki;

@@ -121,8 +121,10 @@ pub fn router(app: Arc<App>) -> Router {
         .layer(axum::middleware::from_fn(web::security::headers))
         .layer(axum::middleware::from_fn_with_state(https, web::security::hsts))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(on_panic))
-        // Outermost, so that it also sees the incidents of panics.
+        // So that it also sees the incidents of panics.
         .layer(axum::middleware::from_fn(web::incident::log_incidents))
+        // Outermost: one line and one count per request, whatever answered it.
+        .layer(axum::middleware::from_fn(web::request_log::layer))
         .with_state(app)
 }
 

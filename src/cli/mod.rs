@@ -100,6 +100,7 @@ pub enum Command {
 /// sign-challenge`, `qr verify`) keep their own exit codes (0 valid, 1 invalid, 2 unusable).
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    init_logging(&cli);
     match &cli.command {
         Command::Cert { action: cert::CertAction::Verify(args) } => return cert::verify(args),
         Command::Cert { action: cert::CertAction::SignChallenge(args) } => return cert::sign_challenge(args),
@@ -119,6 +120,21 @@ pub fn main() -> ExitCode {
             eprintln!("nixa: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Logs to standard error, as `log_format` says (a configuration that does not load is
+/// reported by the command itself; its log lines are text meanwhile). `RUST_LOG` sets the
+/// level; colours only on a terminal, never in a file or a collector.
+fn init_logging(cli: &Cli) {
+    use std::io::IsTerminal;
+    let format = Config::load(cli.config.as_deref()).ok().and_then(|c| nixa::config::LogFormat::parse(&c.log_format)).unwrap_or_default();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(std::io::stderr().is_terminal());
+    match format {
+        nixa::config::LogFormat::Text => builder.init(),
+        // One JSON object per line, the event's fields flattened beside time, level and target.
+        nixa::config::LogFormat::Json => builder.json().flatten_event(true).with_current_span(false).with_span_list(false).init(),
     }
 }
 

@@ -25,15 +25,43 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         );
     }
     tracing::info!(%listen, issuer = %app.settings.issuer_str, "nixa listening");
+    let metrics = serve_metrics(&app).await;
     let janitor = nixa::janitor::spawn(&app);
     let limits = app.settings.http.clone();
     nixa::web::serve::serve(listener, router(app.clone()), &limits, shutdown_signal()).await?;
     janitor.abort();
+    if let Some(m) = metrics {
+        m.abort();
+    }
     // What was counted since the janitor's last run is not lost on a clean stop.
     if let Err(e) = app.stats.flush(&app.store).await {
         tracing::warn!(error = %e, "folding the last usage statistics failed");
     }
     Ok(())
+}
+
+/// `/metrics` on its own address. A metrics port that cannot be had is logged, not fatal:
+/// people's sign-ins do not depend on it.
+async fn serve_metrics(app: &std::sync::Arc<App>) -> Option<tokio::task::JoinHandle<()>> {
+    let addr = app.settings.metrics_listen?;
+    if nixa::metrics::handle().is_none() {
+        tracing::warn!("metrics: another recorder is installed; /metrics is not served");
+        return None;
+    }
+    let listener = match tokio::net::TcpListener::bind(addr).await {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::warn!(%addr, error = %e, "metrics: cannot listen; /metrics is not served");
+            return None;
+        }
+    };
+    tracing::info!(%addr, "metrics listening (/metrics)");
+    let (router, limits) = (nixa::metrics::router(app.clone()), app.settings.http.clone());
+    Some(tokio::spawn(async move {
+        if let Err(e) = nixa::web::serve::serve(listener, router, &limits, std::future::pending()).await {
+            tracing::warn!(error = %e, "metrics listener stopped");
+        }
+    }))
 }
 
 async fn shutdown_signal() {

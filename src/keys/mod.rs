@@ -51,6 +51,8 @@ pub fn key_state(k: &KeyRow, now: i64) -> KeyState {
 
 struct Snapshot {
     signers: HashMap<Alg, Arc<SigningKey>>,
+    /// When each signing key became active.
+    activated: HashMap<Alg, i64>,
     jwks: Arc<String>,
 }
 
@@ -87,6 +89,11 @@ impl KeyRing {
     /// The JWKS document, serialised once per reload.
     pub fn jwks(&self) -> Arc<String> {
         self.current().jwks.clone()
+    }
+
+    /// How long each algorithm's signing key has been signing (seconds), for the metrics.
+    pub fn signing_key_ages(&self, now: i64) -> Vec<(&'static str, i64)> {
+        self.current().activated.iter().map(|(alg, at)| (alg.as_str(), now.saturating_sub(*at))).collect()
     }
 }
 
@@ -160,6 +167,7 @@ pub async fn rotate_if_due(
 async fn build_snapshot(store: &Store, master: &MasterKey, now: i64) -> Result<Snapshot, KeyError> {
     let rows = store.keys().await?;
     let mut signers = HashMap::new();
+    let mut activated = HashMap::new();
     let mut published = Vec::new();
     // Rows come newest activation first, so the first active key of an algorithm signs.
     for row in &rows {
@@ -171,13 +179,14 @@ async fn build_snapshot(store: &Store, master: &MasterKey, now: i64) -> Result<S
         if state == KeyState::Active && !signers.contains_key(&alg) {
             let pkcs8 = master.open(&row.kid, &row.sealed_private)?;
             signers.insert(alg, Arc::new(SigningKey::from_pkcs8(alg, row.kid.clone(), &pkcs8)?));
+            activated.insert(alg, row.activates_at);
         }
         let jwk: serde_json::Value =
             serde_json::from_str(&row.public_jwk).map_err(|_| StoreError::Corrupt("signing_keys.public_jwk".into()))?;
         published.push(jwk);
     }
     let jwks = serde_json::json!({ "keys": published }).to_string();
-    Ok(Snapshot { signers, jwks: Arc::new(jwks) })
+    Ok(Snapshot { signers, activated, jwks: Arc::new(jwks) })
 }
 
 #[cfg(test)]

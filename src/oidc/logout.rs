@@ -269,6 +269,11 @@ async fn deliver(app: &Arc<App>, deliveries: Vec<Delivery>) -> DeliveryRun {
                     Outcome::GivenUp => run.given_up += 1,
                     Outcome::Skipped => {}
                 }
+                crate::metrics::backchannel_delivery(match o {
+                    Outcome::Delivered => "delivered",
+                    Outcome::Retrying => "retrying",
+                    _ => "given_up",
+                });
             }
             Ok(Err(e)) => {
                 tracing::warn!(error = %e, "back-channel logout delivery could not be recorded");

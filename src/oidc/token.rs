@@ -48,11 +48,13 @@ async fn exchange(app: &App, headers: &HeaderMap, body: &[u8]) -> Result<Respons
         // Absent, not invalid: `invalid_dpop_proof` is for a proof that fails its checks.
         return Err(OAuthError::invalid_request("this client must send a DPoP proof"));
     }
-    match grant_type {
+    let answer = match grant_type {
         GRANT_AUTHORIZATION_CODE => authorization_code(app, &client, &p, proof.as_ref()).await,
         GRANT_REFRESH_TOKEN => refresh_token(app, &client, &p, proof.as_ref()).await,
         _ => super::device::redeem(app, &client, &p, proof.as_ref()).await.map(|m| respond(app, &m, proof.is_some())),
-    }
+    };
+    crate::metrics::token(grant_type, answer.is_ok());
+    answer
 }
 
 /// RFC 7636 §4.1: 43–128 characters of the unreserved set.

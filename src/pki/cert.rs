@@ -87,9 +87,7 @@ pub fn sha256(data: &[u8]) -> [u8; 32] {
     out
 }
 
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+pub use crate::crypto::hex;
 
 /// PEM blocks of one label, or the whole input as DER when it is not PEM.
 pub fn pem_or_der(input: &[u8], label: &str) -> Result<Vec<Vec<u8>>, PkiError> {

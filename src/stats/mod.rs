@@ -304,6 +304,9 @@ impl Recorder {
     pub const MAX_PENDING: usize = 400_000;
 
     pub fn record(&self, o: Observation) {
+        if o.metric == Metric::SignIn {
+            crate::metrics::sign_in(&o.method, &o.acr, o.outcome);
+        }
         let mut pending = self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if pending.len() < Self::MAX_PENDING {
             pending.push(o);

@@ -135,6 +135,11 @@ impl Store {
         Ok(applied.unwrap_or(0) >= known)
     }
 
+    /// The pool's connections: (open, idle).
+    pub fn pool_use(&self) -> (u32, u32) {
+        (self.pool.size(), u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX))
+    }
+
     pub fn backend(&self) -> Backend {
         self.backend
     }

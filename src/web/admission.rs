@@ -107,6 +107,7 @@ impl Admission {
 
     /// A page saying the request was not carried out and when to send it again.
     pub fn busy_page(&self, locale: Locale) -> Response {
+        crate::metrics::shed("password_check");
         unavailable(super::error::PageError::new(StatusCode::SERVICE_UNAVAILABLE, locale, "error.busy").into_response(), self.retry_after())
     }
 
@@ -158,6 +159,7 @@ async fn arrived_whole(req: Request) -> Result<Request, StatusCode> {
 
 /// `503` with `Retry-After`: an OAuth error for APIs, the waiting page for people.
 fn refuse(req: &Request, a: &Admission) -> Response {
+    crate::metrics::shed("request");
     let secs = a.cfg.retry_after_secs;
     if super::throttle::is_api(req.uri().path()) {
         let body = serde_json::json!({

@@ -13,6 +13,7 @@ pub mod i18n;
 pub mod incident;
 pub mod lang;
 pub mod pages;
+pub mod request_log;
 pub mod security;
 pub mod serve;
 pub mod throttle;

@@ -324,17 +324,26 @@ pub async fn layer(State(t): State<Arc<Throttle>>, mut req: Request, next: Next)
     };
     req.extensions_mut().insert(addr.clone());
     if let Err(wait) = verdict {
-        return too_many(&req, wait, t.default_locale);
+        crate::metrics::throttled(match class {
+            _ if admin => "admin_failures",
+            Class::SignIn => "sign_in",
+            _ => "requests",
+        });
+        let mut res = too_many(&req, wait, t.default_locale);
+        res.extensions_mut().insert(addr);
+        return res;
     }
     if class == Class::SignIn && GUESSES.contains(&req.uri().path()) {
         t.note_attempt(&addr);
     }
     let user_agent = req.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok());
     let source = crate::audit::Source::new(addr.0.clone(), user_agent);
-    let res = crate::audit::from_source(source, next.run(req)).await;
+    let mut res = crate::audit::from_source(source, next.run(req)).await;
     if admin && res.status() == StatusCode::UNAUTHORIZED {
         t.admin_failed(&addr);
     }
+    // For the request log, outside this layer.
+    res.extensions_mut().insert(addr);
     res
 }
 

@@ -116,10 +116,7 @@ impl TestServer {
 
     /// A new browser: its own cookie jar, no automatic redirects.
     pub fn browser(&self) -> Browser {
-        Browser {
-            http: reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().expect("client"),
-            base: self.issuer.clone(),
-        }
+        Browser::new(&self.issuer)
     }
 }
 
@@ -168,6 +165,14 @@ impl Page {
 }
 
 impl Browser {
+    /// A browser for a server at `base` (one this test process did not start).
+    pub fn new(base: &str) -> Self {
+        Browser {
+            http: reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().expect("client"),
+            base: base.trim_end_matches('/').to_string(),
+        }
+    }
+
     fn absolute(&self, url: &str) -> String {
         if url.starts_with('/') { format!("{}{}", self.base, url) } else { url.to_string() }
     }

@@ -3,7 +3,7 @@
 //! the other tests.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 pub struct PrivatePostgres {
     bin: PathBuf,
@@ -27,9 +27,9 @@ fn bin_dir() -> PathBuf {
 fn try_run(bin: &Path, tool: &str, args: &[&str]) -> bool {
     let tool = bin.join(tool);
     let status = if nix_is_root() {
-        Command::new("runuser").arg("-u").arg("postgres").arg("--").arg(&tool).args(args).status()
+        Command::new("runuser").arg("-u").arg("postgres").arg("--").arg(&tool).args(args).stdout(Stdio::null()).status()
     } else {
-        Command::new(&tool).args(args).status()
+        Command::new(&tool).args(args).stdout(Stdio::null()).status()
     };
     status.is_ok_and(|s| s.success())
 }

@@ -60,3 +60,213 @@ async fn readyz_says_behind_when_the_database_lacks_a_migration() {
     let (status, body) = readyz(&server).await;
     assert_eq!((status, body["checks"]["migrations"].as_str()), (503, Some("behind")), "{body}");
 }
+
+/// `nixa serve --demo` as a separate process, its standard error kept.
+struct Spawned {
+    child: std::process::Child,
+    issuer: String,
+    metrics: String,
+    stderr: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+async fn spawn_nixa(env: &[(&str, &str)]) -> Spawned {
+    let dir = tempfile::tempdir().unwrap();
+    let (port, metrics_port) = (free_port(), free_port());
+    let stderr = dir.path().join("stderr.log");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_nixa"))
+        .args(["serve", "--demo", "--listen", &format!("127.0.0.1:{port}")])
+        .current_dir(dir.path())
+        .env("NIXA_METRICS_LISTEN", format!("127.0.0.1:{metrics_port}"))
+        .env("NIXA_THROTTLE", "{pow_per_minute=0}")
+        .envs(env.iter().copied())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&stderr).unwrap())
+        .spawn()
+        .unwrap();
+    let issuer = format!("http://localhost:{port}");
+    let spawned = Spawned { child, issuer, metrics: format!("127.0.0.1:{metrics_port}"), stderr, _dir: dir };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while backchannel().get(format!("{}/readyz", spawned.issuer)).send().await.map(|r| r.status() != 200).unwrap_or(true) {
+        assert!(Instant::now() < deadline, "nixa did not become ready: {}", std::fs::read_to_string(&spawned.stderr).unwrap_or_default());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    spawned
+}
+
+/// What a portal and a person do: sign in with a password, consent, exchange the code, call
+/// UserInfo, refresh. Returns every secret that went over the wire.
+async fn sign_in_run(issuer: &str) -> Vec<String> {
+    let b = Browser::new(issuer);
+    let (verifier, challenge) = pkce_pair();
+    let mut url = url::Url::parse(&format!("{issuer}/authorize")).unwrap();
+    url.query_pairs_mut().extend_pairs([
+        ("response_type", "code"),
+        ("client_id", DVC),
+        ("redirect_uri", DVC_REDIRECT),
+        ("scope", "openid profile offline_access"),
+        ("state", "st"),
+        ("nonce", "nn"),
+        ("code_challenge", &challenge),
+        ("code_challenge_method", "S256"),
+        ("login_hint", AN.0),
+    ]);
+    let mut page = b.sign_in(url.as_str(), AN).await;
+    if page.url.contains("/consent?r=") {
+        page = b.consent(&page, "approve").await;
+    }
+    let code = page.query("code").unwrap_or_else(|| panic!("no code: {:?} {}", page.location, page.body));
+    let http = backchannel();
+    let token = |form: Vec<(&'static str, String)>| {
+        let request = http.post(format!("{issuer}/token")).basic_auth(DVC, Some(DVC_SECRET)).form(&form);
+        async move { request.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    let tokens = token(vec![
+        ("grant_type", "authorization_code".into()),
+        ("code", code.clone()),
+        ("redirect_uri", DVC_REDIRECT.into()),
+        ("code_verifier", verifier.clone()),
+    ])
+    .await;
+    let access = tokens["access_token"].as_str().unwrap().to_string();
+    let userinfo = http.get(format!("{issuer}/userinfo")).bearer_auth(&access).send().await.unwrap();
+    assert_eq!(userinfo.status(), 200);
+    let refresh = tokens["refresh_token"].as_str().unwrap().to_string();
+    let refreshed = token(vec![("grant_type", "refresh_token".into()), ("refresh_token", refresh.clone())]).await;
+    let mut secrets = vec![code, verifier, access, refresh, tokens["id_token"].as_str().unwrap().to_string()];
+    secrets.extend(["access_token", "refresh_token", "id_token"].iter().filter_map(|k| refreshed[*k].as_str().map(str::to_owned)));
+    secrets.extend([AN.0.to_string(), AN.1.to_string(), DVC_SECRET.to_string()]);
+    secrets
+}
+
+#[tokio::test]
+async fn a_debug_log_of_a_whole_sign_in_holds_no_secret_and_a_json_line_per_request() {
+    let nixa = spawn_nixa(&[("RUST_LOG", "debug"), ("NIXA_LOG_FORMAT", "json")]).await;
+    let secrets = sign_in_run(&nixa.issuer).await;
+    // The request lines are written once the responses are sent.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let log = std::fs::read_to_string(&nixa.stderr).unwrap();
+    assert!(log.lines().count() > 20, "a debug log: {log}");
+    for s in &secrets {
+        // Tokens are long; the ID number and password are checked whole as well.
+        assert!(!log.contains(s.as_str()), "the log holds a secret ({} characters)", s.len());
+    }
+    assert!(!log.contains('\u{1b}'), "no terminal escapes in a file");
+    let lines: Vec<Value> = log.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect();
+    let requests: Vec<&Value> = lines.iter().filter(|l| l["target"] == "nixa::request").collect();
+    let routes: Vec<&str> = requests.iter().map(|r| r["route"].as_str().unwrap()).collect();
+    for route in ["/authorize", "/login", "/consent", "/token", "/userinfo"] {
+        assert!(routes.contains(&route), "{route} in {routes:?}");
+    }
+    for r in &requests {
+        assert_eq!(r["request_id"].as_str().map(str::len), Some(32), "{r}");
+        assert!(r["status"].is_u64() && r["latency_ms"].is_number() && r["client"] == "127.0.0.1" && r["method"].is_string(), "{r}");
+    }
+    assert_eq!(requests.iter().filter(|r| r["route"] == "/token").count(), 2, "one line per request");
+}
+
+#[tokio::test]
+async fn a_caller_s_traceparent_becomes_the_request_id() {
+    let nixa = spawn_nixa(&[]).await;
+    let res = backchannel()
+        .get(format!("{}/.well-known/openid-configuration", nixa.issuer))
+        .header("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["x-request-id"], "4bf92f3577b34da6a3ce929d0e0e4736");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let log = std::fs::read_to_string(&nixa.stderr).unwrap();
+    let line = log.lines().find(|l| l.contains("4bf92f3577b34da6a3ce929d0e0e4736")).expect("the request line");
+    assert!(line.contains("route=/.well-known/openid-configuration") && line.contains("status=200"), "{line}");
+    assert!(!log.contains('\u{1b}'), "text lines without colours in a file");
+}
+
+/// Debian's Prometheus (tests/run installs it) scrapes nixa; the sign-in counter is read back
+/// through Prometheus's query API.
+#[tokio::test]
+async fn prometheus_scrapes_the_sign_in_counter() {
+    let prometheus = which("prometheus").expect("Prometheus is installed (tests/run: apt-get install prometheus)");
+    let nixa = spawn_nixa(&[]).await;
+    let metrics = backchannel().get(format!("http://{}/metrics", nixa.metrics)).send().await.unwrap();
+    assert_eq!(metrics.status(), 200);
+    assert!(metrics.headers()["content-type"].to_str().unwrap().starts_with("text/plain; version=0.0.4"));
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: nixa\n    static_configs:\n      - targets: ['{}']\n",
+            nixa.metrics
+        ),
+    )
+    .unwrap();
+    let port = free_port();
+    let mut prom = std::process::Command::new(prometheus)
+        .arg(format!("--config.file={}", config.display()))
+        .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(dir.path().join("prometheus.log")).unwrap())
+        .spawn()
+        .unwrap();
+    struct Kill<'a>(&'a mut std::process::Child);
+    impl Drop for Kill<'_> {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _prom = Kill(&mut prom);
+    sign_in_run(&nixa.issuer).await;
+    let query = |q: &'static str| {
+        let url = format!("http://127.0.0.1:{port}/api/v1/query");
+        async move {
+            let res = backchannel().get(url).query(&[("query", q)]).send().await.ok()?;
+            let body: Value = res.json().await.ok()?;
+            body["data"]["result"][0]["value"][1].as_str()?.parse::<f64>().ok()
+        }
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let signed_in = loop {
+        if let Some(v) = query(r#"sum(nixa_sign_ins_total{outcome="success",method="pwd"})"#).await {
+            break v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "Prometheus never saw the sign-in: {}",
+            std::fs::read_to_string(dir.path().join("prometheus.log")).unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert_eq!(signed_in, 1.0);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let tokens = query(r#"sum(nixa_token_requests_total{grant="refresh_token",outcome="issued"})"#).await;
+        let requests = query(r#"sum(nixa_http_requests_total{route="/userinfo",status="200"})"#).await;
+        let pool = query(r#"sum(nixa_db_pool_connections)"#).await;
+        if tokens == Some(1.0) && requests == Some(1.0) && pool.is_some_and(|p| p >= 1.0) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "tokens {tokens:?}, userinfo {requests:?}, pool {pool:?}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    // No label carries a person or a token.
+    let text = backchannel().get(format!("http://{}/metrics", nixa.metrics)).send().await.unwrap().text().await.unwrap();
+    assert!(!text.contains(AN.0) && !text.contains("code="), "{text}");
+}
+
+fn which(name: &str) -> Option<std::path::PathBuf> {
+    std::env::var_os("PATH")?.to_str()?.split(':').map(|d| std::path::Path::new(d).join(name)).find(|p| p.is_file())
+}

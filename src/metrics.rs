@@ -1,0 +1,107 @@
+//! Prometheus metrics (`metrics` facade, `metrics-exporter-prometheus`), served on their own
+//! address (`metrics_listen`, loopback by default) so that they are never public.
+//!
+//! Every name and label is here, in one place, and every label value comes from a small fixed
+//! set (a route template, a status, an acr, a method, a grant, an outcome): never a person, a
+//! token, a portal's free text or anything unbounded.
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use metrics::{counter, gauge, histogram};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+
+use crate::state::App;
+
+static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+
+/// Latency buckets (seconds): a password check takes tens of milliseconds, a token call a few.
+const BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
+
+/// The process's recorder, installed once (several servers in one test process share it);
+/// `None` when another recorder was installed first.
+pub fn handle() -> Option<&'static PrometheusHandle> {
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new().set_buckets(&BUCKETS).ok()?.build_recorder();
+            let handle = recorder.handle();
+            metrics::set_global_recorder(recorder).ok()?;
+            Some(handle)
+        })
+        .as_ref()
+}
+
+/// One HTTP request, by method, route template and status.
+pub fn http_request(method: &str, route: &str, status: u16, elapsed: Duration) {
+    let (method, route) = (method.to_string(), route.to_string());
+    counter!("nixa_http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status.to_string()).increment(1);
+    histogram!("nixa_http_request_duration_seconds", "method" => method, "route" => route).record(elapsed.as_secs_f64());
+}
+
+/// A sign-in that completed (`success`, with its acr and method) or failed (the factor).
+pub fn sign_in(method: &str, acr: &str, outcome: &str) {
+    counter!("nixa_sign_ins_total", "method" => method.to_string(), "acr" => acr.to_string(), "outcome" => outcome.to_string())
+        .increment(1);
+}
+
+/// A token request, by grant and whether tokens were issued.
+pub fn token(grant: &str, issued: bool) {
+    let grant: &'static str = match grant {
+        crate::client::GRANT_AUTHORIZATION_CODE => crate::client::GRANT_AUTHORIZATION_CODE,
+        crate::client::GRANT_REFRESH_TOKEN => crate::client::GRANT_REFRESH_TOKEN,
+        crate::client::GRANT_DEVICE_CODE => crate::client::GRANT_DEVICE_CODE,
+        _ => "other",
+    };
+    counter!("nixa_token_requests_total", "grant" => grant, "outcome" => if issued { "issued" } else { "refused" }).increment(1);
+}
+
+/// A request refused by a rate limit (`limit`: which one) or shed by admission control.
+pub fn throttled(limit: &'static str) {
+    counter!("nixa_throttled_requests_total", "limit" => limit).increment(1);
+}
+
+pub fn shed(what: &'static str) {
+    counter!("nixa_shed_requests_total", "what" => what).increment(1);
+}
+
+/// One run of the upkeep, and what it purged.
+pub fn janitor_run(ok: bool) {
+    counter!("nixa_janitor_runs_total", "outcome" => if ok { "ok" } else { "error" }).increment(1);
+}
+
+pub fn rows_purged(what: &'static str, n: u64) {
+    counter!("nixa_rows_purged_total", "what" => what).increment(n);
+}
+
+/// A back-channel logout delivery attempt's outcome.
+pub fn backchannel_delivery(outcome: &'static str) {
+    counter!("nixa_backchannel_deliveries_total", "outcome" => outcome).increment(1);
+}
+
+/// The figures read when Prometheus scrapes: the database pool, the signing keys' ages, the
+/// statistics buffer.
+fn refresh(app: &App) {
+    let (size, idle) = app.store.pool_use();
+    gauge!("nixa_db_pool_connections", "state" => "idle").set(f64::from(idle));
+    gauge!("nixa_db_pool_connections", "state" => "in_use").set(f64::from(size.saturating_sub(idle)));
+    for (alg, age) in app.keys.signing_key_ages(app.now()) {
+        gauge!("nixa_signing_key_age_seconds", "alg" => alg).set(age as f64);
+    }
+    gauge!("nixa_stats_events_dropped").set(app.stats.dropped() as f64);
+}
+
+async fn render(State(app): State<Arc<App>>) -> impl IntoResponse {
+    refresh(&app);
+    let body = handle().map(PrometheusHandle::render).unwrap_or_default();
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body)
+}
+
+/// The metrics endpoint's own router (`GET /metrics`).
+pub fn router(app: Arc<App>) -> Router {
+    Router::new().route("/metrics", get(render)).with_state(app)
+}
