@@ -96,6 +96,8 @@ pub struct Config {
     pub http: crate::web::serve::HttpLimits,
     /// Admission control when saturated: requests at once, the line, `Retry-After` (`[admission]`).
     pub admission: crate::web::admission::AdmissionConfig,
+    /// Audit export to a SIEM (`audit::siem`).
+    pub siem: crate::audit::siem::SiemConfig,
 }
 
 impl Default for Config {
@@ -139,6 +141,7 @@ impl Default for Config {
             outbound_allow: Vec::new(),
             http: crate::web::serve::HttpLimits::default(),
             admission: crate::web::admission::AdmissionConfig::default(),
+            siem: crate::audit::siem::SiemConfig::default(),
         }
     }
 }
@@ -164,7 +167,7 @@ pub enum ConfigError {
 }
 
 impl Config {
-    const KEYS: [&'static str; 38] = [
+    const KEYS: [&'static str; 39] = [
         "issuer",
         "listen",
         "database_url",
@@ -203,6 +206,7 @@ impl Config {
         "outbound_allow",
         "http",
         "admission",
+        "siem",
     ];
 
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
@@ -284,6 +288,7 @@ pub struct Settings {
     pub outbound_allow: Vec<ipnet::IpNet>,
     pub http: crate::web::serve::HttpLimits,
     pub admission: crate::web::admission::AdmissionConfig,
+    pub siem: crate::audit::siem::SiemConfig,
     pub demo: bool,
 }
 
@@ -415,6 +420,20 @@ impl Settings {
             admission: {
                 c.admission.check().map_err(ConfigError::Invalid)?;
                 c.admission.clone()
+            },
+            siem: {
+                if let Some(u) = &c.siem.http_url {
+                    let ok = url::Url::parse(u).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
+                    if !ok {
+                        return Err(ConfigError::Invalid(format!("siem.http_url {u:?} is not an http(s) URL")));
+                    }
+                }
+                if let Some(a) = &c.siem.syslog_tcp
+                    && a.rsplit_once(':').is_none_or(|(h, p)| h.is_empty() || p.parse::<u16>().is_err())
+                {
+                    return Err(ConfigError::Invalid(format!("siem.syslog_tcp {a:?} is not host:port")));
+                }
+                c.siem.clone()
             },
             demo,
         })

@@ -83,6 +83,19 @@ pub fn backchannel_delivery(outcome: &'static str) {
     counter!("nixa_backchannel_deliveries_total", "outcome" => outcome).increment(1);
 }
 
+/// Audit entries a SIEM sink has yet to take (its cursor behind the log's head).
+pub fn siem_lag(sink: &'static str, entries: i64) {
+    gauge!("nixa_siem_lag_entries", "sink" => sink).set(entries as f64);
+}
+
+pub fn siem_sent(sink: &'static str, entries: u64) {
+    counter!("nixa_siem_entries_sent_total", "sink" => sink).increment(entries);
+}
+
+pub fn siem_failure(sink: &'static str) {
+    counter!("nixa_siem_failures_total", "sink" => sink).increment(1);
+}
+
 /// The figures read when Prometheus scrapes: the database pool, the signing keys' ages, the
 /// statistics buffer.
 fn refresh(app: &App) {

@@ -1,6 +1,8 @@
 //! The tamper-evident audit log of security events.
 
-use serde_json::Value;
+pub mod siem;
+
+use serde_json::{Value, json};
 
 use crate::identity::PersonId;
 use crate::store::audit::{GENESIS, Hashed, entry_hash};
@@ -279,4 +281,13 @@ pub async fn verify_chain(store: &Store) -> Result<Result<u64, ChainError>, Stor
         }
     }
     Ok(Ok(count))
+}
+
+/// An entry as exports and the SIEM stream write it (one JSON object).
+pub fn entry_json(e: &crate::store::audit::AuditEntry) -> Value {
+    json!({
+        "seq": e.seq, "at": e.at, "event": e.event, "person_id": e.person_id.as_ref().map(|p| p.as_str()),
+        "client_id": e.client_id, "detail": serde_json::from_str::<Value>(&e.detail).unwrap_or(Value::String(e.detail.clone())),
+        "client_addr": e.client_addr, "user_agent": e.user_agent, "hash": e.hash, "prev_hash": e.prev_hash,
+    })
 }

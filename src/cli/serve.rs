@@ -27,9 +27,13 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     tracing::info!(%listen, issuer = %app.settings.issuer_str, "nixa listening");
     let metrics = serve_metrics(&app).await;
     let janitor = nixa::janitor::spawn(&app);
+    let siem = nixa::audit::siem::spawn(&app);
     let limits = app.settings.http.clone();
     nixa::web::serve::serve(listener, router(app.clone()), &limits, shutdown_signal()).await?;
     janitor.abort();
+    for task in siem {
+        task.abort();
+    }
     if let Some(m) = metrics {
         m.abort();
     }

@@ -9,7 +9,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::{Role, with_operator};
 use crate::audit::{self, Event};
@@ -97,14 +97,6 @@ pub async fn filter_of(app: &App, q: &Params) -> Result<AuditFilter, &'static st
     })
 }
 
-fn entry_json(e: &AuditEntry) -> Value {
-    json!({
-        "seq": e.seq, "at": e.at, "event": e.event, "person_id": e.person_id.as_ref().map(|p| p.as_str()),
-        "client_id": e.client_id, "detail": serde_json::from_str::<Value>(&e.detail).unwrap_or(Value::String(e.detail.clone())),
-        "client_addr": e.client_addr, "user_agent": e.user_agent, "hash": e.hash, "prev_hash": e.prev_hash,
-    })
-}
-
 /// The export body: JSON Lines or CSV, oldest first.
 pub fn export_body(entries: &[AuditEntry], csv: bool) -> (HeaderValue, String) {
     let mut out = String::new();
@@ -128,7 +120,7 @@ pub fn export_body(entries: &[AuditEntry], csv: bool) -> (HeaderValue, String) {
         (HeaderValue::from_static("text/csv; charset=utf-8"), out)
     } else {
         for e in entries.iter().rev() {
-            out.push_str(&entry_json(e).to_string());
+            out.push_str(&crate::audit::entry_json(e).to_string());
             out.push('\n');
         }
         (HeaderValue::from_static("application/jsonl; charset=utf-8"), out)

@@ -28,6 +28,7 @@ pub mod registrations;
 pub mod replay;
 pub mod satisfaction;
 pub mod sessions;
+pub mod siem;
 pub mod sign_ins;
 pub mod stats;
 pub mod upstream;

@@ -67,7 +67,7 @@ struct Spawned {
     issuer: String,
     metrics: String,
     stderr: std::path::PathBuf,
-    _dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
 }
 
 impl Drop for Spawned {
@@ -83,11 +83,18 @@ fn free_port() -> u16 {
 
 async fn spawn_nixa(env: &[(&str, &str)]) -> Spawned {
     let dir = tempfile::tempdir().unwrap();
+    let mut spawned = spawn_nixa_in(dir.path(), env).await;
+    spawned._dir = Some(dir);
+    spawned
+}
+
+/// In `dir` (its demo database there): a restart in the same directory finds its data again.
+async fn spawn_nixa_in(dir: &std::path::Path, env: &[(&str, &str)]) -> Spawned {
     let (port, metrics_port) = (free_port(), free_port());
-    let stderr = dir.path().join("stderr.log");
+    let stderr = dir.join(format!("stderr-{port}.log"));
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_nixa"))
         .args(["serve", "--demo", "--listen", &format!("127.0.0.1:{port}")])
-        .current_dir(dir.path())
+        .current_dir(dir)
         .env("NIXA_METRICS_LISTEN", format!("127.0.0.1:{metrics_port}"))
         .env("NIXA_THROTTLE", "{pow_per_minute=0}")
         .envs(env.iter().copied())
@@ -96,7 +103,7 @@ async fn spawn_nixa(env: &[(&str, &str)]) -> Spawned {
         .spawn()
         .unwrap();
     let issuer = format!("http://localhost:{port}");
-    let spawned = Spawned { child, issuer, metrics: format!("127.0.0.1:{metrics_port}"), stderr, _dir: dir };
+    let spawned = Spawned { child, issuer, metrics: format!("127.0.0.1:{metrics_port}"), stderr, _dir: None };
     let deadline = Instant::now() + Duration::from_secs(60);
     while backchannel().get(format!("{}/readyz", spawned.issuer)).send().await.map(|r| r.status() != 200).unwrap_or(true) {
         assert!(Instant::now() < deadline, "nixa did not become ready: {}", std::fs::read_to_string(&spawned.stderr).unwrap_or_default());
@@ -269,4 +276,226 @@ async fn prometheus_scrapes_the_sign_in_counter() {
 
 fn which(name: &str) -> Option<std::path::PathBuf> {
     std::env::var_os("PATH")?.to_str()?.split(':').map(|d| std::path::Path::new(d).join(name)).find(|p| p.is_file())
+}
+
+/// Debian's rsyslog with a TCP input that writes each message as received to a file.
+struct Rsyslog {
+    bin: std::path::PathBuf,
+    dir: tempfile::TempDir,
+    port: u16,
+    child: Option<std::process::Child>,
+}
+
+impl Rsyslog {
+    fn start() -> Self {
+        let bin = which("rsyslogd").or_else(|| Some("/usr/sbin/rsyslogd".into()).filter(|p: &std::path::PathBuf| p.is_file()));
+        let bin = bin.expect("rsyslog is installed (tests/run: apt-get install rsyslog)");
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let conf = format!(
+            "global(workDirectory=\"{d}\")\n\
+             module(load=\"imtcp\")\n\
+             template(name=\"raw\" type=\"string\" string=\"%rawmsg%\\n\")\n\
+             ruleset(name=\"nixa\") {{ action(type=\"omfile\" file=\"{d}/received.log\" template=\"raw\" flushOnTXEnd=\"on\" asyncWriting=\"off\") }}\n\
+             input(type=\"imtcp\" port=\"{port}\" address=\"127.0.0.1\" ruleset=\"nixa\")\n",
+            d = dir.path().display()
+        );
+        std::fs::write(dir.path().join("rsyslog.conf"), conf).unwrap();
+        let mut r = Self { bin, dir, port, child: None };
+        r.run();
+        r
+    }
+
+    fn run(&mut self) {
+        let d = self.dir.path();
+        let child = std::process::Command::new(&self.bin)
+            .args(["-n", "-f"])
+            .arg(d.join("rsyslog.conf"))
+            .arg("-i")
+            .arg(d.join("rsyslog.pid"))
+            .stdout(std::process::Stdio::null())
+            .stderr(
+                std::fs::File::create(d.join(format!(
+                    "rsyslogd-{}.log",
+                    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+                )))
+                .unwrap(),
+            )
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(Instant::now() < deadline, "rsyslogd did not listen");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Stops it as an operator would (SIGTERM), and waits.
+    fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = std::process::Command::new("kill").arg("-TERM").arg(c.id().to_string()).status();
+            let _ = c.wait();
+        }
+    }
+
+    /// The sequence numbers received, in the order they arrived.
+    fn received(&self) -> Vec<i64> {
+        let text = std::fs::read_to_string(self.dir.path().join("received.log")).unwrap_or_default();
+        text.lines()
+            .filter_map(|l| {
+                let at = l.find("seq=\"")? + 5;
+                l[at..].split('"').next()?.parse().ok()
+            })
+            .collect()
+    }
+}
+
+impl Drop for Rsyslog {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// Every sequence number from 1 to `head` arrived, in order once duplicates (a resend carries
+/// the same number) are set aside.
+fn complete_and_in_order(received: &[i64], head: i64) -> Result<(), String> {
+    let mut seen = std::collections::HashSet::new();
+    let firsts: Vec<i64> = received.iter().copied().filter(|s| seen.insert(*s)).collect();
+    if firsts != (1..=head).collect::<Vec<_>>() {
+        return Err(format!("{} distinct of {head}, first arrivals {firsts:?}", firsts.len()));
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn every_audit_event_reaches_rsyslog_in_order_through_a_restart_and_an_outage() {
+    let mut rsyslog = Rsyslog::start();
+    let dir = tempfile::tempdir().unwrap();
+    let siem = format!("{{syslog_tcp=\"127.0.0.1:{}\", batch=7}}", rsyslog.port);
+    let env = [("NIXA_SIEM", siem.as_str())];
+    let token = {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_nixa"))
+            .args(["--demo", "operator", "token", "--name", "siem-test", "--scope", "persons:write"])
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()["token"].as_str().unwrap().to_string()
+    };
+    // Each lock or unlock through the admin API is one audit entry.
+    let events = |issuer: String, n: usize| {
+        let token = token.clone();
+        async move {
+            for i in 0..n {
+                let action = if i % 2 == 0 { "lock" } else { "unlock" };
+                let res =
+                    backchannel().post(format!("{issuer}/admin/v1/persons/{}/{action}", AN.0)).bearer_auth(&token).send().await.unwrap();
+                assert_eq!(res.status(), 200);
+            }
+        }
+    };
+    let head = |dir: std::path::PathBuf| async move {
+        use sqlx::Connection;
+        sqlx::any::install_default_drivers();
+        let mut db = sqlx::AnyConnection::connect(&format!("sqlite://{}", dir.join("nixa-demo.db").display())).await.unwrap();
+        sqlx::query_scalar::<_, i64>("SELECT MAX(seq) FROM audit_log").fetch_one(&mut db).await.unwrap()
+    };
+    let arrived = |rsyslog: &Rsyslog, head: i64| {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            match complete_and_in_order(&rsyslog.received(), head) {
+                Ok(()) => return,
+                Err(e) if Instant::now() > deadline => panic!("not everything arrived: {e}"),
+                Err(_) => std::thread::sleep(Duration::from_millis(200)),
+            }
+        }
+    };
+
+    let mut nixa = spawn_nixa_in(dir.path(), &env).await;
+    events(nixa.issuer.clone(), 20).await;
+    arrived(&rsyslog, head(dir.path().to_path_buf()).await);
+
+    // A restart in the middle of a stream: killed while entries wait, started again.
+    events(nixa.issuer.clone(), 30).await;
+    let _ = nixa.child.kill();
+    let _ = nixa.child.wait();
+    nixa = spawn_nixa_in(dir.path(), &env).await;
+    events(nixa.issuer.clone(), 10).await;
+    arrived(&rsyslog, head(dir.path().to_path_buf()).await);
+
+    // The receiver stops for a while; sign-ins and changes go on meanwhile.
+    rsyslog.stop();
+    let before = rsyslog.received().len();
+    events(nixa.issuer.clone(), 25).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(rsyslog.received().len(), before, "nothing arrives while it is down");
+    let lag = backchannel().get(format!("http://{}/metrics", nixa.metrics)).send().await.unwrap().text().await.unwrap();
+    let lag: f64 = lag
+        .lines()
+        .find(|l| l.starts_with("nixa_siem_lag_entries{sink=\"syslog\"}"))
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+        .expect("the lag metric");
+    assert!(lag >= 25.0, "the lag shows the backlog: {lag}");
+    rsyslog.run();
+    arrived(&rsyslog, head(dir.path().to_path_buf()).await);
+    let _ = nixa.child.kill();
+}
+
+#[tokio::test]
+async fn the_json_lines_stream_resends_what_a_receiver_refused_and_loses_nothing() {
+    use std::sync::{Arc, Mutex};
+    // A SIEM's HTTP input: the first three batches are refused (503), the rest kept.
+    let received: Arc<Mutex<Vec<i64>>> = Arc::default();
+    let refusals = Arc::new(std::sync::atomic::AtomicUsize::new(3));
+    let app = axum::Router::new().route(
+        "/ingest",
+        axum::routing::post({
+            let (received, refusals) = (received.clone(), refusals.clone());
+            move |headers: axum::http::HeaderMap, body: String| {
+                let (received, refusals) = (received.clone(), refusals.clone());
+                async move {
+                    assert_eq!(headers["content-type"], "application/x-ndjson");
+                    if refusals
+                        .fetch_update(std::sync::atomic::Ordering::SeqCst, std::sync::atomic::Ordering::SeqCst, |n| n.checked_sub(1))
+                        .is_ok()
+                    {
+                        return axum::http::StatusCode::SERVICE_UNAVAILABLE;
+                    }
+                    let mut r = received.lock().unwrap();
+                    r.extend(body.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()["seq"].as_i64().unwrap()));
+                    axum::http::StatusCode::OK
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let siem = format!("{{http_url=\"http://{addr}/ingest\", batch=2}}");
+    let nixa = spawn_nixa(&[("NIXA_SIEM", siem.as_str())]).await;
+    for _ in 0..4 {
+        sign_in_run(&nixa.issuer).await;
+    }
+    use sqlx::Connection;
+    sqlx::any::install_default_drivers();
+    let db_path = nixa._dir.as_ref().unwrap().path().join("nixa-demo.db");
+    let mut db = sqlx::AnyConnection::connect(&format!("sqlite://{}", db_path.display())).await.unwrap();
+    let head: i64 = sqlx::query_scalar("SELECT MAX(seq) FROM audit_log").fetch_one(&mut db).await.unwrap();
+    assert!(head >= 5, "several batches of two: {head}");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let got = received.lock().unwrap().clone();
+        match complete_and_in_order(&got, head) {
+            Ok(()) => break,
+            Err(e) => assert!(Instant::now() < deadline, "{e}"),
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(refusals.load(std::sync::atomic::Ordering::SeqCst), 0, "the refusals were retried");
+    let cursor: i64 = sqlx::query_scalar("SELECT seq FROM siem_cursors WHERE sink = 'http'").fetch_one(&mut db).await.unwrap();
+    assert!(cursor >= head, "the cursor is kept in the database");
 }
