@@ -9,9 +9,9 @@
 //!
 //! | floor | modules | what they hold |
 //! |---|---|---|
-//! | primitives | [`crypto`] | random tokens, token hashes, constant-time comparison, the signature algorithms' names |
-//! | domain | [`identity`], [`client`], [`scope`], [`assurance`], [`store`], [`keys`], [`audit`], [`pki`], [`privacy`], [`federation`], [`channels`] | people and organisations (a person's internal [`identity::PersonId`] is never their personal ID), registered portals, the scopes of a grant, acr/amr, the SQLite/PostgreSQL repository (its own rows and domain types, nothing from the protocol), signing keys and the master key, the audit chain, certificates, consent and pairwise subjects, the upstream providers, the channels that carry messages to people (SMTP, an SMS gateway, a file) |
-//! | HTTP basics | [`web`] | pages, languages, CSRF, cookies, security headers, incidents (internal errors logged once, by a layer) |
+//! | primitives | [`crypto`], [`metrics`] | random tokens, token hashes, constant-time comparison, the signature algorithms' names; every Prometheus metric's name and labels (served by [`routes::metrics_router`]) |
+//! | domain | [`identity`], [`client`], [`scope`], [`assurance`], [`store`], [`keys`], [`audit`], [`pki`], [`privacy`], [`federation`], [`channels`] | people and organisations (a person's internal [`identity::PersonId`] is never their personal ID), registered portals, the scopes of a grant, acr/amr, the SQLite/PostgreSQL repository (its own rows and domain types, nothing from the protocol), signing keys and the master key, the audit chain and its stream to a SIEM, certificates, consent and pairwise subjects, the upstream providers, the channels that carry messages to people (SMTP, an SMS gateway, a file) |
+//! | HTTP basics | [`web`] | pages, languages, CSRF, cookies, security headers, incidents (internal errors logged once, by a layer), the request log, health and readiness |
 //! | settings | [`config`] | the configuration and the settings built from it |
 //! | protocol vocabulary | [`protocol`] | the authorization request and its parsing, OAuth errors and their wire form, scopes and claims, user codes, JOSE, the metadata document; no endpoint |
 //! | statistics | [`stats`] | the monitoring centre's counts: recorded in memory by the sign-in, consent and credential paths, folded by the janitor, exported anonymised (cell suppression) |

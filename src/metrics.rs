@@ -1,22 +1,16 @@
 //! Prometheus metrics (`metrics` facade, `metrics-exporter-prometheus`), served on their own
-//! address (`metrics_listen`, loopback by default) so that they are never public.
+//! address (`metrics_listen`, loopback by default) so that they are never public
+//! (`routes::metrics_router`).
 //!
 //! Every name and label is here, in one place, and every label value comes from a small fixed
 //! set (a route template, a status, an acr, a method, a grant, an outcome): never a person, a
 //! token, a portal's free text or anything unbounded.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 use std::time::Duration;
 
-use axum::Router;
-use axum::extract::State;
-use axum::http::header;
-use axum::response::IntoResponse;
-use axum::routing::get;
 use metrics::{counter, gauge, histogram};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
-
-use crate::state::App;
 
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
@@ -98,23 +92,17 @@ pub fn siem_failure(sink: &'static str) {
 
 /// The figures read when Prometheus scrapes: the database pool, the signing keys' ages, the
 /// statistics buffer.
-fn refresh(app: &App) {
-    let (size, idle) = app.store.pool_use();
+pub fn scraped(pool: (u32, u32), key_ages: &[(&'static str, i64)], stats_dropped: u64) {
+    let (size, idle) = pool;
     gauge!("nixa_db_pool_connections", "state" => "idle").set(f64::from(idle));
     gauge!("nixa_db_pool_connections", "state" => "in_use").set(f64::from(size.saturating_sub(idle)));
-    for (alg, age) in app.keys.signing_key_ages(app.now()) {
-        gauge!("nixa_signing_key_age_seconds", "alg" => alg).set(age as f64);
+    for (alg, age) in key_ages {
+        gauge!("nixa_signing_key_age_seconds", "alg" => *alg).set(*age as f64);
     }
-    gauge!("nixa_stats_events_dropped").set(app.stats.dropped() as f64);
+    gauge!("nixa_stats_events_dropped").set(stats_dropped as f64);
 }
 
-async fn render(State(app): State<Arc<App>>) -> impl IntoResponse {
-    refresh(&app);
-    let body = handle().map(PrometheusHandle::render).unwrap_or_default();
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body)
-}
-
-/// The metrics endpoint's own router (`GET /metrics`).
-pub fn router(app: Arc<App>) -> Router {
-    Router::new().route("/metrics", get(render)).with_state(app)
+/// The exposition text (empty without a recorder).
+pub fn render() -> String {
+    handle().map(PrometheusHandle::render).unwrap_or_default()
 }

@@ -168,3 +168,13 @@ async fn not_found(
     let locale = web::lang::page_locale(app.settings.default_locale, &headers, &jar, None, q.get("lang"));
     PageError::new(StatusCode::NOT_FOUND, locale, "error.not_found")
 }
+
+/// `GET /metrics` (Prometheus), on the metrics address only; the gauges read at scrape time are
+/// refreshed first.
+pub fn metrics_router(app: Arc<App>) -> Router {
+    async fn render(State(app): State<Arc<App>>) -> impl IntoResponse {
+        crate::metrics::scraped(app.store.pool_use(), &app.keys.signing_key_ages(app.now()), app.stats.dropped());
+        ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], crate::metrics::render())
+    }
+    Router::new().route("/metrics", get(render)).with_state(app)
+}

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
-use crate::state::App;
+use crate::outbound::Outbound;
 use crate::store::audit::AuditEntry;
 use crate::store::{Store, StoreError};
 
@@ -112,27 +112,36 @@ pub fn frame(message: &str) -> Vec<u8> {
     out
 }
 
-/// Starts one task per configured sink.
-pub fn spawn(app: &Arc<App>) -> Vec<tokio::task::JoinHandle<()>> {
-    let cfg = &app.settings.siem;
-    let mut tasks = Vec::new();
-    if let Some(addr) = cfg.syslog_tcp.clone() {
-        let app = app.clone();
-        tasks.push(tokio::spawn(async move { run_syslog(app, addr).await }));
+/// What the stream needs: the audit table, the guarded client, the configuration.
+#[derive(Clone)]
+pub struct Exporter {
+    pub store: Store,
+    pub outbound: Outbound,
+    pub cfg: SiemConfig,
+    /// The HOSTNAME of syslog messages: `hostname`, else the issuer's host.
+    pub hostname: String,
+    /// The server's clock (for the cursor's `updated_at`).
+    pub now: Arc<dyn Fn() -> i64 + Send + Sync>,
+}
+
+impl Exporter {
+    fn batch_size(&self) -> i64 {
+        self.cfg.batch.unwrap_or(DEFAULT_BATCH).clamp(1, 10_000)
     }
-    if let Some(url) = cfg.http_url.clone() {
-        let app = app.clone();
-        tasks.push(tokio::spawn(async move { run_http(app, url).await }));
+}
+
+/// Starts one task per configured sink.
+pub fn spawn(exporter: Exporter) -> Vec<tokio::task::JoinHandle<()>> {
+    let mut tasks = Vec::new();
+    if let Some(addr) = exporter.cfg.syslog_tcp.clone() {
+        let e = exporter.clone();
+        tasks.push(tokio::spawn(async move { run_syslog(e, addr).await }));
+    }
+    if let Some(url) = exporter.cfg.http_url.clone() {
+        let e = exporter.clone();
+        tasks.push(tokio::spawn(async move { run_http(e, url).await }));
     }
     tasks
-}
-
-fn batch_size(app: &App) -> i64 {
-    app.settings.siem.batch.unwrap_or(DEFAULT_BATCH).clamp(1, 10_000)
-}
-
-fn hostname(app: &App) -> String {
-    app.settings.siem.hostname.clone().unwrap_or_else(|| app.settings.issuer.host_str().unwrap_or("nixa").to_string())
 }
 
 async fn lag(store: &Store, sink: Sink, cursor: i64) {
@@ -146,8 +155,8 @@ fn backoff(previous: Duration) -> Duration {
     (previous * 2).clamp(Duration::from_secs(1), MAX_BACKOFF)
 }
 
-async fn run_syslog(app: Arc<App>, addr: String) {
-    let host = hostname(&app);
+async fn run_syslog(app: Exporter, addr: String) {
+    let host = app.hostname.clone();
     let mut conn: Option<TcpStream> = None;
     let mut wait = IDLE;
     // Written on the current connection, not yet known to have arrived.
@@ -160,10 +169,10 @@ async fn run_syslog(app: Arc<App>, addr: String) {
                 if !conn.as_ref().is_some_and(still_open) {
                     return Err("the receiver closed the connection; sending again".into());
                 }
-                app.store.set_siem_cursor(Sink::Syslog.as_str(), up_to, app.now()).await.map_err(|e| e.to_string())?;
+                app.store.set_siem_cursor(Sink::Syslog.as_str(), up_to, (app.now)()).await.map_err(|e| e.to_string())?;
             }
             let cursor = app.store.siem_cursor(Sink::Syslog.as_str()).await.map_err(|e| e.to_string())?;
-            let entries = app.store.audit_entries(cursor, batch_size(&app)).await.map_err(|e| e.to_string())?;
+            let entries = app.store.audit_entries(cursor, app.batch_size()).await.map_err(|e| e.to_string())?;
             lag(&app.store, Sink::Syslog, cursor).await;
             let Some(last) = entries.last().map(|e| e.seq) else { return Ok(false) };
             if conn.is_none() {
@@ -184,7 +193,7 @@ async fn run_syslog(app: Arc<App>, addr: String) {
                 .map_err(|e| e.to_string())?;
             unconfirmed = Some(last);
             crate::metrics::siem_sent(Sink::Syslog.as_str(), entries.len() as u64);
-            Ok(entries.len() as i64 == batch_size(&app))
+            Ok(entries.len() as i64 == app.batch_size())
         }
         .await;
         wait = match result {
@@ -215,7 +224,7 @@ fn still_open(c: &TcpStream) -> bool {
     }
 }
 
-async fn run_http(app: Arc<App>, url: String) {
+async fn run_http(app: Exporter, url: String) {
     let mut wait = Duration::ZERO;
     loop {
         tokio::time::sleep(if wait.is_zero() { IDLE } else { wait }).await;
@@ -230,9 +239,9 @@ async fn run_http(app: Arc<App>, url: String) {
     }
 }
 
-async fn http_batch(app: &App, url: &str) -> Result<(), String> {
+async fn http_batch(app: &Exporter, url: &str) -> Result<(), String> {
     let cursor = app.store.siem_cursor(Sink::Http.as_str()).await.map_err(|e: StoreError| e.to_string())?;
-    let entries = app.store.audit_entries(cursor, batch_size(app)).await.map_err(|e| e.to_string())?;
+    let entries = app.store.audit_entries(cursor, app.batch_size()).await.map_err(|e| e.to_string())?;
     lag(&app.store, Sink::Http, cursor).await;
     let Some(last) = entries.last().map(|e| e.seq) else { return Ok(()) };
     let body: String = entries.iter().map(|e| super::entry_json(e).to_string() + "\n").collect();
@@ -247,7 +256,7 @@ async fn http_batch(app: &App, url: &str) -> Result<(), String> {
     if !res.status().is_success() {
         return Err(format!("the receiver answered {}", res.status()));
     }
-    app.store.set_siem_cursor(Sink::Http.as_str(), last, app.now()).await.map_err(|e| e.to_string())?;
+    app.store.set_siem_cursor(Sink::Http.as_str(), last, (app.now)()).await.map_err(|e| e.to_string())?;
     crate::metrics::siem_sent(Sink::Http.as_str(), entries.len() as u64);
     lag(&app.store, Sink::Http, last).await;
     Ok(())

@@ -27,7 +27,16 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     tracing::info!(%listen, issuer = %app.settings.issuer_str, "nixa listening");
     let metrics = serve_metrics(&app).await;
     let janitor = nixa::janitor::spawn(&app);
-    let siem = nixa::audit::siem::spawn(&app);
+    let siem = nixa::audit::siem::spawn(nixa::audit::siem::Exporter {
+        store: app.store.clone(),
+        outbound: app.outbound.clone(),
+        cfg: app.settings.siem.clone(),
+        hostname: app.settings.siem.hostname.clone().unwrap_or_else(|| app.settings.issuer.host_str().unwrap_or("nixa").to_string()),
+        now: {
+            let app = app.clone();
+            std::sync::Arc::new(move || app.now())
+        },
+    });
     let limits = app.settings.http.clone();
     nixa::web::serve::serve(listener, router(app.clone()), &limits, shutdown_signal()).await?;
     janitor.abort();
@@ -60,7 +69,7 @@ async fn serve_metrics(app: &std::sync::Arc<App>) -> Option<tokio::task::JoinHan
         }
     };
     tracing::info!(%addr, "metrics listening (/metrics)");
-    let (router, limits) = (nixa::metrics::router(app.clone()), app.settings.http.clone());
+    let (router, limits) = (nixa::routes::metrics_router(app.clone()), app.settings.http.clone());
     Some(tokio::spawn(async move {
         if let Err(e) = nixa::web::serve::serve(listener, router, &limits, std::future::pending()).await {
             tracing::warn!(error = %e, "metrics listener stopped");
