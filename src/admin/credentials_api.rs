@@ -60,7 +60,7 @@ fn out(rows: &[IssuedCredential], now: i64) -> Vec<CredentialOut> {
             expires_at: c.expires_at,
             revoked_at: c.revoked_at,
             revoked_by: c.revoked_by.clone(),
-            live: c.revoked_at.is_none() && c.expires_at > now,
+            live: c.is_live(now),
         })
         .collect()
 }

@@ -55,5 +55,5 @@ pub async fn revoke(store: &Store, now: i64, target: Target<'_>, reason: &str, a
 
 /// The credentials that still verify: not revoked, not expired.
 pub fn live(all: &[IssuedCredential], now: i64) -> Vec<&IssuedCredential> {
-    all.iter().filter(|c| c.revoked_at.is_none() && c.expires_at > now).collect()
+    all.iter().filter(|c| c.is_live(now)).collect()
 }

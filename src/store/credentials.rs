@@ -104,3 +104,10 @@ pub struct IssuedCredential {
     pub revoked_at: Option<i64>,
     pub revoked_by: Option<String>,
 }
+
+impl IssuedCredential {
+    /// It still verifies: not revoked, not expired.
+    pub fn is_live(&self, now: i64) -> bool {
+        self.revoked_at.is_none() && self.expires_at > now
+    }
+}
