@@ -72,6 +72,15 @@ pub fn rows_purged(what: &'static str, n: u64) {
     counter!("nixa_rows_purged_total", "what" => what).increment(n);
 }
 
+/// A call to an upstream provider (`upstream`: its configured id, a small operator-set list;
+/// `op`: discovery, token, userinfo), its outcome and latency. Discovery served from the cache
+/// counts too (a few microseconds).
+pub fn upstream_call(upstream: &str, op: &'static str, outcome: &'static str, elapsed: Duration) {
+    let upstream = upstream.to_string();
+    counter!("nixa_upstream_calls_total", "upstream" => upstream.clone(), "op" => op, "outcome" => outcome).increment(1);
+    histogram!("nixa_upstream_call_duration_seconds", "upstream" => upstream, "op" => op).record(elapsed.as_secs_f64());
+}
+
 /// A back-channel logout delivery attempt's outcome.
 pub fn backchannel_delivery(outcome: &'static str) {
     counter!("nixa_backchannel_deliveries_total", "outcome" => outcome).increment(1);

@@ -243,7 +243,7 @@ async fn redeem(app: &App, p: &Provider, login: &UpstreamLogin, code: String) ->
             .add_extra_param("client_assertion", client_assertion(app, &p.cfg)?);
     }
     let tokens = p
-        .bounded(async {
+        .bounded("token", async {
             req.request_async(&p.http).await.map_err(|e| match e {
                 openidconnect::RequestTokenError::ServerResponse(r) => UpstreamError::Refused(r.error().to_string()),
                 openidconnect::RequestTokenError::Request(r) => UpstreamError::Unreachable(error_chain(&r)),
@@ -294,7 +294,7 @@ fn client_assertion(app: &App, cfg: &Upstream) -> Result<String, UpstreamError> 
 }
 
 async fn userinfo(p: &Provider, endpoint: &url::Url, access_token: &str) -> Result<Map<String, Value>, UpstreamError> {
-    p.bounded(async {
+    p.bounded("userinfo", async {
         let res = p
             .http
             .get(endpoint.clone())

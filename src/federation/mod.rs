@@ -149,17 +149,31 @@ impl Federation {
 
 impl Provider {
     /// Every call is bounded by the upstream's timeout, also as a whole: a slow upstream that
-    /// trickles bytes cannot hold the person's page.
-    pub(crate) async fn bounded<T, F: std::future::Future<Output = Result<T, UpstreamError>>>(&self, f: F) -> Result<T, UpstreamError> {
-        tokio::time::timeout(self.cfg.timeout + Duration::from_millis(500), f)
+    /// trickles bytes cannot hold the person's page. `op` names the call for the metrics.
+    pub(crate) async fn bounded<T, F: std::future::Future<Output = Result<T, UpstreamError>>>(
+        &self,
+        op: &'static str,
+        f: F,
+    ) -> Result<T, UpstreamError> {
+        let started = std::time::Instant::now();
+        let result = tokio::time::timeout(self.cfg.timeout + Duration::from_millis(500), f)
             .await
-            .map_err(|_| UpstreamError::Unreachable("timed out".into()))?
+            .map_err(|_| UpstreamError::Unreachable("timed out".into()))
+            .and_then(|r| r);
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(UpstreamError::Unreachable(_)) => "unreachable",
+            Err(UpstreamError::Refused(_)) => "refused",
+            Err(_) => "rejected",
+        };
+        crate::metrics::upstream_call(&self.cfg.id, op, outcome, started.elapsed());
+        result
     }
 
     /// The waiting for the lock counts against the timeout too: with the upstream down, callers
     /// queued behind a fetch must not wait one timeout each.
     pub(crate) async fn metadata(&self, now: i64) -> Result<ProviderMetadataWithLogout, UpstreamError> {
-        self.bounded(async {
+        self.bounded("discovery", async {
             let mut cached = self.metadata.lock().await;
             if let Some((m, at)) = cached.as_ref()
                 && now - at < METADATA_TTL

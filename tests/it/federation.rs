@@ -361,6 +361,9 @@ async fn bad_upstream_tokens_are_refused_and_a_good_one_is_capped() {
 
 #[tokio::test]
 async fn unreachable_upstream_gives_a_page_within_the_timeout() {
+    // The process's metrics recorder (shared by the tests in this binary): the upstream calls
+    // are counted by upstream, call and outcome.
+    let metrics = nixa::metrics::handle().expect("a Prometheus recorder");
     // One port that refuses connections, one that accepts and never answers.
     let closed = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -393,6 +396,16 @@ async fn unreachable_upstream_gives_a_page_within_the_timeout() {
     }
     let failed = audit_events(&hub, "upstream.failed").await;
     assert_eq!(failed.iter().filter(|d| d["reason"] == "unreachable").count(), 2, "{failed:?}");
+    let text = metrics.render();
+    for id in ["down", "slow"] {
+        let counted = text.lines().any(|l| {
+            l.starts_with("nixa_upstream_calls_total{")
+                && l.contains(&format!("upstream=\"{id}\""))
+                && l.contains("op=\"discovery\"")
+                && l.contains("outcome=\"unreachable\"")
+        });
+        assert!(counted, "{id} counted as unreachable:\n{text}");
+    }
     // Three people at once on the silent upstream: each answered within the timeout, none
     // queued behind another's discovery.
     let started = Instant::now();
