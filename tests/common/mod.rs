@@ -120,6 +120,11 @@ impl TestServer {
     }
 }
 
+/// A loopback port nobody listens on (for a server a test starts).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
 /// A plain HTTP client for back-channel calls (what a portal's server does).
 pub fn backchannel() -> reqwest::Client {
     reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client")

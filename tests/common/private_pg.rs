@@ -53,7 +53,7 @@ impl PrivatePostgres {
         let bin = bin_dir();
         let data_s = data.to_str().expect("utf-8 path");
         run(&bin, "initdb", &["-D", data_s, "-U", "nixa", "--auth=trust", "-E", "UTF8", "--no-sync"]);
-        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("addr").port();
+        let port = super::free_port();
         let pg = Self { bin, data, port, _dir: dir };
         pg.start_again();
         pg

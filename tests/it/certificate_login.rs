@@ -8,7 +8,7 @@ use crate::common;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-use common::{AN, Browser, DVC, DVC_REDIRECT, Page, TestServer, authorize_url, id_token_claims, pkce_pair, redeem};
+use common::{AN, Browser, DVC, DVC_REDIRECT, Page, TestServer, authorize_url, free_port, id_token_claims, pkce_pair, redeem};
 use der::Encode;
 use nixa::pki::Mode;
 use nixa::pki::config::{OcspResponderConfig, PkiConfig, TrustFile};
@@ -36,10 +36,6 @@ impl Drop for Responder {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// `openssl ocsp` answering from an index file (the OpenSSL CA database format).

@@ -77,10 +77,6 @@ impl Drop for Spawned {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 async fn spawn_nixa(env: &[(&str, &str)]) -> Spawned {
     let dir = tempfile::tempdir().unwrap();
     let mut spawned = spawn_nixa_in(dir.path(), env).await;
