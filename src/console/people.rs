@@ -247,17 +247,27 @@ pub async fn show(
     .await
 }
 
+/// The person's page again with what was refused, as `status`.
+async fn refused(
+    app: &App,
+    op: &Operator,
+    person: &Person,
+    looked_for: String,
+    key: &str,
+    status: StatusCode,
+) -> Result<Response, ConsoleError> {
+    let mut page = person_page(app, op, person, looked_for).await?;
+    page.error = Some(op.locale.t(key));
+    Ok(render(status, &page))
+}
+
 /// Sends the person an activation or recovery code by SMS or e-mail (the same delivery, limits
 /// and audit as the admin API), with a reason; the page says where it went, masked.
 async fn send_code(app: &App, op: &Operator, person: &Person, f: &Params, looked_for: String) -> Result<Response, ConsoleError> {
     use crate::authn::code_delivery::{self as delivery, NotSent, Requester, Via};
     use crate::authn::one_time_code::Purpose;
     let looked = &looked_for;
-    let refuse = |key: &'static str, status: StatusCode| async move {
-        let mut page = person_page(app, op, person, looked.clone()).await?;
-        page.error = Some(op.locale.t(key));
-        Ok::<_, ConsoleError>(render(status, &page))
-    };
+    let refuse = |key: &'static str, status: StatusCode| refused(app, op, person, looked.clone(), key, status);
     let Some(why) = f.get("reason").and_then(reason_ok) else {
         return refuse("console.error.reason", StatusCode::UNPROCESSABLE_ENTITY).await;
     };
@@ -294,16 +304,13 @@ async fn revoke_credentials(app: &App, op: &Operator, person: &Person, f: &Param
         None => return Err(ConsoleError::NotFound),
     };
     let Some(why) = f.get("reason").and_then(reason_ok) else {
-        let mut page = person_page(app, op, person, looked_for).await?;
-        page.error = Some(op.locale.t("console.error.reason"));
-        return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page));
+        return refused(app, op, person, looked_for, "console.error.reason", StatusCode::UNPROCESSABLE_ENTITY).await;
     };
     let revoked = revocation::revoke(&app.store, app.now(), target, &why, &op.actor()).await?;
-    let mut page = person_page(app, op, person, looked_for).await?;
     if revoked.is_empty() {
-        page.error = Some(op.locale.t("console.person.credential.none_revoked"));
-        return Ok(render(StatusCode::CONFLICT, &page));
+        return refused(app, op, person, looked_for, "console.person.credential.none_revoked", StatusCode::CONFLICT).await;
     }
+    let mut page = person_page(app, op, person, looked_for).await?;
     page.notice = Some(format!("{} {}", op.locale.t("console.person.credential.done"), revoked.len()));
     Ok(render(StatusCode::OK, &page))
 }
@@ -330,15 +337,11 @@ pub async fn set_lock(
             _ => return Err(ConsoleError::NotFound),
         };
         let Some(why) = f.get("reason").and_then(reason_ok) else {
-            let mut page = person_page(&app, &op, &person, looked_for).await?;
-            page.error = Some(op.locale.t("console.error.reason"));
-            return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page));
+            return refused(&app, &op, &person, looked_for, "console.error.reason", StatusCode::UNPROCESSABLE_ENTITY).await;
         };
         let next = match (person.status, lock) {
             (PersonStatus::Deceased, _) | (PersonStatus::LockedByOwner, false) => {
-                let mut page = person_page(&app, &op, &person, looked_for).await?;
-                page.error = Some(op.locale.t("console.person.error.status"));
-                return Ok(render(StatusCode::CONFLICT, &page));
+                return refused(&app, &op, &person, looked_for, "console.person.error.status", StatusCode::CONFLICT).await;
             }
             (_, true) => PersonStatus::LockedByOperator,
             (_, false) => PersonStatus::Active,
