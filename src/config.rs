@@ -98,6 +98,8 @@ pub struct Config {
     pub admission: crate::web::admission::AdmissionConfig,
     /// Audit export to a SIEM (`audit::siem`).
     pub siem: crate::audit::siem::SiemConfig,
+    /// Trace export over OTLP/HTTP (`trace`).
+    pub traces: crate::trace::TracesConfig,
 }
 
 impl Default for Config {
@@ -142,6 +144,7 @@ impl Default for Config {
             http: crate::web::serve::HttpLimits::default(),
             admission: crate::web::admission::AdmissionConfig::default(),
             siem: crate::audit::siem::SiemConfig::default(),
+            traces: crate::trace::TracesConfig::default(),
         }
     }
 }
@@ -167,7 +170,7 @@ pub enum ConfigError {
 }
 
 impl Config {
-    const KEYS: [&'static str; 39] = [
+    const KEYS: [&'static str; 40] = [
         "issuer",
         "listen",
         "database_url",
@@ -207,6 +210,7 @@ impl Config {
         "http",
         "admission",
         "siem",
+        "traces",
     ];
 
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
@@ -289,6 +293,7 @@ pub struct Settings {
     pub http: crate::web::serve::HttpLimits,
     pub admission: crate::web::admission::AdmissionConfig,
     pub siem: crate::audit::siem::SiemConfig,
+    pub traces: crate::trace::TracesConfig,
     pub demo: bool,
 }
 
@@ -420,6 +425,10 @@ impl Settings {
             admission: {
                 c.admission.check().map_err(ConfigError::Invalid)?;
                 c.admission.clone()
+            },
+            traces: {
+                c.traces.validate().map_err(ConfigError::Invalid)?;
+                c.traces.clone()
             },
             siem: {
                 if let Some(u) = &c.siem.http_url {

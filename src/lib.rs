@@ -66,4 +66,5 @@ pub mod signin;
 pub mod state;
 pub mod stats;
 pub mod store;
+pub mod trace;
 pub mod web;

@@ -244,7 +244,7 @@ async fn redeem(app: &App, p: &Provider, login: &UpstreamLogin, code: String) ->
     }
     let tokens = p
         .bounded("token", async {
-            req.request_async(&p.http).await.map_err(|e| match e {
+            req.request_async(&crate::federation::Traced(&p.http)).await.map_err(|e| match e {
                 openidconnect::RequestTokenError::ServerResponse(r) => UpstreamError::Refused(r.error().to_string()),
                 openidconnect::RequestTokenError::Request(r) => UpstreamError::Unreachable(error_chain(&r)),
                 other => UpstreamError::BadToken(error_chain(&other)),
@@ -300,6 +300,7 @@ async fn userinfo(p: &Provider, endpoint: &url::Url, access_token: &str) -> Resu
             .get(endpoint.clone())
             .bearer_auth(access_token)
             .header("accept", "application/json")
+            .headers(crate::trace::outbound_headers())
             .send()
             .await
             .map_err(|e| UpstreamError::Unreachable(error_chain(&e)))?;

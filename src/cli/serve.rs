@@ -26,6 +26,10 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     }
     tracing::info!(%listen, issuer = %app.settings.issuer_str, "nixa listening");
     let metrics = serve_metrics(&app).await;
+    let traces = nixa::trace::start_export(&app.settings.traces).map_err(|e| anyhow::anyhow!(e))?;
+    if let Some(url) = &app.settings.traces.otlp_url {
+        tracing::info!(%url, "traces exported over OTLP/HTTP");
+    }
     let janitor = nixa::janitor::spawn(&app);
     let siem = nixa::audit::siem::spawn(nixa::audit::siem::Exporter {
         store: app.store.clone(),
@@ -45,6 +49,12 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     }
     if let Some(m) = metrics {
         m.abort();
+    }
+    // The spans still queued go out before the process ends (the exporter's own thread).
+    if let Some(provider) = traces
+        && let Err(e) = tokio::task::spawn_blocking(move || provider.shutdown()).await.unwrap_or(Ok(()))
+    {
+        tracing::warn!(error = %e, "sending the last traces failed");
     }
     // What was counted since the janitor's last run is not lost on a clean stop.
     if let Err(e) = app.stats.flush(&app.store).await {

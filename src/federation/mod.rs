@@ -9,7 +9,8 @@ pub mod config;
 use std::sync::Arc;
 use std::time::Duration;
 
-use openidconnect::{IssuerUrl, ProviderMetadataWithLogout};
+use openidconnect::{AsyncHttpClient, HttpRequest, IssuerUrl, ProviderMetadataWithLogout};
+use opentelemetry::KeyValue;
 use tokio::sync::Mutex;
 
 use self::config::Upstream;
@@ -156,10 +157,21 @@ impl Provider {
         f: F,
     ) -> Result<T, UpstreamError> {
         let started = std::time::Instant::now();
-        let result = tokio::time::timeout(self.cfg.timeout + Duration::from_millis(500), f)
-            .await
-            .map_err(|_| UpstreamError::Unreachable("timed out".into()))
-            .and_then(|r| r);
+        let attributes = vec![KeyValue::new("nixa.upstream", self.cfg.id.clone()), KeyValue::new("nixa.upstream.call", op)];
+        let bounded = async {
+            tokio::time::timeout(self.cfg.timeout + Duration::from_millis(500), f)
+                .await
+                .map_err(|_| UpstreamError::Unreachable("timed out".into()))
+                .and_then(|r| r)
+        };
+        let result = match crate::trace::call(&format!("upstream {op}"), attributes) {
+            Some((span, recording)) => {
+                let result = crate::trace::within(span, bounded).await;
+                recording.finish(Vec::new(), result.is_err());
+                result
+            }
+            None => bounded.await,
+        };
         let outcome = match &result {
             Ok(_) => "ok",
             Err(UpstreamError::Unreachable(_)) => "unreachable",
@@ -182,7 +194,7 @@ impl Provider {
             }
             let issuer = IssuerUrl::new(self.cfg.issuer_str()).map_err(|e| UpstreamError::Unreachable(e.to_string()))?;
             // Discovery checks that the document's issuer is exactly the configured one.
-            let m = ProviderMetadataWithLogout::discover_async(issuer, &self.http)
+            let m = ProviderMetadataWithLogout::discover_async(issuer, &Traced(&self.http))
                 .await
                 .map_err(|e| UpstreamError::Unreachable(error_chain(&e)))?;
             *cached = Some((m.clone(), now));
@@ -193,6 +205,20 @@ impl Provider {
 
     pub(crate) async fn forget_metadata(&self) {
         *self.metadata.lock().await = None;
+    }
+}
+
+/// The upstream's client for `openidconnect`'s calls, with the `traceparent` of the call being
+/// made (`crate::trace::call`, inside [`Provider::bounded`]).
+pub(crate) struct Traced<'a>(pub &'a openidconnect::reqwest::Client);
+
+impl<'c> AsyncHttpClient<'c> for Traced<'_> {
+    type Error = <openidconnect::reqwest::Client as AsyncHttpClient<'c>>::Error;
+    type Future = <openidconnect::reqwest::Client as AsyncHttpClient<'c>>::Future;
+
+    fn call(&'c self, mut request: HttpRequest) -> Self::Future {
+        request.headers_mut().extend(crate::trace::outbound_headers());
+        self.0.call(request)
     }
 }
 

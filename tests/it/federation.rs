@@ -48,18 +48,23 @@ fn upstream(id: &str, issuer: &str, scopes: &[&str], trust: &str) -> UpstreamCon
 }
 
 /// A Node upstream started from tests/upstream; killed when dropped.
-struct Node {
+pub(crate) struct Node {
     child: tokio::process::Child,
     port: u16,
-    lines: tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
+    pub(crate) lines: tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
 }
 
 impl Node {
     async fn start(script: &str) -> Self {
+        Self::start_with(script, &[]).await
+    }
+
+    pub(crate) async fn start_with(script: &str, env: &[(&str, &str)]) -> Self {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/upstream");
         assert!(dir.join("node_modules/oidc-provider").exists(), "run `npm ci` in tests/upstream first");
         let mut child = tokio::process::Command::new("node")
             .arg(script)
+            .envs(env.iter().copied())
             .current_dir(&dir)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -72,12 +77,12 @@ impl Node {
         Self { child, port, lines }
     }
 
-    fn issuer(&self) -> String {
+    pub(crate) fn issuer(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
 
     /// provider.js: tells it the hub's redirect URI and waits until it is configured.
-    async fn configure(&mut self, redirect_uri: &str) {
+    pub(crate) async fn configure(&mut self, redirect_uri: &str) {
         let stdin = self.child.stdin.as_mut().unwrap();
         stdin.write_all(format!("{redirect_uri}\n").as_bytes()).await.unwrap();
         stdin.flush().await.unwrap();
@@ -86,13 +91,13 @@ impl Node {
     }
 }
 
-fn absolute(base: &str, loc: &str) -> String {
+pub(crate) fn absolute(base: &str, loc: &str) -> String {
     url::Url::parse(base).unwrap().join(loc).unwrap().to_string()
 }
 
 /// Follows redirects across the hub and the upstream until a page shows or the browser is sent
 /// back to the portal.
-async fn walk(b: &Browser, mut page: Page) -> Page {
+pub(crate) async fn walk(b: &Browser, mut page: Page) -> Page {
     for _ in 0..20 {
         match page.location.clone() {
             Some(loc) if !loc.starts_with(DVC_REDIRECT) => page = b.get(&absolute(&page.url, &loc)).await,

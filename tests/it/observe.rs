@@ -196,6 +196,196 @@ async fn a_caller_s_traceparent_becomes_the_request_id() {
     assert!(!log.contains('\u{1b}'), "text lines without colours in a file");
 }
 
+/// A minimal OTLP/HTTP receiver: decodes every `POST /v1/traces` (protobuf, as the OpenTelemetry
+/// Protocol specifies) and keeps the spans with their resource's `service.name`.
+struct OtlpReceiver {
+    url: String,
+    spans: std::sync::Arc<std::sync::Mutex<Vec<(String, opentelemetry_proto::tonic::trace::v1::Span)>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl OtlpReceiver {
+    async fn start() -> Self {
+        use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
+        use opentelemetry_proto::tonic::common::v1::any_value::Value as Any;
+        use prost::Message;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/v1/traces", listener.local_addr().unwrap());
+        let spans = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let kept = spans.clone();
+        let receive = move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+            let kept = kept.clone();
+            async move {
+                if headers.get("content-type").and_then(|v| v.to_str().ok()) != Some("application/x-protobuf") {
+                    return (axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE, Vec::new());
+                }
+                let Ok(request) = ExportTraceServiceRequest::decode(body) else { return (axum::http::StatusCode::BAD_REQUEST, Vec::new()) };
+                for resource in request.resource_spans {
+                    let service = resource
+                        .resource
+                        .iter()
+                        .flat_map(|r| &r.attributes)
+                        .find(|a| a.key == "service.name")
+                        .and_then(|a| match a.value.as_ref()?.value.as_ref()? {
+                            Any::StringValue(s) => Some(s.clone()),
+                            _ => None,
+                        })
+                        .unwrap_or_default();
+                    for span in resource.scope_spans.into_iter().flat_map(|s| s.spans) {
+                        kept.lock().unwrap().push((service.clone(), span));
+                    }
+                }
+                (axum::http::StatusCode::OK, ExportTraceServiceResponse::default().encode_to_vec())
+            }
+        };
+        let app = axum::Router::new().route("/v1/traces", axum::routing::post(receive));
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        Self { url, spans, task }
+    }
+
+    /// Waits until a span named `name` arrived (the exporter sends in batches).
+    async fn spans_once(&self, name: &str) -> Vec<(String, opentelemetry_proto::tonic::trace::v1::Span)> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let spans = self.spans.lock().unwrap().clone();
+            if spans.iter().any(|(_, s)| s.name == name) {
+                return spans;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no span {name:?} arrived; got {:?}",
+                spans.iter().map(|(_, s)| &s.name).collect::<Vec<_>>()
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
+
+impl Drop for OtlpReceiver {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn attribute(span: &opentelemetry_proto::tonic::trace::v1::Span, key: &str) -> Option<String> {
+    use opentelemetry_proto::tonic::common::v1::any_value::Value as Any;
+    span.attributes.iter().find(|a| a.key == key).and_then(|a| match a.value.as_ref()?.value.as_ref()? {
+        Any::StringValue(s) => Some(s.clone()),
+        Any::IntValue(i) => Some(i.to_string()),
+        other => Some(format!("{other:?}")),
+    })
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Spans reach an OTLP/HTTP receiver (decoded here); a caller's `traceparent` is joined; every
+/// call to an upstream provider (a real `oidc-provider`) is a child span of the request that
+/// made it, and the upstream receives that span's `traceparent`.
+#[tokio::test]
+async fn traces_reach_an_otlp_receiver_and_upstream_calls_carry_the_traceparent() {
+    const CALLER: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let receiver = OtlpReceiver::start().await;
+    let mut node = crate::federation::Node::start_with("provider.js", &[("PRINT_TRACEPARENT", "1")]).await;
+    let upstreams = format!(
+        r#"[{{id="vn-hub", display_name="VN hub", issuer="{}", client_id="nixa-hub", client_secret="hub-secret-for-tests-only-0123456789", scopes=["openid","vn"], trust_level="LoA2", trust_personal_id=true, personal_id_verified_claim="vn_personal_id_verified", claims={{personal_id="SoDinhDanh", name="HoVaTen", birthdate="NgayThangNamSinh"}}}}]"#,
+        node.issuer()
+    );
+    let traces = format!("{{otlp_url=\"{}\"}}", receiver.url);
+    let nixa = spawn_nixa(&[("NIXA_TRACES", &traces), ("NIXA_UPSTREAMS", &upstreams), ("OTEL_BSP_SCHEDULE_DELAY", "200")]).await;
+    node.configure(&format!("{}/login/upstream/callback", nixa.issuer)).await;
+
+    let joined =
+        backchannel().get(format!("{}/.well-known/openid-configuration", nixa.issuer)).header("traceparent", CALLER).send().await.unwrap();
+    assert_eq!(joined.headers()["x-request-id"], "4bf92f3577b34da6a3ce929d0e0e4736");
+
+    // A sign-in at a portal through the upstream: discovery, token and UserInfo calls.
+    let b = Browser::new(&nixa.issuer);
+    let (_, challenge) = pkce_pair();
+    let mut url = url::Url::parse(&format!("{}/authorize", nixa.issuer)).unwrap();
+    url.query_pairs_mut().extend_pairs([
+        ("response_type", "code"),
+        ("client_id", DVC),
+        ("redirect_uri", DVC_REDIRECT),
+        ("scope", "openid profile"),
+        ("state", "st"),
+        ("nonce", "nn"),
+        ("code_challenge", &challenge),
+        ("code_challenge_method", "S256"),
+        ("idp_hint", "vn-hub"),
+    ]);
+    let form = crate::federation::walk(&b, b.get(url.as_str()).await).await;
+    assert!(form.url.contains("/interaction/"), "at oidc-provider's login: {}\n{}", form.url, form.body);
+    let action = form.body.split("action=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let back = crate::federation::walk(&b, b.post(&crate::federation::absolute(&form.url, &action), &[("login", "an")]).await).await;
+    assert!(back.url.contains("/consent?r=") || back.query("code").is_some(), "back at nixa: {} {}", back.url, back.body);
+
+    // What the upstream received, in order.
+    let mut received = Vec::new();
+    while let Ok(Ok(Some(line))) = tokio::time::timeout(Duration::from_secs(1), node.lines.next_line()).await {
+        if let Some(call) = line.strip_prefix("traceparent ") {
+            let (request, traceparent) = call.rsplit_once(' ').unwrap();
+            received.push((request.to_string(), traceparent.to_string()));
+        }
+    }
+    let sent = |request: &str| {
+        received
+            .iter()
+            .find(|(r, _)| r == request)
+            .map(|(_, t)| t.clone())
+            .unwrap_or_else(|| panic!("{request} without a traceparent: {received:?}"))
+    };
+
+    let spans = receiver.spans_once("upstream userinfo").await;
+    assert!(spans.iter().all(|(service, _)| service == "nixa"), "service.name");
+    let spans: Vec<_> = spans.into_iter().map(|(_, s)| s).collect();
+    let routes: Vec<_> = spans.iter().map(|s| (s.name.clone(), hex(&s.span_id), hex(&s.parent_span_id))).collect();
+    let server = |route: &str| {
+        spans
+            .iter()
+            .find(|s| attribute(s, "http.route").as_deref() == Some(route))
+            .unwrap_or_else(|| panic!("a span for {route}: {routes:?}"))
+    };
+    const SERVER: i32 = 2;
+    const CLIENT: i32 = 3;
+
+    let discovery = server("/.well-known/openid-configuration");
+    assert_eq!(
+        (hex(&discovery.trace_id), hex(&discovery.parent_span_id), discovery.kind),
+        ("4bf92f3577b34da6a3ce929d0e0e4736".into(), "00f067aa0ba902b7".into(), SERVER),
+        "the caller's trace, under the caller's span"
+    );
+    assert_eq!(
+        (attribute(discovery, "http.request.method").as_deref(), attribute(discovery, "http.response.status_code").as_deref()),
+        (Some("GET"), Some("200"))
+    );
+
+    for (request, route, call) in [
+        ("GET /.well-known/openid-configuration", "/login", "upstream discovery"),
+        ("POST /token", "/login/upstream/callback", "upstream token"),
+        ("GET /me", "/login/upstream/callback", "upstream userinfo"),
+    ] {
+        let parent = server(route);
+        let span = spans
+            .iter()
+            .find(|s| s.name == call && s.parent_span_id == parent.span_id)
+            .unwrap_or_else(|| panic!("{call} as a child of {route}: {routes:?}"));
+        assert_eq!((span.kind, &span.trace_id), (CLIENT, &parent.trace_id), "{call} in the trace of the {route} request");
+        assert_eq!(attribute(span, "nixa.upstream").as_deref(), Some("vn-hub"));
+        assert_eq!(sent(request), format!("00-{}-{}-01", hex(&span.trace_id), hex(&span.span_id)), "{request} carried the {call} span");
+    }
+    // Nothing that may carry a token, a code or a personal ID: routes are templates.
+    for s in &spans {
+        for a in &s.attributes {
+            let v = format!("{:?}", a.value);
+            assert!(!v.contains('?') && !v.contains(AN.0) && !v.contains("code="), "{}: {v}", a.key);
+        }
+    }
+}
+
 /// Debian's Prometheus (tests/run installs it) scrapes nixa; the sign-in counter is read back
 /// through Prometheus's query API.
 #[tokio::test]

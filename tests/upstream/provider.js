@@ -22,6 +22,10 @@ const accounts = {
 
 let provider = null;
 const server = http.createServer(async (req, res) => {
+  // The tracing test reads which calls carried a W3C traceparent.
+  if (process.env.PRINT_TRACEPARENT && req.headers.traceparent) {
+    console.log(`traceparent ${req.method} ${new URL(req.url, 'http://x').pathname} ${req.headers.traceparent}`);
+  }
   if (!provider) { res.writeHead(503); res.end('not configured yet'); return; }
   try {
     const url = new URL(req.url, 'http://x');
