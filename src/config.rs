@@ -442,6 +442,10 @@ impl Settings {
                 {
                     return Err(ConfigError::Invalid(format!("siem.syslog_tcp {a:?} is not host:port")));
                 }
+                if c.siem.syslog_tls && c.siem.syslog_tcp.is_none() {
+                    return Err(ConfigError::Invalid("siem.syslog_tls needs siem.syslog_tcp".into()));
+                }
+                crate::audit::siem::tls_connector(&c.siem).map_err(ConfigError::Invalid)?;
                 c.siem.clone()
             },
             demo,

@@ -99,6 +99,57 @@ pub fn siem_failure(sink: &'static str) {
     counter!("nixa_siem_failures_total", "sink" => sink).increment(1);
 }
 
+/// Database statement latency, as the driver measures it: sqlx reports every statement it ran
+/// as a `sqlx::query` event with `elapsed_secs` and a `summary` (the statement's first words).
+/// This layer, installed beside the log's (`cli::init_logging`) with a filter of its own, reads
+/// those events, so the log's level does not decide what is counted; only the statement's verb
+/// (`select`, `insert`, `update`, `delete`, `other`) is a label, never the SQL or its values.
+pub struct DbStatements;
+
+impl DbStatements {
+    pub const TARGET: &'static str = "sqlx::query";
+}
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for DbStatements {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        if event.metadata().target() != Self::TARGET {
+            return;
+        }
+        let mut fields = StatementFields::default();
+        event.record(&mut fields);
+        if let Some(secs) = fields.elapsed_secs {
+            histogram!("nixa_db_statement_duration_seconds", "statement" => fields.verb).record(secs);
+        }
+    }
+}
+
+#[derive(Default)]
+struct StatementFields {
+    elapsed_secs: Option<f64>,
+    verb: &'static str,
+}
+
+impl tracing::field::Visit for StatementFields {
+    fn record_f64(&mut self, field: &tracing::field::Field, value: f64) {
+        if field.name() == "elapsed_secs" {
+            self.elapsed_secs = Some(value);
+        }
+    }
+
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        if field.name() == "summary" {
+            self.verb = statement_verb(value);
+        }
+    }
+
+    fn record_debug(&mut self, _: &tracing::field::Field, _: &dyn std::fmt::Debug) {}
+}
+
+fn statement_verb(summary: &str) -> &'static str {
+    let first = summary.split_whitespace().next().unwrap_or_default();
+    ["select", "insert", "update", "delete"].into_iter().find(|v| first.eq_ignore_ascii_case(v)).unwrap_or("other")
+}
+
 /// The figures read when Prometheus scrapes: the database pool, the signing keys' ages, the
 /// statistics buffer.
 pub fn scraped(pool: (u32, u32), key_ages: &[(&'static str, i64)], stats_dropped: u64) {
@@ -114,4 +165,15 @@ pub fn scraped(pool: (u32, u32), key_ages: &[(&'static str, i64)], stats_dropped
 /// The exposition text (empty without a recorder).
 pub fn render() -> String {
     handle().map(PrometheusHandle::render).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_the_verb_of_a_statement_is_a_label() {
+        assert_eq!(super::statement_verb("SELECT client_id, secret_hash, …"), "select");
+        assert_eq!(super::statement_verb("insert INTO audit …"), "insert");
+        assert_eq!(super::statement_verb("WITH x AS …"), "other");
+        assert_eq!(super::statement_verb(""), "other");
+    }
 }

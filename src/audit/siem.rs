@@ -9,13 +9,16 @@
 //!
 //! Plain TCP has no acknowledgement, so a batch written to syslog counts as delivered only when
 //! the connection is still open a moment later (a receiver that stopped closes it); otherwise
-//! the batch is sent again on a new connection.
+//! the batch is sent again on a new connection. With `syslog_tls` the same frames go over TLS
+//! (RFC 5425), the receiver's certificate checked against `syslog_ca_file` or the public roots.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName};
 use serde::{Deserialize, Serialize};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::outbound::Outbound;
@@ -28,6 +31,11 @@ use crate::store::{Store, StoreError};
 pub struct SiemConfig {
     /// `host:port` of a syslog receiver (rsyslog `imtcp`, a SIEM's TCP input).
     pub syslog_tcp: Option<String>,
+    /// Syslog over TLS (RFC 5425) to `syslog_tcp`; the receiver's certificate must name its host.
+    pub syslog_tls: bool,
+    /// PEM file of the certificate authorities that issue the receiver's certificate (default:
+    /// the public web roots).
+    pub syslog_ca_file: Option<std::path::PathBuf>,
     /// An http(s) URL that receives JSON Lines (`POST`, `application/x-ndjson`); a 2xx answer
     /// acknowledges the batch. Called through the guarded client: an internal receiver must be
     /// named in `outbound_allow`.
@@ -131,17 +139,91 @@ impl Exporter {
 }
 
 /// Starts one task per configured sink.
-pub fn spawn(exporter: Exporter) -> Vec<tokio::task::JoinHandle<()>> {
+pub fn spawn(exporter: Exporter) -> Result<Vec<tokio::task::JoinHandle<()>>, String> {
     let mut tasks = Vec::new();
     if let Some(addr) = exporter.cfg.syslog_tcp.clone() {
+        let tls = tls_connector(&exporter.cfg)?;
         let e = exporter.clone();
-        tasks.push(tokio::spawn(async move { run_syslog(e, addr).await }));
+        tasks.push(tokio::spawn(async move { run_syslog(e, addr, tls).await }));
     }
     if let Some(url) = exporter.cfg.http_url.clone() {
         let e = exporter.clone();
         tasks.push(tokio::spawn(async move { run_http(e, url).await }));
     }
-    tasks
+    Ok(tasks)
+}
+
+/// The TLS client for syslog (`None`: plain TCP). Checked at start-up (`Settings`), so that a
+/// missing or empty CA file stops the start rather than the stream.
+pub fn tls_connector(cfg: &SiemConfig) -> Result<Option<tokio_rustls::TlsConnector>, String> {
+    if !cfg.syslog_tls {
+        return Ok(None);
+    }
+    let mut roots = rustls::RootCertStore::empty();
+    match &cfg.syslog_ca_file {
+        Some(path) => {
+            let unreadable = |e: &dyn std::fmt::Display| format!("siem.syslog_ca_file {}: {e}", path.display());
+            for cert in CertificateDer::pem_file_iter(path).map_err(|e| unreadable(&e))? {
+                roots.add(cert.map_err(|e| unreadable(&e))?).map_err(|e| unreadable(&e))?;
+            }
+            if roots.is_empty() {
+                return Err(unreadable(&"no certificate in the file"));
+            }
+        }
+        None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+    }
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Some(tokio_rustls::TlsConnector::from(Arc::new(config))))
+}
+
+/// A connection to the syslog receiver.
+enum Connection {
+    Plain(TcpStream),
+    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+}
+
+impl Connection {
+    async fn open(addr: &str, tls: Option<&tokio_rustls::TlsConnector>) -> Result<Self, String> {
+        let tcp = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
+        let Some(tls) = tls else { return Ok(Connection::Plain(tcp)) };
+        let host = addr.rsplit_once(':').map(|(h, _)| h.trim_start_matches('[').trim_end_matches(']')).unwrap_or(addr);
+        let name = ServerName::try_from(host.to_string()).map_err(|e| format!("{host:?}: {e}"))?;
+        let stream = tls.connect(name, tcp).await.map_err(|e| format!("TLS: {e}"))?;
+        Ok(Connection::Tls(Box::new(stream)))
+    }
+
+    async fn write_all(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        match self {
+            Connection::Plain(c) => c.write_all(bytes).await,
+            Connection::Tls(c) => {
+                c.write_all(bytes).await?;
+                c.flush().await
+            }
+        }
+    }
+
+    /// Whether the connection is still open: the receiver never writes, so a readable socket
+    /// means it was closed (end of file) or reset. Over TLS the read goes through the session
+    /// (which takes the receiver's handshake messages, such as session tickets, itself).
+    async fn still_open(&mut self) -> bool {
+        let mut buf = [0u8; 64];
+        let read = match self {
+            Connection::Plain(c) => match c.try_read(&mut buf) {
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return true,
+                other => other,
+            },
+            // Polled once: nothing to read yet is an open connection.
+            Connection::Tls(c) => match tokio::time::timeout(Duration::ZERO, c.read(&mut buf)).await {
+                Err(_) => return true,
+                Ok(read) => read,
+            },
+        };
+        matches!(read, Ok(n) if n > 0)
+    }
 }
 
 async fn lag(store: &Store, sink: Sink, cursor: i64) {
@@ -155,9 +237,9 @@ fn backoff(previous: Duration) -> Duration {
     (previous * 2).clamp(Duration::from_secs(1), MAX_BACKOFF)
 }
 
-async fn run_syslog(app: Exporter, addr: String) {
+async fn run_syslog(app: Exporter, addr: String, tls: Option<tokio_rustls::TlsConnector>) {
     let host = app.hostname.clone();
-    let mut conn: Option<TcpStream> = None;
+    let mut conn: Option<Connection> = None;
     let mut wait = IDLE;
     // Written on the current connection, not yet known to have arrived.
     let mut unconfirmed: Option<i64> = None;
@@ -166,7 +248,11 @@ async fn run_syslog(app: Exporter, addr: String) {
         let result: Result<bool, String> = async {
             // What was written before this pause arrived if the connection is still open now.
             if let Some(up_to) = unconfirmed.take() {
-                if !conn.as_ref().is_some_and(still_open) {
+                let open = match conn.as_mut() {
+                    Some(c) => c.still_open().await,
+                    None => false,
+                };
+                if !open {
                     return Err("the receiver closed the connection; sending again".into());
                 }
                 app.store.set_siem_cursor(Sink::Syslog.as_str(), up_to, (app.now)()).await.map_err(|e| e.to_string())?;
@@ -176,10 +262,9 @@ async fn run_syslog(app: Exporter, addr: String) {
             lag(&app.store, Sink::Syslog, cursor).await;
             let Some(last) = entries.last().map(|e| e.seq) else { return Ok(false) };
             if conn.is_none() {
-                let c = tokio::time::timeout(Duration::from_secs(5), TcpStream::connect(&addr))
+                let c = tokio::time::timeout(Duration::from_secs(5), Connection::open(&addr, tls.as_ref()))
                     .await
-                    .map_err(|_| "connecting timed out".to_string())?
-                    .map_err(|e| e.to_string())?;
+                    .map_err(|_| "connecting timed out".to_string())??;
                 conn = Some(c);
             }
             let c = conn.as_mut().ok_or("no connection")?;
@@ -210,17 +295,6 @@ async fn run_syslog(app: Exporter, addr: String) {
                 next
             }
         };
-    }
-}
-
-/// Whether a connection is still open: the receiver never writes, so a readable socket means
-/// it was closed (end of file) or reset.
-fn still_open(c: &TcpStream) -> bool {
-    let mut buf = [0u8; 64];
-    match c.try_read(&mut buf) {
-        Ok(0) => false,
-        Ok(_) => true,
-        Err(e) => e.kind() == std::io::ErrorKind::WouldBlock,
     }
 }
 

@@ -128,14 +128,21 @@ pub fn main() -> ExitCode {
 /// level; colours only on a terminal, never in a file or a collector.
 fn init_logging(cli: &Cli) {
     use std::io::IsTerminal;
+    use tracing_subscriber::Layer as _;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
     let format = Config::load(cli.config.as_deref()).ok().and_then(|c| nixa::config::LogFormat::parse(&c.log_format)).unwrap_or_default();
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(std::io::stderr().is_terminal());
-    match format {
-        nixa::config::LogFormat::Text => builder.init(),
+    let text = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_ansi(std::io::stderr().is_terminal());
+    let log = match format {
+        nixa::config::LogFormat::Text => text.boxed(),
         // One JSON object per line, the event's fields flattened beside time, level and target.
-        nixa::config::LogFormat::Json => builder.json().flatten_event(true).with_current_span(false).with_span_list(false).init(),
-    }
+        nixa::config::LogFormat::Json => text.json().flatten_event(true).with_current_span(false).with_span_list(false).boxed(),
+    };
+    // sqlx reports every statement at debug level; the statement metric reads them whatever the
+    // log's level.
+    let statements = tracing_subscriber::filter::Targets::new().with_target(nixa::metrics::DbStatements::TARGET, tracing::Level::DEBUG);
+    tracing_subscriber::registry().with(log.with_filter(filter)).with(nixa::metrics::DbStatements.with_filter(statements)).init();
 }
 
 /// The settings from `--config`, the environment and `--demo`.

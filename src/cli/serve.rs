@@ -40,7 +40,8 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
             let app = app.clone();
             std::sync::Arc::new(move || app.now())
         },
-    });
+    })
+    .map_err(|e| anyhow::anyhow!(e))?;
     let limits = app.settings.http.clone();
     nixa::web::serve::serve(listener, router(app.clone()), &limits, shutdown_signal()).await?;
     janitor.abort();

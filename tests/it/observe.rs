@@ -449,10 +449,11 @@ async fn prometheus_scrapes_the_sign_in_counter() {
         let tokens = query(r#"sum(nixa_token_requests_total{grant="refresh_token",outcome="issued"})"#).await;
         let requests = query(r#"sum(nixa_http_requests_total{route="/userinfo",status="200"})"#).await;
         let pool = query(r#"sum(nixa_db_pool_connections)"#).await;
-        if tokens == Some(1.0) && requests == Some(1.0) && pool.is_some_and(|p| p >= 1.0) {
+        let statements = query(r#"sum(nixa_db_statement_duration_seconds_count{statement="insert"})"#).await;
+        if tokens == Some(1.0) && requests == Some(1.0) && pool.is_some_and(|p| p >= 1.0) && statements.is_some_and(|n| n >= 3.0) {
             break;
         }
-        assert!(Instant::now() < deadline, "tokens {tokens:?}, userinfo {requests:?}, pool {pool:?}");
+        assert!(Instant::now() < deadline, "tokens {tokens:?}, userinfo {requests:?}, pool {pool:?}, insert statements {statements:?}");
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     // No label carries a person or a token.
@@ -472,15 +473,56 @@ struct Rsyslog {
     child: Option<std::process::Child>,
 }
 
+/// A certificate authority and a certificate for `localhost` that it issued, as PEM files in
+/// `dir`: (the CA's file, the certificate's, its key's).
+fn localhost_certificate(dir: &std::path::Path, ca_name: &str) -> [std::path::PathBuf; 3] {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, date_time_ymd};
+    let ca_key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+    p.distinguished_name.push(DnType::CommonName, ca_name);
+    p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    (p.not_before, p.not_after) = (date_time_ymd(2024, 1, 1), date_time_ymd(2040, 1, 1));
+    let ca = p.self_signed(&ca_key).unwrap();
+    let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let mut p = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+    (p.not_before, p.not_after) = (date_time_ymd(2024, 1, 1), date_time_ymd(2040, 1, 1));
+    let cert = p.signed_by(&key, &ca, &ca_key).unwrap();
+    let files = [dir.join(format!("{ca_name}.pem")), dir.join("cert.pem"), dir.join("key.pem")];
+    for (path, pem) in files.iter().zip([ca.pem(), cert.pem(), key.serialize_pem()]) {
+        std::fs::write(path, pem).unwrap();
+    }
+    files
+}
+
 impl Rsyslog {
-    fn start() -> Self {
+    /// Plain TCP, or (`tls`) TLS with a certificate for `localhost` (RFC 5425, rsyslog's `gtls`
+    /// driver from `rsyslog-gnutls`).
+    fn start(tls: bool) -> Self {
         let bin = which("rsyslogd").or_else(|| Some("/usr/sbin/rsyslogd".into()).filter(|p: &std::path::PathBuf| p.is_file()));
         let bin = bin.expect("rsyslog is installed (tests/run: apt-get install rsyslog)");
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
+        let (driver, module) = if tls {
+            let [ca, cert, key] = localhost_certificate(dir.path(), "siem-ca");
+            assert!(
+                std::path::Path::new("/usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_gtls.so").exists(),
+                "rsyslog-gnutls is installed (tests/run)"
+            );
+            (
+                format!(
+                    " defaultNetstreamDriver=\"gtls\" defaultNetstreamDriverCAFile=\"{}\" defaultNetstreamDriverCertFile=\"{}\" defaultNetstreamDriverKeyFile=\"{}\"",
+                    ca.display(),
+                    cert.display(),
+                    key.display()
+                ),
+                " streamDriver.name=\"gtls\" streamDriver.mode=\"1\" streamDriver.authMode=\"anon\"",
+            )
+        } else {
+            (String::new(), "")
+        };
         let conf = format!(
-            "global(workDirectory=\"{d}\")\n\
-             module(load=\"imtcp\")\n\
+            "global(workDirectory=\"{d}\"{driver})\n\
+             module(load=\"imtcp\"{module})\n\
              template(name=\"raw\" type=\"string\" string=\"%rawmsg%\\n\")\n\
              ruleset(name=\"nixa\") {{ action(type=\"omfile\" file=\"{d}/received.log\" template=\"raw\" flushOnTXEnd=\"on\" asyncWriting=\"off\") }}\n\
              input(type=\"imtcp\" port=\"{port}\" address=\"127.0.0.1\" ruleset=\"nixa\")\n",
@@ -559,9 +601,61 @@ fn complete_and_in_order(received: &[i64], head: i64) -> Result<(), String> {
 
 #[tokio::test]
 async fn every_audit_event_reaches_rsyslog_in_order_through_a_restart_and_an_outage() {
-    let mut rsyslog = Rsyslog::start();
+    stream_to_rsyslog_through_a_restart_and_an_outage(false).await;
+}
+
+#[tokio::test]
+async fn every_audit_event_reaches_rsyslog_over_tls_through_a_restart_and_an_outage() {
+    stream_to_rsyslog_through_a_restart_and_an_outage(true).await;
+}
+
+/// A receiver whose certificate this server's CA file did not issue gets nothing.
+#[tokio::test]
+async fn a_syslog_receiver_with_an_untrusted_certificate_receives_nothing() {
+    let rsyslog = Rsyslog::start(true);
+    let other = tempfile::tempdir().unwrap();
+    let [other_ca, ..] = localhost_certificate(other.path(), "another-ca");
+    let siem = format!("{{syslog_tcp=\"localhost:{}\", syslog_tls=true, syslog_ca_file=\"{}\"}}", rsyslog.port, other_ca.display());
+    let nixa = spawn_nixa(&[("NIXA_SIEM", siem.as_str())]).await;
+    sign_in_run(&nixa.issuer).await;
+    let failures = || async {
+        let text = backchannel().get(format!("http://{}/metrics", nixa.metrics)).send().await.unwrap().text().await.unwrap();
+        text.lines()
+            .find(|l| l.starts_with("nixa_siem_failures_total{sink=\"syslog\"}"))
+            .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while failures().await.is_none_or(|n| n < 1.0) {
+        assert!(Instant::now() < deadline, "the refused certificate counts as a failure");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(rsyslog.received().is_empty(), "nothing went to an unverified receiver");
+    let log = std::fs::read_to_string(&nixa.stderr).unwrap();
+    assert!(log.contains("UnknownIssuer"), "the log says why: {log}");
+
+    // A CA file that does not exist stops the start.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_nixa"))
+        .args(["serve", "--demo", "--listen", "127.0.0.1:0"])
+        .current_dir(other.path())
+        .env("NIXA_SIEM", format!("{{syslog_tcp=\"localhost:{}\", syslog_tls=true, syslog_ca_file=\"/nonexistent/ca.pem\"}}", rsyslog.port))
+        .output()
+        .unwrap();
+    assert!(
+        !out.status.success() && String::from_utf8_lossy(&out.stderr).contains("siem.syslog_ca_file"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+async fn stream_to_rsyslog_through_a_restart_and_an_outage(tls: bool) {
+    let mut rsyslog = Rsyslog::start(tls);
     let dir = tempfile::tempdir().unwrap();
-    let siem = format!("{{syslog_tcp=\"127.0.0.1:{}\", batch=7}}", rsyslog.port);
+    let siem = if tls {
+        let ca = rsyslog.dir.path().join("siem-ca.pem");
+        format!("{{syslog_tcp=\"localhost:{}\", syslog_tls=true, syslog_ca_file=\"{}\", batch=7}}", rsyslog.port, ca.display())
+    } else {
+        format!("{{syslog_tcp=\"127.0.0.1:{}\", batch=7}}", rsyslog.port)
+    };
     let env = [("NIXA_SIEM", siem.as_str())];
     let token = {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_nixa"))
