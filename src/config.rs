@@ -23,6 +23,11 @@ pub struct Config {
     pub database_url: Option<String>,
     /// 32 random bytes, base64 (`nixa keys generate-master`).
     pub master_key: Option<String>,
+    /// A file holding the master key (as `master_key`), readable by nixa only: keeps the key
+    /// out of nixa.toml and the environment.
+    pub master_key_file: Option<std::path::PathBuf>,
+    /// Where private signing keys are made and kept (`keys::pkcs11`).
+    pub keys: crate::keys::pkcs11::KeysConfig,
     /// Language of the pages when the request names none: `vi` or `en`.
     pub default_locale: String,
     /// Where `/metrics` (Prometheus) is served: its own address, loopback by default, so that
@@ -109,6 +114,8 @@ impl Default for Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             database_url: None,
             master_key: None,
+            master_key_file: None,
+            keys: crate::keys::pkcs11::KeysConfig::default(),
             default_locale: "vi".into(),
             log_format: "text".into(),
             metrics_listen: "127.0.0.1:9464".into(),
@@ -157,7 +164,9 @@ pub enum ConfigError {
     MissingIssuer,
     #[error("configuration: issuer {0:?} must be an https URL without query or fragment (http only for localhost)")]
     BadIssuer(String),
-    #[error("configuration: `master_key` is required (generate one with `nixa keys generate-master`), or start with --demo")]
+    #[error(
+        "configuration: `master_key` or `master_key_file` is required (generate one with `nixa keys generate-master`), or start with --demo"
+    )]
     MissingMasterKey,
     #[error("configuration: the example master key from keys-example/ is refused outside --demo")]
     DemoKeyRefused,
@@ -170,11 +179,13 @@ pub enum ConfigError {
 }
 
 impl Config {
-    const KEYS: [&'static str; 40] = [
+    const KEYS: [&'static str; 42] = [
         "issuer",
         "listen",
         "database_url",
         "master_key",
+        "master_key_file",
+        "keys",
         "default_locale",
         "log_format",
         "metrics_listen",
@@ -258,6 +269,7 @@ pub struct Settings {
     pub metrics_listen: Option<SocketAddr>,
     pub database_url: String,
     pub master_key: Arc<MasterKey>,
+    pub keys: crate::keys::pkcs11::KeysConfig,
     pub default_locale: Locale,
     pub session_ttl: i64,
     pub session_idle: i64,
@@ -310,8 +322,13 @@ impl Settings {
             (None, false) => return Err(ConfigError::MissingIssuer),
         };
         let issuer = parse_issuer(&issuer_text)?;
-        let master_key = match (&c.master_key, demo) {
-            (Some(k), _) => MasterKey::from_base64(k)?,
+        let from_file = match &c.master_key_file {
+            Some(_) if c.master_key.is_some() => return Err(ConfigError::Invalid("master_key and master_key_file are both set".into())),
+            Some(f) => Some(std::fs::read_to_string(f).map_err(|e| ConfigError::Invalid(format!("master_key_file {}: {e}", f.display())))?),
+            None => None,
+        };
+        let master_key = match (c.master_key.as_deref().or(from_file.as_deref()), demo) {
+            (Some(k), _) => MasterKey::from_base64(k.trim())?,
             (None, true) => MasterKey::demo(),
             (None, false) => return Err(ConfigError::MissingMasterKey),
         };
@@ -361,6 +378,10 @@ impl Settings {
             },
             database_url,
             master_key: Arc::new(master_key),
+            keys: {
+                c.keys.validate().map_err(ConfigError::Invalid)?;
+                c.keys.clone()
+            },
             default_locale,
             session_ttl: positive("session_ttl_secs", c.session_ttl_secs)?,
             session_idle: c.session_idle_secs.max(0),
@@ -510,6 +531,24 @@ mod tests {
         names.sort();
         keys.sort();
         assert_eq!(names, keys);
+    }
+
+    #[test]
+    fn the_master_key_comes_from_a_file_but_not_from_both_places() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("master.key");
+        let key = MasterKey::generate_base64();
+        std::fs::write(&file, format!("{key}\n")).unwrap();
+        let base =
+            || Config { issuer: Some("https://id.example.gov.vn".into()), database_url: Some("sqlite://x.db".into()), ..Config::default() };
+        let from_file = Settings::from_config(&Config { master_key_file: Some(file.clone()), ..base() }, false).unwrap();
+        let inline = Settings::from_config(&Config { master_key: Some(key.clone()), ..base() }, false).unwrap();
+        let sealed = inline.master_key.seal("k", b"secret").unwrap();
+        assert_eq!(from_file.master_key.open("k", &sealed).unwrap(), b"secret", "the same key");
+        let both = Settings::from_config(&Config { master_key: Some(key), master_key_file: Some(file), ..base() }, false);
+        assert!(matches!(both, Err(ConfigError::Invalid(m)) if m.contains("both")));
+        let missing = Settings::from_config(&Config { master_key_file: Some(dir.path().join("absent")), ..base() }, false);
+        assert!(matches!(missing, Err(ConfigError::Invalid(m)) if m.contains("master_key_file")));
     }
 
     #[test]

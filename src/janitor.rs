@@ -12,7 +12,7 @@ use crate::state::App;
 pub async fn rotate_keys_if_due(app: &App, now: i64) -> Result<bool, KeyError> {
     let s = &app.settings;
     let rotated =
-        crate::keys::rotate_if_due(&app.store, &s.master_key, now, s.key_rotation, s.key_publish_lead, s.max_token_lifetime()).await?;
+        crate::keys::rotate_if_due(&app.store, app.keys.vault(), now, s.key_rotation, s.key_publish_lead, s.max_token_lifetime()).await?;
     if rotated {
         let detail = serde_json::json!({"automatic": true, "lead_secs": s.key_publish_lead});
         crate::audit::record(&app.store, now, crate::audit::Event::KeysRotated, None, None, detail).await.map_err(KeyError::Store)?;

@@ -128,7 +128,8 @@ impl App {
     pub async fn start(settings: Settings) -> Result<Arc<Self>, StartError> {
         let store = open_store(&settings).await?;
         let now = Clock::system_now();
-        let keys = KeyRing::load(store.clone(), settings.master_key.clone(), now).await?;
+        let vault = crate::keys::Vault::open(settings.master_key.clone(), &settings.keys)?;
+        let keys = KeyRing::load(store.clone(), vault, now).await?;
         let secrets = ServerSecrets::load(&store, &settings.master_key, now).await?;
         let discovery = crate::protocol::metadata::document(&settings);
         let outbound = crate::outbound::Outbound::new(settings.outbound_allow.clone());

@@ -28,10 +28,11 @@ pub async fn run(cli: &Cli, action: &KeysAction) -> anyhow::Result<()> {
     let s = settings(cli, None)?;
     let store = nixa::state::open_store(&s).await?;
     let now = nixa::state::Clock::system_now();
-    nixa::keys::ensure_keys(&store, &s.master_key, now).await?;
+    let vault = nixa::keys::Vault::open(s.master_key.clone(), &s.keys)?;
+    nixa::keys::ensure_keys(&store, &vault, now).await?;
     if let KeysAction::Rotate { now: immediately } = action {
         let lead = if *immediately { 0 } else { s.key_publish_lead };
-        let added = nixa::keys::rotate(&store, &s.master_key, now, lead, s.max_token_lifetime()).await?;
+        let added = nixa::keys::rotate(&store, &vault, now, lead, s.max_token_lifetime()).await?;
         let kids: Vec<_> = added.iter().map(|k| json!({"kid": k.kid, "alg": k.alg, "activates_at": k.activates_at})).collect();
         nixa::audit::record(&store, now, nixa::audit::Event::KeysRotated, None, None, json!({"added": kids})).await?;
     }

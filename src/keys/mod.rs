@@ -1,7 +1,9 @@
-//! Signing keys: generated at first start, sealed at rest with the master key, published in
-//! JWKS before they sign and kept there until every token they signed has expired.
+//! Signing keys: generated at first start, sealed at rest with the master key (or kept in a
+//! PKCS#11 token, `pkcs11`), published in JWKS before they sign and kept there until every token
+//! they signed has expired.
 
 pub mod master;
+pub mod pkcs11;
 pub mod signing;
 
 use std::collections::HashMap;
@@ -23,6 +25,61 @@ pub enum KeyError {
     Signing(#[from] signing::SigningError),
     #[error("no active {0} signing key")]
     NoActiveKey(Alg),
+    #[error(transparent)]
+    Token(#[from] pkcs11::HsmError),
+    #[error("signing key {0} lives in a PKCS#11 token: configure [keys] backend = \"pkcs11\"")]
+    NoToken(String),
+}
+
+/// Where private keys are made and kept: sealed with the master key in the database, or inside
+/// a PKCS#11 token (`[keys] backend = "pkcs11"`). Keys made before a switch to a token stay
+/// usable until rotated out.
+#[derive(Clone, Debug)]
+pub struct Vault {
+    master: Arc<MasterKey>,
+    hsm: Option<Arc<pkcs11::Hsm>>,
+}
+
+impl Vault {
+    /// Opens the token when the configuration names one (a wrong PIN or a missing token stops
+    /// the start).
+    pub fn open(master: Arc<MasterKey>, cfg: &pkcs11::KeysConfig) -> Result<Self, KeyError> {
+        let hsm = if cfg.uses_token() { Some(Arc::new(pkcs11::Hsm::open(cfg)?)) } else { None };
+        Ok(Self { master, hsm })
+    }
+
+    /// A new key: (kid, public JWK, what the row keeps sealed: the PKCS#8 or the reference).
+    fn generate(&self, alg: Alg) -> Result<(String, serde_json::Value, Vec<u8>), KeyError> {
+        match &self.hsm {
+            None => {
+                let g = signing::generate(alg)?;
+                Ok((g.kid, g.public_jwk, g.pkcs8))
+            }
+            Some(hsm) => {
+                let (id, public) = hsm.generate(alg)?;
+                let (kid, jwk) = match &public {
+                    pkcs11::TokenPublic::Ec(point) => signing::ec_jwk(point),
+                    pkcs11::TokenPublic::Rsa { n, e } => signing::rsa_jwk(n, e),
+                };
+                let mut reference = pkcs11::REFERENCE_PREFIX.to_vec();
+                reference.extend(crate::crypto::b64url(&id).into_bytes());
+                Ok((kid, jwk, reference))
+            }
+        }
+    }
+
+    fn signer(&self, alg: Alg, row: &KeyRow) -> Result<SigningKey, KeyError> {
+        let opened = self.master.open(&row.kid, &row.sealed_private)?;
+        match opened.strip_prefix(pkcs11::REFERENCE_PREFIX) {
+            None => Ok(SigningKey::from_pkcs8(alg, row.kid.clone(), &opened)?),
+            Some(id) => {
+                let hsm = self.hsm.clone().ok_or_else(|| KeyError::NoToken(row.kid.clone()))?;
+                let id = std::str::from_utf8(id).ok().and_then(crate::crypto::b64url_decode);
+                let id = id.ok_or_else(|| StoreError::Corrupt("signing_keys.sealed_private".into()))?;
+                Ok(SigningKey::in_token(hsm, alg, row.kid.clone(), &id)?)
+            }
+        }
+    }
 }
 
 /// The lifecycle state of a key at an instant.
@@ -60,20 +117,24 @@ struct Snapshot {
 /// rotation done by any node (or the CLI) reaches every node.
 pub struct KeyRing {
     store: Store,
-    master: Arc<MasterKey>,
+    vault: Vault,
     snapshot: RwLock<Arc<Snapshot>>,
 }
 
 impl KeyRing {
     /// Loads the keys, generating a first key per algorithm when there is none.
-    pub async fn load(store: Store, master: Arc<MasterKey>, now: i64) -> Result<Self, KeyError> {
-        ensure_keys(&store, &master, now).await?;
-        let snapshot = build_snapshot(&store, &master, now).await?;
-        Ok(Self { store, master, snapshot: RwLock::new(Arc::new(snapshot)) })
+    pub async fn load(store: Store, vault: Vault, now: i64) -> Result<Self, KeyError> {
+        ensure_keys(&store, &vault, now).await?;
+        let snapshot = build_snapshot(&store, &vault, now).await?;
+        Ok(Self { store, vault, snapshot: RwLock::new(Arc::new(snapshot)) })
+    }
+
+    pub fn vault(&self) -> &Vault {
+        &self.vault
     }
 
     pub async fn reload(&self, now: i64) -> Result<(), KeyError> {
-        let snapshot = build_snapshot(&self.store, &self.master, now).await?;
+        let snapshot = build_snapshot(&self.store, &self.vault, now).await?;
         *self.snapshot.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(snapshot);
         Ok(())
     }
@@ -97,25 +158,25 @@ impl KeyRing {
     }
 }
 
-pub async fn ensure_keys(store: &Store, master: &MasterKey, now: i64) -> Result<(), KeyError> {
+pub async fn ensure_keys(store: &Store, vault: &Vault, now: i64) -> Result<(), KeyError> {
     let rows = store.keys().await?;
     for alg in Alg::ALL {
         let usable = rows.iter().any(|k| k.alg == alg.as_str() && key_state(k, now) == KeyState::Active);
         if !usable {
             // First start: nobody can have cached our JWKS yet, so the key may sign at once.
-            add_key(store, master, alg, now, now).await?;
+            add_key(store, vault, alg, now, now).await?;
         }
     }
     Ok(())
 }
 
-async fn add_key(store: &Store, master: &MasterKey, alg: Alg, now: i64, activates_at: i64) -> Result<KeyRow, KeyError> {
-    let generated = signing::generate(alg)?;
+async fn add_key(store: &Store, vault: &Vault, alg: Alg, now: i64, activates_at: i64) -> Result<KeyRow, KeyError> {
+    let (kid, public_jwk, private) = vault.generate(alg)?;
     let row = KeyRow {
-        kid: generated.kid.clone(),
+        sealed_private: vault.master.seal(&kid, &private)?,
+        kid,
         alg: alg.as_str().to_string(),
-        public_jwk: generated.public_jwk.to_string(),
-        sealed_private: master.seal(&generated.kid, &generated.pkcs8)?,
+        public_jwk: public_jwk.to_string(),
         created_at: now,
         activates_at,
         retired_at: None,
@@ -127,11 +188,11 @@ async fn add_key(store: &Store, master: &MasterKey, alg: Alg, now: i64, activate
 
 /// Rotation: a new key per algorithm, published now and signing from `now + lead`; the keys it
 /// replaces stop signing then and stay published for `max_token_lifetime` more.
-pub async fn rotate(store: &Store, master: &MasterKey, now: i64, lead: i64, max_token_lifetime: i64) -> Result<Vec<KeyRow>, KeyError> {
+pub async fn rotate(store: &Store, vault: &Vault, now: i64, lead: i64, max_token_lifetime: i64) -> Result<Vec<KeyRow>, KeyError> {
     let mut added = Vec::new();
     for alg in Alg::ALL {
         let activates_at = now + lead;
-        let row = add_key(store, master, alg, now, activates_at).await?;
+        let row = add_key(store, vault, alg, now, activates_at).await?;
         store.schedule_retirement(alg.as_str(), &row.kid, activates_at, activates_at + max_token_lifetime).await?;
         added.push(row);
     }
@@ -143,7 +204,7 @@ pub async fn rotate(store: &Store, master: &MasterKey, now: i64, lead: i64, max_
 /// signs, so a verifier caching JWKS for less than `lead` never meets an unknown `kid`.
 pub async fn rotate_if_due(
     store: &Store,
-    master: &MasterKey,
+    vault: &Vault,
     now: i64,
     period: i64,
     lead: i64,
@@ -160,11 +221,11 @@ pub async fn rotate_if_due(
     if !due {
         return Ok(false);
     }
-    rotate(store, master, now, lead, max_token_lifetime).await?;
+    rotate(store, vault, now, lead, max_token_lifetime).await?;
     Ok(true)
 }
 
-async fn build_snapshot(store: &Store, master: &MasterKey, now: i64) -> Result<Snapshot, KeyError> {
+async fn build_snapshot(store: &Store, vault: &Vault, now: i64) -> Result<Snapshot, KeyError> {
     let rows = store.keys().await?;
     let mut signers = HashMap::new();
     let mut activated = HashMap::new();
@@ -177,8 +238,7 @@ async fn build_snapshot(store: &Store, master: &MasterKey, now: i64) -> Result<S
         }
         let Some(alg) = Alg::parse(&row.alg) else { continue };
         if state == KeyState::Active && !signers.contains_key(&alg) {
-            let pkcs8 = master.open(&row.kid, &row.sealed_private)?;
-            signers.insert(alg, Arc::new(SigningKey::from_pkcs8(alg, row.kid.clone(), &pkcs8)?));
+            signers.insert(alg, Arc::new(vault.signer(alg, row)?));
             activated.insert(alg, row.activates_at);
         }
         let jwk: serde_json::Value =

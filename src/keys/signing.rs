@@ -7,8 +7,13 @@
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{self, EcdsaKeyPair, KeyPair, RsaKeyPair};
+use std::sync::Arc;
+
+use cryptoki::object::ObjectHandle;
 use serde::Serialize;
 use serde_json::json;
+
+use super::pkcs11::{Hsm, HsmError, TokenPublic};
 
 pub use crate::crypto::Alg;
 use crate::crypto::{b64url, sha256};
@@ -21,11 +26,19 @@ pub enum SigningError {
     BadKey(Alg),
     #[error("signing failed")]
     Sign,
+    #[error(transparent)]
+    Token(#[from] HsmError),
 }
 
 enum KeyImpl {
     Ec(EcdsaKeyPair),
     Rsa(RsaKeyPair),
+    /// Inside a PKCS#11 token (`super::pkcs11`): a handle and the public key read from it.
+    Token {
+        hsm: Arc<Hsm>,
+        handle: ObjectHandle,
+        public: TokenPublic,
+    },
 }
 
 pub struct SigningKey {
@@ -74,27 +87,26 @@ impl SigningKey {
         Ok(Self { kid, alg, inner })
     }
 
+    /// A key inside a PKCS#11 token, found by its `CKA_ID`; its public key must give `kid`.
+    pub fn in_token(hsm: Arc<Hsm>, alg: Alg, kid: String, id: &[u8]) -> Result<Self, SigningError> {
+        let (handle, public) = hsm.find(id, alg)?;
+        let key = Self { kid, alg, inner: KeyImpl::Token { hsm, handle, public } };
+        if key.public_jwk().0 != key.kid {
+            return Err(HsmError::Mismatch(key.kid).into());
+        }
+        Ok(key)
+    }
+
     /// The public JWK and its RFC 7638 thumbprint, which serves as the `kid`.
     pub fn public_jwk(&self) -> (String, serde_json::Value) {
         match &self.inner {
-            KeyImpl::Ec(kp) => {
-                // Uncompressed SEC1 point: 0x04 ‖ x ‖ y.
-                let point = kp.public_key().as_ref();
-                let (x, y) = (b64url(&point[1..33]), b64url(&point[33..65]));
-                let thumb_input = format!(r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#);
-                let kid = b64url(&sha256(thumb_input.as_bytes()));
-                let jwk = json!({"kty":"EC","crv":"P-256","x":x,"y":y,"use":"sig","alg":"ES256","kid":kid});
-                (kid, jwk)
-            }
+            KeyImpl::Ec(kp) => ec_jwk(kp.public_key().as_ref()),
             KeyImpl::Rsa(kp) => {
                 let pk = kp.public_key();
-                let n = b64url(pk.modulus().big_endian_without_leading_zero());
-                let e = b64url(pk.exponent().big_endian_without_leading_zero());
-                let thumb_input = format!(r#"{{"e":"{e}","kty":"RSA","n":"{n}"}}"#);
-                let kid = b64url(&sha256(thumb_input.as_bytes()));
-                let jwk = json!({"kty":"RSA","n":n,"e":e,"use":"sig","alg":"RS256","kid":kid});
-                (kid, jwk)
+                rsa_jwk(pk.modulus().big_endian_without_leading_zero(), pk.exponent().big_endian_without_leading_zero())
             }
+            KeyImpl::Token { public: TokenPublic::Ec(point), .. } => ec_jwk(point),
+            KeyImpl::Token { public: TokenPublic::Rsa { n, e }, .. } => rsa_jwk(n, e),
         }
     }
 
@@ -107,6 +119,7 @@ impl SigningKey {
                 kp.sign(&signature::RSA_PKCS1_SHA256, &rng, msg, &mut sig).map_err(|_| SigningError::Sign)?;
                 Ok(sig)
             }
+            KeyImpl::Token { hsm, handle, .. } => Ok(hsm.sign(*handle, self.alg, msg)?),
         }
     }
 
@@ -123,6 +136,24 @@ impl SigningKey {
         out.push_str(&b64url(&sig));
         Ok(out)
     }
+}
+
+/// An uncompressed SEC1 P-256 point (`04 ‖ x ‖ y`) as a JWK, with its thumbprint.
+pub fn ec_jwk(point: &[u8]) -> (String, serde_json::Value) {
+    let (x, y) = (b64url(point.get(1..33).unwrap_or_default()), b64url(point.get(33..65).unwrap_or_default()));
+    let thumb_input = format!(r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#);
+    let kid = b64url(&sha256(thumb_input.as_bytes()));
+    let jwk = json!({"kty":"EC","crv":"P-256","x":x,"y":y,"use":"sig","alg":"ES256","kid":kid});
+    (kid, jwk)
+}
+
+/// An RSA public key (big-endian modulus and exponent) as a JWK, with its thumbprint.
+pub fn rsa_jwk(n: &[u8], e: &[u8]) -> (String, serde_json::Value) {
+    let (n, e) = (b64url(n), b64url(e));
+    let thumb_input = format!(r#"{{"e":"{e}","kty":"RSA","n":"{n}"}}"#);
+    let kid = b64url(&sha256(thumb_input.as_bytes()));
+    let jwk = json!({"kty":"RSA","n":n,"e":e,"use":"sig","alg":"RS256","kid":kid});
+    (kid, jwk)
 }
 
 #[cfg(test)]

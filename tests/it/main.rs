@@ -23,6 +23,7 @@ mod data_rights;
 mod device;
 mod enrolment;
 mod federation;
+mod hsm;
 mod identity_flow;
 mod import;
 mod logout;

@@ -62,9 +62,9 @@ async fn readyz_says_behind_when_the_database_lacks_a_migration() {
 }
 
 /// `nixa serve --demo` as a separate process, its standard error kept.
-struct Spawned {
-    child: std::process::Child,
-    issuer: String,
+pub(crate) struct Spawned {
+    pub(crate) child: std::process::Child,
+    pub(crate) issuer: String,
     metrics: String,
     stderr: std::path::PathBuf,
     _dir: Option<tempfile::TempDir>,
@@ -85,7 +85,7 @@ async fn spawn_nixa(env: &[(&str, &str)]) -> Spawned {
 }
 
 /// In `dir` (its demo database there): a restart in the same directory finds its data again.
-async fn spawn_nixa_in(dir: &std::path::Path, env: &[(&str, &str)]) -> Spawned {
+pub(crate) async fn spawn_nixa_in(dir: &std::path::Path, env: &[(&str, &str)]) -> Spawned {
     let (port, metrics_port) = (free_port(), free_port());
     let stderr = dir.join(format!("stderr-{port}.log"));
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_nixa"))
@@ -110,7 +110,7 @@ async fn spawn_nixa_in(dir: &std::path::Path, env: &[(&str, &str)]) -> Spawned {
 
 /// What a portal and a person do: sign in with a password, consent, exchange the code, call
 /// UserInfo, refresh. Returns every secret that went over the wire.
-async fn sign_in_run(issuer: &str) -> Vec<String> {
+pub(crate) async fn sign_in_run(issuer: &str) -> Vec<String> {
     let b = Browser::new(issuer);
     let (verifier, challenge) = pkce_pair();
     let mut url = url::Url::parse(&format!("{issuer}/authorize")).unwrap();

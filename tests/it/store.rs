@@ -131,7 +131,7 @@ async fn rotated_keys_are_published_before_they_sign_and_kept_until_tokens_expir
     let old_signer = app.keys.signer(nixa::keys::Alg::ES256).unwrap().kid.clone();
 
     let now = app.now();
-    let added = nixa::keys::rotate(&app.store, &app.settings.master_key, now, 3600, 600).await.unwrap();
+    let added = nixa::keys::rotate(&app.store, app.keys.vault(), now, 3600, 600).await.unwrap();
     app.keys.reload(now).await.unwrap();
     let during = kids(&jwks().await);
     assert_eq!(during.len(), 4, "new keys are published at once");

@@ -1,0 +1,296 @@
+//! Signing keys in a PKCS#11 token: Debian's SoftHSM2 (tests/run installs it). In this process
+//! the library reads SoftHSM's system configuration once, so each test here makes a token of its
+//! own (by label) in the system token directory and deletes it afterwards; the spawned server
+//! gets a token directory of its own through `SOFTHSM2_CONF`.
+
+use std::process::Command;
+use std::sync::Mutex;
+
+use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
+use cryptoki::object::{Attribute, AttributeType, ObjectClass};
+use cryptoki::session::UserType;
+use cryptoki::types::AuthPin;
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{DecodingKey, Validation};
+use nixa::keys::Alg;
+use nixa::keys::pkcs11::KeysConfig;
+use serde_json::{Value, json};
+
+use crate::common::*;
+
+const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
+const PIN: &str = "246810";
+const SO_PIN: &str = "13579246";
+
+/// Token creation takes "the" free slot: one at a time.
+static CREATING: Mutex<()> = Mutex::new(());
+
+fn library() -> Pkcs11 {
+    assert!(std::path::Path::new(MODULE).exists(), "SoftHSM2 is installed (tests/run: apt-get install softhsm2)");
+    let ctx = Pkcs11::new(MODULE).unwrap();
+    match ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
+        Ok(()) | Err(cryptoki::error::Error::Pkcs11(cryptoki::error::RvError::CryptokiAlreadyInitialized, _)) => {}
+        Err(e) => panic!("{e}"),
+    }
+    ctx
+}
+
+/// A token of the test's own, initialised in this process (so that its library knows it).
+struct Token {
+    label: String,
+    pin_file: tempfile::NamedTempFile,
+}
+
+impl Token {
+    fn create() -> Self {
+        let _one = CREATING.lock().unwrap_or_else(|e| e.into_inner());
+        let ctx = library();
+        let label = format!("nixa-test-{}", &uuid::Uuid::new_v4().simple().to_string()[..16]);
+        let free = ctx
+            .get_slots_with_token()
+            .unwrap()
+            .into_iter()
+            .find(|s| !ctx.get_token_info(*s).unwrap().token_initialized())
+            .expect("a free slot");
+        ctx.init_token(free, &AuthPin::from(SO_PIN.to_string()), &label).unwrap();
+        let slot = ctx.get_slots_with_token().unwrap().into_iter().find(|s| ctx.get_token_info(*s).unwrap().label() == label).unwrap();
+        let session = ctx.open_rw_session(slot).unwrap();
+        session.login(UserType::So, Some(&AuthPin::from(SO_PIN.to_string()))).unwrap();
+        session.init_pin(&AuthPin::from(PIN.to_string())).unwrap();
+        session.logout().unwrap();
+        let pin_file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(pin_file.path(), format!("{PIN}\n")).unwrap();
+        Self { label, pin_file }
+    }
+
+    fn config(&self) -> KeysConfig {
+        KeysConfig {
+            backend: "pkcs11".into(),
+            module: Some(MODULE.into()),
+            token_label: Some(self.label.clone()),
+            slot: None,
+            pin_file: Some(self.pin_file.path().to_path_buf()),
+        }
+    }
+
+    /// Every private key in the token: (label, sensitive, extractable, never extractable,
+    /// generated inside the token).
+    fn private_keys(&self) -> Vec<(String, bool, bool, bool, bool)> {
+        let ctx = library();
+        let slot = ctx.get_slots_with_token().unwrap().into_iter().find(|s| ctx.get_token_info(*s).unwrap().label() == self.label).unwrap();
+        let session = ctx.open_ro_session(slot).unwrap();
+        let _ = session.login(UserType::User, Some(&AuthPin::from(PIN.to_string())));
+        let wanted = [
+            AttributeType::Label,
+            AttributeType::Sensitive,
+            AttributeType::Extractable,
+            AttributeType::NeverExtractable,
+            AttributeType::Local,
+        ];
+        session
+            .find_objects(&[Attribute::Class(ObjectClass::PRIVATE_KEY)])
+            .unwrap()
+            .into_iter()
+            .map(|key| {
+                let mut k = (String::new(), false, true, false, false);
+                for a in session.get_attributes(key, &wanted).unwrap() {
+                    match a {
+                        Attribute::Label(l) => k.0 = String::from_utf8(l).unwrap(),
+                        Attribute::Sensitive(v) => k.1 = v,
+                        Attribute::Extractable(v) => k.2 = v,
+                        Attribute::NeverExtractable(v) => k.3 = v,
+                        Attribute::Local(v) => k.4 = v,
+                        _ => {}
+                    }
+                }
+                k
+            })
+            .collect()
+    }
+}
+
+impl Drop for Token {
+    fn drop(&mut self) {
+        let _ = Command::new("softhsm2-util").args(["--delete-token", "--token", &self.label]).output();
+    }
+}
+
+async fn jwks(server_url: &str) -> Value {
+    backchannel().get(format!("{server_url}/jwks")).send().await.unwrap().json().await.unwrap()
+}
+
+fn kids(jwks: &Value) -> Vec<String> {
+    jwks["keys"].as_array().unwrap().iter().map(|k| k["kid"].as_str().unwrap().to_string()).collect()
+}
+
+/// Whether `jwt`'s signature verifies with the key its `kid` names in `jwks`.
+fn verifies(jwt: &str, jwks: &Value) -> bool {
+    let header = jsonwebtoken::decode_header(jwt).unwrap();
+    let set: JwkSet = serde_json::from_value(jwks.clone()).unwrap();
+    let Some(jwk) = header.kid.as_deref().and_then(|k| set.find(k)) else { return false };
+    let mut validation = Validation::new(header.alg);
+    validation.validate_exp = false;
+    validation.validate_aud = false;
+    validation.required_spec_claims.clear();
+    jsonwebtoken::decode::<Value>(jwt, &DecodingKey::from_jwk(jwk).unwrap(), &validation).is_ok()
+}
+
+fn kid_of(jwt: &str) -> String {
+    jsonwebtoken::decode_header(jwt).unwrap().kid.unwrap()
+}
+
+#[tokio::test]
+async fn signing_keys_are_made_in_the_token_sign_verifiable_tokens_and_never_leave_it() {
+    let token = Token::create();
+    let server = TestServer::start_with(|c| c.keys = token.config()).await;
+    let published = jwks(&server.issuer).await;
+    assert_eq!(kids(&published).len(), 2, "an ES256 and an RS256 key: {published}");
+    let keys = token.private_keys();
+    assert_eq!(keys.len(), 2, "{keys:?}");
+    for (label, sensitive, extractable, never_extractable, local) in &keys {
+        assert!(*sensitive && !*extractable && *never_extractable && *local, "{label}: generated inside, sensitive, never extractable");
+    }
+
+    // A whole sign-in: the ID token the portal gets verifies with the published key.
+    let browser = server.browser();
+    let (code, verifier) = code_for(&server, &browser, AN).await;
+    let (status, tokens) = redeem(&server, &code, &verifier).await;
+    assert_eq!(status, 200, "{tokens}");
+    let id_token = tokens["id_token"].as_str().unwrap();
+    assert!(verifies(id_token, &published), "the ID token verifies");
+    // Both algorithms sign through the token.
+    for alg in [Alg::ES256, Alg::RS256] {
+        let jwt = server.app.keys.signer(alg).unwrap().sign_jwt("JWT", &json!({"sub": "x"})).unwrap();
+        assert!(verifies(&jwt, &published), "{alg}");
+        let at = jwt.rfind('.').unwrap() + 2;
+        let flipped = if &jwt[at..at + 1] == "A" { "B" } else { "A" };
+        let forged = format!("{}{flipped}{}", &jwt[..at], &jwt[at + 1..]);
+        assert!(!verifies(&forged, &published), "a changed signature fails ({alg})");
+    }
+
+    // The database holds no private key: a server with the same database and master key but
+    // without the token cannot sign with these keys.
+    let rows = server.app.store.keys().await.unwrap();
+    let vault = nixa::keys::Vault::open(server.app.settings.master_key.clone(), &KeysConfig::default()).unwrap();
+    let Err(refused) = nixa::keys::KeyRing::load(server.app.store.clone(), vault, server.app.now()).await else {
+        panic!("loaded without the token")
+    };
+    assert!(refused.to_string().contains("PKCS#11 token"), "{refused}");
+    assert_eq!(rows.len(), 2);
+}
+
+/// A verifier that fetches the JWKS at any moment of a rotation finds the `kid` of every token
+/// it may hold: the successor is published before it signs, and the old key stays published
+/// until every token it signed has expired.
+#[tokio::test]
+async fn a_jwks_fetched_during_a_token_key_rotation_never_lacks_the_kid_of_a_token_in_flight() {
+    let token = Token::create();
+    let server = std::sync::Arc::new(TestServer::start_with(|c| c.keys = token.config()).await);
+    let lifetime = server.app.settings.max_token_lifetime();
+    let sign = move |server: &TestServer| {
+        let now = server.app.now();
+        server.app.keys.signer(Alg::ES256).unwrap().sign_jwt("JWT", &json!({"iat": now, "exp": now + lifetime})).unwrap()
+    };
+    let before = sign(&server);
+    let old_kid = kid_of(&before);
+
+    // Meanwhile a portal keeps receiving tokens and fetching the JWKS to verify them.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let verifier = tokio::spawn({
+        let (server, stop) = (server.clone(), stop.clone());
+        async move {
+            let mut checked = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let jwt = sign(&server);
+                let published = jwks(&server.issuer).await;
+                assert!(verifies(&jwt, &published), "token signed by {} not verifiable with {:?}", kid_of(&jwt), kids(&published));
+                checked += 1;
+            }
+            checked
+        }
+    });
+
+    let lead = 120;
+    let now = server.app.now();
+    nixa::keys::rotate(&server.app.store, server.app.keys.vault(), now, lead, lifetime).await.unwrap();
+    server.app.keys.reload(now).await.unwrap();
+    let published = jwks(&server.issuer).await;
+    assert_eq!(kids(&published).len(), 4, "the successors are published at once: {published}");
+    assert_eq!(kid_of(&sign(&server)), old_kid, "but do not sign before the lead time");
+
+    server.app.clock.advance(lead + 1);
+    server.app.keys.reload(server.app.now()).await.unwrap();
+    let after = sign(&server);
+    assert_ne!(kid_of(&after), old_kid, "the successor signs after the lead time");
+    let published = jwks(&server.issuer).await;
+    assert!(verifies(&before, &published) && verifies(&after, &published), "old and new tokens both verify");
+
+    server.app.clock.advance(lifetime + 1);
+    server.app.keys.reload(server.app.now()).await.unwrap();
+    let published = jwks(&server.issuer).await;
+    assert!(!kids(&published).contains(&old_kid), "the old key is withdrawn once its tokens have expired");
+    assert!(verifies(&after, &published));
+
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let checked = verifier.await.unwrap();
+    assert!(checked > 0, "the portal verified tokens during the rotation");
+    assert_eq!(token.private_keys().len(), 4, "the successors were made in the token too");
+}
+
+/// The real binary: the token named in the configuration (with a PIN file), a restart that finds
+/// the keys again, the CLI's rotation, and the refusals: a wrong PIN, a token-less configuration.
+#[tokio::test]
+async fn nixa_serve_signs_with_the_configured_token_and_refuses_a_wrong_pin() {
+    let dir = tempfile::tempdir().unwrap();
+    let tokens = dir.path().join("tokens");
+    std::fs::create_dir(&tokens).unwrap();
+    let conf = dir.path().join("softhsm2.conf");
+    std::fs::write(&conf, format!("directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n", tokens.display())).unwrap();
+    let conf = conf.display().to_string();
+    let init = Command::new("softhsm2-util")
+        .args(["--init-token", "--free", "--label", "nixa", "--pin", PIN, "--so-pin", SO_PIN])
+        .env("SOFTHSM2_CONF", &conf)
+        .output()
+        .unwrap();
+    assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
+    let pin = dir.path().join("pin");
+    std::fs::write(&pin, PIN).unwrap();
+    let keys = format!("{{backend=\"pkcs11\", module=\"{MODULE}\", token_label=\"nixa\", pin_file=\"{}\"}}", pin.display());
+    let env = [("SOFTHSM2_CONF", conf.as_str()), ("NIXA_KEYS", keys.as_str())];
+    let state = dir.path().join("state");
+    std::fs::create_dir(&state).unwrap();
+
+    let mut nixa = crate::observe::spawn_nixa_in(&state, &env).await;
+    let secrets = crate::observe::sign_in_run(&nixa.issuer).await;
+    let published = jwks(&nixa.issuer).await;
+    assert!(verifies(&secrets[4], &published), "the ID token verifies");
+
+    let cli = |args: &[&str], env: &[(&str, &str)]| {
+        Command::new(env!("CARGO_BIN_EXE_nixa")).arg("--demo").args(args).current_dir(&state).envs(env.iter().copied()).output().unwrap()
+    };
+    let rotated = cli(&["keys", "rotate"], &env);
+    assert!(rotated.status.success(), "{}", String::from_utf8_lossy(&rotated.stderr));
+    let listed: Value = serde_json::from_slice(&rotated.stdout).unwrap();
+    assert_eq!(listed.as_array().map(Vec::len), Some(4), "{listed}");
+
+    let _ = nixa.child.kill();
+    let _ = nixa.child.wait();
+    nixa = crate::observe::spawn_nixa_in(&state, &env).await;
+    let again = jwks(&nixa.issuer).await;
+    assert_eq!(kids(&again).len(), 4, "the keys found again in the token after a restart: {again}");
+    let secrets = crate::observe::sign_in_run(&nixa.issuer).await;
+    assert!(verifies(&secrets[4], &again));
+    let _ = nixa.child.kill();
+    let _ = nixa.child.wait();
+
+    let wrong = dir.path().join("wrong-pin");
+    std::fs::write(&wrong, "000000").unwrap();
+    let wrong_keys = keys.replace(&pin.display().to_string(), &wrong.display().to_string());
+    let refused = cli(&["serve", "--listen", "127.0.0.1:0"], &[("SOFTHSM2_CONF", conf.as_str()), ("NIXA_KEYS", wrong_keys.as_str())]);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success() && stderr.contains("PKCS#11: Function::Login") && stderr.contains("PIN is incorrect"), "{stderr}");
+
+    let without = cli(&["serve", "--listen", "127.0.0.1:0"], &[]);
+    let stderr = String::from_utf8_lossy(&without.stderr);
+    assert!(!without.status.success() && stderr.contains("lives in a PKCS#11 token"), "{stderr}");
+}
