@@ -105,6 +105,8 @@ pub struct Config {
     pub siem: crate::audit::siem::SiemConfig,
     /// Trace export over OTLP/HTTP (`trace`).
     pub traces: crate::trace::TracesConfig,
+    /// Native TLS: certificate and key files, reloaded on SIGHUP (`web::tls`).
+    pub tls: crate::web::tls::TlsConfig,
 }
 
 impl Default for Config {
@@ -152,6 +154,7 @@ impl Default for Config {
             admission: crate::web::admission::AdmissionConfig::default(),
             siem: crate::audit::siem::SiemConfig::default(),
             traces: crate::trace::TracesConfig::default(),
+            tls: crate::web::tls::TlsConfig::default(),
         }
     }
 }
@@ -179,7 +182,7 @@ pub enum ConfigError {
 }
 
 impl Config {
-    const KEYS: [&'static str; 42] = [
+    const KEYS: [&'static str; 43] = [
         "issuer",
         "listen",
         "database_url",
@@ -222,6 +225,7 @@ impl Config {
         "admission",
         "siem",
         "traces",
+        "tls",
     ];
 
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
@@ -306,6 +310,7 @@ pub struct Settings {
     pub admission: crate::web::admission::AdmissionConfig,
     pub siem: crate::audit::siem::SiemConfig,
     pub traces: crate::trace::TracesConfig,
+    pub tls: crate::web::tls::TlsConfig,
     pub demo: bool,
 }
 
@@ -450,6 +455,10 @@ impl Settings {
             traces: {
                 c.traces.validate().map_err(ConfigError::Invalid)?;
                 c.traces.clone()
+            },
+            tls: {
+                c.tls.validate().map_err(ConfigError::Invalid)?;
+                c.tls.clone()
             },
             siem: {
                 if let Some(u) = &c.siem.http_url {

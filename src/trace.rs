@@ -129,9 +129,9 @@ impl Trace {
         format!("00-{}-{}-{:02x}", self.trace_id, self.span_id, u8::from(self.sampled))
     }
 
-    /// Starts this span in the exporter (when exporting and sampled); it ends when dropped or
-    /// finished.
-    pub fn start(&self, kind: SpanKind, name: String, attributes: Vec<KeyValue>) -> Recording {
+    /// Starts this span in the exporter when the trace is exported and sampled; `describe`
+    /// (its name and attributes) is called only then. It ends when finished or dropped.
+    pub fn start(&self, kind: SpanKind, describe: impl FnOnce() -> (String, Vec<KeyValue>)) -> Recording {
         let Some(export) = EXPORT.get().filter(|_| self.sampled) else { return Recording(None) };
         let parent = match self.parent {
             Some((span_id, remote)) => Context::new().with_remote_span_context(SpanContext::new(
@@ -143,6 +143,7 @@ impl Trace {
             )),
             None => Context::new(),
         };
+        let (name, attributes) = describe();
         let span = export
             .tracer
             .span_builder(name)
@@ -160,9 +161,9 @@ pub struct Recording(Option<opentelemetry_sdk::trace::Span>);
 
 impl Recording {
     /// Ends the span with what is known only at the end; `failed` marks it as an error.
-    pub fn finish(mut self, attributes: Vec<KeyValue>, failed: bool) {
+    pub fn finish(mut self, attributes: impl FnOnce() -> Vec<KeyValue>, failed: bool) {
         if let Some(span) = self.0.as_mut() {
-            span.set_attributes(attributes);
+            span.set_attributes(attributes());
             if failed {
                 span.set_status(Status::error(""));
             }
@@ -214,9 +215,9 @@ pub async fn within<T>(trace: Trace, fut: impl Future<Output = T>) -> T {
 /// An outbound call as a child span of the current one (none outside a request: the janitor's
 /// calls): run the call [`within`] the returned trace, so that [`outbound_headers`] names the
 /// call's span, and finish the recording with its outcome.
-pub fn call(name: &str, attributes: Vec<KeyValue>) -> Option<(Trace, Recording)> {
+pub fn call(describe: impl FnOnce() -> (String, Vec<KeyValue>)) -> Option<(Trace, Recording)> {
     let span = current()?.child();
-    let recording = span.start(SpanKind::Client, name.to_string(), attributes);
+    let recording = span.start(SpanKind::Client, describe);
     Some((span, recording))
 }
 
@@ -294,9 +295,9 @@ mod tests {
         assert!(outbound_headers().is_empty(), "no trace outside a request");
         let request = Trace::of(Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"));
         let sent = within(request.clone(), async {
-            let (span, recording) = call("upstream token", vec![]).unwrap();
+            let (span, recording) = call(|| ("upstream token".into(), vec![])).unwrap();
             let sent = within(span, async { outbound_headers() }).await;
-            recording.finish(vec![], false);
+            recording.finish(Vec::new, false);
             sent
         })
         .await;

@@ -2,6 +2,7 @@
 
 mod app;
 mod audit;
+mod backup;
 mod cert;
 mod client;
 mod import;
@@ -44,6 +45,12 @@ pub enum Command {
     },
     /// Apply database migrations and exit.
     Migrate,
+    /// Copy the SQLite database, online and consistent, to a new file (checked before it is
+    /// reported). PostgreSQL: pg_dump or a base backup (README).
+    Backup {
+        #[arg(long, value_name = "FILE")]
+        to: std::path::PathBuf,
+    },
     /// Signing keys.
     Keys {
         #[command(subcommand)]
@@ -158,6 +165,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match &cli.command {
         Command::Serve { listen } => serve::run(settings(&cli, *listen)?).await,
         Command::Migrate => migrate::run(&cli).await,
+        Command::Backup { to } => backup::run(&cli, to).await,
         Command::Keys { action } => keys::run(&cli, action).await,
         Command::Client { action } => client::run(&cli, action).await,
         Command::Person { action } => person::run(&cli, action).await,

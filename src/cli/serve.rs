@@ -43,7 +43,16 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     })
     .map_err(|e| anyhow::anyhow!(e))?;
     let limits = app.settings.http.clone();
-    nixa::web::serve::serve(listener, router(app.clone()), &limits, shutdown_signal()).await?;
+    let certificates = nixa::web::tls::Certificates::load(&app.settings.tls).map_err(|e| anyhow::anyhow!(e))?;
+    let tls = match &certificates {
+        Some(c) => Some(c.acceptor().map_err(|e| anyhow::anyhow!(e))?),
+        None => None,
+    };
+    let reloads = certificates.map(|c| tokio::spawn(reload_on_sighup(c)));
+    nixa::web::serve::serve(listener, router(app.clone()), &limits, tls, shutdown_signal()).await?;
+    if let Some(r) = reloads {
+        r.abort();
+    }
     janitor.abort();
     for task in siem {
         task.abort();
@@ -82,10 +91,26 @@ async fn serve_metrics(app: &std::sync::Arc<App>) -> Option<tokio::task::JoinHan
     tracing::info!(%addr, "metrics listening (/metrics)");
     let (router, limits) = (nixa::routes::metrics_router(app.clone()), app.settings.http.clone());
     Some(tokio::spawn(async move {
-        if let Err(e) = nixa::web::serve::serve(listener, router, &limits, std::future::pending()).await {
+        if let Err(e) = nixa::web::serve::serve(listener, router, &limits, None, std::future::pending()).await {
             tracing::warn!(error = %e, "metrics listener stopped");
         }
     }))
+}
+
+/// SIGHUP reads the certificate files again (a renewed certificate, no restart).
+async fn reload_on_sighup(certificates: std::sync::Arc<nixa::web::tls::Certificates>) {
+    #[cfg(unix)]
+    {
+        let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else { return };
+        while hup.recv().await.is_some() {
+            match certificates.reload() {
+                Ok(()) => tracing::info!("TLS certificate reloaded"),
+                Err(e) => tracing::warn!(error = %e, "TLS certificate not reloaded; still serving the previous one"),
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    std::future::pending::<()>().await;
 }
 
 async fn shutdown_signal() {

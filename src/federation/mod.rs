@@ -150,24 +150,27 @@ impl Federation {
 
 impl Provider {
     /// Every call is bounded by the upstream's timeout, also as a whole: a slow upstream that
-    /// trickles bytes cannot hold the person's page. `op` names the call for the metrics.
+    /// trickles bytes cannot hold the person's page. `op` names the call for the metrics and
+    /// the trace (a child span of the request's, whose `traceparent` the upstream receives).
     pub(crate) async fn bounded<T, F: std::future::Future<Output = Result<T, UpstreamError>>>(
         &self,
         op: &'static str,
         f: F,
     ) -> Result<T, UpstreamError> {
         let started = std::time::Instant::now();
-        let attributes = vec![KeyValue::new("nixa.upstream", self.cfg.id.clone()), KeyValue::new("nixa.upstream.call", op)];
         let bounded = async {
             tokio::time::timeout(self.cfg.timeout + Duration::from_millis(500), f)
                 .await
                 .map_err(|_| UpstreamError::Unreachable("timed out".into()))
                 .and_then(|r| r)
         };
-        let result = match crate::trace::call(&format!("upstream {op}"), attributes) {
+        let describe = || {
+            (format!("upstream {op}"), vec![KeyValue::new("nixa.upstream", self.cfg.id.clone()), KeyValue::new("nixa.upstream.call", op)])
+        };
+        let result = match crate::trace::call(describe) {
             Some((span, recording)) => {
                 let result = crate::trace::within(span, bounded).await;
-                recording.finish(Vec::new(), result.is_err());
+                recording.finish(Vec::new, result.is_err());
                 result
             }
             None => bounded.await,

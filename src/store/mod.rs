@@ -6,6 +6,7 @@
 
 pub mod app_devices;
 pub mod audit;
+pub mod backup;
 pub mod clients;
 pub mod consents;
 pub mod console;
@@ -47,6 +48,10 @@ pub enum StoreError {
     UnsupportedUrl(String),
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
+    #[error("{0}")]
+    Unsupported(&'static str),
+    #[error("{0}")]
+    Refused(String),
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;

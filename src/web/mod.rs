@@ -17,3 +17,4 @@ pub mod request_log;
 pub mod security;
 pub mod serve;
 pub mod throttle;
+pub mod tls;

@@ -25,11 +25,10 @@ pub async fn layer(req: Request, next: Next) -> Response {
     let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "unmatched".into());
     let trace = Trace::of(req.headers().get("traceparent").and_then(|v| v.to_str().ok()));
     let request_id = trace.request_id();
-    let span = trace.start(
-        SpanKind::Server,
-        format!("{method} {route}"),
-        vec![KeyValue::new("http.request.method", method.to_string()), KeyValue::new("http.route", route.clone())],
-    );
+    let span = trace.start(SpanKind::Server, || {
+        let attributes = vec![KeyValue::new("http.request.method", method.to_string()), KeyValue::new("http.route", route.clone())];
+        (format!("{method} {route}"), attributes)
+    });
     let mut res = trace::within(trace, next.run(req)).await;
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     // The throttling layer (inside this one) leaves the address it worked out in the response.
@@ -37,7 +36,7 @@ pub async fn layer(req: Request, next: Next) -> Response {
     let status = res.status().as_u16();
     tracing::info!(target: "nixa::request", method = %method, route = %route, status, latency_ms = (latency_ms * 10.0).round() / 10.0, request_id = %request_id, client = %client, "request");
     crate::metrics::http_request(method.as_str(), &route, status, started.elapsed());
-    span.finish(vec![KeyValue::new("http.response.status_code", i64::from(status))], status >= 500);
+    span.finish(|| vec![KeyValue::new("http.response.status_code", i64::from(status))], status >= 500);
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         res.headers_mut().insert("x-request-id", v);
     }

@@ -2,7 +2,8 @@
 //! within `header_timeout_secs` (also while a kept-alive connection idles), its body within
 //! `body_timeout_secs`, and at most `max_connections` connections are served at once (more are
 //! closed at once rather than queued). Slowloris-style clients that trickle headers or bodies,
-//! or idle forever, are closed. Shutdown is graceful: in-flight requests finish.
+//! or idle forever, are closed. Shutdown is graceful: in-flight requests finish. With `tls`
+//! (`web::tls`) each connection is a TLS session, its handshake bounded like the headers.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -34,12 +35,18 @@ impl Default for HttpLimits {
     }
 }
 
-/// Serves `router` on `listener` until `shutdown` completes.
-pub async fn serve(listener: TcpListener, router: Router, limits: &HttpLimits, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
+/// Serves `router` on `listener` (over TLS with `tls`) until `shutdown` completes.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    limits: &HttpLimits,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
     let router = router.layer(tower_http::timeout::RequestBodyTimeoutLayer::new(Duration::from_secs(limits.body_timeout_secs.max(1))));
     let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
-    // HTTP/1.1 only (TLS and HTTP/2 end at the reverse proxy, or a later native TLS listener):
-    // detecting the version would read the first bytes with no timeout at all.
+    // HTTP/1.1 only (HTTP/2 ends at the reverse proxy): detecting the version would read the
+    // first bytes with no timeout at all.
     let mut builder = Builder::new(TokioExecutor::new()).http1_only();
     builder.http1().timer(TokioTimer::new()).header_read_timeout(Duration::from_secs(limits.header_timeout_secs.max(1)));
     let graceful = GracefulShutdown::new();
@@ -69,6 +76,7 @@ pub async fn serve(listener: TcpListener, router: Router, limits: &HttpLimits, s
         });
         let builder = builder.clone();
         let watcher = graceful.watcher();
+        let tls = tls.clone();
         tokio::spawn(async move {
             // hyper times the headers from their first byte: a client that connects and says
             // nothing is closed here.
@@ -76,8 +84,17 @@ pub async fn serve(listener: TcpListener, router: Router, limits: &HttpLimits, s
             if !matches!(tokio::time::timeout(first_byte, stream.peek(&mut [0u8; 1])).await, Ok(Ok(1..))) {
                 return;
             }
-            let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service));
-            let _ = watcher.watch(conn.into_owned()).await;
+            let service = TowerToHyperService::new(service);
+            match tls {
+                None => {
+                    let _ = watcher.watch(builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned()).await;
+                }
+                Some(tls) => {
+                    // A handshake that does not finish in time is closed like silent headers.
+                    let Ok(Ok(stream)) = tokio::time::timeout(first_byte, tls.accept(stream)).await else { return };
+                    let _ = watcher.watch(builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned()).await;
+                }
+            }
             drop(slot);
         });
     }

@@ -104,7 +104,7 @@ impl TestServer {
             let app_limits = app.settings.http.clone();
             async move {
                 let limits = app_limits;
-                let _ = nixa::web::serve::serve(listener, router, &limits, std::future::pending()).await;
+                let _ = nixa::web::serve::serve(listener, router, &limits, None, std::future::pending()).await;
             }
         });
         Self { app, issuer, listen_addr, _dir: dir, task }

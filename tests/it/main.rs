@@ -12,6 +12,7 @@ mod vectors;
 
 mod abuse;
 mod admin;
+mod backup;
 mod certificate_login;
 mod channels;
 mod cli;
@@ -41,3 +42,4 @@ mod registration;
 mod satisfaction;
 mod stats;
 mod store;
+mod tls;

@@ -475,7 +475,7 @@ struct Rsyslog {
 
 /// A certificate authority and a certificate for `localhost` that it issued, as PEM files in
 /// `dir`: (the CA's file, the certificate's, its key's).
-fn localhost_certificate(dir: &std::path::Path, ca_name: &str) -> [std::path::PathBuf; 3] {
+pub(crate) fn localhost_certificate(dir: &std::path::Path, ca_name: &str) -> [std::path::PathBuf; 3] {
     use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, date_time_ymd};
     let ca_key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
     let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
