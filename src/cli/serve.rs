@@ -48,11 +48,9 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         Some(c) => Some(c.acceptor().map_err(|e| anyhow::anyhow!(e))?),
         None => None,
     };
-    let reloads = certificates.map(|c| tokio::spawn(reload_on_sighup(c)));
+    let reloads = tokio::spawn(reload_on_sighup(certificates));
     nixa::web::serve::serve(listener, router(app.clone()), &limits, tls, shutdown_signal()).await?;
-    if let Some(r) = reloads {
-        r.abort();
-    }
+    reloads.abort();
     janitor.abort();
     for task in siem {
         task.abort();
@@ -97,15 +95,17 @@ async fn serve_metrics(app: &std::sync::Arc<App>) -> Option<tokio::task::JoinHan
     }))
 }
 
-/// SIGHUP reads the certificate files again (a renewed certificate, no restart).
-async fn reload_on_sighup(certificates: std::sync::Arc<nixa::web::tls::Certificates>) {
+/// SIGHUP reads the certificate files again (a renewed certificate, no restart). Handled also
+/// without `[tls]`: SIGHUP's default action would end the process (`systemctl reload`).
+async fn reload_on_sighup(certificates: Option<std::sync::Arc<nixa::web::tls::Certificates>>) {
     #[cfg(unix)]
     {
         let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else { return };
         while hup.recv().await.is_some() {
-            match certificates.reload() {
-                Ok(()) => tracing::info!("TLS certificate reloaded"),
-                Err(e) => tracing::warn!(error = %e, "TLS certificate not reloaded; still serving the previous one"),
+            match certificates.as_ref().map(|c| c.reload()) {
+                Some(Ok(())) => tracing::info!("TLS certificate reloaded"),
+                Some(Err(e)) => tracing::warn!(error = %e, "TLS certificate not reloaded; still serving the previous one"),
+                None => tracing::info!("SIGHUP: nothing to reload (no [tls])"),
             }
         }
     }

@@ -189,7 +189,12 @@ async fn a_caller_s_traceparent_becomes_the_request_id() {
         .await
         .unwrap();
     assert_eq!(res.headers()["x-request-id"], "4bf92f3577b34da6a3ce929d0e0e4736");
+    // `systemctl reload` sends SIGHUP: without [tls] there is nothing to reload, and the
+    // process must not end (SIGHUP's default).
+    assert!(std::process::Command::new("kill").args(["-HUP", &nixa.child.id().to_string()]).status().unwrap().success());
     tokio::time::sleep(Duration::from_millis(300)).await;
+    let res = backchannel().get(format!("{}/healthz", nixa.issuer)).send().await.unwrap();
+    assert_eq!(res.status(), 200, "still serving after SIGHUP");
     let log = std::fs::read_to_string(&nixa.stderr).unwrap();
     let line = log.lines().find(|l| l.contains("4bf92f3577b34da6a3ce929d0e0e4736")).expect("the request line");
     assert!(line.contains("route=/.well-known/openid-configuration") && line.contains("status=200"), "{line}");
