@@ -461,11 +461,8 @@ impl Settings {
                 c.tls.clone()
             },
             siem: {
-                if let Some(u) = &c.siem.http_url {
-                    let ok = url::Url::parse(u).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
-                    if !ok {
-                        return Err(ConfigError::Invalid(format!("siem.http_url {u:?} is not an http(s) URL")));
-                    }
+                if let Some(u) = c.siem.http_url.as_deref().filter(|u| !is_http_url(u)) {
+                    return Err(ConfigError::Invalid(format!("siem.http_url {u:?} is not an http(s) URL")));
                 }
                 if let Some(a) = &c.siem.syslog_tcp
                     && a.rsplit_once(':').is_none_or(|(h, p)| h.is_empty() || p.parse::<u16>().is_err())
@@ -491,6 +488,11 @@ impl Settings {
     pub fn max_token_lifetime(&self) -> i64 {
         self.id_token_ttl.max(self.access_token_ttl)
     }
+}
+
+/// Whether `text` is an absolute http(s) URL (a receiver or collector the operator names).
+pub(crate) fn is_http_url(text: &str) -> bool {
+    Url::parse(text).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
 }
 
 fn parse_issuer(text: &str) -> Result<Url, ConfigError> {

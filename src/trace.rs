@@ -35,11 +35,8 @@ pub struct TracesConfig {
 
 impl TracesConfig {
     pub fn validate(&self) -> Result<(), String> {
-        if let Some(u) = &self.otlp_url {
-            match url::Url::parse(u) {
-                Ok(p) if matches!(p.scheme(), "http" | "https") => {}
-                _ => return Err(format!("traces.otlp_url {u:?} is not an http(s) URL")),
-            }
+        if let Some(u) = self.otlp_url.as_deref().filter(|u| !crate::config::is_http_url(u)) {
+            return Err(format!("traces.otlp_url {u:?} is not an http(s) URL"));
         }
         match self.sample_ratio {
             Some(r) if !(0.0..=1.0).contains(&r) => Err(format!("traces.sample_ratio {r} is not between 0 and 1")),
