@@ -99,14 +99,14 @@ impl AccountError {
 
     fn json(&self) -> Response {
         if self.status() == StatusCode::INTERNAL_SERVER_ERROR {
-            return ScriptError { status: self.status(), code: self.code(), incident: Some(Incident::new(self)) }.into_response();
+            return ScriptError { status: self.status(), code: self.code(), incident: Some(Incident::of(self)) }.into_response();
         }
         ScriptError::new(self.status(), self.code()).into_response()
     }
 
     fn page(&self, locale: Locale) -> Response {
         if self.status() == StatusCode::INTERNAL_SERVER_ERROR {
-            return PageError::internal(locale, self).into_response();
+            return PageError::of_incident(locale, Incident::of(self)).into_response();
         }
         PageError::new(self.status(), locale, self.message_key()).into_response()
     }

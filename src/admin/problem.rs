@@ -66,12 +66,14 @@ impl Problem {
         )
     }
 
-    pub fn internal(err: impl std::fmt::Display) -> Self {
+    pub fn internal(err: impl crate::web::incident::Cause) -> Self {
         let incident = Incident::new(err);
-        Self {
-            incident: Some(incident.clone()),
-            ..Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error", format!("incident {}", incident.id()))
-        }
+        let problem = if incident.is_unavailable() {
+            Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Service briefly unavailable", format!("incident {}", incident.id()))
+        } else {
+            Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error", format!("incident {}", incident.id()))
+        };
+        Self { incident: Some(incident), ..problem }
     }
 }
 

@@ -78,12 +78,14 @@ impl ApiError {
     pub fn conflict(d: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, "invalid_request", d)
     }
-    pub fn internal(e: impl std::fmt::Display) -> Self {
+    pub fn internal(e: impl crate::web::incident::Cause) -> Self {
         let incident = Incident::new(e);
-        Self {
-            incident: Some(incident.clone()),
-            ..Self::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", format!("internal error, incident {}", incident.id()))
-        }
+        let (status, code) = if incident.is_unavailable() {
+            (StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable")
+        } else {
+            (StatusCode::INTERNAL_SERVER_ERROR, "server_error")
+        };
+        Self { incident: Some(incident.clone()), ..Self::new(status, code, format!("internal error, incident {}", incident.id())) }
     }
 }
 

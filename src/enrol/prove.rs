@@ -76,7 +76,7 @@ impl Posted {
         self.form.get(name).unwrap_or_default().trim()
     }
 
-    fn internal(&self, e: impl std::fmt::Display) -> PageError {
+    fn internal(&self, e: impl crate::web::incident::Cause) -> PageError {
         PageError::internal(self.locale, e)
     }
 

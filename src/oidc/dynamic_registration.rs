@@ -92,7 +92,7 @@ impl IntoResponse for DcrError {
             DcrError::InvalidRedirectUri(_) => (StatusCode::BAD_REQUEST, "invalid_redirect_uri", None),
             DcrError::InvalidClientMetadata(_) => (StatusCode::BAD_REQUEST, "invalid_client_metadata", None),
             DcrError::Store(e) => {
-                let incident = crate::web::incident::Incident::new(e);
+                let incident = crate::web::incident::Incident::of(e);
                 let body = json!({"error": "server_error", "error_description": format!("internal error, incident {}", incident.id())});
                 let mut res = (StatusCode::INTERNAL_SERVER_ERROR, Json(body)).into_response();
                 no_store(&mut res);

@@ -134,12 +134,12 @@ impl OAuthError {
     }
 
     /// The cause goes to the log under an incident id; the client sees only the id.
-    pub fn server_error(err: impl std::fmt::Display) -> Self {
+    /// The database briefly unavailable is `temporarily_unavailable` (503, RFC 6749 §4.1.2.1)
+    /// instead: nothing was decided, the client may retry.
+    pub fn server_error(err: impl crate::web::incident::Cause) -> Self {
         let incident = Incident::new(err);
-        Self {
-            incident: Some(incident.clone()),
-            ..Self::new(ErrorCode::ServerError, format!("internal error, incident {}", incident.id()))
-        }
+        let code = if incident.is_unavailable() { ErrorCode::TemporarilyUnavailable } else { ErrorCode::ServerError };
+        Self { incident: Some(incident.clone()), ..Self::new(code, format!("internal error, incident {}", incident.id())) }
     }
 
     /// Hands a server error's incident to the logging layer with the response that reports it.

@@ -56,6 +56,35 @@ pub enum StoreError {
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
+impl StoreError {
+    /// The database could not be reached or could not take a write for now: connections refused
+    /// or cut, the pool exhausted, a server shutting down or starting, a standby not yet
+    /// promoted (read-only), SQLite busy. Nothing was decided, so the answer is "try again"
+    /// (503), never a refusal of the person or the portal.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Database(e) => sqlx_unavailable(e),
+            StoreError::Migrate(sqlx::migrate::MigrateError::Execute(e)) => sqlx_unavailable(e),
+            _ => false,
+        }
+    }
+}
+
+fn sqlx_unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| unavailable_code(&code)),
+        _ => false,
+    }
+}
+
+/// SQLSTATE class 08 (connection exception), 57P01–57P03 (shutting down, crashed, starting up),
+/// 25006 (a read-only transaction: a standby), 53300 (too many connections); SQLite's 5 and 6
+/// (busy, locked), as their primary result codes.
+fn unavailable_code(code: &str) -> bool {
+    code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "25006" | "53300" | "5" | "6")
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -70,8 +99,13 @@ pub struct Store {
     audit_key: Option<std::sync::Arc<Vec<u8>>>,
 }
 
-static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
-static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+// A release starts on a database that a newer release has migrated further (a rolling upgrade:
+// migrations only expand the schema until no running release needs the old shape; README
+// "Upgrades"), so migrations applied by a newer release are not an error here.
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator =
+    sqlx::migrate::Migrator { ignore_missing: true, ..sqlx::migrate!("./migrations/sqlite") };
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator =
+    sqlx::migrate::Migrator { ignore_missing: true, ..sqlx::migrate!("./migrations/postgres") };
 
 impl Store {
     pub async fn connect(url: &str) -> Result<Self> {

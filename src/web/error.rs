@@ -25,8 +25,18 @@ impl PageError {
         Self { status, locale, message_key, incident: None }
     }
 
-    pub fn internal(locale: Locale, err: impl std::fmt::Display) -> Self {
-        Self { status: StatusCode::INTERNAL_SERVER_ERROR, locale, message_key: "error.internal", incident: Some(Incident::new(err)) }
+    /// An internal error, or the database briefly unavailable: "try again in a moment" (503).
+    pub fn internal(locale: Locale, err: impl super::incident::Cause) -> Self {
+        Self::of_incident(locale, Incident::new(err))
+    }
+
+    pub fn of_incident(locale: Locale, incident: Incident) -> Self {
+        let (status, message_key) = if incident.is_unavailable() {
+            (StatusCode::SERVICE_UNAVAILABLE, "error.unavailable")
+        } else {
+            (StatusCode::INTERNAL_SERVER_ERROR, "error.internal")
+        };
+        Self { status, locale, message_key, incident: Some(incident) }
     }
 
     pub fn expired(locale: Locale) -> Self {
@@ -60,8 +70,14 @@ impl ScriptError {
         Self { status, code, incident: None }
     }
 
-    pub fn internal(err: impl std::fmt::Display) -> Self {
-        Self { status: StatusCode::INTERNAL_SERVER_ERROR, code: "server_error", incident: Some(Incident::new(err)) }
+    pub fn internal(err: impl super::incident::Cause) -> Self {
+        let incident = Incident::new(err);
+        let (status, code) = if incident.is_unavailable() {
+            (StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable")
+        } else {
+            (StatusCode::INTERNAL_SERVER_ERROR, "server_error")
+        };
+        Self { status, code, incident: Some(incident) }
     }
 }
 

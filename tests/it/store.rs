@@ -255,3 +255,24 @@ async fn the_keyed_chain_finds_a_rehashed_tail_a_downgrade_and_a_cut_off_tail() 
     assert_eq!(nixa::audit::verify_anchors(store, &[kept]).await.unwrap(), Ok(()));
     assert!("6".parse::<nixa::audit::Anchor>().is_err() && "x:abc".parse::<nixa::audit::Anchor>().is_err());
 }
+
+/// A rolling upgrade: a newer release has migrated the database further while this release's
+/// nodes still run; one of them restarts and must start, not refuse the unknown migration.
+#[tokio::test]
+async fn a_database_migrated_further_by_a_newer_release_still_opens_and_counts_as_current() {
+    let server = TestServer::start().await;
+    let url = server.app.settings.database_url.clone();
+    let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
+    let checksum: &[u8] = &[0u8; 48];
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         VALUES (99990001, 'from a newer release', TRUE, $1, 1)",
+    )
+    .bind(checksum)
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let store = nixa::store::Store::connect(&url).await.unwrap();
+    store.migrate().await.expect("the older release starts on the newer schema");
+    assert!(store.migrations_current().await.unwrap());
+}
