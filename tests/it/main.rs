@@ -43,3 +43,4 @@ mod satisfaction;
 mod stats;
 mod store;
 mod tls;
+mod upgrade;

@@ -86,9 +86,14 @@ async fn spawn_nixa(env: &[(&str, &str)]) -> Spawned {
 
 /// In `dir` (its demo database there): a restart in the same directory finds its data again.
 pub(crate) async fn spawn_nixa_in(dir: &std::path::Path, env: &[(&str, &str)]) -> Spawned {
+    spawn_binary_in(std::path::Path::new(env!("CARGO_BIN_EXE_nixa")), dir, env).await
+}
+
+/// The same with another build of nixa (`upgrade`: the previous release).
+pub(crate) async fn spawn_binary_in(binary: &std::path::Path, dir: &std::path::Path, env: &[(&str, &str)]) -> Spawned {
     let (port, metrics_port) = (free_port(), free_port());
     let stderr = dir.join(format!("stderr-{port}.log"));
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_nixa"))
+    let child = std::process::Command::new(binary)
         .args(["serve", "--demo", "--listen", &format!("127.0.0.1:{port}")])
         .current_dir(dir)
         .env("NIXA_METRICS_LISTEN", format!("127.0.0.1:{metrics_port}"))
@@ -108,11 +113,8 @@ pub(crate) async fn spawn_nixa_in(dir: &std::path::Path, env: &[(&str, &str)]) -
     spawned
 }
 
-/// What a portal and a person do: sign in with a password, consent, exchange the code, call
-/// UserInfo, refresh. Returns every secret that went over the wire.
-pub(crate) async fn sign_in_run(issuer: &str) -> Vec<String> {
-    let b = Browser::new(issuer);
-    let (verifier, challenge) = pkce_pair();
+/// The demo portal's authorization request (code flow, PKCE, refresh tokens) at `issuer`.
+pub(crate) fn dvc_authorize_url(issuer: &str, challenge: &str) -> url::Url {
     let mut url = url::Url::parse(&format!("{issuer}/authorize")).unwrap();
     url.query_pairs_mut().extend_pairs([
         ("response_type", "code"),
@@ -121,10 +123,19 @@ pub(crate) async fn sign_in_run(issuer: &str) -> Vec<String> {
         ("scope", "openid profile offline_access"),
         ("state", "st"),
         ("nonce", "nn"),
-        ("code_challenge", &challenge),
+        ("code_challenge", challenge),
         ("code_challenge_method", "S256"),
-        ("login_hint", AN.0),
     ]);
+    url
+}
+
+/// What a portal and a person do: sign in with a password, consent, exchange the code, call
+/// UserInfo, refresh. Returns every secret that went over the wire.
+pub(crate) async fn sign_in_run(issuer: &str) -> Vec<String> {
+    let b = Browser::new(issuer);
+    let (verifier, challenge) = pkce_pair();
+    let mut url = dvc_authorize_url(issuer, &challenge);
+    url.query_pairs_mut().append_pair("login_hint", AN.0);
     let mut page = b.sign_in(url.as_str(), AN).await;
     if page.url.contains("/consent?r=") {
         page = b.consent(&page, "approve").await;
