@@ -74,6 +74,9 @@ fn sqlx_unavailable(e: &sqlx::Error) -> bool {
     match e {
         sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => true,
         sqlx::Error::Database(db) => db.code().is_some_and(|code| unavailable_code(&code)),
+        // A proxy in front of PostgreSQL (HAProxy, PgBouncer) accepts the connection and closes
+        // it while it has no server: sqlx reads the end of the stream as this reply byte.
+        sqlx::Error::Protocol(message) => message.starts_with("unexpected response from SSLRequest: 0x00"),
         _ => false,
     }
 }

@@ -102,6 +102,9 @@ mod tests {
         let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
         assert!(Incident::new(StoreError::Database(sqlx::Error::Io(refused))).is_unavailable());
         assert!(Incident::of(&crate::keys::KeyError::Store(StoreError::Database(sqlx::Error::PoolClosed))).is_unavailable());
+        let closed_by_a_proxy = sqlx::Error::Protocol("unexpected response from SSLRequest: 0x00".into());
+        assert!(Incident::new(StoreError::Database(closed_by_a_proxy)).is_unavailable());
+        assert!(!Incident::new(StoreError::Database(sqlx::Error::Protocol("unexpected message".into()))).is_unavailable());
         assert!(!Incident::new(StoreError::Database(sqlx::Error::RowNotFound)).is_unavailable());
         assert!(!Incident::new(StoreError::Corrupt("x".into())).is_unavailable());
         assert!(!Incident::new("some other failure").is_unavailable());

@@ -42,14 +42,20 @@ fn nix_is_root() -> bool {
     Command::new("id").arg("-u").output().map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0").unwrap_or(false)
 }
 
+/// A temporary directory the server may write, and the data directory inside it.
+fn data_directory() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    if nix_is_root() {
+        let ok = Command::new("chown").arg("postgres:postgres").arg(dir.path()).status().map(|s| s.success()).unwrap_or(false);
+        assert!(ok, "chown the data directory to postgres");
+    }
+    (dir, data)
+}
+
 impl PrivatePostgres {
     pub fn start() -> Self {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let data = dir.path().join("data");
-        if nix_is_root() {
-            let ok = Command::new("chown").arg("postgres:postgres").arg(dir.path()).status().map(|s| s.success()).unwrap_or(false);
-            assert!(ok, "chown the data directory to postgres");
-        }
+        let (dir, data) = data_directory();
         let bin = bin_dir();
         let data_s = data.to_str().expect("utf-8 path");
         run(&bin, "initdb", &["-D", data_s, "-U", "nixa", "--auth=trust", "-E", "UTF8", "--no-sync"]);
@@ -72,6 +78,33 @@ impl PrivatePostgres {
             "pg_ctl",
             &["-D", self.data.to_str().expect("utf-8"), "-o", &opts, "-l", log.to_str().expect("utf-8"), "-w", "start"],
         );
+    }
+
+    /// A streaming replica of `primary` (a base backup with `standby.signal` and the primary's
+    /// address written by `pg_basebackup -R`), started and following it.
+    pub fn replica_of(primary: &PrivatePostgres) -> Self {
+        let (dir, data) = data_directory();
+        let bin = bin_dir();
+        let (data_s, port_s) = (data.to_str().expect("utf-8 path"), primary.port.to_string());
+        run(&bin, "pg_basebackup", &["-h", "127.0.0.1", "-p", &port_s, "-U", "nixa", "-D", data_s, "-R", "-X", "stream", "--no-sync"]);
+        let replica = Self { bin, data, port: super::free_port(), _dir: dir };
+        replica.start_again();
+        replica
+    }
+
+    /// Ends recovery: the replica becomes a primary that takes writes.
+    pub fn promote(&self) {
+        run(&self.bin, "pg_ctl", &["-D", self.data.to_str().expect("utf-8"), "-w", "promote"]);
+    }
+
+    /// One SQL statement through psql; its output, unaligned.
+    pub fn query(&self, sql: &str) -> String {
+        let psql = self.bin.join("psql");
+        let port = self.port.to_string();
+        let args = ["-h", "127.0.0.1", "-p", &port, "-U", "nixa", "-d", "postgres", "-qAtc", sql];
+        let out = Command::new(&psql).args(args).output().expect("psql");
+        assert!(out.status.success(), "psql {sql}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
     }
 
     /// Stops the server at once (`-m immediate`: connections are cut, as in a crash).

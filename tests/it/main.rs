@@ -39,6 +39,7 @@ mod pki_limbo;
 mod portals;
 mod protocol;
 mod registration;
+mod resilience;
 mod satisfaction;
 mod stats;
 mod store;

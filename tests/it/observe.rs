@@ -66,7 +66,7 @@ pub(crate) struct Spawned {
     pub(crate) child: std::process::Child,
     pub(crate) issuer: String,
     metrics: String,
-    stderr: std::path::PathBuf,
+    pub(crate) stderr: std::path::PathBuf,
     _dir: Option<tempfile::TempDir>,
 }
 
