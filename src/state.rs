@@ -129,7 +129,7 @@ impl App {
         let store = open_store(&settings).await?;
         let now = Clock::system_now();
         let vault = crate::keys::Vault::open(settings.master_key.clone(), &settings.keys)?;
-        let keys = KeyRing::load(store.clone(), vault, now).await?;
+        let keys = KeyRing::load(store.clone(), vault.clone(), now).await?;
         let secrets = ServerSecrets::load(&store, &settings.master_key, now).await?;
         let discovery = crate::protocol::metadata::document(&settings);
         let outbound = crate::outbound::Outbound::new(settings.outbound_allow.clone());
@@ -139,7 +139,7 @@ impl App {
         let crls = crate::pki::fetch::CrlCache::default();
         let federation = crate::federation::Federation::new(&settings.upstreams, outbound.clone())?;
         federation.load_stored(&store, &settings.master_key).await?;
-        let credentials = crate::credentials::service::Credentials::load(&store, &settings.master_key, &settings.issuer_str, now).await?;
+        let credentials = crate::credentials::service::Credentials::load(&store, &vault, &settings.issuer_str, now).await?;
         let channels = crate::channels::Channels::new(&settings.channels)?;
         // The proxies were checked when the settings were built.
         let throttle = crate::web::throttle::Throttle::new(&settings.throttle, settings.default_locale).map_err(StartError::Throttle)?;

@@ -336,7 +336,8 @@ pub async fn registered_org(store: &crate::store::Store, args: &IssueArgs, kind:
 pub async fn issue_command(settings: &crate::config::Settings, args: &IssueArgs) -> anyhow::Result<()> {
     let store = crate::state::open_store(settings).await?;
     let now = crate::state::Clock::system_now();
-    let creds = service::Credentials::load(&store, &settings.master_key, &settings.issuer_str, now).await?;
+    let vault = crate::keys::Vault::open(settings.master_key.clone(), &settings.keys)?;
+    let creds = service::Credentials::load(&store, &vault, &settings.issuer_str, now).await?;
     let presentation = !args.fields.is_empty();
     let minutes = args.minutes.unwrap_or(if presentation { 5 } else { 5 * 365 * 24 * 60 });
     anyhow::ensure!(minutes > 0, "--minutes must be positive");

@@ -21,6 +21,8 @@ pub enum KeysError {
     Unsupported(String),
     #[error("key generation or signing failed")]
     Crypto,
+    #[error("{0}")]
+    Token(String),
 }
 
 /// COSE algorithm identifiers (RFC 9053, RFC 8230).
@@ -312,6 +314,12 @@ fn pem_decode(text: &str) -> Result<(String, Vec<u8>), KeysError> {
 enum SignerImpl {
     Es256(EcdsaKeyPair),
     Ed25519(Ed25519KeyPair),
+    /// ES256 inside a PKCS#11 token: the uncompressed public point beside the handle.
+    Token {
+        hsm: std::sync::Arc<crate::keys::pkcs11::Hsm>,
+        key: cryptoki::object::ObjectHandle,
+        point: Vec<u8>,
+    },
 }
 
 /// The dedicated credential-signing key (never the OIDC token key).
@@ -348,16 +356,30 @@ impl CredentialSigner {
             CoseAlg::EdDSA => SignerImpl::Ed25519(Ed25519KeyPair::from_pkcs8(pkcs8).map_err(|_| KeysError::Crypto)?),
             other => return Err(KeysError::Unsupported(format!("credential signing with {other:?}"))),
         };
+        Ok(Self::with_kid(alg, inner))
+    }
+
+    /// The ES256 key with this `CKA_ID` in a PKCS#11 token (`[keys] backend = "pkcs11"`).
+    pub fn in_token(hsm: std::sync::Arc<crate::keys::pkcs11::Hsm>, id: &[u8]) -> Result<Self, KeysError> {
+        let (key, public) = hsm.find(id, crate::crypto::Alg::ES256).map_err(|e| KeysError::Token(e.to_string()))?;
+        let crate::keys::pkcs11::TokenPublic::Ec(point) = public else {
+            return Err(KeysError::Unsupported("the token's credential key is not an EC key".into()));
+        };
+        Ok(Self::with_kid(CoseAlg::ES256, SignerImpl::Token { hsm, key, point }))
+    }
+
+    fn with_kid(alg: CoseAlg, inner: SignerImpl) -> Self {
         let mut s = Self { kid: Vec::new(), alg, inner };
         // The kid is the first 8 bytes of the SHA-256 of the SPKI, the same length as EU DCC kids.
         s.kid = sha256(&s.spki_der())[..8].to_vec();
-        Ok(s)
+        s
     }
 
     pub fn public_key(&self) -> PublicKey {
         match &self.inner {
             SignerImpl::Es256(k) => PublicKey::P256(k.public_key().as_ref().to_vec()),
             SignerImpl::Ed25519(k) => PublicKey::Ed25519(k.public_key().as_ref().to_vec()),
+            SignerImpl::Token { point, .. } => PublicKey::P256(point.clone()),
         }
     }
 
@@ -368,6 +390,9 @@ impl CredentialSigner {
                 (crate::pki::sig::EC_PUBLIC_KEY, der::Any::encode_from(&crate::pki::sig::P256).ok(), k.public_key().as_ref().to_vec())
             }
             SignerImpl::Ed25519(k) => (der::asn1::ObjectIdentifier::new_unwrap("1.3.101.112"), None, k.public_key().as_ref().to_vec()),
+            SignerImpl::Token { point, .. } => {
+                (crate::pki::sig::EC_PUBLIC_KEY, der::Any::encode_from(&crate::pki::sig::P256).ok(), point.clone())
+            }
         };
         let Ok(subject_public_key) = der::asn1::BitString::from_bytes(&bits) else { return Vec::new() };
         let spki = SubjectPublicKeyInfoOwned { algorithm: AlgorithmIdentifierOwned { oid, parameters: params }, subject_public_key };
@@ -382,6 +407,10 @@ impl CredentialSigner {
         match &self.inner {
             SignerImpl::Es256(k) => Ok(k.sign(&SystemRandom::new(), msg).map_err(|_| KeysError::Crypto)?.as_ref().to_vec()),
             SignerImpl::Ed25519(k) => Ok(k.sign(msg).as_ref().to_vec()),
+            // CKM_ECDSA over the digest gives r ‖ s, COSE's form.
+            SignerImpl::Token { hsm, key, .. } => {
+                hsm.sign(*key, crate::crypto::Alg::ES256, msg).map_err(|e| KeysError::Token(e.to_string()))
+            }
         }
     }
 }

@@ -3,8 +3,13 @@
 //! verifiers use, with our key bound to our issuer.
 
 use super::keys::{CoseAlg, CredentialSigner, KeySet, KeysError};
-use crate::keys::{KeyError, MasterKey};
-use crate::store::Store;
+use crate::crypto::Alg;
+use crate::keys::{KeyError, Vault, pkcs11};
+use crate::store::{Store, StoreError};
+
+/// The server-secret rows of the credential-signing key: its PKCS#8, or its token reference.
+const SOFTWARE_KEY: &str = "credential-signing-es256";
+const TOKEN_KEY: &str = "credential-signing-es256-pkcs11";
 
 pub struct Credentials {
     pub signer: CredentialSigner,
@@ -53,16 +58,54 @@ impl Credentials {
         Ok(l)
     }
 
-    /// Loads the ES256 credential-signing key, generating it on the first start. Concurrent
-    /// first starts of several nodes agree on one key through the server-secret table.
-    pub async fn load(store: &Store, master: &MasterKey, issuer: &str, now: i64) -> Result<Self, ServiceError> {
-        const NAME: &str = "credential-signing-es256";
-        let candidate = master.seal(NAME, &CredentialSigner::generate_pkcs8(CoseAlg::ES256)?).map_err(KeyError::from)?;
-        let sealed = store.server_secret(NAME, &candidate, now).await.map_err(KeyError::from)?;
-        let pkcs8 = master.open(NAME, &sealed).map_err(KeyError::from)?;
-        let signer = CredentialSigner::from_pkcs8(CoseAlg::ES256, &pkcs8)?;
+    /// Loads the ES256 credential-signing key, generating it on the first start: sealed in the
+    /// database, or inside the PKCS#11 token when the vault has one. Concurrent first starts of
+    /// several nodes agree on one key through the server-secret table. After a switch to a
+    /// token, credentials signed with the software key still verify.
+    pub async fn load(store: &Store, vault: &Vault, issuer: &str, now: i64) -> Result<Self, ServiceError> {
+        let master = vault.master();
+        let software = match store.find_server_secret(SOFTWARE_KEY).await.map_err(KeyError::from)? {
+            Some(sealed) => {
+                Some(CredentialSigner::from_pkcs8(CoseAlg::ES256, &master.open(SOFTWARE_KEY, &sealed).map_err(KeyError::from)?)?)
+            }
+            None => None,
+        };
+        let in_token = store.find_server_secret(TOKEN_KEY).await.map_err(KeyError::from)?;
+        let (signer, previous) = match (vault.token(), in_token) {
+            (None, Some(_)) => return Err(KeyError::NoToken("the credential-signing key".into()).into()),
+            (None, None) => match software {
+                Some(signer) => (signer, None),
+                None => {
+                    let candidate =
+                        master.seal(SOFTWARE_KEY, &CredentialSigner::generate_pkcs8(CoseAlg::ES256)?).map_err(KeyError::from)?;
+                    let sealed = store.server_secret(SOFTWARE_KEY, &candidate, now).await.map_err(KeyError::from)?;
+                    let pkcs8 = master.open(SOFTWARE_KEY, &sealed).map_err(KeyError::from)?;
+                    (CredentialSigner::from_pkcs8(CoseAlg::ES256, &pkcs8)?, None)
+                }
+            },
+            (Some(hsm), kept) => {
+                let sealed = match kept {
+                    Some(sealed) => sealed,
+                    None => {
+                        let (id, _) = hsm.generate(Alg::ES256, "credentials").map_err(KeyError::from)?;
+                        let candidate = master.seal(TOKEN_KEY, &pkcs11::reference(&id)).map_err(KeyError::from)?;
+                        let sealed = store.server_secret(TOKEN_KEY, &candidate, now).await.map_err(KeyError::from)?;
+                        if sealed != candidate {
+                            hsm.destroy(&id).map_err(KeyError::from)?;
+                        }
+                        sealed
+                    }
+                };
+                let reference = master.open(TOKEN_KEY, &sealed).map_err(KeyError::from)?;
+                let id =
+                    pkcs11::referenced_id(&reference).flatten().ok_or_else(|| KeyError::from(StoreError::Corrupt(TOKEN_KEY.into())))?;
+                (CredentialSigner::in_token(hsm.clone(), &id)?, software)
+            }
+        };
         let mut keys = KeySet::default();
-        keys.insert(signer.verify_key(Some(issuer.to_string())));
+        for k in previous.iter().chain([&signer]) {
+            keys.insert(k.verify_key(Some(issuer.to_string())));
+        }
         Ok(Self { signer, issuer: issuer.to_string(), keys })
     }
 }

@@ -56,29 +56,35 @@ impl Vault {
                 Ok((g.kid, g.public_jwk, g.pkcs8))
             }
             Some(hsm) => {
-                let (id, public) = hsm.generate(alg)?;
+                let (id, public) = hsm.generate(alg, "tokens")?;
                 let (kid, jwk) = match &public {
                     pkcs11::TokenPublic::Ec(point) => signing::ec_jwk(point),
                     pkcs11::TokenPublic::Rsa { n, e } => signing::rsa_jwk(n, e),
                 };
-                let mut reference = pkcs11::REFERENCE_PREFIX.to_vec();
-                reference.extend(crate::crypto::b64url(&id).into_bytes());
-                Ok((kid, jwk, reference))
+                Ok((kid, jwk, pkcs11::reference(&id)))
             }
         }
     }
 
     fn signer(&self, alg: Alg, row: &KeyRow) -> Result<SigningKey, KeyError> {
         let opened = self.master.open(&row.kid, &row.sealed_private)?;
-        match opened.strip_prefix(pkcs11::REFERENCE_PREFIX) {
+        match pkcs11::referenced_id(&opened) {
             None => Ok(SigningKey::from_pkcs8(alg, row.kid.clone(), &opened)?),
             Some(id) => {
                 let hsm = self.hsm.clone().ok_or_else(|| KeyError::NoToken(row.kid.clone()))?;
-                let id = std::str::from_utf8(id).ok().and_then(crate::crypto::b64url_decode);
                 let id = id.ok_or_else(|| StoreError::Corrupt("signing_keys.sealed_private".into()))?;
                 Ok(SigningKey::in_token(hsm, alg, row.kid.clone(), &id)?)
             }
         }
+    }
+
+    pub fn master(&self) -> &MasterKey {
+        &self.master
+    }
+
+    /// The token, when keys are made in one.
+    pub fn token(&self) -> Option<&Arc<pkcs11::Hsm>> {
+        self.hsm.as_ref()
     }
 }
 

@@ -78,6 +78,20 @@ impl From<Pkcs11Error> for HsmError {
 /// What a row holds instead of a private key.
 pub const REFERENCE_PREFIX: &[u8] = b"pkcs11:";
 
+/// What the database keeps (sealed) for a key in the token: `pkcs11:` and its `CKA_ID`.
+pub fn reference(id: &[u8]) -> Vec<u8> {
+    let mut kept = REFERENCE_PREFIX.to_vec();
+    kept.extend(crate::crypto::b64url(id).into_bytes());
+    kept
+}
+
+/// The `CKA_ID` that a kept value names, when it is a reference (a software key's PKCS#8 is
+/// not): `Some(None)` for a malformed reference.
+pub fn referenced_id(kept: &[u8]) -> Option<Option<Vec<u8>>> {
+    let id = kept.strip_prefix(REFERENCE_PREFIX)?;
+    Some(std::str::from_utf8(id).ok().and_then(crate::crypto::b64url_decode))
+}
+
 /// The DER of the P-256 curve's OID, the `CKA_EC_PARAMS` of an ES256 key.
 const P256_PARAMS: [u8; 10] = [0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
 
@@ -143,11 +157,11 @@ impl Hsm {
         self.session.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// A new key pair inside the token: the private half sensitive, never extractable, for
-    /// signing only. Returns its `CKA_ID` and public key.
-    pub fn generate(&self, alg: Alg) -> Result<(Vec<u8>, TokenPublic), HsmError> {
+    /// A new key pair inside the token, labelled for what it signs: the private half sensitive,
+    /// never extractable, for signing only. Returns its `CKA_ID` and public key.
+    pub fn generate(&self, alg: Alg, purpose: &str) -> Result<(Vec<u8>, TokenPublic), HsmError> {
         let id = crate::crypto::random_bytes::<16>().to_vec();
-        let label = format!("nixa {alg}").into_bytes();
+        let label = format!("nixa {purpose} {alg}").into_bytes();
         let private = [
             Attribute::Token(true),
             Attribute::Private(true),
@@ -182,6 +196,18 @@ impl Hsm {
         let private = find(ObjectClass::PRIVATE_KEY)?.into_iter().next().ok_or_else(missing)?;
         let public = find(ObjectClass::PUBLIC_KEY)?.into_iter().next().ok_or_else(missing)?;
         Ok((private, read_public(&session, public, alg)?))
+    }
+
+    /// Destroys both halves of the key pair with this `CKA_ID` (a candidate another node's key
+    /// won over).
+    pub fn destroy(&self, id: &[u8]) -> Result<(), HsmError> {
+        let session = self.session();
+        for class in [ObjectClass::PRIVATE_KEY, ObjectClass::PUBLIC_KEY] {
+            for object in session.find_objects(&[Attribute::Class(class), Attribute::Id(id.to_vec())])? {
+                session.destroy_object(object)?;
+            }
+        }
+        Ok(())
     }
 
     /// A JWS signature: ES256 as `r ‖ s` over the SHA-256 of `msg`, RS256 as PKCS#1 v1.5.

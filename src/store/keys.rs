@@ -75,6 +75,12 @@ impl Store {
         Ok(r.rows_affected())
     }
 
+    /// The sealed secret called `name`, if there is one.
+    pub async fn find_server_secret(&self, name: &str) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT sealed FROM server_secrets WHERE name=$1").bind(name).fetch_optional(self.pool()).await?;
+        Ok(row.map(|r| r.try_get("sealed")).transpose()?)
+    }
+
     /// Returns the sealed secret called `name`, storing `candidate` first if there is none yet.
     /// Concurrent first starts of several nodes agree on one value.
     pub async fn server_secret(&self, name: &str, candidate: &str, now: i64) -> Result<String> {

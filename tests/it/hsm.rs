@@ -146,7 +146,9 @@ async fn signing_keys_are_made_in_the_token_sign_verifiable_tokens_and_never_lea
     let published = jwks(&server.issuer).await;
     assert_eq!(kids(&published).len(), 2, "an ES256 and an RS256 key: {published}");
     let keys = token.private_keys();
-    assert_eq!(keys.len(), 2, "{keys:?}");
+    let mut labels: Vec<&str> = keys.iter().map(|k| k.0.as_str()).collect();
+    labels.sort_unstable();
+    assert_eq!(labels, ["nixa credentials ES256", "nixa tokens ES256", "nixa tokens RS256"], "the QR-credential key too");
     for (label, sensitive, extractable, never_extractable, local) in &keys {
         assert!(*sensitive && !*extractable && *never_extractable && *local, "{label}: generated inside, sensitive, never extractable");
     }
@@ -234,7 +236,8 @@ async fn a_jwks_fetched_during_a_token_key_rotation_never_lacks_the_kid_of_a_tok
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let checked = verifier.await.unwrap();
     assert!(checked > 0, "the portal verified tokens during the rotation");
-    assert_eq!(token.private_keys().len(), 4, "the successors were made in the token too");
+    let token_keys = token.private_keys().into_iter().filter(|k| k.0.starts_with("nixa tokens")).count();
+    assert_eq!(token_keys, 4, "the successors were made in the token too");
 }
 
 /// The real binary: the token named in the configuration (with a PIN file), a restart that finds
@@ -293,4 +296,76 @@ async fn nixa_serve_signs_with_the_configured_token_and_refuses_a_wrong_pin() {
     let without = cli(&["serve", "--listen", "127.0.0.1:0"], &[]);
     let stderr = String::from_utf8_lossy(&without.stderr);
     assert!(!without.status.success() && stderr.contains("lives in a PKCS#11 token"), "{stderr}");
+}
+
+/// A QR credential signed by `app`'s key for the issuer `of`.
+fn credential(app: &nixa::state::App, of: &nixa::state::App, name: &str) -> String {
+    use nixa::credentials::issue::{self, PersonIdentity, Request, Subject};
+    let person = PersonIdentity { id: "001204012345".into(), full_name: name.into(), ..Default::default() };
+    let now = app.now();
+    let req = Request {
+        issuer: &of.credentials.issuer,
+        subject_id: "p",
+        subject: Subject::Person(person.claim169(None)),
+        iat: now,
+        exp: now + 600,
+        nonce: None,
+        status: None,
+    };
+    issue::issue(&app.credentials.signer, &req).unwrap()
+}
+
+async fn verified(server: &TestServer, text: &str) -> Value {
+    let url = server.url("/api/v1/credentials/verify");
+    backchannel().post(url).json(&json!({ "text": text })).send().await.unwrap().json().await.unwrap()
+}
+
+#[tokio::test]
+async fn qr_credentials_are_signed_in_the_token_and_those_signed_before_the_switch_still_verify() {
+    let token = Token::create();
+    let master = nixa::keys::MasterKey::generate_base64();
+    let key = master.clone();
+    let software = TestServer::start_with(|c| c.master_key = Some(key)).await;
+    let database = software.app.settings.database_url.clone();
+
+    // The same database switched to the token: a credential key is made inside it.
+    let on_the_token = async || {
+        let (url, key) = (database.clone(), master.clone());
+        TestServer::start_with(|c| {
+            c.database_url = Some(url);
+            c.master_key = Some(key);
+            c.keys = token.config();
+        })
+        .await
+    };
+    let switched = on_the_token().await;
+    assert_ne!(switched.app.credentials.signer.kid, software.app.credentials.signer.kid);
+    let in_token: Vec<_> = token.private_keys().into_iter().filter(|k| k.0 == "nixa credentials ES256").collect();
+    assert_eq!(in_token.len(), 1, "{in_token:?}");
+    let (_, sensitive, extractable, never_extractable, local) = in_token[0].clone();
+    assert!(sensitive && !extractable && never_extractable && local);
+    // Issued by the software key before the switch (the issuer is the deployment's, the same).
+    let before = credential(&software.app, &switched.app, "Trần Văn Trước");
+    let after = credential(&switched.app, &switched.app, "Trần Văn Sau");
+    for (text, name) in [(&before, "Trần Văn Trước"), (&after, "Trần Văn Sau")] {
+        let report = verified(&switched, text).await;
+        assert_eq!(report["valid"], true, "{report:#}");
+        assert_eq!(report["claims"]["claim169"]["fullName"], name);
+    }
+    // A credential changed in one character is refused.
+    let at = after.len() - 3;
+    let flipped = if &after[at..at + 1] == "0" { "1" } else { "0" };
+    let report = verified(&switched, &format!("{}{flipped}{}", &after[..at], &after[at + 1..])).await;
+    assert_eq!(report["valid"], false, "{report:#}");
+
+    // A restart finds the same key in the token and makes no other.
+    let restarted = on_the_token().await;
+    assert_eq!(restarted.app.credentials.signer.kid, switched.app.credentials.signer.kid);
+    // (The ID-token keys stay software keys until a rotation: only the credential key is there.)
+    assert_eq!(token.private_keys().len(), 1);
+
+    // Without the token, the database's credential key cannot be used: refused, not replaced.
+    let vault = nixa::keys::Vault::open(software.app.settings.master_key.clone(), &KeysConfig::default()).unwrap();
+    let refused = nixa::credentials::service::Credentials::load(&software.app.store, &vault, "https://x", software.app.now()).await;
+    assert!(refused.is_err_and(|e| e.to_string().contains("PKCS#11 token")));
 }
