@@ -26,6 +26,9 @@ pub struct Config {
     /// A file holding the master key (as `master_key`), readable by nixa only: keeps the key
     /// out of nixa.toml and the environment.
     pub master_key_file: Option<std::path::PathBuf>,
+    /// A file holding the master key wrapped by the PKCS#11 token of `[keys]` (`nixa keys
+    /// wrap-master`): the key is unwrapped inside the token at start.
+    pub master_key_wrapped_file: Option<std::path::PathBuf>,
     /// Where private signing keys are made and kept (`keys::pkcs11`).
     pub keys: crate::keys::pkcs11::KeysConfig,
     /// Language of the pages when the request names none: `vi` or `en`.
@@ -117,6 +120,7 @@ impl Default for Config {
             database_url: None,
             master_key: None,
             master_key_file: None,
+            master_key_wrapped_file: None,
             keys: crate::keys::pkcs11::KeysConfig::default(),
             default_locale: "vi".into(),
             log_format: "text".into(),
@@ -181,13 +185,29 @@ pub enum ConfigError {
     MasterKey(#[from] crate::keys::master::MasterKeyError),
 }
 
+fn read_secret_file(what: &str, path: &std::path::Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path).map_err(|e| ConfigError::Invalid(format!("{what} {}: {e}", path.display())))
+}
+
+/// The master key's text, unwrapped inside the token that `[keys]` names.
+fn unwrap_master_key(keys: &crate::keys::pkcs11::KeysConfig, path: &std::path::Path) -> Result<String, ConfigError> {
+    if !keys.uses_token() {
+        return Err(ConfigError::Invalid("master_key_wrapped_file needs [keys] backend = \"pkcs11\" (the token that wrapped it)".into()));
+    }
+    let wrapped = read_secret_file("master_key_wrapped_file", path)?;
+    let failed = |e: crate::keys::pkcs11::HsmError| ConfigError::Invalid(format!("master_key_wrapped_file {}: {e}", path.display()));
+    let text = crate::keys::pkcs11::Hsm::open(keys).and_then(|hsm| hsm.unwrap_master(&wrapped)).map_err(failed)?;
+    String::from_utf8(text).map_err(|_| ConfigError::Invalid("master_key_wrapped_file: the unwrapped key is not text".into()))
+}
+
 impl Config {
-    const KEYS: [&'static str; 43] = [
+    const KEYS: [&'static str; 44] = [
         "issuer",
         "listen",
         "database_url",
         "master_key",
         "master_key_file",
+        "master_key_wrapped_file",
         "keys",
         "default_locale",
         "log_format",
@@ -327,10 +347,14 @@ impl Settings {
             (None, false) => return Err(ConfigError::MissingIssuer),
         };
         let issuer = parse_issuer(&issuer_text)?;
-        let from_file = match &c.master_key_file {
-            Some(_) if c.master_key.is_some() => return Err(ConfigError::Invalid("master_key and master_key_file are both set".into())),
-            Some(f) => Some(std::fs::read_to_string(f).map_err(|e| ConfigError::Invalid(format!("master_key_file {}: {e}", f.display())))?),
-            None => None,
+        let from_file = match (&c.master_key_file, &c.master_key_wrapped_file) {
+            (Some(_), Some(_)) => return Err(ConfigError::Invalid("master_key_file and master_key_wrapped_file are both set".into())),
+            (Some(_), None) | (None, Some(_)) if c.master_key.is_some() => {
+                return Err(ConfigError::Invalid("master_key and a master key file are both set".into()));
+            }
+            (Some(f), None) => Some(read_secret_file("master_key_file", f)?),
+            (None, Some(f)) => Some(unwrap_master_key(&c.keys, f)?),
+            (None, None) => None,
         };
         let master_key = match (c.master_key.as_deref().or(from_file.as_deref()), demo) {
             (Some(k), _) => MasterKey::from_base64(k.trim())?,

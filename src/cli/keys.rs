@@ -18,6 +18,16 @@ pub enum KeysAction {
     },
     /// Print a fresh master key for the configuration.
     GenerateMaster,
+    /// Wrap a master key (the text of a master key file) with the PKCS#11 token of `[keys]`,
+    /// for `master_key_wrapped_file`: the key then exists in the clear only inside nixa's memory.
+    WrapMaster {
+        /// The master key file to wrap.
+        #[arg(long)]
+        from: std::path::PathBuf,
+        /// Where the wrapped key is written (never overwritten; mode 0600).
+        #[arg(long)]
+        to: std::path::PathBuf,
+    },
 }
 
 pub async fn run(cli: &Cli, action: &KeysAction) -> anyhow::Result<()> {
@@ -26,6 +36,9 @@ pub async fn run(cli: &Cli, action: &KeysAction) -> anyhow::Result<()> {
         return Ok(());
     }
     let s = settings(cli, None)?;
+    if let KeysAction::WrapMaster { from, to } = action {
+        return wrap_master(&s, from, to);
+    }
     let store = nixa::state::open_store(&s).await?;
     let now = nixa::state::Clock::system_now();
     let vault = nixa::keys::Vault::open(s.master_key.clone(), &s.keys)?;
@@ -49,5 +62,25 @@ pub async fn run(cli: &Cli, action: &KeysAction) -> anyhow::Result<()> {
         })
         .collect();
     println!("{}", serde_json::to_string_pretty(&keys)?);
+    Ok(())
+}
+
+fn wrap_master(s: &nixa::config::Settings, from: &std::path::Path, to: &std::path::Path) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    anyhow::ensure!(s.keys.uses_token(), "wrap-master needs [keys] backend = \"pkcs11\": the token that will hold the wrapping key");
+    let text = std::fs::read_to_string(from).map_err(|e| anyhow::anyhow!("{}: {e}", from.display()))?;
+    // Only a valid master key is wrapped: a typo found now, not at the next start.
+    MasterKey::from_base64(text.trim())?;
+    let wrapped = nixa::keys::pkcs11::Hsm::open(&s.keys)?.wrap_master(text.trim().as_bytes())?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(to)
+        .map_err(|e| anyhow::anyhow!("{}: {e} (an existing file is never overwritten)", to.display()))?;
+    file.write_all(wrapped.as_bytes())?;
+    file.sync_all()?;
+    eprintln!("wrapped by the token into {}: set master_key_wrapped_file to it, then remove the plain key file", to.display());
     Ok(())
 }

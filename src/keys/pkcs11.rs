@@ -10,7 +10,8 @@ use std::sync::{Mutex, MutexGuard};
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
 use cryptoki::error::{Error as Pkcs11Error, RvError};
 use cryptoki::mechanism::Mechanism;
-use cryptoki::object::{Attribute, AttributeType, ObjectClass, ObjectHandle};
+use cryptoki::mechanism::aead::GcmParams;
+use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle};
 use cryptoki::session::{Session, UserType};
 use cryptoki::types::AuthPin;
 use serde::{Deserialize, Serialize};
@@ -91,6 +92,13 @@ pub fn referenced_id(kept: &[u8]) -> Option<Option<Vec<u8>>> {
     let id = kept.strip_prefix(REFERENCE_PREFIX)?;
     Some(std::str::from_utf8(id).ok().and_then(crate::crypto::b64url_decode))
 }
+
+/// A wrapped master key: `nixa-wrapped-master-v1.<key id>.<iv>.<ciphertext and tag>`.
+const WRAPPED_MASTER_PREFIX: &str = "nixa-wrapped-master-v1";
+/// Binds the ciphertext to its use: the wrapping key decrypts nothing else as a master key.
+const WRAPPED_MASTER_AAD: &[u8] = b"nixa master key";
+const WRAPPING_KEY_LABEL: &str = "nixa master-key wrapping";
+const GCM_TAG_BITS: u64 = 128;
 
 /// The DER of the P-256 curve's OID, the `CKA_EC_PARAMS` of an ES256 key.
 const P256_PARAMS: [u8; 10] = [0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
@@ -208,6 +216,69 @@ impl Hsm {
             }
         }
         Ok(())
+    }
+
+    /// Encrypts the master key's text under the token's wrapping key (AES-256-GCM inside the
+    /// token; the key is made on first use, sensitive and never extractable): the contents of a
+    /// `master_key_wrapped_file`, useless without this token and its PIN.
+    pub fn wrap_master(&self, master_text: &[u8]) -> Result<String, HsmError> {
+        let (id, key) = self.wrapping_key()?;
+        let mut iv = crate::crypto::random_bytes::<12>();
+        let session = self.session();
+        let params = GcmParams::new(&mut iv, WRAPPED_MASTER_AAD, GCM_TAG_BITS.into()).map_err(HsmError::from)?;
+        let sealed = session.encrypt(&Mechanism::AesGcm(params), key, master_text)?;
+        let b = crate::crypto::b64url;
+        Ok(format!("{WRAPPED_MASTER_PREFIX}.{}.{}.{}\n", b(&id), b(&iv), b(&sealed)))
+    }
+
+    /// The master key's text from a `master_key_wrapped_file`, decrypted inside the token.
+    pub fn unwrap_master(&self, wrapped: &str) -> Result<Vec<u8>, HsmError> {
+        let unreadable = || HsmError::Config("master_key_wrapped_file is not a wrapped master key (nixa keys wrap-master)".into());
+        let mut parts = wrapped.trim().split('.');
+        if parts.next() != Some(WRAPPED_MASTER_PREFIX) {
+            return Err(unreadable());
+        }
+        let mut field = || parts.next().and_then(crate::crypto::b64url_decode).ok_or_else(unreadable);
+        let (id, iv, sealed) = (field()?, field()?, field()?);
+        let mut iv: [u8; 12] = iv.try_into().map_err(|_| unreadable())?;
+        let session = self.session();
+        let key = session
+            .find_objects(&[Attribute::Class(ObjectClass::SECRET_KEY), Attribute::Id(id.clone())])?
+            .into_iter()
+            .next()
+            .ok_or_else(|| HsmError::Missing(crate::crypto::b64url(&id)))?;
+        let params = GcmParams::new(&mut iv, WRAPPED_MASTER_AAD, GCM_TAG_BITS.into()).map_err(HsmError::from)?;
+        Ok(session.decrypt(&Mechanism::AesGcm(params), key, &sealed)?)
+    }
+
+    /// The token's master-key wrapping key, made on first use: its `CKA_ID` and handle.
+    fn wrapping_key(&self) -> Result<(Vec<u8>, ObjectHandle), HsmError> {
+        let session = self.session();
+        let label = WRAPPING_KEY_LABEL.as_bytes().to_vec();
+        let found = session.find_objects(&[Attribute::Class(ObjectClass::SECRET_KEY), Attribute::Label(label.clone())])?;
+        if let Some(key) = found.into_iter().next() {
+            let attrs = session.get_attributes(key, &[AttributeType::Id])?;
+            let Some(Attribute::Id(id)) = attrs.into_iter().next() else {
+                return Err(HsmError::Config("the wrapping key has no CKA_ID".into()));
+            };
+            return Ok((id, key));
+        }
+        let id = crate::crypto::random_bytes::<16>().to_vec();
+        let template = [
+            Attribute::Class(ObjectClass::SECRET_KEY),
+            Attribute::KeyType(KeyType::AES),
+            Attribute::ValueLen(32.into()),
+            Attribute::Token(true),
+            Attribute::Private(true),
+            Attribute::Sensitive(true),
+            Attribute::Extractable(false),
+            Attribute::Encrypt(true),
+            Attribute::Decrypt(true),
+            Attribute::Id(id.clone()),
+            Attribute::Label(label),
+        ];
+        let key = session.generate_key(&Mechanism::AesKeyGen, &template)?;
+        Ok((id, key))
     }
 
     /// A JWS signature: ES256 as `r ‖ s` over the SHA-256 of `msg`, RS256 as PKCS#1 v1.5.

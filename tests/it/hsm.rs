@@ -50,10 +50,11 @@ impl Token {
             .get_slots_with_token()
             .unwrap()
             .into_iter()
-            .find(|s| !ctx.get_token_info(*s).unwrap().token_initialized())
+            .find(|s| ctx.get_token_info(*s).is_ok_and(|t| !t.token_initialized()))
             .expect("a free slot");
         ctx.init_token(free, &AuthPin::from(SO_PIN.to_string()), &label).unwrap();
-        let slot = ctx.get_slots_with_token().unwrap().into_iter().find(|s| ctx.get_token_info(*s).unwrap().label() == label).unwrap();
+        let slot =
+            ctx.get_slots_with_token().unwrap().into_iter().find(|s| ctx.get_token_info(*s).is_ok_and(|t| t.label() == label)).unwrap();
         let session = ctx.open_rw_session(slot).unwrap();
         session.login(UserType::So, Some(&AuthPin::from(SO_PIN.to_string()))).unwrap();
         session.init_pin(&AuthPin::from(PIN.to_string())).unwrap();
@@ -73,13 +74,24 @@ impl Token {
         }
     }
 
+    /// A read-only session as the token's user (a separate one from the server's).
+    fn session(&self) -> cryptoki::session::Session {
+        let ctx = library();
+        let slot = ctx
+            .get_slots_with_token()
+            .unwrap()
+            .into_iter()
+            .find(|s| ctx.get_token_info(*s).is_ok_and(|t| t.label() == self.label))
+            .unwrap();
+        let session = ctx.open_ro_session(slot).unwrap();
+        let _ = session.login(UserType::User, Some(&AuthPin::from(PIN.to_string())));
+        session
+    }
+
     /// Every private key in the token: (label, sensitive, extractable, never extractable,
     /// generated inside the token).
     fn private_keys(&self) -> Vec<(String, bool, bool, bool, bool)> {
-        let ctx = library();
-        let slot = ctx.get_slots_with_token().unwrap().into_iter().find(|s| ctx.get_token_info(*s).unwrap().label() == self.label).unwrap();
-        let session = ctx.open_ro_session(slot).unwrap();
-        let _ = session.login(UserType::User, Some(&AuthPin::from(PIN.to_string())));
+        let session = self.session();
         let wanted = [
             AttributeType::Label,
             AttributeType::Sensitive,
@@ -106,6 +118,22 @@ impl Token {
                 k
             })
             .collect()
+    }
+
+    /// The master-key wrapping key's (sensitive, extractable).
+    fn wrapping_key(&self) -> (bool, bool) {
+        let session = self.session();
+        let keys = session.find_objects(&[Attribute::Class(ObjectClass::SECRET_KEY)]).unwrap();
+        assert_eq!(keys.len(), 1, "one wrapping key");
+        let (mut sensitive, mut extractable) = (false, true);
+        for a in session.get_attributes(keys[0], &[AttributeType::Sensitive, AttributeType::Extractable]).unwrap() {
+            match a {
+                Attribute::Sensitive(v) => sensitive = v,
+                Attribute::Extractable(v) => extractable = v,
+                _ => {}
+            }
+        }
+        (sensitive, extractable)
     }
 }
 
@@ -368,4 +396,68 @@ async fn qr_credentials_are_signed_in_the_token_and_those_signed_before_the_swit
     let vault = nixa::keys::Vault::open(software.app.settings.master_key.clone(), &KeysConfig::default()).unwrap();
     let refused = nixa::credentials::service::Credentials::load(&software.app.store, &vault, "https://x", software.app.now()).await;
     assert!(refused.is_err_and(|e| e.to_string().contains("PKCS#11 token")));
+}
+
+#[tokio::test]
+async fn a_master_key_wrapped_by_the_token_opens_what_the_plain_key_sealed_and_nothing_else_unwraps_it() {
+    use nixa::config::{Config, Settings};
+    use nixa::keys::MasterKey;
+    use std::os::unix::fs::PermissionsExt;
+    let token = Token::create();
+    let dir = tempfile::tempdir().unwrap();
+    let text = MasterKey::generate_base64();
+    let plain = dir.path().join("master.key");
+    std::fs::write(&plain, format!("{text}\n")).unwrap();
+    let toml = format!(
+        "issuer = \"https://id.example.gov.vn\"\ndatabase_url = \"sqlite://{}/nixa.db\"\nmaster_key_file = \"{}\"\n\n[keys]\n\
+         backend = \"pkcs11\"\nmodule = \"{MODULE}\"\ntoken_label = \"{}\"\npin_file = \"{}\"\n",
+        dir.path().display(),
+        plain.display(),
+        token.label,
+        token.pin_file.path().display()
+    );
+    std::fs::write(dir.path().join("nixa.toml"), toml).unwrap();
+    let wrapped = dir.path().join("master.key.wrapped");
+    let wrap = || {
+        Command::new(env!("CARGO_BIN_EXE_nixa"))
+            .args(["--config", "nixa.toml", "keys", "wrap-master", "--from", "master.key", "--to", "master.key.wrapped"])
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+    };
+    let out = wrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let contents = std::fs::read_to_string(&wrapped).unwrap();
+    assert!(contents.starts_with("nixa-wrapped-master-v1.") && !contents.contains(&text), "{contents}");
+    assert_eq!(std::fs::metadata(&wrapped).unwrap().permissions().mode() & 0o777, 0o600);
+    let again = wrap();
+    assert!(!again.status.success(), "an existing file is never overwritten");
+    assert_eq!(std::fs::read_to_string(&wrapped).unwrap(), contents);
+
+    let config = |file: &std::path::Path, keys: KeysConfig| Config {
+        issuer: Some("https://id.example.gov.vn".into()),
+        database_url: Some(format!("sqlite://{}/nixa.db", dir.path().display())),
+        master_key_wrapped_file: Some(file.to_path_buf()),
+        keys,
+        ..Config::default()
+    };
+    // Unwrapped inside the token at start: the same key (what the plain key sealed opens).
+    let settings = Settings::from_config(&config(&wrapped, token.config()), false).unwrap();
+    let sealed = MasterKey::from_base64(&text).unwrap().seal("test", b"a server secret").unwrap();
+    assert_eq!(settings.master_key.open("test", &sealed).unwrap(), b"a server secret");
+    // The wrapping key never leaves the token.
+    let (sensitive, extractable) = token.wrapping_key();
+    assert!(sensitive && !extractable);
+
+    // A changed file, another token, or no token: refused with the reason.
+    let tampered = dir.path().join("tampered");
+    let at = contents.trim_end().len() - 5;
+    let flipped = if &contents[at..at + 1] == "A" { "B" } else { "A" };
+    std::fs::write(&tampered, format!("{}{flipped}{}", &contents[..at], &contents[at + 1..])).unwrap();
+    assert!(Settings::from_config(&config(&tampered, token.config()), false).is_err());
+    let other = Token::create();
+    let refused = Settings::from_config(&config(&wrapped, other.config()), false).unwrap_err().to_string();
+    assert!(refused.contains("master_key_wrapped_file"), "{refused}");
+    let refused = Settings::from_config(&config(&wrapped, KeysConfig::default()), false).unwrap_err().to_string();
+    assert!(refused.contains("pkcs11"), "{refused}");
 }
