@@ -1,8 +1,9 @@
 //! Surviving failures under load: the PostgreSQL primary stopped and a synchronous replica
 //! promoted (nixa answers 503 meanwhile, reconnects by itself, and loses nothing it answered),
 //! and nixa itself killed with SIGKILL (nothing answered is lost either). Each test drives a
-//! steady load of complete sign-ins and keeps every refresh token the portal was given; after
-//! the failure, every one of them must still refresh.
+//! steady load of complete sign-ins (with a refresh each) and keeps every rotated refresh token
+//! the portal was given and the people's browsers; after the failure, every token must still
+//! refresh and every session still be there.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
@@ -20,8 +21,9 @@ const UNTHROTTLED: &str = "{pow_per_minute=0, signin_per_minute=0, requests_per_
 /// How one visit (sign-in, consent if asked, code exchange) ended.
 #[derive(Debug)]
 enum Visit {
-    /// The portal got tokens: the answer that must never be lost.
-    Done { refresh: String, consent_asked: bool },
+    /// The portal got tokens and refreshed them once: answers that must never be lost. The
+    /// browser keeps the person's session cookie.
+    Done { refresh: String, consent_asked: bool, browser: reqwest::Client },
     /// A 503, or no answer (the connection refused or cut): the person tries again.
     Unavailable { status: Option<u16> },
     /// Any other answer: a wrong one.
@@ -106,9 +108,16 @@ async fn try_visit(issuer: &str) -> Result<Visit, Visit> {
     ];
     let token = format!("{issuer}/token");
     let tokens = answer(http.post(&token).basic_auth(DVC, Some(DVC_SECRET)).form(&form), token, &[200]).await?;
-    let tokens: Value = serde_json::from_str(&tokens.body).map_err(|e| Visit::Wrong(e.to_string()))?;
-    let refresh = tokens["refresh_token"].as_str().ok_or_else(|| Visit::Wrong(format!("no refresh token: {tokens}")))?;
-    Ok(Visit::Done { refresh: refresh.to_string(), consent_asked })
+    let refresh_token = |body: &str| -> Result<String, Visit> {
+        let tokens: Value = serde_json::from_str(body).map_err(|e| Visit::Wrong(e.to_string()))?;
+        tokens["refresh_token"].as_str().map(str::to_owned).ok_or_else(|| Visit::Wrong(format!("no refresh token: {tokens}")))
+    };
+    let first = refresh_token(&tokens.body)?;
+    // The portal refreshes once: the rotated token is the one that must work afterwards.
+    let form = [("grant_type", "refresh_token"), ("refresh_token", first.as_str())];
+    let token = format!("{issuer}/token");
+    let refreshed = answer(http.post(&token).basic_auth(DVC, Some(DVC_SECRET)).form(&form), token, &[200]).await?;
+    Ok(Visit::Done { refresh: refresh_token(&refreshed.body)?, consent_asked, browser: http })
 }
 
 /// Workers signing in back to back until stopped: each visit's end time and outcome.
@@ -170,6 +179,16 @@ fn completed(visits: &[(Instant, Visit)]) -> Vec<String> {
     let wrong: Vec<&String> = visits.iter().filter_map(|(_, v)| if let Visit::Wrong(w) = v { Some(w) } else { None }).collect();
     assert!(wrong.is_empty(), "wrong answers: {wrong:#?}");
     visits.iter().filter_map(|(_, v)| if let Visit::Done { refresh, .. } = v { Some(refresh.clone()) } else { None }).collect()
+}
+
+/// The person's session still lives in this browser: a silent authorization gets a code.
+async fn session_lives(issuer: &str, browser: &reqwest::Client) -> bool {
+    let (_, challenge) = pkce_pair();
+    let mut url = dvc_authorize_url(issuer, &challenge);
+    url.query_pairs_mut().append_pair("prompt", "none");
+    let res = browser.get(url.as_str()).send().await.unwrap();
+    let location = res.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    location.starts_with(DVC_REDIRECT) && location.contains("code=")
 }
 
 /// Every refresh token a portal was given still works: nothing answered was lost.
@@ -297,6 +316,11 @@ async fn a_primary_failover_under_load_answers_503_meanwhile_recovers_by_itself_
         "a consent was lost"
     );
     all_refresh(&nixa.issuer, &tokens).await;
+    // The sessions of people who signed in before the stop are still there.
+    for (_, v) in visits.iter().filter(|(at, _)| *at < stopped).take(5) {
+        let Visit::Done { browser, .. } = v else { continue };
+        assert!(session_lives(&nixa.issuer, browser).await, "a session answered before the failover was lost");
+    }
     // The audit chain on the promoted replica is whole.
     let verify = std::process::Command::new(env!("CARGO_BIN_EXE_nixa"))
         .args(["--demo", "audit", "verify"])
@@ -322,5 +346,10 @@ async fn nixa_killed_under_load_loses_nothing_it_answered() {
     // The same database, a new process.
     let again = spawn_nixa_in(dir.path(), &[("NIXA_THROTTLE", UNTHROTTLED)]).await;
     all_refresh(&again.issuer, &tokens).await;
+    // Sessions too (the cookie names the server only, not its port).
+    for (_, v) in visits.iter().take(5) {
+        let Visit::Done { browser, .. } = v else { continue };
+        assert!(session_lives(&again.issuer, browser).await, "a session answered before the kill was lost");
+    }
     assert!(matches!(visit(&again.issuer).await, Visit::Done { consent_asked: false, .. }), "the consent survived");
 }

@@ -9,7 +9,8 @@ use sqlx::Connection;
 /// (table, column) pairs declared by one backend's migration files.
 fn declared_columns(backend: &str) -> Vec<(String, String)> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations").join(backend);
-    let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut files: Vec<_> =
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|x| x == "sql")).collect();
     files.sort();
     let mut out = Vec::new();
     for f in files {

@@ -40,6 +40,8 @@ struct Opts {
     nodes: Vec<String>,
     /// Scenario `surge`: the arrival rates as multiples of the measured capacity.
     multipliers: Vec<f64>,
+    /// Unmeasured load before the measured phase (JIT, caches, pools), as the measured phase.
+    warmup: Duration,
 }
 
 fn parse_args() -> Result<Opts, Error> {
@@ -67,6 +69,7 @@ fn parse_args() -> Result<Opts, Error> {
         path: get("path", "/api/v1/credentials/verify"),
         nodes: m.get("nodes").map(|n| n.split(',').map(|s| s.trim_end_matches('/').to_string()).collect()).unwrap_or_default(),
         multipliers: get("multipliers", "5,10").split(',').map(|m| m.trim().parse::<f64>()).collect::<Result<_, _>>()?,
+        warmup: Duration::from_secs_f64(get("warmup", "0").parse()?),
     })
 }
 
@@ -461,7 +464,7 @@ async fn run() -> Result<(), Error> {
     // prepares as many as the rate or a generous guess of the peak allows.
     let codes_needed = if o.scenario == "token" {
         let per_sec = o.rate.unwrap_or(4000.0);
-        ((per_sec * o.duration.as_secs_f64()) as usize).min(40_000) / o.concurrency + 1
+        ((per_sec * (o.duration + o.warmup).as_secs_f64()) as usize).min(48_000) / o.concurrency + 1
     } else {
         0
     };
@@ -482,9 +485,40 @@ async fn run() -> Result<(), Error> {
     while let Some(w) = prep.join_next().await {
         workers.push(w??);
     }
+    if !o.warmup.is_zero() {
+        let (warm, ..) = phase(&o, workers, o.warmup).await?;
+        workers = warm;
+    }
     hook(&o, "start")?;
     let started = Instant::now();
-    let deadline = started + o.duration;
+    let (_, mut lat, errors, first_error) = phase(&o, workers, o.duration).await?;
+    let secs = started.elapsed().as_secs_f64();
+    hook(&o, "end")?;
+    lat.sort_unstable();
+    let pct = |p: f64| if lat.is_empty() { 0.0 } else { lat[((lat.len() as f64 * p) as usize).min(lat.len() - 1)] as f64 / 1000.0 };
+    let out = json!({
+        "scenario": o.scenario,
+        "concurrency": o.concurrency,
+        "rate": o.rate,
+        "ops": lat.len(),
+        "errors": errors,
+        "first_error": first_error,
+        "secs": (secs * 1000.0).round() / 1000.0,
+        "ops_per_sec": ((lat.len() as f64 / secs) * 10.0).round() / 10.0,
+        "p50_ms": (pct(0.50) * 100.0).round() / 100.0,
+        "p99_ms": (pct(0.99) * 100.0).round() / 100.0,
+    });
+    println!("{out}");
+    Ok(())
+}
+
+type Phase = (Vec<(Endpoints, Worker)>, Vec<u32>, u64, Option<String>);
+
+/// Runs every client's operations until `length` has passed: the workers back (for the next
+/// phase), the latencies of the operations that succeeded in µs, the failures and the first.
+async fn phase(o: &Opts, workers: Vec<(Endpoints, Worker)>, length: Duration) -> Result<Phase, Error> {
+    let started = Instant::now();
+    let deadline = started + length;
     let interval = o.rate.map(|r| Duration::from_secs_f64(o.concurrency as f64 / r));
     let mut set = tokio::task::JoinSet::new();
     for (i, (e, mut w)) in workers.into_iter().enumerate() {
@@ -515,36 +549,18 @@ async fn run() -> Result<(), Error> {
                     }
                 }
             }
-            (lat, errors, first_error)
+            (e, w, lat, errors, first_error)
         });
     }
-    let mut lat = Vec::new();
-    let mut errors = 0;
-    let mut first_error = None;
+    let (mut workers, mut lat, mut errors, mut first_error) = (Vec::new(), Vec::new(), 0, None);
     while let Some(r) = set.join_next().await {
-        let (l, e, f) = r?;
+        let (e, w, l, n, f) = r?;
+        workers.push((e, w));
         lat.extend(l);
-        errors += e;
+        errors += n;
         if first_error.is_none() {
             first_error = f;
         }
     }
-    let secs = started.elapsed().as_secs_f64();
-    hook(&o, "end")?;
-    lat.sort_unstable();
-    let pct = |p: f64| if lat.is_empty() { 0.0 } else { lat[((lat.len() as f64 * p) as usize).min(lat.len() - 1)] as f64 / 1000.0 };
-    let out = json!({
-        "scenario": o.scenario,
-        "concurrency": o.concurrency,
-        "rate": o.rate,
-        "ops": lat.len(),
-        "errors": errors,
-        "first_error": first_error,
-        "secs": (secs * 1000.0).round() / 1000.0,
-        "ops_per_sec": ((lat.len() as f64 / secs) * 10.0).round() / 10.0,
-        "p50_ms": (pct(0.50) * 100.0).round() / 100.0,
-        "p99_ms": (pct(0.99) * 100.0).round() / 100.0,
-    });
-    println!("{out}");
-    Ok(())
+    Ok((workers, lat, errors, first_error))
 }
