@@ -72,8 +72,7 @@ pub(super) async fn view(app: &App, ctx: &Ctx) -> Result<FactorsView, StoreError
 pub async fn set_password(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, body: Bytes) -> Response {
     let run = async {
         let (ctx, f) = posted_form(&app, &headers, &jar, &body).await?;
-        let internal =
-            |e: &dyn crate::web::incident::Cause| PageError::of_incident(ctx.locale, crate::web::incident::Incident::of(e)).into_response();
+        let internal = |e: &dyn crate::web::incident::Cause| PageError::internal_of(ctx.locale, e).into_response();
         if !ctx.recent(app.now()) {
             return Err(render_page(&app, &ctx, StatusCode::FORBIDDEN, Some("account.error.recent")).await);
         }
@@ -136,8 +135,7 @@ pub async fn totp_form(State(app): State<Arc<App>>, headers: HeaderMap, jar: Coo
 pub async fn totp_submit(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, body: Bytes) -> Response {
     let run = async {
         let (ctx, f) = posted_form(&app, &headers, &jar, &body).await?;
-        let internal =
-            |e: &dyn crate::web::incident::Cause| PageError::of_incident(ctx.locale, crate::web::incident::Incident::of(e)).into_response();
+        let internal = |e: &dyn crate::web::incident::Cause| PageError::internal_of(ctx.locale, e).into_response();
         if ctx.has_totp || !ctx.may_register(app.now()) {
             return Err(render_page(&app, &ctx, StatusCode::FORBIDDEN, Some(AccountError::Reauthenticate.message_key())).await);
         }
@@ -163,8 +161,7 @@ pub async fn totp_submit(State(app): State<Arc<App>>, headers: HeaderMap, jar: C
 pub async fn totp_remove(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, body: Bytes) -> Response {
     let run = async {
         let (ctx, _) = posted_form(&app, &headers, &jar, &body).await?;
-        let internal =
-            |e: &dyn crate::web::incident::Cause| PageError::of_incident(ctx.locale, crate::web::incident::Incident::of(e)).into_response();
+        let internal = |e: &dyn crate::web::incident::Cause| PageError::internal_of(ctx.locale, e).into_response();
         if !ctx.has_totp || !strong_and_recent(&ctx, app.now()) {
             return Err(render_page(&app, &ctx, StatusCode::FORBIDDEN, Some(AccountError::Reauthenticate.message_key())).await);
         }
@@ -183,8 +180,7 @@ pub async fn totp_remove(State(app): State<Arc<App>>, headers: HeaderMap, jar: C
 pub async fn new_recovery_codes(State(app): State<Arc<App>>, headers: HeaderMap, jar: CookieJar, body: Bytes) -> Response {
     let run = async {
         let (ctx, _) = posted_form(&app, &headers, &jar, &body).await?;
-        let internal =
-            |e: &dyn crate::web::incident::Cause| PageError::of_incident(ctx.locale, crate::web::incident::Incident::of(e)).into_response();
+        let internal = |e: &dyn crate::web::incident::Cause| PageError::internal_of(ctx.locale, e).into_response();
         if !ctx.has_totp || !strong_and_recent(&ctx, app.now()) {
             return Err(render_page(&app, &ctx, StatusCode::FORBIDDEN, Some(AccountError::Reauthenticate.message_key())).await);
         }

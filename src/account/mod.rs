@@ -106,7 +106,7 @@ impl AccountError {
 
     fn page(&self, locale: Locale) -> Response {
         if self.status() == StatusCode::INTERNAL_SERVER_ERROR {
-            return PageError::of_incident(locale, Incident::of(self)).into_response();
+            return PageError::internal_of(locale, self).into_response();
         }
         PageError::new(self.status(), locale, self.message_key()).into_response()
     }

@@ -133,8 +133,7 @@ pub async fn submit(State(app): State<Arc<App>>, headers: HeaderMap, jar: Cookie
 
 async fn password_step(app: &App, jar: CookieJar, pending: Pending, f: &Params, addr: ClientAddr) -> Result<Response, Response> {
     let locale = pending.locale;
-    let internal =
-        |e: &dyn crate::web::incident::Cause| PageError::of_incident(locale, crate::web::incident::Incident::of(e)).into_response();
+    let internal = |e: &dyn crate::web::incident::Cause| PageError::internal_of(locale, e).into_response();
     // An address that tried too many passwords shows work first; the page it gets back (for
     // any refusal) carries the next puzzle.
     let must_prove = app.throttle.must_prove_work(&addr);
@@ -274,8 +273,7 @@ pub async fn totp_submit(State(app): State<Arc<App>>, headers: HeaderMap, jar: C
 
 async fn totp_step(app: &App, jar: CookieJar, pending: Pending, code: &str) -> Result<Response, Response> {
     let locale = pending.locale;
-    let internal =
-        |e: &dyn crate::web::incident::Cause| PageError::of_incident(locale, crate::web::incident::Incident::of(e)).into_response();
+    let internal = |e: &dyn crate::web::incident::Cause| PageError::internal_of(locale, e).into_response();
     let person_id = pending.row.person_id.clone().ok_or_else(|| PageError::expired(locale).into_response())?;
     let (person, state) = app
         .store

@@ -188,8 +188,7 @@ pub async fn continue_submit(State(app): State<Arc<App>>, headers: HeaderMap, ja
 
 async fn proceed(app: &App, jar: CookieJar, pending: Pending) -> Result<Response, Response> {
     let locale = pending.locale;
-    let internal =
-        |e: &dyn crate::web::incident::Cause| PageError::of_incident(locale, crate::web::incident::Incident::of(e)).into_response();
+    let internal = |e: &dyn crate::web::incident::Cause| PageError::internal_of(locale, e).into_response();
     let row = app.store.login_request_of_pending(&pending.row.id).await.map_err(|e| internal(&e))?;
     let Some(row) = row else { return Err(PageError::expired(locale).into_response()) };
     match row.status.as_str() {

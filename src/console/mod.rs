@@ -65,7 +65,7 @@ impl ConsoleError {
             ConsoleError::Forbidden(_) => (StatusCode::FORBIDDEN, "console.error.forbidden"),
             ConsoleError::Csrf => (StatusCode::FORBIDDEN, "error.csrf"),
             ConsoleError::NotFound => (StatusCode::NOT_FOUND, "console.error.not_found"),
-            ConsoleError::Store(e) => return PageError::of_incident(locale, crate::web::incident::Incident::of(e)).into_response(),
+            ConsoleError::Store(e) => return PageError::internal_of(locale, e).into_response(),
         };
         PageError::new(status, locale, key).into_response()
     }

@@ -111,8 +111,7 @@ pub async fn password_submit(State(app): State<Arc<App>>, headers: HeaderMap, ja
 async fn set_password(app: &Arc<App>, jar: &CookieJar, locale: Locale, body: &[u8]) -> Result<Response, Response> {
     let t = at_step(app, jar, locale, |s| s == Step::Password).await?;
     let f = posted(app, &t, locale, body).map_err(IntoResponse::into_response)?;
-    let internal =
-        |e: &dyn crate::web::incident::Cause| PageError::of_incident(locale, crate::web::incident::Incident::of(e)).into_response();
+    let internal = |e: &dyn crate::web::incident::Cause| PageError::internal_of(locale, e).into_response();
     let (new, confirm) = (f.get("password").unwrap_or_default(), f.get("confirm").unwrap_or_default());
     let p = &t.person;
     let who = PersonalDetails::of(p);
@@ -190,8 +189,7 @@ pub async fn totp_form(State(app): State<Arc<App>>, headers: HeaderMap, jar: Coo
     let (jar, locale) = chosen_locale(&app, &headers, jar, &q);
     let run = async {
         let t = at_step(&app, &jar, locale, is_totp).await?;
-        let internal =
-            |e: &dyn crate::web::incident::Cause| PageError::of_incident(locale, crate::web::incident::Incident::of(e)).into_response();
+        let internal = |e: &dyn crate::web::incident::Cause| PageError::internal_of(locale, e).into_response();
         let secret = match &t.totp_sealed {
             Some(sealed) => totp_setup::open_pending(&app, &t.id_hash, sealed).map_err(|e| internal(&e))?,
             None => {
@@ -213,8 +211,7 @@ pub async fn totp_submit(State(app): State<Arc<App>>, headers: HeaderMap, jar: C
     let run = async {
         let t = at_step(&app, &jar, locale, is_totp).await?;
         let f = posted(&app, &t, locale, &body).map_err(IntoResponse::into_response)?;
-        let internal =
-            |e: &dyn crate::web::incident::Cause| PageError::of_incident(locale, crate::web::incident::Incident::of(e)).into_response();
+        let internal = |e: &dyn crate::web::incident::Cause| PageError::internal_of(locale, e).into_response();
         let Some(sealed) = &t.totp_sealed else { return Err(Redirect::to("/enrol/totp").into_response()) };
         let secret = totp_setup::open_pending(&app, &t.id_hash, sealed).map_err(|e| internal(&e))?;
         let Some(codes) =

@@ -30,6 +30,11 @@ impl PageError {
         Self::of_incident(locale, Incident::new(err))
     }
 
+    /// The same for an error met as `&dyn Cause` (a handler's closure for several error types).
+    pub fn internal_of(locale: Locale, err: &dyn super::incident::Cause) -> Self {
+        Self::of_incident(locale, Incident::of(err))
+    }
+
     pub fn of_incident(locale: Locale, incident: Incident) -> Self {
         let (status, message_key) = if incident.is_unavailable() {
             (StatusCode::SERVICE_UNAVAILABLE, "error.unavailable")
